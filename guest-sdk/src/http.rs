@@ -1,0 +1,311 @@
+//! Outbound HTTP through the host's broker.
+//!
+//! ```ignore
+//! let conn = ctx.connection("slack")?;
+//! let reply: Reply = http::post("https://slack.com/api/chat.postMessage")
+//!     .json(&message)?
+//!     .auth(&conn)
+//!     .send()?
+//!     .error_for_status()?
+//!     .json()?;
+//! ```
+//!
+//! The host checks every request against the integration's approved hosts;
+//! a request outside them ends the execution with `capability-denied`.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::bindings::workway::plugin::http as wit;
+use crate::connection::Connection;
+use crate::error::Error;
+
+pub use wit::Method;
+
+/// An outbound request being built.
+#[must_use = "a request does nothing until `.send()`"]
+pub struct Request<'a> {
+    method: Method,
+    url: String,
+    query: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
+    body: Option<Vec<u8>>,
+    timeout: Option<Duration>,
+    auth: Option<&'a Connection>,
+}
+
+/// A GET request to `url`.
+pub fn get(url: impl Into<String>) -> Request<'static> {
+    Request::new(Method::Get, url)
+}
+
+/// A POST request to `url`.
+pub fn post(url: impl Into<String>) -> Request<'static> {
+    Request::new(Method::Post, url)
+}
+
+/// A PUT request to `url`.
+pub fn put(url: impl Into<String>) -> Request<'static> {
+    Request::new(Method::Put, url)
+}
+
+/// A PATCH request to `url`.
+pub fn patch(url: impl Into<String>) -> Request<'static> {
+    Request::new(Method::Patch, url)
+}
+
+/// A DELETE request to `url`.
+pub fn delete(url: impl Into<String>) -> Request<'static> {
+    Request::new(Method::Delete, url)
+}
+
+impl<'a> Request<'a> {
+    /// A request with `method` to `url`.
+    pub fn new(method: Method, url: impl Into<String>) -> Self {
+        Request {
+            method,
+            url: url.into(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: None,
+            timeout: None,
+            auth: None,
+        }
+    }
+
+    /// Append a query parameter, percent-encoded.
+    pub fn query(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.query.push((name.into(), value.into()));
+        self
+    }
+
+    /// Add a header. Credential headers (`Authorization`, `Cookie`) are the
+    /// host's to set: use [`Request::auth`].
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Send `body` as JSON.
+    pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Result<Self, Error> {
+        self.body = Some(serde_json::to_vec(body)?);
+        Ok(self.header("content-type", "application/json"))
+    }
+
+    /// Send `fields` as `application/x-www-form-urlencoded`.
+    pub fn form<K: AsRef<str>, V: AsRef<str>>(mut self, fields: &[(K, V)]) -> Self {
+        let encoded = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k.as_ref()), encode(v.as_ref())))
+            .collect::<Vec<_>>()
+            .join("&");
+        self.body = Some(encoded.into_bytes());
+        self.header("content-type", "application/x-www-form-urlencoded")
+    }
+
+    /// Send raw bytes as the body.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = Some(body.into());
+        self
+    }
+
+    /// Give up after `timeout` (the host caps it at the execution's deadline).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Have the host authorise the request with `connection`'s grant.
+    pub fn auth<'b>(self, connection: &'b Connection) -> Request<'b>
+    where
+        'a: 'b,
+    {
+        Request {
+            auth: Some(connection),
+            ..self
+        }
+    }
+
+    /// Send the request through the host's broker.
+    pub fn send(self) -> Result<Response, Error> {
+        let mut url = self.url;
+        if !self.query.is_empty() {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            url.push(sep);
+            let pairs: Vec<String> = self
+                .query
+                .iter()
+                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+                .collect();
+            url.push_str(&pairs.join("&"));
+        }
+        let request = wit::Request {
+            method: self.method,
+            url,
+            headers: self
+                .headers
+                .into_iter()
+                .map(|(name, value)| wit::Header { name, value })
+                .collect(),
+            body: self.body,
+            timeout_ms: self
+                .timeout
+                .map(|t| u32::try_from(t.as_millis()).unwrap_or(u32::MAX)),
+        };
+        match wit::send(&request, self.auth.map(|c| &c.handle)) {
+            Ok(r) => Ok(Response {
+                status: r.status,
+                headers: r.headers.into_iter().map(|h| (h.name, h.value)).collect(),
+                body: r.body,
+            }),
+            Err(wit::HttpError::InvalidRequest(m)) => {
+                Err(Error::Internal(format!("bad request: {m}")))
+            }
+            Err(wit::HttpError::Network(m)) => Err(Error::Network(m)),
+            Err(wit::HttpError::Timeout) => Err(Error::Network("request timed out".into())),
+            Err(wit::HttpError::TooLarge(m)) => Err(Error::Internal(m)),
+        }
+    }
+}
+
+/// A response from the upstream service.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers, names lower-case as the host gives them.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The body as text (lossy UTF-8).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body parsed as JSON into `T`.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        serde_json::from_slice(&self.body).map_err(|e| Error::Upstream {
+            status: self.status,
+            message: format!("response is not the expected JSON: {e}"),
+        })
+    }
+
+    /// `self` if 2xx, else the typed error a generic REST API's status means:
+    /// 401 auth-expired, 403 permission-denied, 404 not-found, 429
+    /// rate-limited (with `Retry-After` seconds), other 4xx invalid-input,
+    /// 5xx upstream. Integrations refine this with the service's error body.
+    pub fn error_for_status(self) -> Result<Self, Error> {
+        if self.is_success() {
+            return Ok(self);
+        }
+        let message = {
+            let text = self.text();
+            if text.is_empty() {
+                format!("HTTP {}", self.status)
+            } else {
+                text
+            }
+        };
+        Err(match self.status {
+            401 => Error::AuthExpired(message),
+            403 => Error::PermissionDenied(message),
+            404 => Error::NotFound(message),
+            429 => Error::RateLimited {
+                retry_after: self
+                    .header("retry-after")
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs),
+                message,
+            },
+            400..=499 => Error::InvalidInput(message),
+            status => Error::Upstream { status, message },
+        })
+    }
+}
+
+/// Percent-encode `s` for a query string or form body (RFC 3986 unreserved
+/// characters are kept).
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, headers: &[(&str, &str)]) -> Response {
+        Response {
+            status,
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            body: b"nope".to_vec(),
+        }
+    }
+
+    #[test]
+    fn statuses_map_to_typed_errors() {
+        assert!(matches!(
+            response(401, &[]).error_for_status(),
+            Err(Error::AuthExpired(_))
+        ));
+        assert!(matches!(
+            response(403, &[]).error_for_status(),
+            Err(Error::PermissionDenied(_))
+        ));
+        assert!(matches!(
+            response(404, &[]).error_for_status(),
+            Err(Error::NotFound(_))
+        ));
+        assert_eq!(
+            response(429, &[("Retry-After", "7")])
+                .error_for_status()
+                .unwrap_err(),
+            Error::RateLimited {
+                retry_after: Some(Duration::from_secs(7)),
+                message: "nope".into()
+            }
+        );
+        assert!(matches!(
+            response(422, &[]).error_for_status(),
+            Err(Error::InvalidInput(_))
+        ));
+        assert!(matches!(
+            response(503, &[]).error_for_status(),
+            Err(Error::Upstream { status: 503, .. })
+        ));
+        assert!(response(204, &[]).error_for_status().is_ok());
+    }
+
+    #[test]
+    fn encoding_keeps_unreserved_characters() {
+        assert_eq!(encode("a b&c=d~é"), "a%20b%26c%3Dd~%C3%A9");
+    }
+}

@@ -1,0 +1,6 @@
+workway_sdk::integration! {
+    name: "My Integration",
+    actions: [nothing],
+}
+
+fn main() {}

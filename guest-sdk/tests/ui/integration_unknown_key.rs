@@ -1,0 +1,6 @@
+workway_sdk::integration! {
+    name: "fine",
+    actoins: [nothing],
+}
+
+fn main() {}

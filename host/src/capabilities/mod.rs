@@ -1,0 +1,142 @@
+//! The capability seam: everything a sandboxed integration can reach
+//! outside its own memory goes through these traits.
+//!
+//! The runtime counts, caps and reports each use; a broker decides whether
+//! and how a request reaches the world. [`deny::DenyAll`] refuses
+//! everything, [`replay::ReplayBroker`] answers from a replay file for
+//! offline development; the network brokers implement the same traits.
+
+pub mod deny;
+pub mod replay;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+/// An outbound HTTP request as the guest asked for it, after the runtime's
+/// own checks (header rules, size caps).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundRequest {
+    /// Upper-case method (`GET`).
+    pub method: String,
+    /// The absolute URL.
+    pub url: String,
+    /// Headers, names lower-case.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+    /// How long the broker may take, already capped by the execution's deadline.
+    pub timeout: Duration,
+}
+
+/// An upstream's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers, names lower-case.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+/// Why a request got no response.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BrokerError {
+    /// Policy refused the request: the execution ends with `capability-denied`.
+    #[error("{0}")]
+    Denied(String),
+    /// The request is malformed; the guest gets `invalid-request`.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// The upstream could not be reached; the guest gets `network`.
+    #[error("network: {0}")]
+    Network(String),
+    /// The request timed out; the guest gets `timeout`.
+    #[error("timed out")]
+    Timeout,
+    /// A body was over the size allowed; the guest gets `too-large`.
+    #[error("too large: {0}")]
+    TooLarge(String),
+}
+
+/// Non-secret facts about one of the user's connections. The token stays
+/// with the broker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionInfo {
+    /// The connection's id in the vault.
+    pub id: String,
+    /// The OAuth provider.
+    pub provider: String,
+    /// The account name, when known.
+    pub account: Option<String>,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+}
+
+/// Why no connection was handed out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectionError {
+    /// The user has not connected this provider.
+    #[error("{0}")]
+    NotConnected(String),
+    /// The integration did not declare the provider.
+    #[error("{0}")]
+    NotDeclared(String),
+}
+
+/// Sends outbound requests for a guest.
+#[async_trait]
+pub trait HttpBroker: Send + Sync {
+    /// Send `request`, authorised with `auth`'s grant when given.
+    async fn send(
+        &self,
+        request: OutboundRequest,
+        auth: Option<&ConnectionInfo>,
+    ) -> Result<InboundResponse, BrokerError>;
+}
+
+/// Hands out connection handles.
+pub trait ConnectionBroker: Send + Sync {
+    /// The connection of this execution for `provider`.
+    fn get(&self, provider: &str) -> Result<ConnectionInfo, ConnectionError>;
+}
+
+/// What one execution may reach: its brokers and its installation's
+/// configuration.
+#[derive(Clone)]
+pub struct Capabilities {
+    /// Outbound HTTP.
+    pub http: Arc<dyn HttpBroker>,
+    /// Connections.
+    pub connections: Arc<dyn ConnectionBroker>,
+    /// The installation's configuration.
+    pub config: Arc<BTreeMap<String, String>>,
+}
+
+impl Capabilities {
+    /// Nothing reachable: every request is denied, no connection exists,
+    /// configuration is empty.
+    pub fn none() -> Self {
+        Capabilities {
+            http: Arc::new(deny::DenyAll),
+            connections: Arc::new(deny::DenyAll),
+            config: Arc::new(BTreeMap::new()),
+        }
+    }
+
+    /// The same brokers with `config` as the configuration.
+    pub fn with_config(mut self, config: BTreeMap<String, String>) -> Self {
+        self.config = Arc::new(config);
+        self
+    }
+}
+
+impl Default for Capabilities {
+    fn default() -> Self {
+        Self::none()
+    }
+}

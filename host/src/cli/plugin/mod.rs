@@ -1,0 +1,57 @@
+//! `workway plugin ...`: the plugin author's commands.
+
+mod build;
+mod check;
+mod new;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+use crate::config::RuntimeConfig;
+use crate::runtime::Runtime;
+
+/// The plugin author's commands.
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Create a new integration crate with one example action and its manifest.
+    New(new::NewArgs),
+    /// Build an integration crate into a wasm32-wasip2 component (release).
+    Build(build::BuildArgs),
+    /// Validate a component and cross-check it with its manifest.
+    Check(check::CheckArgs),
+    /// Run one action of a component in the sandbox.
+    Run(run::RunArgs),
+}
+
+/// Run a plugin command.
+pub async fn run(command: PluginCommand, cache_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    match command {
+        PluginCommand::New(args) => new::run(args),
+        PluginCommand::Build(args) => build::run(args),
+        PluginCommand::Check(args) => check::run(args, runtime(cache_dir)?).await,
+        PluginCommand::Run(args) => run::run(args, runtime(cache_dir)?).await,
+    }
+}
+
+fn runtime(cache_dir: Option<PathBuf>) -> anyhow::Result<Runtime> {
+    Runtime::new(RuntimeConfig {
+        cache_dir,
+        // The CLI runs one execution at a time.
+        max_concurrent_instances: 8,
+        ..RuntimeConfig::default()
+    })
+}
+
+/// Bytes as a short human figure.
+fn human_size(bytes: usize) -> String {
+    if bytes >= 1 << 20 {
+        format!("{:.1} MiB", bytes as f64 / f64::from(1u32 << 20))
+    } else if bytes >= 1 << 10 {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    } else {
+        format!("{bytes} B")
+    }
+}

@@ -1,0 +1,262 @@
+//! `workway plugin run <component.wasm> <action>`: run one action in the
+//! sandbox, exactly as the platform would.
+
+use std::collections::BTreeMap;
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, ValueEnum};
+
+use crate::capabilities::Capabilities;
+use crate::capabilities::replay::{ReplayBroker, ReplayFile};
+use crate::report::{ExecutionReport, Outcome};
+use crate::runtime::{ExecutionRequest, Runtime, limits_with};
+
+/// How the execution report is printed on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Aligned text for people.
+    Text,
+    /// One JSON object, for scripts.
+    Json,
+}
+
+/// Arguments of `workway plugin run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The component (`.wasm`).
+    pub component: PathBuf,
+
+    /// The action to run.
+    pub action: String,
+
+    /// The input: JSON text, `@file` to read a file, or `-` for stdin.
+    #[arg(long, short, default_value = "{}")]
+    pub input: String,
+
+    /// A replay file of recorded HTTP responses and connections; without
+    /// it, every outbound request is refused (capability-denied).
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
+
+    /// An installation setting the action can read, as KEY=VALUE (repeatable).
+    #[arg(long = "config", short = 'c', value_name = "KEY=VALUE")]
+    pub config: Vec<String>,
+
+    /// Fuel limit [default: 2000000000].
+    #[arg(long)]
+    pub fuel: Option<u64>,
+
+    /// Wall-clock deadline in milliseconds [default: 10000].
+    #[arg(long)]
+    pub timeout_ms: Option<u64>,
+
+    /// Linear memory limit in MiB [default: 64].
+    #[arg(long)]
+    pub memory_mb: Option<usize>,
+
+    /// Report format on stderr.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub report: ReportFormat,
+
+    /// Run the action this many times, each in a fresh sandbox, and print
+    /// the wall-time spread (the result and report shown are the last run's).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
+}
+
+fn read_input(spec: &str) -> anyhow::Result<String> {
+    if spec == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read the input from stdin")?;
+        Ok(text)
+    } else if let Some(path) = spec.strip_prefix('@') {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read the input file {path}"))
+    } else {
+        Ok(spec.to_string())
+    }
+}
+
+fn parse_config(pairs: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+    pairs
+        .iter()
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+            _ => bail!("--config `{pair}` must be KEY=VALUE"),
+        })
+        .collect()
+}
+
+/// Run the action; print the result on stdout and the report on stderr.
+pub async fn run(args: RunArgs, runtime: Runtime) -> anyhow::Result<ExitCode> {
+    let input = read_input(&args.input)?;
+    let config = parse_config(&args.config)?;
+    let mut capabilities = Capabilities::none().with_config(config);
+    if let Some(path) = &args.replay {
+        let broker = Arc::new(ReplayBroker::new(ReplayFile::load(path)?));
+        capabilities.http = broker.clone();
+        capabilities.connections = broker;
+    }
+    let bytes = std::fs::read(&args.component)
+        .with_context(|| format!("cannot read {}", args.component.display()))?;
+    let component = runtime.load(&bytes).await?;
+    let limits = limits_with(
+        &runtime.config().limits,
+        args.fuel,
+        args.timeout_ms,
+        args.memory_mb,
+    );
+    let request = ExecutionRequest {
+        action: args.action,
+        input,
+        capabilities,
+        limits: Some(limits),
+        ..Default::default()
+    };
+    let mut wall_times = Vec::with_capacity(args.repeat as usize);
+    let mut report = runtime.execute(&component, request.clone()).await;
+    wall_times.push(report.wall_time_us);
+    for _ in 1..args.repeat {
+        report = runtime.execute(&component, request.clone()).await;
+        wall_times.push(report.wall_time_us);
+    }
+    if let Outcome::Ok { data, metadata } = &report.outcome {
+        let metadata: serde_json::Map<String, serde_json::Value> = metadata
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect();
+        let result = serde_json::json!({ "data": data, "metadata": metadata });
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    }
+    match args.report {
+        ReportFormat::Json => eprintln!("{}", serde_json::to_string(&report)?),
+        ReportFormat::Text => eprint!("{}", text_report(&report)),
+    }
+    if args.repeat > 1 {
+        eprintln!("{}", spread(&mut wall_times));
+    }
+    Ok(match &report.outcome {
+        Outcome::Ok { .. } => ExitCode::SUCCESS,
+        Outcome::IntegrationError { error } => {
+            eprintln!("error: integration-error {error}");
+            ExitCode::FAILURE
+        }
+        Outcome::HostError { error } => {
+            eprintln!("error: host-error {error}");
+            ExitCode::FAILURE
+        }
+    })
+}
+
+/// Median, p99 and extremes of per-execution wall times, in microseconds.
+fn spread(wall_times: &mut [u64]) -> String {
+    wall_times.sort_unstable();
+    let at = |q: f64| {
+        let index = ((wall_times.len() - 1) as f64 * q).round() as usize;
+        wall_times[index]
+    };
+    format!(
+        "repeat       {} executions: median {} µs, p99 {} µs, min {} µs, max {} µs",
+        wall_times.len(),
+        at(0.5),
+        at(0.99),
+        at(0.0),
+        at(1.0)
+    )
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The report as aligned text.
+pub fn text_report(r: &ExecutionReport) -> String {
+    let outcome = match &r.outcome {
+        Outcome::Ok { .. } => "ok".to_string(),
+        Outcome::IntegrationError { error } => format!("integration-error {error}"),
+        Outcome::HostError { error } => format!("host-error {error}"),
+    };
+    let class = serde_json::to_value(r.billing_class)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let mut out = String::new();
+    out.push_str("── execution report ──\n");
+    out.push_str(&format!("execution    {}\n", r.execution_id));
+    out.push_str(&format!("component    {}\n", r.digest));
+    out.push_str(&format!("action       {}\n", r.action));
+    out.push_str(&format!("outcome      {outcome}\n"));
+    out.push_str(&format!("fuel         {}\n", thousands(r.fuel_used)));
+    out.push_str(&format!(
+        "host calls   {} ({} units)\n",
+        r.host_calls,
+        thousands(r.host_call_units)
+    ));
+    out.push_str(&format!("http         {} requests\n", r.http_requests));
+    out.push_str(&format!(
+        "bytes        {} in, {} out\n",
+        r.bytes_in, r.bytes_out
+    ));
+    out.push_str(&format!(
+        "compute      {} units ({class})\n",
+        thousands(r.compute_units)
+    ));
+    out.push_str(&format!("wall time    {} µs\n", thousands(r.wall_time_us)));
+    out.push_str(&format!(
+        "log          {} entries{}\n",
+        r.log.entries.len(),
+        if r.log.truncated() {
+            format!(", {} bytes dropped", thousands(r.log.dropped_bytes))
+        } else {
+            String::new()
+        }
+    ));
+    for entry in r.log.entries.iter().take(20) {
+        out.push_str(&format!("  [{}] {}\n", entry.source, entry.message));
+    }
+    if r.log.entries.len() > 20 {
+        out.push_str(&format!("  ... {} more\n", r.log.entries.len() - 20));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_pairs_need_an_equals_sign() {
+        let ok = parse_config(&["a=1".into(), "b=x=y".into()]).expect("valid");
+        assert_eq!(ok["b"], "x=y");
+        assert!(parse_config(&["novalue".into()]).is_err());
+        assert!(parse_config(&["=v".into()]).is_err());
+    }
+
+    #[test]
+    fn spread_reports_order_statistics() {
+        let mut times: Vec<u64> = (1..=100).rev().collect();
+        assert_eq!(
+            spread(&mut times),
+            "repeat       100 executions: median 51 µs, p99 99 µs, min 1 µs, max 100 µs"
+        );
+    }
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+}

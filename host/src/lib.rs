@@ -1,0 +1,26 @@
+//! The Workway host: runs untrusted integration components in fresh,
+//! limited, metered wasmtime sandboxes and brokers what they may reach.
+//!
+//! - [`runtime`]: the engine, component loading and caching, and one
+//!   isolated execution per call;
+//! - [`capabilities`]: the seam between the sandbox and the outside world
+//!   (HTTP, connections, configuration);
+//! - [`report`]: the execution report every execution returns;
+//! - [`metering`]: compute units and the light/heavy billing class;
+//! - [`config`]: limits and settings, with defaults;
+//! - [`cli`]: the `workway` command line.
+
+pub mod capabilities;
+pub mod cli;
+
+pub mod config;
+pub mod digest;
+pub mod metering;
+pub mod report;
+pub mod runtime;
+pub mod schema;
+
+pub use config::{Limits, MeteringConfig, RuntimeConfig};
+pub use digest::Digest;
+pub use report::{ExecutionReport, HostError, Outcome};
+pub use runtime::{ExecutionRequest, LoadError, LoadedComponent, Runtime};

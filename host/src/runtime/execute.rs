@@ -1,0 +1,365 @@
+//! One isolated execution: a fresh store and instance, limits, fuel, a
+//! deadline, schema checks on both sides, and a report that always comes
+//! back, whatever the guest did.
+
+use std::time::Instant;
+
+use wasmtime::{Engine, Store, Trap};
+
+use crate::capabilities::Capabilities;
+use crate::config::Limits;
+use crate::metering::Usage;
+use crate::report::{ExecutionLog, ExecutionReport, HostError, IntegrationError, Outcome};
+use crate::runtime::bindings::workway::plugin::types;
+use crate::runtime::bindings::{IntegrationInfo, IntegrationPre};
+use crate::runtime::log_sink::LogSink;
+use crate::runtime::state::{CapabilityDenied, HostState, ResourceLimitHit};
+use crate::runtime::{LoadedComponent, Runtime};
+
+/// What to run: an action, its JSON input, and what the execution may reach.
+#[derive(Clone, Default)]
+pub struct ExecutionRequest {
+    /// The action's name.
+    pub action: String,
+    /// The input, as JSON text.
+    pub input: String,
+    /// Brokers and configuration for this execution.
+    pub capabilities: Capabilities,
+    /// Limits; the runtime's defaults when `None`.
+    pub limits: Option<Limits>,
+    /// The idempotency key of the workflow step attempt, if any.
+    pub idempotency_key: Option<String>,
+    /// The execution's id; generated when `None`.
+    pub execution_id: Option<String>,
+}
+
+impl ExecutionRequest {
+    /// A request to run `action` on `input` with no capabilities and default limits.
+    pub fn new(action: impl Into<String>, input: impl Into<String>) -> Self {
+        ExecutionRequest {
+            action: action.into(),
+            input: input.into(),
+            ..Default::default()
+        }
+    }
+}
+
+/// What a finished guest call left behind.
+struct GuestRun<T> {
+    result: Result<T, HostError>,
+    usage: Usage,
+    http_requests: u32,
+    log: ExecutionLog,
+}
+
+fn epoch_ticks(limits: &Limits, tick_ms: u64) -> u64 {
+    limits.timeout_ms.div_ceil(tick_ms.max(1)) + 1
+}
+
+fn new_store(
+    engine: &Engine,
+    limits: &Limits,
+    capabilities: Capabilities,
+    tick_ms: u64,
+) -> (Store<HostState>, LogSink) {
+    let log = LogSink::new(limits.log_bytes);
+    let mut store = Store::new(engine, HostState::new(limits, capabilities, log.clone()));
+    store.limiter(|s| &mut s.limiter);
+    // Fuel is enabled on the engine, so setting it cannot fail.
+    let _ = store.set_fuel(limits.fuel);
+    store.set_epoch_deadline(epoch_ticks(limits, tick_ms));
+    store.epoch_deadline_trap();
+    (store, log)
+}
+
+/// Turn a wasmtime error from instantiation or a call into the typed reason.
+fn classify(err: &wasmtime::Error, limits: &Limits, log: &ExecutionLog) -> HostError {
+    if let Some(hit) = err.downcast_ref::<ResourceLimitHit>() {
+        return HostError::MemoryLimit(hit.0.clone());
+    }
+    if let Some(denied) = err.downcast_ref::<CapabilityDenied>() {
+        return HostError::CapabilityDenied(denied.0.clone());
+    }
+    if let Some(exit) = err.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return HostError::Trap(format!("the guest called exit({})", exit.0));
+    }
+    if let Some(trap) = err.downcast_ref::<Trap>() {
+        return match trap {
+            Trap::OutOfFuel => HostError::FuelExhausted(format!(
+                "the guest used all {} fuel of the execution",
+                limits.fuel
+            )),
+            Trap::Interrupt => HostError::Timeout(format!(
+                "the execution ran past its {} ms deadline",
+                limits.timeout_ms
+            )),
+            Trap::StackOverflow => HostError::Trap("the guest overflowed its call stack".into()),
+            Trap::UnreachableCodeReached => match panic_message(log) {
+                Some(message) => HostError::Trap(format!("the guest panicked: {message}")),
+                None => {
+                    HostError::Trap("the guest reached an `unreachable` instruction (abort)".into())
+                }
+            },
+            other => HostError::Trap(format!("the guest trapped: {other}")),
+        };
+    }
+    HostError::Trap(format!("{err:#}"))
+}
+
+fn panic_message(log: &ExecutionLog) -> Option<String> {
+    log.entries
+        .iter()
+        .rev()
+        .find_map(|e| e.message.strip_prefix("panic: ").map(str::to_string))
+}
+
+/// Instantiate `pre` in a fresh store and run `call` on it under the
+/// limits; the deadline covers time in host calls too.
+async fn run_guest<T, F>(
+    engine: &Engine,
+    pre: &IntegrationPre<HostState>,
+    limits: &Limits,
+    capabilities: Capabilities,
+    tick_ms: u64,
+    call: F,
+) -> GuestRun<T>
+where
+    F: for<'a> AsyncFnOnce(
+        &'a mut Store<HostState>,
+        crate::runtime::bindings::Integration,
+    ) -> wasmtime::Result<T>,
+{
+    let (mut store, log) = new_store(engine, limits, capabilities, tick_ms);
+    let outcome = tokio::time::timeout(limits.timeout(), async {
+        let instance = pre.instantiate_async(&mut store).await?;
+        call(&mut store, instance).await
+    })
+    .await;
+    let fuel_left = store.get_fuel().unwrap_or(0);
+    let snapshot = log.snapshot();
+    let result = match outcome {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(err)) => Err(classify(&err, limits, &snapshot)),
+        Err(_) => Err(HostError::Timeout(format!(
+            "the execution ran past its {} ms deadline (blocked in a host call)",
+            limits.timeout_ms
+        ))),
+    };
+    let state = store.data();
+    let usage = Usage {
+        fuel: limits.fuel.saturating_sub(fuel_left),
+        ..state.usage.clone()
+    };
+    GuestRun {
+        result,
+        usage,
+        http_requests: state.http_requests,
+        log: snapshot,
+    }
+}
+
+/// Run `describe()` in a sandbox with no capabilities.
+pub(super) async fn run_describe(
+    engine: &Engine,
+    pre: &IntegrationPre<HostState>,
+    limits: &Limits,
+    tick_ms: u64,
+) -> (Result<IntegrationInfo, HostError>, Usage) {
+    let run = run_guest(
+        engine,
+        pre,
+        limits,
+        Capabilities::none(),
+        tick_ms,
+        async |store, instance| instance.call_describe(store).await,
+    )
+    .await;
+    (run.result, run.usage)
+}
+
+fn integration_error(e: types::IntegrationError) -> IntegrationError {
+    use types::IntegrationError as W;
+    match e {
+        W::AuthExpired(message) => IntegrationError::AuthExpired { message },
+        W::RateLimited(r) => IntegrationError::RateLimited {
+            retry_after_ms: r.retry_after_ms,
+            message: r.message,
+        },
+        W::InvalidInput(message) => IntegrationError::InvalidInput { message },
+        W::NotFound(message) => IntegrationError::NotFound { message },
+        W::PermissionDenied(message) => IntegrationError::PermissionDenied { message },
+        W::Upstream(u) => IntegrationError::Upstream {
+            status: u.status,
+            message: u.message,
+        },
+        W::Network(message) => IntegrationError::Network { message },
+        W::Internal(message) => IntegrationError::Internal { message },
+    }
+}
+
+/// Check the input before any guest code runs.
+fn check_input(
+    component: &LoadedComponent,
+    action: &str,
+    input: &str,
+    limits: &Limits,
+) -> Result<(), HostError> {
+    let Some((input_schema, _)) = component.schemas.get(action) else {
+        let known: Vec<&str> = component
+            .description
+            .actions
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
+        return Err(HostError::UnknownAction(format!(
+            "`{}` has no action `{action}`; it offers: {}",
+            component.description.name,
+            known.join(", ")
+        )));
+    };
+    if input.len() > limits.input_bytes {
+        return Err(HostError::InputInvalid(format!(
+            "the input is {} bytes; the limit is {}",
+            input.len(),
+            limits.input_bytes
+        )));
+    }
+    let value: serde_json::Value = serde_json::from_str(input)
+        .map_err(|e| HostError::InputInvalid(format!("the input is not valid JSON: {e}")))?;
+    input_schema.check(&value).map_err(|errors| {
+        HostError::InputInvalid(format!(
+            "the input does not match the schema of `{action}`: {}",
+            errors.join("; ")
+        ))
+    })
+}
+
+/// Check the output against its size limit and schema.
+fn check_output(
+    component: &LoadedComponent,
+    action: &str,
+    result: types::ActionResult,
+    limits: &Limits,
+) -> Result<Outcome, HostError> {
+    let size = result.data.len()
+        + result
+            .metadata
+            .iter()
+            .map(|m| m.key.len() + m.value.len())
+            .sum::<usize>();
+    if size > limits.output_bytes {
+        return Err(HostError::OutputInvalid(format!(
+            "the output is {size} bytes; the limit is {}",
+            limits.output_bytes
+        )));
+    }
+    let data: serde_json::Value = serde_json::from_str(&result.data)
+        .map_err(|e| HostError::OutputInvalid(format!("the output is not valid JSON: {e}")))?;
+    if let Some((_, output_schema)) = component.schemas.get(action) {
+        output_schema.check(&data).map_err(|errors| {
+            HostError::OutputInvalid(format!(
+                "the output does not match the declared schema of `{action}`: {}",
+                errors.join("; ")
+            ))
+        })?;
+    }
+    Ok(Outcome::Ok {
+        data,
+        metadata: result
+            .metadata
+            .into_iter()
+            .map(|m| (m.key, m.value))
+            .collect(),
+    })
+}
+
+/// Run one action; see [`Runtime::execute`].
+pub(super) async fn execute(
+    runtime: &Runtime,
+    component: &LoadedComponent,
+    request: ExecutionRequest,
+) -> ExecutionReport {
+    let started = Instant::now();
+    let limits = request
+        .limits
+        .unwrap_or_else(|| runtime.config.limits.clone());
+    let execution_id = request
+        .execution_id
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let span = tracing::info_span!("execution", %execution_id, digest = %component.digest, action = %request.action);
+    let _enter = span.enter();
+    let action = request.action;
+    let input_len = request.input.len() as u64;
+
+    let (outcome, usage, http_requests, log) =
+        match check_input(component, &action, &request.input, &limits) {
+            Err(error) => (
+                Outcome::HostError { error },
+                Usage::default(),
+                0,
+                ExecutionLog::default(),
+            ),
+            Ok(()) => {
+                let context = types::ExecutionContext {
+                    execution_id: execution_id.clone(),
+                    idempotency_key: request.idempotency_key,
+                };
+                let input = request.input;
+                let action_name = action.clone();
+                let run = run_guest(
+                    &runtime.engine,
+                    &component.pre,
+                    &limits,
+                    request.capabilities,
+                    runtime.config.epoch_tick_ms,
+                    async move |store, instance| {
+                        instance
+                            .call_execute(store, &action_name, &input, &context)
+                            .await
+                    },
+                )
+                .await;
+                let mut usage = run.usage;
+                usage.bytes_in += input_len;
+                let outcome = match run.result {
+                    Err(error) => Outcome::HostError { error },
+                    Ok(Err(e)) => Outcome::IntegrationError {
+                        error: integration_error(e),
+                    },
+                    Ok(Ok(result)) => {
+                        usage.bytes_out += result.data.len() as u64;
+                        check_output(component, &action, result, &limits)
+                            .unwrap_or_else(|error| Outcome::HostError { error })
+                    }
+                };
+                (outcome, usage, run.http_requests, run.log)
+            }
+        };
+
+    let pricing = &runtime.config.metering;
+    let report = ExecutionReport {
+        execution_id,
+        digest: component.digest.to_string(),
+        action,
+        fuel_used: usage.fuel,
+        host_calls: usage.host_calls,
+        host_call_units: usage.host_call_units(pricing),
+        http_requests,
+        bytes_in: usage.bytes_in,
+        bytes_out: usage.bytes_out,
+        compute_units: usage.compute_units(pricing),
+        billing_class: usage.billing_class(pricing),
+        wall_time_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        log,
+        outcome,
+    };
+    match &report.outcome {
+        Outcome::HostError { error } => tracing::info!(
+            kind = error.kind(),
+            fuel = report.fuel_used,
+            "execution stopped: {error}"
+        ),
+        _ => tracing::debug!(fuel = report.fuel_used, "execution finished"),
+    }
+    report
+}

@@ -1,0 +1,250 @@
+//! The `workway` binary as a plugin author uses it.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn workway(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_workway"))
+        .args(args)
+        .env(
+            "WORKWAY_CACHE_DIR",
+            std::env::temp_dir().join("workway-cli-test-cache"),
+        )
+        .output()
+        .expect("the workway binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn help_explains_every_plugin_command() {
+    let help = workway(&["plugin", "--help"]);
+    assert!(help.status.success());
+    for command in ["new", "build", "check", "run"] {
+        assert!(stdout(&help).contains(command), "{}", stdout(&help));
+    }
+    let run_help = stdout(&workway(&["plugin", "run", "--help"]));
+    for flag in [
+        "--input",
+        "--replay",
+        "--fuel",
+        "--timeout-ms",
+        "--memory-mb",
+        "--report",
+    ] {
+        assert!(run_help.contains(flag), "{run_help}");
+    }
+}
+
+#[test]
+fn new_build_check_and_run_a_fresh_integration() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plugin = dir.path().join("hello-world");
+    let plugin_arg = plugin.to_str().expect("utf-8 path");
+    let created = workway(&["plugin", "new", plugin_arg]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    assert!(plugin.join("workway.toml").exists());
+
+    // Share compiled dependencies between test runs.
+    let shared_target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/cli-test-plugins");
+    let built = Command::new(env!("CARGO_BIN_EXE_workway"))
+        .args(["plugin", "build", plugin_arg])
+        .env("CARGO_TARGET_DIR", &shared_target)
+        .output()
+        .expect("workway runs");
+    assert!(built.status.success(), "{}", stderr(&built));
+    let out = stdout(&built);
+    let mut lines = out.lines();
+    let wasm = lines.next().expect("path of the component");
+    assert!(wasm.ends_with("hello_world.wasm"), "{out}");
+    assert!(lines.next().expect("digest").starts_with("sha256:"));
+
+    let checked = workway(&[
+        "plugin",
+        "check",
+        wasm,
+        "--manifest",
+        plugin.join("workway.toml").to_str().expect("utf-8"),
+    ]);
+    assert!(
+        checked.status.success(),
+        "{}{}",
+        stdout(&checked),
+        stderr(&checked)
+    );
+    let summary = stdout(&checked);
+    assert!(
+        summary.contains("integration  hello-world 0.1.0"),
+        "{summary}"
+    );
+    assert!(summary.contains("echo  Echo a message back"), "{summary}");
+    assert!(summary.contains("check        OK"), "{summary}");
+
+    let ran = workway(&[
+        "plugin",
+        "run",
+        wasm,
+        "echo",
+        "--input",
+        r#"{"message": "hi", "shout": true}"#,
+    ]);
+    assert!(ran.status.success(), "{}", stderr(&ran));
+    let result: serde_json::Value = serde_json::from_str(&stdout(&ran)).expect("JSON result");
+    assert_eq!(
+        result["data"],
+        serde_json::json!({"message": "HI", "length": 2})
+    );
+    assert!(stderr(&ran).contains("outcome      ok"), "{}", stderr(&ran));
+    assert!(stderr(&ran).contains("(light)"), "{}", stderr(&ran));
+}
+
+#[test]
+fn run_answers_requests_from_a_replay_file_and_reports_json() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let replay = dir.path().join("replay.json");
+    std::fs::write(
+        &replay,
+        r#"{"connections": {"slack": {"account": "acme", "scopes": ["users:read"]}},
+            "interactions": [{"request": {"method": "GET", "url": "https://api.example.com/users/U1", "authorized_by": "slack"},
+                              "response": {"json": {"display_name": "Ada"}}}]}"#,
+    )
+    .expect("write replay");
+    let input = dir.path().join("input.json");
+    std::fs::write(&input, r#"{"user": "U1"}"#).expect("write input");
+    let ran = workway(&[
+        "plugin",
+        "run",
+        workway_test_artifacts::WELL_BEHAVED,
+        "profile",
+        "--input",
+        &format!("@{}", input.display()),
+        "--replay",
+        replay.to_str().expect("utf-8"),
+        "--report",
+        "json",
+    ]);
+    assert!(ran.status.success(), "{}", stderr(&ran));
+    let result: serde_json::Value = serde_json::from_str(&stdout(&ran)).expect("JSON result");
+    assert_eq!(result["data"]["display_name"], "Ada");
+    assert_eq!(result["data"]["account"], "acme");
+    let report: serde_json::Value = serde_json::from_str(stderr(&ran).trim()).expect("JSON report");
+    assert_eq!(report["http_requests"], 1);
+    assert_eq!(report["billing_class"], "light");
+    assert!(report["fuel_used"].as_u64().expect("fuel") > 0);
+
+    // Without the replay file the same request is refused.
+    let denied = workway(&[
+        "plugin",
+        "run",
+        workway_test_artifacts::WELL_BEHAVED,
+        "profile",
+        "--input",
+        r#"{"user": "U1"}"#,
+    ]);
+    assert_eq!(denied.status.code(), Some(1));
+    assert!(
+        stderr(&denied).contains("auth-expired"),
+        "{}",
+        stderr(&denied)
+    );
+}
+
+#[test]
+fn run_fails_with_the_typed_error() {
+    let bad_input = workway(&[
+        "plugin",
+        "run",
+        workway_test_artifacts::WELL_BEHAVED,
+        "greet",
+        "--input",
+        r#"{"name": "Ada", "times": 99}"#,
+    ]);
+    assert_eq!(bad_input.status.code(), Some(1));
+    assert!(
+        stderr(&bad_input).contains("error: host-error input-invalid"),
+        "{}",
+        stderr(&bad_input)
+    );
+
+    let out_of_fuel = workway(&[
+        "plugin",
+        "run",
+        workway_test_artifacts::ADVERSARIAL,
+        "spin",
+        "--fuel",
+        "1000000",
+    ]);
+    assert_eq!(out_of_fuel.status.code(), Some(1));
+    assert!(
+        stderr(&out_of_fuel).contains("fuel-exhausted"),
+        "{}",
+        stderr(&out_of_fuel)
+    );
+
+    let bad_replay = workway(&[
+        "plugin",
+        "run",
+        workway_test_artifacts::WELL_BEHAVED,
+        "greet",
+        "--replay",
+        "/nonexistent/replay.json",
+    ]);
+    assert_eq!(bad_replay.status.code(), Some(2));
+    assert!(
+        stderr(&bad_replay).contains("cannot read replay file"),
+        "{}",
+        stderr(&bad_replay)
+    );
+}
+
+#[test]
+fn check_lists_every_reason_for_refusal() {
+    let refused = workway(&[
+        "plugin",
+        "check",
+        workway_test_artifacts::IMPORTS_FILESYSTEM,
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("wasi:filesystem/"),
+        "{}",
+        stderr(&refused)
+    );
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let manifest = dir.path().join("workway.toml");
+    std::fs::write(
+        &manifest,
+        r#"name = "well-behaved"
+version = "0.2.0"
+publisher = "tests"
+description = "Disagrees with the component."
+[actions.greet]
+description = "Greets."
+[actions.fly]
+description = "Not offered."
+"#,
+    )
+    .expect("write manifest");
+    let mismatch = workway(&[
+        "plugin",
+        "check",
+        workway_test_artifacts::WELL_BEHAVED,
+        "--manifest",
+        manifest.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(mismatch.status.code(), Some(1));
+    let errors = stderr(&mismatch);
+    assert!(
+        errors.contains("version is 0.2.0 but the component reports 0.1.0"),
+        "{errors}"
+    );
+    assert!(errors.contains("declares action `fly`"), "{errors}");
+    assert!(errors.contains("offers action `work`"), "{errors}");
+}

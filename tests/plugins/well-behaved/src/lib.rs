@@ -1,0 +1,153 @@
+//! A well-behaved integration exercising the whole contract: typed input and
+//! output, configuration, logs, connections and brokered HTTP.
+
+use workway_sdk::prelude::*;
+
+/// A greeting request.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GreetInput {
+    /// Who to greet.
+    pub name: String,
+    /// How many times, 1 to 5.
+    #[schemars(range(min = 1, max = 5))]
+    pub times: u8,
+}
+
+/// The greeting.
+#[derive(Serialize, JsonSchema)]
+pub struct GreetOutput {
+    /// The greeting text.
+    pub greeting: String,
+    /// The `greeting-word` configuration setting in use.
+    pub word: String,
+}
+
+/// Greet someone, a number of times.
+#[action]
+fn greet(ctx: &Context, input: GreetInput) -> Result<GreetOutput> {
+    let word = ctx
+        .config("greeting-word")
+        .unwrap_or_else(|| "Hello".into());
+    log::info(format!("greeting {}", input.name));
+    let one = format!("{word}, {}!", input.name);
+    ctx.set_metadata("execution", ctx.execution_id());
+    Ok(GreetOutput {
+        greeting: vec![one; usize::from(input.times)].join(" "),
+        word,
+    })
+}
+
+/// Work to do.
+#[derive(Deserialize, JsonSchema)]
+pub struct WorkInput {
+    /// Rounds of hashing.
+    pub rounds: u32,
+}
+
+/// The work's result.
+#[derive(Serialize, JsonSchema)]
+pub struct WorkOutput {
+    /// A digest of the rounds.
+    pub digest: u64,
+}
+
+/// Burn CPU deterministically: `rounds` rounds of an FNV-style hash.
+#[action]
+fn work(input: WorkInput) -> Result<WorkOutput> {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for i in 0..input.rounds {
+        h ^= u64::from(i);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    Ok(WorkOutput { digest: h })
+}
+
+/// A profile lookup.
+#[derive(Deserialize, JsonSchema)]
+pub struct ProfileInput {
+    /// The user id at the upstream service.
+    pub user: String,
+}
+
+/// What the upstream said about the user, and what the plugin can see of its
+/// connection.
+#[derive(Serialize, JsonSchema)]
+pub struct ProfileOutput {
+    /// The upstream's display name for the user.
+    pub display_name: String,
+    /// The connection's provider.
+    pub provider: String,
+    /// The connection's account.
+    pub account: Option<String>,
+    /// The connection's scopes.
+    pub scopes: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct UpstreamProfile {
+    display_name: String,
+}
+
+/// Fetch a profile from the example upstream with the user's connection.
+#[action]
+fn profile(ctx: &Context, input: ProfileInput) -> Result<ProfileOutput> {
+    let conn = ctx.connection("slack")?;
+    let profile: UpstreamProfile =
+        http::get(format!("https://api.example.com/users/{}", input.user))
+            .header("accept", "application/json")
+            .auth(&conn)
+            .send()?
+            .error_for_status()?
+            .json()?;
+    Ok(ProfileOutput {
+        display_name: profile.display_name,
+        provider: conn.provider(),
+        account: conn.account(),
+        scopes: conn.scopes(),
+    })
+}
+
+/// Nothing in particular.
+#[derive(Deserialize, JsonSchema)]
+pub struct Empty {}
+
+/// A promise the output schema does not keep: the schema says `value` is a
+/// number, the serialization writes a string.
+#[derive(JsonSchema)]
+pub struct Promise {
+    /// A number, says the schema.
+    pub value: u32,
+}
+
+impl Serialize for Promise {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(1))?;
+        map.serialize_entry("value", &format!("{} as text", self.value))?;
+        map.end()
+    }
+}
+
+/// Return output that does not match its own declared schema.
+#[action]
+fn broken_promise(_input: Empty) -> Result<Promise> {
+    Ok(Promise { value: 7 })
+}
+
+/// Fail with a typed rate-limit error.
+#[action]
+fn rate_limited(_input: Empty) -> Result<Promise> {
+    Err(Error::RateLimited {
+        retry_after: Some(std::time::Duration::from_secs(30)),
+        message: "slow down".into(),
+    })
+}
+
+workway_sdk::integration! {
+    name: "well-behaved",
+    actions: [greet, work, profile, broken_promise, rate_limited],
+}

@@ -1,0 +1,60 @@
+//! Compiled components are cached on disk and reused by a new runtime.
+
+use workway_host::{Runtime, RuntimeConfig};
+
+fn runtime_with_cache(dir: &std::path::Path) -> Runtime {
+    Runtime::new(RuntimeConfig {
+        cache_dir: Some(dir.to_path_buf()),
+        max_concurrent_instances: 4,
+        ..RuntimeConfig::default()
+    })
+    .expect("runtime starts")
+}
+
+fn cached_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for engine_dir in std::fs::read_dir(dir).expect("cache dir exists").flatten() {
+        for file in std::fs::read_dir(engine_dir.path())
+            .expect("engine dir")
+            .flatten()
+        {
+            files.push(file.path());
+        }
+    }
+    files
+}
+
+#[tokio::test]
+async fn a_new_runtime_loads_the_serialized_component() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bytes = std::fs::read(workway_test_artifacts::WELL_BEHAVED).expect("test plugin built");
+
+    let first = runtime_with_cache(dir.path());
+    let loaded = first.load(&bytes).await.expect("loads");
+    let files = cached_files(dir.path());
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(
+        files[0]
+            .to_string_lossy()
+            .ends_with(&format!("{}.cwasm", loaded.digest.to_hex()))
+    );
+    drop(first);
+
+    let second = runtime_with_cache(dir.path());
+    let again = second.load(&bytes).await.expect("loads from the cache");
+    assert_eq!(again.description, loaded.description);
+    let report = second
+        .execute(
+            &again,
+            workway_host::ExecutionRequest::new("greet", r#"{"name": "cache", "times": 1}"#),
+        )
+        .await;
+    assert!(report.outcome.is_ok(), "{:?}", report.outcome);
+
+    // A corrupt cache entry is ignored and replaced, never loaded.
+    std::fs::write(&files[0], b"not a compiled component").expect("corrupt the entry");
+    let third = runtime_with_cache(dir.path());
+    let recompiled = third.load(&bytes).await.expect("recompiles");
+    assert_eq!(recompiled.digest, loaded.digest);
+    assert!(std::fs::metadata(&files[0]).expect("rewritten").len() > 1000);
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests of the runtime against real components built from
+//! `tests/plugins`. (The CLI is tested in `host/tests/cli.rs`.)
+//!
+//! One test binary (faster to link than many); each module is one concern.
+
+mod adversarial;
+mod cache;
+mod support;
+mod well_behaved;
