@@ -30,18 +30,20 @@ impl ComponentCache {
     }
 
     /// The compiled component for `digest`, if cached and loadable.
+    ///
+    /// The file is read into memory rather than mapped, so a cache file
+    /// replaced or damaged while a component is loaded can never fault a
+    /// running execution.
     pub fn get(&self, engine: &Engine, digest: &Digest) -> Option<Component> {
         let path = self.path(digest);
-        if !path.exists() {
-            return None;
-        }
+        let bytes = std::fs::read(&path).ok()?;
         // SAFETY: the file was written by `put` below from `Component::serialize`
         // of this engine configuration (the directory is keyed by its
         // compatibility hash); wasmtime checks the header and version and
         // refuses anything else. The cache directory belongs to the host
         // operator, never to plugin code.
         #[allow(unsafe_code)]
-        let loaded = unsafe { Component::deserialize_file(engine, &path) };
+        let loaded = unsafe { Component::deserialize(engine, &bytes) };
         match loaded {
             Ok(component) => Some(component),
             Err(e) => {

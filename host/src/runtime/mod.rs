@@ -61,6 +61,8 @@ pub struct LoadedComponent {
     pub description: IntegrationDescription,
     /// Fuel `describe()` used.
     pub describe_fuel: u64,
+    /// Whether the compiled code came from the on-disk cache.
+    pub from_cache: bool,
     pre: IntegrationPre<HostState>,
     schemas: HashMap<String, (Schema, Schema)>,
 }
@@ -122,7 +124,7 @@ impl Runtime {
         if let Some(found) = self.lock_loaded().get(&digest) {
             return Ok(found.clone());
         }
-        let component = self.compile(&digest, bytes)?;
+        let (component, from_cache) = self.compile(&digest, bytes)?;
         let imports =
             imports::check_imports(&self.engine, &component).map_err(LoadError::Refused)?;
         let instance_pre = self
@@ -155,6 +157,7 @@ impl Runtime {
             sdk_stamp: imports::sdk_stamp(bytes),
             description,
             describe_fuel,
+            from_cache,
             pre,
             schemas,
         });
@@ -166,13 +169,14 @@ impl Runtime {
         self.loaded.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn compile(&self, digest: &Digest, bytes: &[u8]) -> Result<Component, LoadError> {
+    /// The compiled component, from the cache when possible; `true` if it was.
+    fn compile(&self, digest: &Digest, bytes: &[u8]) -> Result<(Component, bool), LoadError> {
         if let Some(cached) = self
             .cache
             .as_ref()
             .and_then(|c| c.get(&self.engine, digest))
         {
-            return Ok(cached);
+            return Ok((cached, true));
         }
         let component = Component::new(&self.engine, bytes)
             .map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
@@ -181,7 +185,7 @@ impl Runtime {
         {
             tracing::warn!(%digest, "cannot write the compiled component to the cache: {e}");
         }
-        Ok(component)
+        Ok((component, false))
     }
 
     async fn describe(

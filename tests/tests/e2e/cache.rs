@@ -31,6 +31,7 @@ async fn a_new_runtime_loads_the_serialized_component() {
 
     let first = runtime_with_cache(dir.path());
     let loaded = first.load(&bytes).await.expect("loads");
+    assert!(!loaded.from_cache);
     let files = cached_files(dir.path());
     assert_eq!(files.len(), 1, "{files:?}");
     assert!(
@@ -42,6 +43,7 @@ async fn a_new_runtime_loads_the_serialized_component() {
 
     let second = runtime_with_cache(dir.path());
     let again = second.load(&bytes).await.expect("loads from the cache");
+    assert!(again.from_cache);
     assert_eq!(again.description, loaded.description);
     let report = second
         .execute(
@@ -56,5 +58,6 @@ async fn a_new_runtime_loads_the_serialized_component() {
     let third = runtime_with_cache(dir.path());
     let recompiled = third.load(&bytes).await.expect("recompiles");
     assert_eq!(recompiled.digest, loaded.digest);
+    assert!(!recompiled.from_cache);
     assert!(std::fs::metadata(&files[0]).expect("rewritten").len() > 1000);
 }

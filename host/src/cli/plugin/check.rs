@@ -39,8 +39,20 @@ pub async fn run(args: CheckArgs, runtime: Runtime) -> anyhow::Result<ExitCode> 
     println!("component    {}", args.component.display());
     println!("digest       {}", Digest::of(&bytes));
     println!("size         {}", human_size(bytes.len()));
+    let started = std::time::Instant::now();
     let loaded = match runtime.load(&bytes).await {
-        Ok(loaded) => loaded,
+        Ok(loaded) => {
+            println!(
+                "loaded       in {:.1} ms ({})",
+                started.elapsed().as_secs_f64() * 1000.0,
+                if loaded.from_cache {
+                    "from the compile cache"
+                } else {
+                    "compiled"
+                }
+            );
+            loaded
+        }
         Err(e) => {
             println!("check        FAILED");
             eprintln!("error: {e}");
