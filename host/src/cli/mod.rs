@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 
 /// Workway: build, check and run marketplace integrations in a sandbox.
 #[derive(Debug, Parser)]
-#[command(name = "workway", version, about, long_about = None, propagate_version = true)]
+#[command(name = "workway", version, propagate_version = true)]
 pub struct Cli {
     /// Where compiled components are cached [default: $XDG_CACHE_HOME/workway or ~/.cache/workway].
     #[arg(long, global = true, env = "WORKWAY_CACHE_DIR", value_name = "DIR")]

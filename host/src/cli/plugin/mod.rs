@@ -15,6 +15,11 @@ use crate::runtime::Runtime;
 
 /// The plugin author's commands.
 #[derive(Debug, Subcommand)]
+#[command(after_help = "A first integration, start to finish:
+  workway plugin new hello
+  workway plugin build hello            # prints the .wasm path and its sha256
+  workway plugin check hello/target/wasm32-wasip2/release/hello.wasm
+  workway plugin run hello/target/wasm32-wasip2/release/hello.wasm echo --input '{\"message\": \"hi\"}'")]
 pub enum PluginCommand {
     /// Create a new integration crate with one example action and its manifest.
     New(new::NewArgs),
