@@ -101,6 +101,14 @@ pub struct RuntimeConfig {
     /// Instances the pooling allocator keeps slots for: the most executions
     /// that can run at once.
     pub max_concurrent_instances: u32,
+    /// Meter guest fuel. Always on in production: fuel is what executions
+    /// are billed by and what stops a runaway loop deterministically. Off
+    /// only to measure its overhead.
+    pub consume_fuel: bool,
+    /// Interrupt guests at their deadline with epochs. Always on in
+    /// production; off only to measure its overhead (the deadline timer then
+    /// covers host calls only).
+    pub epoch_interruption: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -111,6 +119,8 @@ impl Default for RuntimeConfig {
             cache_dir: None,
             epoch_tick_ms: 5,
             max_concurrent_instances: 1_000,
+            consume_fuel: true,
+            epoch_interruption: true,
         }
     }
 }

@@ -15,8 +15,8 @@ use crate::config::RuntimeConfig;
 pub fn build_engine(config: &RuntimeConfig) -> wasmtime::Result<Engine> {
     let mut wasm = Config::new();
     wasm.wasm_component_model(true)
-        .consume_fuel(true)
-        .epoch_interruption(true)
+        .consume_fuel(config.consume_fuel)
+        .epoch_interruption(config.epoch_interruption)
         .wasm_backtrace_max_frames(std::num::NonZeroUsize::new(16));
     let slots = config.max_concurrent_instances.max(1);
     let mut pool = PoolingAllocationConfig::new();

@@ -7,7 +7,7 @@ use std::time::Instant;
 use wasmtime::{Engine, Store, Trap};
 
 use crate::capabilities::Capabilities;
-use crate::config::Limits;
+use crate::config::{Limits, RuntimeConfig};
 use crate::metering::Usage;
 use crate::report::{ExecutionLog, ExecutionReport, HostError, IntegrationError, Outcome};
 use crate::runtime::bindings::workway::plugin::types;
@@ -60,15 +60,19 @@ fn new_store(
     engine: &Engine,
     limits: &Limits,
     capabilities: Capabilities,
-    tick_ms: u64,
+    config: &RuntimeConfig,
 ) -> (Store<HostState>, LogSink) {
     let log = LogSink::new(limits.log_bytes);
     let mut store = Store::new(engine, HostState::new(limits, capabilities, log.clone()));
     store.limiter(|s| &mut s.limiter);
-    // Fuel is enabled on the engine, so setting it cannot fail.
-    let _ = store.set_fuel(limits.fuel);
-    store.set_epoch_deadline(epoch_ticks(limits, tick_ms));
-    store.epoch_deadline_trap();
+    if config.consume_fuel {
+        // Fuel is enabled on the engine, so setting it cannot fail.
+        let _ = store.set_fuel(limits.fuel);
+    }
+    if config.epoch_interruption {
+        store.set_epoch_deadline(epoch_ticks(limits, config.epoch_tick_ms));
+        store.epoch_deadline_trap();
+    }
     (store, log)
 }
 
@@ -120,7 +124,7 @@ async fn run_guest<T, F>(
     pre: &IntegrationPre<HostState>,
     limits: &Limits,
     capabilities: Capabilities,
-    tick_ms: u64,
+    config: &RuntimeConfig,
     call: F,
 ) -> GuestRun<T>
 where
@@ -129,13 +133,17 @@ where
         crate::runtime::bindings::Integration,
     ) -> wasmtime::Result<T>,
 {
-    let (mut store, log) = new_store(engine, limits, capabilities, tick_ms);
+    let (mut store, log) = new_store(engine, limits, capabilities, config);
     let outcome = tokio::time::timeout(limits.timeout(), async {
         let instance = pre.instantiate_async(&mut store).await?;
         call(&mut store, instance).await
     })
     .await;
-    let fuel_left = store.get_fuel().unwrap_or(0);
+    let fuel_used = if config.consume_fuel {
+        limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0))
+    } else {
+        0
+    };
     let snapshot = log.snapshot();
     let result = match outcome {
         Ok(Ok(value)) => Ok(value),
@@ -147,7 +155,7 @@ where
     };
     let state = store.data();
     let usage = Usage {
-        fuel: limits.fuel.saturating_sub(fuel_left),
+        fuel: fuel_used,
         ..state.usage.clone()
     };
     GuestRun {
@@ -163,14 +171,14 @@ pub(super) async fn run_describe(
     engine: &Engine,
     pre: &IntegrationPre<HostState>,
     limits: &Limits,
-    tick_ms: u64,
+    config: &RuntimeConfig,
 ) -> (Result<IntegrationInfo, HostError>, Usage) {
     let run = run_guest(
         engine,
         pre,
         limits,
         Capabilities::none(),
-        tick_ms,
+        config,
         async |store, instance| instance.call_describe(store).await,
     )
     .await;
@@ -311,7 +319,7 @@ pub(super) async fn execute(
                     &component.pre,
                     &limits,
                     request.capabilities,
-                    runtime.config.epoch_tick_ms,
+                    &runtime.config,
                     async move |store, instance| {
                         instance
                             .call_execute(store, &action_name, &input, &context)

@@ -10,6 +10,7 @@ mod host_calls;
 pub mod imports;
 mod log_sink;
 mod state;
+mod warm;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,6 +26,7 @@ use crate::schema::Schema;
 
 pub use execute::ExecutionRequest;
 pub use imports::ImportSummary;
+pub use warm::WarmInstance;
 
 use bindings::IntegrationPre;
 use state::HostState;
@@ -193,8 +195,7 @@ impl Runtime {
         pre: &IntegrationPre<HostState>,
     ) -> Result<(IntegrationDescription, u64), LoadError> {
         let limits = self.config.limits.clone();
-        let (result, usage) =
-            execute::run_describe(&self.engine, pre, &limits, self.config.epoch_tick_ms).await;
+        let (result, usage) = execute::run_describe(&self.engine, pre, &limits, &self.config).await;
         let info = result.map_err(|e| LoadError::Describe(e.to_string()))?;
         let mut actions = Vec::with_capacity(info.actions.len());
         for a in info.actions {

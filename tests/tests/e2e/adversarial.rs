@@ -193,7 +193,7 @@ async fn globals_do_not_survive_between_executions() {
         let report = run(&component, "leftovers", "{}", None, Capabilities::none()).await;
         assert_eq!(
             data(&report),
-            &serde_json::json!({"counter": 1, "saw_marker": false})
+            &serde_json::json!({"counter": 1, "saw_marker": false, "saw_grown_marker": false})
         );
     }
 }

@@ -19,7 +19,16 @@ async fn describe_reports_actions_schemas_and_versions() {
     let names: Vec<&str> = d.actions.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(
         names,
-        ["greet", "work", "profile", "broken-promise", "rate-limited"]
+        [
+            "greet",
+            "work",
+            "profile",
+            "broken-promise",
+            "rate-limited",
+            "echo",
+            "transform",
+            "wait-upstream"
+        ]
     );
     let greet = component.action("greet").expect("greet");
     assert_eq!(greet.description, "Greet someone, a number of times.");

@@ -111,6 +111,9 @@ pub struct Leftovers {
     pub counter: u64,
     /// Whether scratch memory still held the previous execution's marker.
     pub saw_marker: bool,
+    /// Whether freshly grown linear memory held the previous execution's
+    /// marker (it must read as zeros).
+    pub saw_grown_marker: bool,
 }
 
 /// Increment a global counter and leave a marker in static memory, then
@@ -125,9 +128,23 @@ fn leftovers(_input: Nothing) -> Result<Leftovers> {
         scratch[0] = 0xAB;
         seen
     };
+    // Grow memory by 16 pages and look at the first new page: the previous
+    // execution wrote a marker at the same address.
+    let old_pages = core::arch::wasm32::memory_grow(0, 16);
+    if old_pages == usize::MAX {
+        return Err(Error::internal("memory.grow failed"));
+    }
+    #[allow(unsafe_code)]
+    let saw_grown_marker = unsafe {
+        let page = (old_pages * 65_536) as *mut u8;
+        let seen = page.read_volatile() == 0xCD;
+        page.write_volatile(0xCD);
+        seen
+    };
     Ok(Leftovers {
         counter,
         saw_marker,
+        saw_grown_marker,
     })
 }
 

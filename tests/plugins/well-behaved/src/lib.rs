@@ -147,7 +147,93 @@ fn rate_limited(_input: Empty) -> Result<Promise> {
     })
 }
 
+/// The small JSON object the benchmark echoes.
+#[derive(Serialize, Deserialize, JsonSchema)]
+pub struct Echo {
+    /// A message.
+    pub message: String,
+    /// A number.
+    pub count: u32,
+    /// Some tags.
+    pub tags: Vec<String>,
+}
+
+/// Echo a small object back (the benchmark's trivial action).
+#[action]
+fn echo(input: Echo) -> Result<Echo> {
+    Ok(input)
+}
+
+/// A JSON document, as text, to parse inside the sandbox.
+#[derive(Deserialize, JsonSchema)]
+pub struct TransformInput {
+    /// The document.
+    pub document: String,
+}
+
+/// A summary of the document.
+#[derive(Serialize, JsonSchema, Default)]
+pub struct TransformOutput {
+    /// Objects in the document.
+    pub objects: u64,
+    /// Numbers in the document.
+    pub numbers: u64,
+    /// Their sum.
+    pub sum: f64,
+    /// Strings in the document.
+    pub strings: u64,
+    /// The longest string, upper-cased.
+    pub longest: String,
+}
+
+fn summarise(value: &serde_json::Value, out: &mut TransformOutput) {
+    match value {
+        serde_json::Value::Object(map) => {
+            out.objects += 1;
+            map.values().for_each(|v| summarise(v, out));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| summarise(v, out)),
+        serde_json::Value::Number(n) => {
+            out.numbers += 1;
+            out.sum += n.as_f64().unwrap_or(0.0);
+        }
+        serde_json::Value::String(s) => {
+            out.strings += 1;
+            if s.len() > out.longest.len() {
+                out.longest = s.to_uppercase();
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Parse a JSON document and summarise it (the benchmark's CPU-bound action).
+#[action]
+fn transform(input: TransformInput) -> Result<TransformOutput> {
+    let document: serde_json::Value = serde_json::from_str(&input.document)
+        .map_err(|e| Error::invalid_input(format!("document: {e}")))?;
+    let mut out = TransformOutput::default();
+    summarise(&document, &mut out);
+    Ok(out)
+}
+
+/// The upstream's status.
+#[derive(Serialize, JsonSchema)]
+pub struct UpstreamStatus {
+    /// HTTP status.
+    pub status: u16,
+}
+
+/// Call the benchmark's slow upstream and report its status.
+#[action]
+fn wait_upstream(_input: Empty) -> Result<UpstreamStatus> {
+    let response = http::get("https://upstream.bench.example/slow").send()?;
+    Ok(UpstreamStatus {
+        status: response.status,
+    })
+}
+
 workway_sdk::integration! {
     name: "well-behaved",
-    actions: [greet, work, profile, broken_promise, rate_limited],
+    actions: [greet, work, profile, broken_promise, rate_limited, echo, transform, wait_upstream],
 }

@@ -1,0 +1,73 @@
+//! A reused instance, for measuring the raw cost of a call into a
+//! component. It is NOT an isolated execution: state survives between
+//! calls, and no limits, schemas or reports apply. Production code runs
+//! every action through [`Runtime::execute`](crate::Runtime::execute).
+
+use wasmtime::Store;
+
+use crate::capabilities::Capabilities;
+use crate::config::Limits;
+use crate::runtime::bindings::Integration;
+use crate::runtime::bindings::workway::plugin::types;
+use crate::runtime::log_sink::LogSink;
+use crate::runtime::state::HostState;
+use crate::runtime::{LoadedComponent, Runtime};
+
+/// One instance of a component kept alive across calls.
+pub struct WarmInstance {
+    store: Store<HostState>,
+    instance: Integration,
+}
+
+impl WarmInstance {
+    /// Call `action` on the live instance; the JSON output or the error text.
+    pub async fn call(&mut self, action: &str, input: &str) -> Result<String, String> {
+        if self.store.get_fuel().is_ok() {
+            let _ = self.store.set_fuel(u64::MAX / 2);
+        }
+        self.store.set_epoch_deadline(u64::MAX / 2);
+        let context = types::ExecutionContext {
+            execution_id: "warm".into(),
+            idempotency_key: None,
+        };
+        match self
+            .instance
+            .call_execute(
+                &mut self.store,
+                action,
+                &input.to_string(),
+                &context,
+            )
+            .await
+        {
+            Ok(Ok(result)) => Ok(result.data),
+            Ok(Err(e)) => Err(format!("{e:?}")),
+            Err(e) => Err(format!("{e:#}")),
+        }
+    }
+}
+
+impl Runtime {
+    /// Instantiate `component` once for repeated calls; see [`WarmInstance`].
+    pub async fn warm_instance(&self, component: &LoadedComponent) -> anyhow::Result<WarmInstance> {
+        let limits = Limits {
+            memory_bytes: usize::MAX,
+            ..self.config.limits.clone()
+        };
+        let mut store = Store::new(
+            &self.engine,
+            HostState::new(&limits, Capabilities::none(), LogSink::new(0)),
+        );
+        store.limiter(|s| &mut s.limiter);
+        if self.config.consume_fuel {
+            let _ = store.set_fuel(u64::MAX / 2);
+        }
+        store.set_epoch_deadline(u64::MAX / 2);
+        let instance = component
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot instantiate: {e:#}"))?;
+        Ok(WarmInstance { store, instance })
+    }
+}
