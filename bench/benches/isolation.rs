@@ -3,8 +3,10 @@
 //! throughput, fuel overhead, compile-cache and concurrency figures, all
 //! measured in one process and one run.
 //!
-//! Run with `cargo bench -p workway-bench`. `BENCH_ITERATIONS` sets the
-//! samples per row (default 5000).
+//! Run with `cargo bench -p workway-bench` (or `scripts/bench.sh`).
+//! `BENCH_ITERATIONS` sets the samples per row (default 5000);
+//! `BENCH_SECTIONS` picks sections (comma-separated: latency, throughput,
+//! fuel, cache, concurrency; default all).
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
@@ -369,11 +371,23 @@ fn main() {
         .enable_all()
         .build()
         .expect("tokio runtime");
+    let sections = std::env::var("BENCH_SECTIONS").unwrap_or_default();
+    let wanted = |name: &str| sections.is_empty() || sections.split(',').any(|s| s == name);
     rt.block_on(async {
-        latency_table(iterations).await;
-        throughput(3).await;
-        fuel_overhead((iterations / 50).max(20)).await;
-        compile_cache().await;
-        concurrency(10_000).await;
+        if wanted("latency") {
+            latency_table(iterations).await;
+        }
+        if wanted("throughput") {
+            throughput(3).await;
+        }
+        if wanted("fuel") {
+            fuel_overhead((iterations / 50).max(20)).await;
+        }
+        if wanted("cache") {
+            compile_cache().await;
+        }
+        if wanted("concurrency") {
+            concurrency(10_000).await;
+        }
     });
 }

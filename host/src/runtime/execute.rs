@@ -2,6 +2,8 @@
 //! deadline, schema checks on both sides, and a report that always comes
 //! back, whatever the guest did.
 
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use wasmtime::{Engine, Store, Trap};
@@ -281,6 +283,16 @@ fn check_output(
     })
 }
 
+/// A unique execution id: a random per-process prefix and a counter, so
+/// that minting one costs no system call.
+fn next_execution_id() -> String {
+    static PREFIX: OnceLock<String> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| uuid::Uuid::new_v4().simple().to_string());
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}-{n:x}")
+}
+
 /// Run one action; see [`Runtime::execute`].
 pub(super) async fn execute(
     runtime: &Runtime,
@@ -291,9 +303,7 @@ pub(super) async fn execute(
     let limits = request
         .limits
         .unwrap_or_else(|| runtime.config.limits.clone());
-    let execution_id = request
-        .execution_id
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let execution_id = request.execution_id.unwrap_or_else(next_execution_id);
     let span = tracing::info_span!("execution", %execution_id, digest = %component.digest, action = %request.action);
     let _enter = span.enter();
     let action = request.action;
@@ -347,7 +357,7 @@ pub(super) async fn execute(
     let pricing = &runtime.config.metering;
     let report = ExecutionReport {
         execution_id,
-        digest: component.digest.to_string(),
+        digest: component.digest_text.clone(),
         action,
         fuel_used: usage.fuel,
         host_calls: usage.host_calls,

@@ -53,6 +53,8 @@ pub enum LoadError {
 pub struct LoadedComponent {
     /// The sha256 of the component's bytes.
     pub digest: Digest,
+    /// `digest` as text, made once: every report carries it.
+    digest_text: String,
     /// Its size in bytes.
     pub size: usize,
     /// Its imports and contract version.
@@ -154,6 +156,7 @@ impl Runtime {
         }
         let loaded = Arc::new(LoadedComponent {
             digest,
+            digest_text: digest.to_string(),
             size: bytes.len(),
             imports,
             sdk_stamp: imports::sdk_stamp(bytes),

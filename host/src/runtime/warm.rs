@@ -32,12 +32,7 @@ impl WarmInstance {
         };
         match self
             .instance
-            .call_execute(
-                &mut self.store,
-                action,
-                &input.to_string(),
-                &context,
-            )
+            .call_execute(&mut self.store, action, &input.to_string(), &context)
             .await
         {
             Ok(Ok(result)) => Ok(result.data),
