@@ -58,7 +58,7 @@ fn epoch_ticks(limits: &Limits, tick_ms: u64) -> u64 {
     limits.timeout_ms.div_ceil(tick_ms.max(1)) + 1
 }
 
-fn new_store(
+pub(super) fn new_store(
     engine: &Engine,
     limits: &Limits,
     capabilities: Capabilities,
@@ -304,7 +304,7 @@ pub(super) async fn execute(
         .limits
         .unwrap_or_else(|| runtime.config.limits.clone());
     let execution_id = request.execution_id.unwrap_or_else(next_execution_id);
-    let span = tracing::info_span!("execution", %execution_id, digest = %component.digest, action = %request.action);
+    let span = tracing::info_span!("execution", %execution_id, digest = %component.digest_text, action = %request.action);
     let _enter = span.enter();
     let action = request.action;
     let input_len = request.input.len() as u64;
@@ -323,16 +323,15 @@ pub(super) async fn execute(
                     idempotency_key: request.idempotency_key,
                 };
                 let input = request.input;
-                let action_name = action.clone();
                 let run = run_guest(
                     &runtime.engine,
                     &component.pre,
                     &limits,
                     request.capabilities,
                     &runtime.config,
-                    async move |store, instance| {
+                    async |store, instance| {
                         instance
-                            .call_execute(store, &action_name, &input, &context)
+                            .call_execute(store, &action, &input, &context)
                             .await
                     },
                 )

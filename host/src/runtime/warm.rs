@@ -9,9 +9,21 @@ use crate::capabilities::Capabilities;
 use crate::config::Limits;
 use crate::runtime::bindings::Integration;
 use crate::runtime::bindings::workway::plugin::types;
-use crate::runtime::log_sink::LogSink;
+use crate::runtime::execute::new_store;
 use crate::runtime::state::HostState;
 use crate::runtime::{LoadedComponent, Runtime};
+
+/// Fuel, deadline and memory large enough never to stop a benchmark loop.
+fn unbounded() -> Limits {
+    Limits {
+        fuel: u64::MAX / 2,
+        // A year: the deadline instant must stay representable.
+        timeout_ms: 365 * 24 * 3600 * 1000,
+        memory_bytes: usize::MAX,
+        log_bytes: 0,
+        ..Limits::default()
+    }
+}
 
 /// One instance of a component kept alive across calls.
 pub struct WarmInstance {
@@ -22,10 +34,6 @@ pub struct WarmInstance {
 impl WarmInstance {
     /// Call `action` on the live instance; the JSON output or the error text.
     pub async fn call(&mut self, action: &str, input: &str) -> Result<String, String> {
-        if self.store.get_fuel().is_ok() {
-            let _ = self.store.set_fuel(u64::MAX / 2);
-        }
-        self.store.set_epoch_deadline(u64::MAX / 2);
         let context = types::ExecutionContext {
             execution_id: "warm".into(),
             idempotency_key: None,
@@ -45,19 +53,12 @@ impl WarmInstance {
 impl Runtime {
     /// Instantiate `component` once for repeated calls; see [`WarmInstance`].
     pub async fn warm_instance(&self, component: &LoadedComponent) -> anyhow::Result<WarmInstance> {
-        let limits = Limits {
-            memory_bytes: usize::MAX,
-            ..self.config.limits.clone()
-        };
-        let mut store = Store::new(
+        let (mut store, _log) = new_store(
             &self.engine,
-            HostState::new(&limits, Capabilities::none(), LogSink::new(0)),
+            &unbounded(),
+            Capabilities::none(),
+            &self.config,
         );
-        store.limiter(|s| &mut s.limiter);
-        if self.config.consume_fuel {
-            let _ = store.set_fuel(u64::MAX / 2);
-        }
-        store.set_epoch_deadline(u64::MAX / 2);
         let instance = component
             .pre
             .instantiate_async(&mut store)
