@@ -4,7 +4,10 @@
 //! - [`runtime`]: the engine, component loading and caching, and one
 //!   isolated execution per call;
 //! - [`capabilities`]: the seam between the sandbox and the outside world
-//!   (HTTP, connections, configuration);
+//!   (HTTP egress, connections, configuration);
+//! - [`vault`]: users' OAuth grants, sealed at rest and refreshed once
+//!   cluster-wide; [`oauth`]: the providers and the flow that connects an
+//!   account;
 //! - [`report`]: the execution report every execution returns;
 //! - [`metering`]: compute units and the light/heavy billing class;
 //! - [`config`]: limits and settings, with defaults;
@@ -16,9 +19,12 @@ pub mod cli;
 pub mod config;
 pub mod digest;
 pub mod metering;
+pub mod oauth;
 pub mod report;
 pub mod runtime;
 pub mod schema;
+pub mod secret;
+pub mod vault;
 
 pub use config::{Limits, MeteringConfig, RuntimeConfig};
 pub use digest::Digest;

@@ -248,3 +248,117 @@ description = "Not offered."
     assert!(errors.contains("declares action `fly`"), "{errors}");
     assert!(errors.contains("offers action `work`"), "{errors}");
 }
+
+#[test]
+fn live_mode_attaches_tokens_only_for_the_provider_and_records_a_replay_file() {
+    let rt = tokio::runtime::Runtime::new().expect("tokio");
+    let ca = workway_mocks::TestCa::new();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca_pem = ca.write_pem(dir.path());
+    let api = rt.block_on(workway_mocks::MockServer::start_tls(
+        |req| {
+            workway_mocks::MockResponse::json(
+                200,
+                serde_json::json!({"ok": true, "path": req.path, "authorized": req.header("authorization").is_some()}),
+            )
+        },
+        ca.server_config(&["slack.com", "api.example.test"]),
+    ));
+    let port = api.port();
+    let record = dir.path().join("recorded.json");
+    let token = "xoxb-cli-live-token";
+    let live = |input: &str, record_to: Option<&Path>| {
+        let mut args = vec![
+            "plugin".to_string(),
+            "run".into(),
+            workway_test_artifacts::WELL_BEHAVED.into(),
+            "fetch".into(),
+            "--input".into(),
+            input.into(),
+            "--allow-host".into(),
+            "https://slack.com".into(),
+            "--allow-host".into(),
+            "https://api.example.test".into(),
+            "--resolve".into(),
+            format!("slack.com:443=127.0.0.1:{port}"),
+            "--resolve".into(),
+            format!("api.example.test=127.0.0.1:{port}"),
+            "--ca-cert".into(),
+            ca_pem.display().to_string(),
+            "--connection".into(),
+            format!("slack={token}"),
+        ];
+        if let Some(path) = record_to {
+            args.push("--record".into());
+            args.push(path.display().to_string());
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        workway(&args)
+    };
+
+    let input = r#"{"url": "https://slack.com/api/auth.test", "connection": "slack"}"#;
+    let ran = live(input, Some(&record));
+    assert!(ran.status.success(), "{}", stderr(&ran));
+    let result: serde_json::Value = serde_json::from_str(&stdout(&ran)).expect("JSON result");
+    assert!(
+        result["data"]["body"]
+            .as_str()
+            .expect("body")
+            .contains(r#""authorized":true"#)
+    );
+    assert_eq!(
+        api.requests()[0].header("authorization"),
+        Some(format!("Bearer {token}").as_str())
+    );
+
+    // The Slack token may not go to another approved host.
+    let denied = live(
+        r#"{"url": "https://api.example.test/collect", "connection": "slack"}"#,
+        None,
+    );
+    assert_eq!(denied.status.code(), Some(1));
+    assert!(
+        stderr(&denied).contains("capability-denied"),
+        "{}",
+        stderr(&denied)
+    );
+    assert_eq!(api.request_count(), 1, "the denied request never left");
+
+    // The token is in no output and not in the recording.
+    let recorded = std::fs::read_to_string(&record).expect("recording written");
+    for text in [&recorded, &stdout(&ran), &stderr(&ran), &stderr(&denied)] {
+        assert!(!text.contains(token), "the token leaked: {text}");
+    }
+
+    // The recording answers the same run offline.
+    let replayed = workway(&[
+        "plugin",
+        "run",
+        workway_test_artifacts::WELL_BEHAVED,
+        "fetch",
+        "--input",
+        input,
+        "--replay",
+        record.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        replayed.status.success(),
+        "{}\n{recorded}",
+        stderr(&replayed)
+    );
+    assert_eq!(stdout(&replayed), stdout(&ran));
+    assert_eq!(api.request_count(), 1, "replay did not touch the network");
+
+    // A host outside --allow-host is refused with the reason.
+    let outside = live(r#"{"url": "https://example.org/"}"#, None);
+    assert!(
+        stderr(&outside).contains("capability-denied"),
+        "{}",
+        stderr(&outside)
+    );
+    assert!(
+        stderr(&outside).contains("example.org"),
+        "{}",
+        stderr(&outside)
+    );
+}

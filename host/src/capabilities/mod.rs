@@ -7,7 +7,10 @@
 //! offline development; the network brokers implement the same traits.
 
 pub mod deny;
+pub mod egress;
+pub mod record;
 pub mod replay;
+pub mod static_tokens;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,6 +18,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use workway_registry::hosts::HostPattern;
+
+use crate::secret::Secret;
 
 /// An outbound HTTP request as the guest asked for it, after the runtime's
 /// own checks (header rules, size caps).
@@ -30,6 +36,9 @@ pub struct OutboundRequest {
     pub body: Vec<u8>,
     /// How long the broker may take, already capped by the execution's deadline.
     pub timeout: Duration,
+    /// The most response body bytes the broker may read (the execution's
+    /// `Limits.http_response_bytes`); a longer body is `TooLarge`.
+    pub max_response_bytes: usize,
 }
 
 /// An upstream's answer.
@@ -61,6 +70,11 @@ pub enum BrokerError {
     /// A body was over the size allowed; the guest gets `too-large`.
     #[error("too large: {0}")]
     TooLarge(String),
+    /// The connection's grant cannot be used any more (refresh failed, the
+    /// user revoked it): the execution ends with the integration error
+    /// `auth-expired` carrying this reason, and the user must reconnect.
+    #[error("auth expired: {0}")]
+    AuthExpired(String),
 }
 
 /// Non-secret facts about one of the user's connections. The token stays
@@ -97,6 +111,29 @@ pub trait HttpBroker: Send + Sync {
         request: OutboundRequest,
         auth: Option<&ConnectionInfo>,
     ) -> Result<InboundResponse, BrokerError>;
+}
+
+/// Where the HTTP broker gets a connection's credentials. The vault
+/// implements it; the guest never sees what it returns.
+#[async_trait]
+pub trait CredentialSource: Send + Sync {
+    /// The hosts `provider`'s bearer token may be sent to (its own API
+    /// hosts), or `None` for a provider the platform does not know.
+    fn api_hosts(&self, provider: &str) -> Option<Vec<HostPattern>>;
+
+    /// A current access token for `connection`, refreshed first when it
+    /// expires soon. `BrokerError::AuthExpired` when the grant is unusable.
+    async fn access_token(&self, connection: &ConnectionInfo) -> Result<Secret, BrokerError>;
+
+    /// The provider answered 401 to `rejected`: refresh the grant unless
+    /// another execution already replaced that token, and return the token
+    /// to retry with, or `None` when the grant cannot be refreshed (the
+    /// 401 then goes back to the guest).
+    async fn token_rejected(
+        &self,
+        connection: &ConnectionInfo,
+        rejected: &Secret,
+    ) -> Result<Option<Secret>, BrokerError>;
 }
 
 /// Hands out connection handles.

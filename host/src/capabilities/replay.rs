@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use base64::Engine as _;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{
     BrokerError, ConnectionBroker, ConnectionError, ConnectionInfo, HttpBroker, InboundResponse,
@@ -37,7 +37,7 @@ use super::{
 };
 
 /// A parsed replay file.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayFile {
     /// Connections available to the execution, by provider.
@@ -49,11 +49,11 @@ pub struct ReplayFile {
 }
 
 /// A connection in a replay file.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayConnection {
     /// The account name.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
     /// Granted scopes.
     #[serde(default)]
@@ -61,7 +61,7 @@ pub struct ReplayConnection {
 }
 
 /// One recorded exchange.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Interaction {
     /// What the request must look like.
@@ -69,12 +69,12 @@ pub struct Interaction {
     /// The answer.
     pub response: RecordedResponse,
     /// Wait this long before answering (to rehearse slow upstreams).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub delay_ms: u64,
 }
 
 /// The request side of an interaction.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecordedRequest {
     /// Method, case-insensitive.
@@ -82,15 +82,15 @@ pub struct RecordedRequest {
     /// Exact URL, query included.
     pub url: String,
     /// The provider whose connection must authorise the request.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorized_by: Option<String>,
     /// The JSON body the request must carry.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub json: Option<serde_json::Value>,
 }
 
 /// The response side of an interaction.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecordedResponse {
     /// HTTP status.
@@ -100,14 +100,18 @@ pub struct RecordedResponse {
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     /// A JSON body (sets `content-type: application/json` unless given).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub json: Option<serde_json::Value>,
     /// A text body.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
     /// A binary body, base64.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_base64: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn ok_status() -> u16 {
@@ -273,6 +277,7 @@ mod tests {
             headers: vec![],
             body: vec![],
             timeout: Duration::from_secs(5),
+            max_response_bytes: 1 << 20,
         }
     }
 

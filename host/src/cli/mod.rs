@@ -1,9 +1,11 @@
 //! The `workway` command line.
 //!
-//! Plugin authors use `workway plugin new | build | check | run`; the
-//! operator and user commands join here as the platform grows.
+//! Plugin authors use `workway plugin new | build | check | run`;
+//! operators `workway vault new-key | rotate`; the user commands join here
+//! as the platform grows.
 
 pub mod plugin;
+pub mod vault;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,6 +31,9 @@ pub enum Command {
     /// Create, build, check and run integrations (for plugin authors).
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Manage the keys that seal users' OAuth tokens (for operators).
+    #[command(subcommand)]
+    Vault(vault::VaultCommand),
 }
 
 impl Cli {
@@ -49,5 +54,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let cache_dir = cli.cache_dir();
     match cli.command {
         Command::Plugin(command) => plugin::run(command, cache_dir).await,
+        Command::Vault(command) => vault::run(command).await,
     }
 }

@@ -15,7 +15,7 @@ use crate::report::{ExecutionLog, ExecutionReport, HostError, IntegrationError, 
 use crate::runtime::bindings::workway::plugin::types;
 use crate::runtime::bindings::{IntegrationInfo, IntegrationPre};
 use crate::runtime::log_sink::LogSink;
-use crate::runtime::state::{CapabilityDenied, HostState, ResourceLimitHit};
+use crate::runtime::state::{CapabilityDenied, ConnectionUnusable, HostState, ResourceLimitHit};
 use crate::runtime::{LoadedComponent, Runtime};
 
 /// What to run: an action, its JSON input, and what the execution may reach.
@@ -48,10 +48,28 @@ impl ExecutionRequest {
 
 /// What a finished guest call left behind.
 struct GuestRun<T> {
-    result: Result<T, HostError>,
+    result: Result<T, Stop>,
     usage: Usage,
     http_requests: u32,
     log: ExecutionLog,
+}
+
+/// Why a guest run ended without a value.
+enum Stop {
+    /// The host stopped or refused it.
+    Host(HostError),
+    /// A connection it used cannot be used any more.
+    AuthExpired(String),
+}
+
+impl Stop {
+    /// Where only host errors can happen (`describe` has no connections).
+    fn into_host_error(self) -> HostError {
+        match self {
+            Stop::Host(e) => e,
+            Stop::AuthExpired(reason) => HostError::Internal(reason),
+        }
+    }
 }
 
 fn epoch_ticks(limits: &Limits, tick_ms: u64) -> u64 {
@@ -149,11 +167,14 @@ where
     let snapshot = log.snapshot();
     let result = match outcome {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(err)) => Err(classify(&err, limits, &snapshot)),
-        Err(_) => Err(HostError::Timeout(format!(
+        Ok(Err(err)) => Err(match err.downcast_ref::<ConnectionUnusable>() {
+            Some(unusable) => Stop::AuthExpired(unusable.0.clone()),
+            None => Stop::Host(classify(&err, limits, &snapshot)),
+        }),
+        Err(_) => Err(Stop::Host(HostError::Timeout(format!(
             "the execution ran past its {} ms deadline (blocked in a host call)",
             limits.timeout_ms
-        ))),
+        )))),
     };
     let state = store.data();
     let usage = Usage {
@@ -184,7 +205,7 @@ pub(super) async fn run_describe(
         async |store, instance| instance.call_describe(store).await,
     )
     .await;
-    (run.result, run.usage)
+    (run.result.map_err(Stop::into_host_error), run.usage)
 }
 
 fn integration_error(e: types::IntegrationError) -> IntegrationError {
@@ -339,7 +360,10 @@ pub(super) async fn execute(
                 let mut usage = run.usage;
                 usage.bytes_in += input_len;
                 let outcome = match run.result {
-                    Err(error) => Outcome::HostError { error },
+                    Err(Stop::Host(error)) => Outcome::HostError { error },
+                    Err(Stop::AuthExpired(message)) => Outcome::IntegrationError {
+                        error: IntegrationError::AuthExpired { message },
+                    },
                     Ok(Err(e)) => Outcome::IntegrationError {
                         error: integration_error(e),
                     },

@@ -8,7 +8,7 @@ use wasmtime::component::Resource;
 
 use crate::capabilities::{BrokerError, OutboundRequest};
 use crate::runtime::bindings::workway::plugin::{config, connections, http, log, types};
-use crate::runtime::state::{CapabilityDenied, ConnectionHandle, HostState};
+use crate::runtime::state::{CapabilityDenied, ConnectionHandle, ConnectionUnusable, HostState};
 
 /// Headers only the host may set: credentials, routing and hop-by-hop.
 const FORBIDDEN_HEADERS: &[&str] = &[
@@ -179,6 +179,7 @@ impl http::Host for HostState {
                 .collect(),
             body,
             timeout,
+            max_response_bytes: self.limits.http_response_bytes,
         };
         let broker = self.capabilities.http.clone();
         let sent = tokio::time::timeout(timeout, broker.send(outbound, auth.as_ref())).await;
@@ -193,6 +194,9 @@ impl http::Host for HostState {
             Ok(Err(BrokerError::Network(m))) => return Ok(Err(http::HttpError::Network(m))),
             Ok(Err(BrokerError::Timeout)) => return Ok(Err(http::HttpError::Timeout)),
             Ok(Err(BrokerError::TooLarge(m))) => return Ok(Err(http::HttpError::TooLarge(m))),
+            Ok(Err(BrokerError::AuthExpired(reason))) => {
+                return Err(wasmtime::Error::new(ConnectionUnusable(reason)));
+            }
             Ok(Ok(response)) => response,
         };
         if response.body.len() > self.limits.http_response_bytes {

@@ -28,6 +28,13 @@ pub struct ResourceLimitHit(pub String);
 #[error("{0}")]
 pub struct CapabilityDenied(pub String);
 
+/// Marker error: a connection the guest used cannot be used any more (a
+/// refresh failed, the user revoked it); the execution ends with the
+/// integration error `auth-expired` carrying the reason.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConnectionUnusable(pub String);
+
 /// Enforces the memory and table limits of one execution, and remembers
 /// that a limit was hit so a later trap can be attributed to it.
 pub struct Limiter {

@@ -5,5 +5,6 @@
 
 mod adversarial;
 mod cache;
+mod connections;
 mod support;
 mod well_behaved;

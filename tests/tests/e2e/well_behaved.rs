@@ -27,7 +27,8 @@ async fn describe_reports_actions_schemas_and_versions() {
             "rate-limited",
             "echo",
             "transform",
-            "wait-upstream"
+            "wait-upstream",
+            "fetch"
         ]
     );
     let greet = component.action("greet").expect("greet");

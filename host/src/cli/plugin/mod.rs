@@ -28,7 +28,7 @@ pub enum PluginCommand {
     /// Validate a component and cross-check it with its manifest.
     Check(check::CheckArgs),
     /// Run one action of a component in the sandbox.
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
 }
 
 /// Run a plugin command.
@@ -37,7 +37,7 @@ pub async fn run(command: PluginCommand, cache_dir: Option<PathBuf>) -> anyhow::
         PluginCommand::New(args) => new::run(args),
         PluginCommand::Build(args) => build::run(args),
         PluginCommand::Check(args) => check::run(args, runtime(cache_dir)?).await,
-        PluginCommand::Run(args) => run::run(args, runtime(cache_dir)?).await,
+        PluginCommand::Run(args) => run::run(*args, runtime(cache_dir)?).await,
     }
 }
 

@@ -10,8 +10,14 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 
-use crate::capabilities::Capabilities;
+use workway_registry::hosts::HostPattern;
+
+use crate::capabilities::egress::{Egress, EgressConfig};
+use crate::capabilities::record::Recorder;
 use crate::capabilities::replay::{ReplayBroker, ReplayFile};
+use crate::capabilities::static_tokens::StaticTokens;
+use crate::capabilities::{Capabilities, HttpBroker};
+use crate::oauth::providers::ProviderRegistry;
 use crate::report::{ExecutionReport, Outcome};
 use crate::runtime::{ExecutionRequest, Runtime, limits_with};
 
@@ -38,9 +44,46 @@ pub struct RunArgs {
     pub input: String,
 
     /// A replay file of recorded HTTP responses and connections; without
-    /// it, every outbound request is refused (capability-denied).
-    #[arg(long, value_name = "FILE")]
+    /// it (or live mode), every outbound request is refused (capability-denied).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["allow_host", "record"])]
     pub replay: Option<PathBuf>,
+
+    /// Live mode: let the action reach this host for real, through the same
+    /// broker as production (address checks, redirects re-checked, caps).
+    /// A pattern with an explicit scheme, `https://api.slack.com` or
+    /// `https://*.googleapis.com` (repeatable).
+    #[arg(long = "allow-host", value_name = "PATTERN")]
+    pub allow_host: Vec<String>,
+
+    /// A connection for live mode, as PROVIDER=TOKEN (repeatable). The host
+    /// attaches the token, only to the provider's API hosts; the action
+    /// sees a handle, never the token.
+    #[arg(
+        long = "connection",
+        value_name = "PROVIDER=TOKEN",
+        requires = "allow_host"
+    )]
+    pub connection: Vec<String>,
+
+    /// In live mode, write every request and response to FILE as a replay
+    /// file for `--replay` (tokens are never written).
+    #[arg(long, value_name = "FILE", requires = "allow_host")]
+    pub record: Option<PathBuf>,
+
+    /// Send requests for HOST[:PORT] to ADDRESS:PORT instead of what DNS
+    /// says, for a local stand-in of a service (repeatable). The only way a
+    /// named host reaches a private or loopback address.
+    #[arg(
+        long = "resolve",
+        value_name = "HOST[:PORT]=ADDR:PORT",
+        requires = "allow_host"
+    )]
+    pub resolve: Vec<String>,
+
+    /// A PEM file of extra root certificates to trust in live mode (a
+    /// corporate proxy's CA, a local test CA).
+    #[arg(long = "ca-cert", value_name = "PEM", requires = "allow_host")]
+    pub ca_cert: Vec<PathBuf>,
 
     /// An installation setting the action can read, as KEY=VALUE (repeatable).
     #[arg(long = "config", short = 'c', value_name = "KEY=VALUE")]
@@ -97,10 +140,22 @@ pub async fn run(args: RunArgs, runtime: Runtime) -> anyhow::Result<ExitCode> {
     let input = read_input(&args.input)?;
     let config = parse_config(&args.config)?;
     let mut capabilities = Capabilities::none().with_config(config);
+    let mut recording = None;
     if let Some(path) = &args.replay {
         let broker = Arc::new(ReplayBroker::new(ReplayFile::load(path)?));
         capabilities.http = broker.clone();
         capabilities.connections = broker;
+    } else if !args.allow_host.is_empty() {
+        let live = live_capabilities(&args)?;
+        capabilities.connections = live.tokens.clone();
+        capabilities.http = match &args.record {
+            Some(path) => {
+                let recorder = Arc::new(Recorder::new(live.broker));
+                recording = Some((path.clone(), recorder.clone(), live.tokens.connections()));
+                recorder
+            }
+            None => live.broker,
+        };
     }
     let bytes = std::fs::read(&args.component)
         .with_context(|| format!("cannot read {}", args.component.display()))?;
@@ -124,6 +179,12 @@ pub async fn run(args: RunArgs, runtime: Runtime) -> anyhow::Result<ExitCode> {
     for _ in 1..args.repeat {
         report = runtime.execute(&component, request.clone()).await;
         wall_times.push(report.wall_time_us);
+    }
+    if let Some((path, recorder, connections)) = recording {
+        recorder
+            .save(&path, &connections)
+            .with_context(|| format!("cannot write the recording to {}", path.display()))?;
+        eprintln!("recorded     {}", path.display());
     }
     if let Outcome::Ok { data, metadata } = &report.outcome {
         let metadata: serde_json::Map<String, serde_json::Value> = metadata
@@ -150,6 +211,41 @@ pub async fn run(args: RunArgs, runtime: Runtime) -> anyhow::Result<ExitCode> {
             eprintln!("error: host-error {error}");
             ExitCode::FAILURE
         }
+    })
+}
+
+/// What live mode runs with.
+struct Live {
+    broker: Arc<dyn HttpBroker>,
+    tokens: Arc<StaticTokens>,
+}
+
+/// The production egress broker limited to `--allow-host`, with
+/// `--connection` tokens, `--resolve` overrides and `--ca-cert` roots.
+fn live_capabilities(args: &RunArgs) -> anyhow::Result<Live> {
+    let approved = args
+        .allow_host
+        .iter()
+        .map(|p| {
+            p.parse::<HostPattern>()
+                .with_context(|| format!("--allow-host `{p}`"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let providers = Arc::new(ProviderRegistry::builtin());
+    let tokens = Arc::new(StaticTokens::parse(providers, &args.connection)?);
+    let config = EgressConfig {
+        overrides: args.resolve.clone(),
+        extra_root_certificates: args.ca_cert.clone(),
+        ..EgressConfig::default()
+    };
+    let egress = Arc::new(
+        Egress::new(config)
+            .context("cannot set up outbound HTTP")?
+            .with_credentials(tokens.clone()),
+    );
+    Ok(Live {
+        broker: Arc::new(egress.broker(approved)),
+        tokens,
     })
 }
 

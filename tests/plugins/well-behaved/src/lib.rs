@@ -108,6 +108,70 @@ fn profile(ctx: &Context, input: ProfileInput) -> Result<ProfileOutput> {
     })
 }
 
+/// A request to make through the host's broker.
+#[derive(Deserialize, JsonSchema)]
+pub struct FetchInput {
+    /// The absolute URL.
+    pub url: String,
+    /// `GET` (the default) or `POST`.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// A JSON body to send (POST).
+    #[serde(default)]
+    pub json: Option<serde_json::Value>,
+    /// The provider whose connection should authorise the request.
+    #[serde(default)]
+    pub connection: Option<String>,
+    /// Extra request headers.
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    /// How many times to send the request (to exercise the request cap).
+    #[serde(default)]
+    pub times: Option<u32>,
+}
+
+/// What came back.
+#[derive(Serialize, JsonSchema)]
+pub struct FetchOutput {
+    /// The last response's status.
+    pub status: u16,
+    /// The last response's body as text.
+    pub body: String,
+}
+
+/// Send an arbitrary request through the host's broker: the test suite's
+/// way of exercising the egress policy and the token vault from inside a
+/// real sandbox.
+#[action]
+fn fetch(ctx: &Context, input: FetchInput) -> Result<FetchOutput> {
+    let connection = match &input.connection {
+        Some(provider) => Some(ctx.connection(provider)?),
+        None => None,
+    };
+    let mut last = None;
+    for _ in 0..input.times.unwrap_or(1).max(1) {
+        let mut request = match input.method.as_deref().unwrap_or("GET") {
+            "POST" => http::post(input.url.clone()),
+            _ => http::get(input.url.clone()),
+        };
+        for (name, value) in &input.headers {
+            request = request.header(name.clone(), value.clone());
+        }
+        if let Some(json) = &input.json {
+            request = request.json(json)?;
+        }
+        let response = match &connection {
+            Some(c) => request.auth(c).send()?,
+            None => request.send()?,
+        };
+        last = Some(FetchOutput {
+            status: response.status,
+            body: response.text(),
+        });
+    }
+    last.ok_or_else(|| Error::Internal("no request was sent".into()))
+}
+
 /// Nothing in particular.
 #[derive(Deserialize, JsonSchema)]
 pub struct Empty {}
@@ -235,5 +299,5 @@ fn wait_upstream(_input: Empty) -> Result<UpstreamStatus> {
 
 workway_sdk::integration! {
     name: "well-behaved",
-    actions: [greet, work, profile, broken_promise, rate_limited, echo, transform, wait_upstream],
+    actions: [greet, work, profile, broken_promise, rate_limited, echo, transform, wait_upstream, fetch],
 }

@@ -1,0 +1,414 @@
+//! The token vault and the OAuth flow against a local mock of each
+//! provider's authorization server, on SQLite and (when the server answers)
+//! PostgreSQL.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use workway_host::capabilities::egress::{Egress, EgressConfig};
+use workway_host::oauth::flow::{FlowError, OAuthFlow};
+use workway_host::oauth::providers::{ProviderRegistry, ProviderSettings};
+use workway_host::oauth::token::{TokenSet, now_ms};
+use workway_host::secret::Secret;
+use workway_host::vault::{Keyring, Vault, VaultError, VaultSettings};
+use workway_mocks::{Flavor, MockOAuthProvider};
+use workway_store::Store;
+use workway_store::connections::ConnectionStatus;
+use workway_store::testing::test_stores;
+
+const CLIENT_ID: &str = "workway-client";
+const CLIENT_SECRET: &str = "workway-client-secret";
+const REDIRECT: &str = "https://workway.example/oauth/callback";
+
+fn provider_name(flavor: Flavor) -> &'static str {
+    match flavor {
+        Flavor::Google => "google",
+        Flavor::Slack => "slack",
+        Flavor::Notion => "notion",
+        Flavor::Stripe => "stripe",
+    }
+}
+
+fn keyring(ids: &[&str]) -> (String, Arc<Keyring>) {
+    let spec: Vec<String> = ids
+        .iter()
+        .map(|id| Keyring::generate_entry(id).expect("random"))
+        .collect();
+    let spec = spec.join(",");
+    (
+        spec.clone(),
+        Arc::new(Keyring::parse(&spec).expect("valid keys")),
+    )
+}
+
+/// Providers with client credentials, the mock's provider pointed at it.
+fn providers(mock: &MockOAuthProvider) -> Arc<ProviderRegistry> {
+    let mut settings = BTreeMap::new();
+    settings.insert(
+        provider_name(mock.flavor()).to_string(),
+        ProviderSettings {
+            client_id: Some(CLIENT_ID.into()),
+            client_secret: Some(CLIENT_SECRET.into()),
+            token_url: Some(mock.token_url()),
+            authorization_url: Some(mock.authorize_url()),
+            ..Default::default()
+        },
+    );
+    Arc::new(
+        ProviderRegistry::builtin()
+            .configure(&settings)
+            .expect("valid settings"),
+    )
+}
+
+fn vault(store: Store, mock: &MockOAuthProvider, keys: Arc<Keyring>) -> Arc<Vault> {
+    let egress = Arc::new(Egress::new(EgressConfig::default()).expect("egress"));
+    Arc::new(Vault::new(store, keys, providers(mock), egress))
+}
+
+/// A grant the mock knows, stored in the vault with the given expiry.
+async fn seeded(
+    vault: &Vault,
+    mock: &MockOAuthProvider,
+    expires_at: Option<i64>,
+) -> (String, String) {
+    let grant = mock.seed_grant();
+    let info = vault
+        .save(
+            "alice",
+            provider_name(mock.flavor()),
+            &["chat:write".to_string()],
+            &TokenSet {
+                access_token: Secret::new(grant.access_token.clone()),
+                refresh_token: Some(Secret::new(grant.refresh_token)),
+                expires_at,
+                scopes: None,
+                account: Some("Acme".into()),
+            },
+        )
+        .await
+        .expect("saved");
+    (info.id, grant.access_token)
+}
+
+#[tokio::test]
+async fn the_authorization_code_flow_stores_a_sealed_grant_for_every_provider() {
+    for flavor in [
+        Flavor::Google,
+        Flavor::Slack,
+        Flavor::Notion,
+        Flavor::Stripe,
+    ] {
+        for t in test_stores().await {
+            let mock = MockOAuthProvider::start(flavor, CLIENT_ID, CLIENT_SECRET).await;
+            let (_, keys) = keyring(&["k1"]);
+            let vault = vault(t.store.clone(), &mock, keys);
+            let flow = OAuthFlow::new(vault.clone());
+            let name = provider_name(flavor);
+            let start = flow
+                .begin("alice", name, &["read".to_string()], REDIRECT)
+                .await
+                .expect("begin");
+            let url = url::Url::parse(&start.authorization_url).expect("url");
+            let params: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
+            assert_eq!(params["code_challenge_method"], "S256", "{name}");
+            assert_eq!(params["state"], start.state);
+            assert!(!params.values().any(|v| v.contains(CLIENT_SECRET)));
+
+            let consent = mock.authorize(&start.authorization_url).expect("consent");
+            let query = consent
+                .redirect
+                .split_once('?')
+                .expect("query")
+                .1
+                .to_string();
+            let info = flow.callback(&query).await.expect("callback");
+            assert_eq!(info.provider, name);
+            assert!(
+                info.account.is_some(),
+                "{name}: account label from the token response"
+            );
+            assert_eq!(mock.code_exchange_count(), 1);
+
+            // The token is sealed at rest and opens for the host.
+            let row = t
+                .store
+                .connections()
+                .get(&info.id)
+                .await
+                .expect("get")
+                .expect("row");
+            let token = mock.current_access_token().expect("issued");
+            assert!(
+                !row.access_token.contains(&token),
+                "{name}: token stored in the clear"
+            );
+            assert!(row.access_token.starts_with("v1.k1."));
+            let opened = vault.access_token(&info.id).await.expect("token");
+            assert_eq!(opened.expose(), token, "{name} on {}", t.label);
+
+            // The state is single-use.
+            assert!(
+                matches!(flow.callback(&query).await, Err(FlowError::UnknownState)),
+                "{name}: a replayed callback must be refused"
+            );
+            assert_eq!(mock.code_exchange_count(), 1);
+            t.cleanup().await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_declined_or_forged_callback_is_refused() {
+    for t in test_stores().await {
+        let mock = MockOAuthProvider::start(Flavor::Slack, CLIENT_ID, CLIENT_SECRET).await;
+        let (_, keys) = keyring(&["k1"]);
+        let flow = OAuthFlow::new(vault(t.store.clone(), &mock, keys));
+        let start = flow
+            .begin("alice", "slack", &[], REDIRECT)
+            .await
+            .expect("begin");
+        let declined = flow
+            .callback(&format!("error=access_denied&state={}", start.state))
+            .await;
+        assert!(
+            matches!(&declined, Err(FlowError::Denied { error, .. }) if error == "access_denied"),
+            "{declined:?}"
+        );
+        // Declining used the state up.
+        assert!(matches!(
+            flow.complete(&start.state, "code").await,
+            Err(FlowError::UnknownState)
+        ));
+        assert!(matches!(
+            flow.callback("code=abc&state=forged").await,
+            Err(FlowError::UnknownState)
+        ));
+        assert!(matches!(
+            flow.callback("code=abc").await,
+            Err(FlowError::Missing("state"))
+        ));
+        let bad = flow
+            .begin("alice", "slack", &[], "http://evil.example/cb")
+            .await;
+        assert!(matches!(bad, Err(FlowError::BadRedirect(_))));
+        assert_eq!(mock.code_exchange_count(), 0);
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn racing_refreshes_across_store_handles_call_the_provider_once() {
+    for t in test_stores().await {
+        let mock = MockOAuthProvider::start(Flavor::Slack, CLIENT_ID, CLIENT_SECRET).await;
+        // Long enough that every caller arrives while the refresh is in flight.
+        mock.set_refresh_delay(Duration::from_millis(300));
+        let (_, keys) = keyring(&["k1"]);
+        let a = vault(t.store.clone(), &mock, keys.clone());
+        let b = vault(t.reopen().await, &mock, keys);
+        let (id, old) = seeded(&a, &mock, Some(now_ms() - 1_000)).await;
+
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let v = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let id = id.clone();
+            tasks.push(tokio::spawn(async move { v.access_token(&id).await }));
+        }
+        let mut tokens = Vec::new();
+        for task in tasks {
+            tokens.push(
+                task.await
+                    .expect("joined")
+                    .expect("token")
+                    .expose()
+                    .to_string(),
+            );
+        }
+        assert_eq!(mock.refresh_count(), 1, "exactly one refresh ({})", t.label);
+        assert!(
+            tokens.iter().all(|tok| *tok == tokens[0]),
+            "everyone got the new token"
+        );
+        assert_ne!(tokens[0], old);
+        assert!(mock.is_valid_access_token(&tokens[0]));
+        let row = t
+            .store
+            .connections()
+            .get(&id)
+            .await
+            .expect("get")
+            .expect("row");
+        assert_eq!(row.token_version, 2);
+        assert!(row.expires_at.is_some_and(|at| at > now_ms()));
+        assert_eq!(row.refresh_lease_owner, None, "the lease is released");
+        // Fresh now: no further refresh.
+        a.access_token(&id).await.expect("token");
+        assert_eq!(mock.refresh_count(), 1);
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_rejected_token_is_refreshed_once_even_when_reported_twice() {
+    for t in test_stores().await {
+        let mock = MockOAuthProvider::start(Flavor::Notion, CLIENT_ID, CLIENT_SECRET).await;
+        mock.set_refresh_delay(Duration::from_millis(200));
+        let (_, keys) = keyring(&["k1"]);
+        let a = vault(t.store.clone(), &mock, keys.clone());
+        let b = vault(t.reopen().await, &mock, keys);
+        // Notion tokens carry no expiry: only a 401 reveals they are dead.
+        let (id, old) = seeded(&a, &mock, None).await;
+        let rejected = Secret::new(old.clone());
+        let (x, y) = tokio::join!(
+            a.token_rejected(&id, &rejected),
+            b.token_rejected(&id, &rejected)
+        );
+        let x = x.expect("refreshed").expect("a new token");
+        let y = y.expect("refreshed").expect("a new token");
+        assert_eq!(x, y);
+        assert_ne!(x.expose(), old);
+        assert_eq!(mock.refresh_count(), 1, "{}", t.label);
+        // Reporting the old token again after the refresh changes nothing.
+        let z = a
+            .token_rejected(&id, &rejected)
+            .await
+            .expect("ok")
+            .expect("token");
+        assert_eq!(z, x);
+        assert_eq!(mock.refresh_count(), 1);
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_refused_refresh_needs_reauthorisation_and_stops_retrying() {
+    for t in test_stores().await {
+        let mock = MockOAuthProvider::start(Flavor::Google, CLIENT_ID, CLIENT_SECRET).await;
+        mock.fail_refresh_with(Some("invalid_grant"));
+        let (_, keys) = keyring(&["k1"]);
+        let v = vault(t.store.clone(), &mock, keys);
+        let (id, _) = seeded(&v, &mock, Some(now_ms() - 1)).await;
+        let err = v.access_token(&id).await.unwrap_err();
+        assert!(
+            matches!(&err, VaultError::NeedsReauth { reason, .. } if reason.contains("invalid_grant")),
+            "{err}"
+        );
+        let summary = v.get(&id).await.expect("get").expect("exists");
+        assert_eq!(summary.status, ConnectionStatus::NeedsReauth, "{}", t.label);
+        assert!(
+            summary
+                .status_reason
+                .is_some_and(|r| r.contains("invalid_grant"))
+        );
+        // Later executions get the same answer without hammering the provider.
+        assert!(matches!(
+            v.access_token(&id).await,
+            Err(VaultError::NeedsReauth { .. })
+        ));
+        assert_eq!(mock.refresh_count(), 1, "{}", t.label);
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn an_unavailable_token_endpoint_keeps_a_still_valid_token() {
+    for t in test_stores().await {
+        let mock = MockOAuthProvider::start(Flavor::Slack, CLIENT_ID, CLIENT_SECRET).await;
+        mock.fail_refresh_with(Some("server_error"));
+        let (_, keys) = keyring(&["k1"]);
+        let v = vault(t.store.clone(), &mock, keys);
+        // Inside the refresh window but not expired: the old token still works.
+        let (id, old) = seeded(&v, &mock, Some(now_ms() + 10_000)).await;
+        assert_eq!(v.access_token(&id).await.expect("token").expose(), old);
+        let summary = v.get(&id).await.expect("get").expect("exists");
+        assert_eq!(
+            summary.status,
+            ConnectionStatus::Active,
+            "a transient failure is not a revocation"
+        );
+        // Expired and the endpoint is down: a retryable error, still active.
+        let (expired, _) = seeded(&v, &mock, Some(now_ms() - 1)).await;
+        assert!(matches!(
+            v.access_token(&expired).await,
+            Err(VaultError::RefreshUnavailable { .. })
+        ));
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn deleting_a_connection_erases_its_tokens() {
+    for t in test_stores().await {
+        let mock = MockOAuthProvider::start(Flavor::Stripe, CLIENT_ID, CLIENT_SECRET).await;
+        let (_, keys) = keyring(&["k1"]);
+        let v = vault(t.store.clone(), &mock, keys);
+        let (id, _) = seeded(&v, &mock, None).await;
+        assert!(v.delete(&id).await.expect("delete"));
+        assert!(t.store.connections().get(&id).await.expect("get").is_none());
+        assert!(matches!(
+            v.access_token(&id).await,
+            Err(VaultError::NotFound(_))
+        ));
+        assert!(
+            v.list("alice").await.expect("list").is_empty(),
+            "{}",
+            t.label
+        );
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn rotating_the_key_reseals_every_token() {
+    for t in test_stores().await {
+        let mock = MockOAuthProvider::start(Flavor::Slack, CLIENT_ID, CLIENT_SECRET).await;
+        let (old_spec, old_keys) = keyring(&["old"]);
+        let v = vault(t.store.clone(), &mock, old_keys);
+        let (id, token) = seeded(&v, &mock, None).await;
+        let (new_spec, _) = keyring(&["new"]);
+        let both = Arc::new(Keyring::parse(&format!("{new_spec},{old_spec}")).expect("valid"));
+        let rotating = vault(t.store.clone(), &mock, both);
+        assert_eq!(
+            rotating.rotate_keys().await.expect("rotate"),
+            1,
+            "{}",
+            t.label
+        );
+        assert_eq!(
+            rotating.rotate_keys().await.expect("rotate"),
+            0,
+            "idempotent"
+        );
+        let only_new = vault(
+            t.store.clone(),
+            &mock,
+            Arc::new(Keyring::parse(&new_spec).expect("valid")),
+        );
+        assert_eq!(
+            only_new.access_token(&id).await.expect("opens").expose(),
+            token
+        );
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn short_refresh_windows_are_configurable() {
+    for t in test_stores().await {
+        let mock = MockOAuthProvider::start(Flavor::Slack, CLIENT_ID, CLIENT_SECRET).await;
+        let (_, keys) = keyring(&["k1"]);
+        let egress = Arc::new(Egress::new(EgressConfig::default()).expect("egress"));
+        let v = Vault::new(t.store.clone(), keys, providers(&mock), egress).with_settings(
+            VaultSettings {
+                refresh_skew: Duration::from_secs(3_600),
+                ..VaultSettings::default()
+            },
+        );
+        // Expires in ten minutes, but the skew is an hour: refresh now.
+        let (id, old) = seeded(&v, &mock, Some(now_ms() + 600_000)).await;
+        assert_ne!(v.access_token(&id).await.expect("token").expose(), old);
+        assert_eq!(mock.refresh_count(), 1, "{}", t.label);
+        t.cleanup().await;
+    }
+}

@@ -1,0 +1,26 @@
+//! The store's typed error.
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The URL names a database this store cannot use.
+    #[error(
+        "unsupported database URL `{0}`: use sqlite://path/to/workway.db or postgres://user@host:port/database"
+    )]
+    UnsupportedUrl(String),
+    /// The database could not be reached or opened.
+    #[error("cannot open the database at {url}: {source}")]
+    Connect {
+        /// The URL, password redacted.
+        url: String,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The schema could not be brought up to date.
+    #[error("cannot apply the database migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A query failed.
+    #[error("database query failed: {0}")]
+    Query(#[from] sqlx::Error),
+}

@@ -1,0 +1,7 @@
+//! Tests of the mocks, driven by a bare hyper client.
+
+mod client;
+mod oauth;
+mod oauth_refresh;
+mod server;
+mod tls;

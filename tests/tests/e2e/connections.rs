@@ -1,0 +1,498 @@
+//! The capability brokers end to end: real components in the sandbox
+//! reaching local stand-ins for Slack and Notion over TLS through the
+//! production egress broker, with tokens from the vault on SQLite and
+//! PostgreSQL. The stand-ins are reached only through explicit overrides
+//! (`slack.com:443 -> 127.0.0.1:PORT`) and a test CA added to the roots.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use workway_host::capabilities::Capabilities;
+use workway_host::capabilities::egress::{Egress, EgressConfig};
+use workway_host::oauth::providers::{ProviderRegistry, ProviderSettings};
+use workway_host::oauth::token::{TokenSet, now_ms};
+use workway_host::report::{ExecutionReport, IntegrationError, Outcome};
+use workway_host::secret::Secret;
+use workway_host::vault::{Keyring, Vault};
+use workway_host::{ExecutionRequest, Limits};
+use workway_mocks::{Flavor, MockOAuthProvider, MockResponse, MockServer, TestCa};
+use workway_registry::hosts::HostPattern;
+use workway_store::Store;
+use workway_store::testing::test_stores;
+
+use crate::support::{data, host_error, runtime, well_behaved};
+
+const CLIENT_ID: &str = "workway-client";
+const CLIENT_SECRET: &str = "workway-client-secret";
+
+fn provider_name(flavor: Flavor) -> &'static str {
+    match flavor {
+        Flavor::Google => "google",
+        Flavor::Slack => "slack",
+        Flavor::Notion => "notion",
+        Flavor::Stripe => "stripe",
+    }
+}
+
+/// The outside world for one test: an OAuth provider, an API server
+/// standing in for its API hosts and for a second, non-provider host, and
+/// the CA that signed the API server's certificate.
+struct World {
+    oauth: MockOAuthProvider,
+    api: MockServer,
+    ca_pem: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+    keys: Arc<Keyring>,
+}
+
+/// The API answers `{"ok": true, "saw": <authorization header or null>}`
+/// when the provider would accept the request, and the provider's own
+/// authentication failure otherwise (for requests to the provider's host).
+async fn world(flavor: Flavor) -> World {
+    let oauth = MockOAuthProvider::start(flavor, CLIENT_ID, CLIENT_SECRET).await;
+    let checker = oauth.token_checker();
+    let ca = TestCa::new();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca_pem = ca.write_pem(dir.path());
+    let api = MockServer::start_tls(
+        move |req| {
+            let host = req.header("host").unwrap_or_default().to_string();
+            if host.starts_with("api.example.test") {
+                return MockResponse::json(
+                    200,
+                    serde_json::json!({"ok": true, "saw": req.header("authorization")}),
+                );
+            }
+            if req.path == "/big" {
+                return MockResponse::bytes(200, vec![b'x'; 2 << 20]);
+            }
+            match checker.check(req) {
+                Ok(()) => MockResponse::json(200, serde_json::json!({"ok": true})),
+                Err(denied) => denied,
+            }
+        },
+        ca.server_config(&["slack.com", "api.notion.com", "api.example.test"]),
+    )
+    .await;
+    let entry = Keyring::generate_entry("k1").expect("random");
+    World {
+        oauth,
+        api,
+        ca_pem,
+        _dir: dir,
+        keys: Arc::new(Keyring::parse(&entry).expect("valid")),
+    }
+}
+
+impl World {
+    /// One host's egress broker and vault over `store`.
+    fn host(&self, store: Store) -> (Arc<Egress>, Arc<Vault>) {
+        let port = self.api.port();
+        let config = EgressConfig {
+            overrides: vec![
+                format!("slack.com:443=127.0.0.1:{port}"),
+                format!("api.notion.com:443=127.0.0.1:{port}"),
+                format!("api.example.test:443=127.0.0.1:{port}"),
+            ],
+            extra_root_certificates: vec![self.ca_pem.clone()],
+            ..EgressConfig::default()
+        };
+        let mut settings = BTreeMap::new();
+        settings.insert(
+            provider_name(self.oauth.flavor()).to_string(),
+            ProviderSettings {
+                client_id: Some(CLIENT_ID.into()),
+                client_secret: Some(CLIENT_SECRET.into()),
+                token_url: Some(self.oauth.token_url()),
+                ..Default::default()
+            },
+        );
+        let providers = Arc::new(
+            ProviderRegistry::builtin()
+                .configure(&settings)
+                .expect("valid settings"),
+        );
+        // The vault reaches the token endpoint with a plain egress (it is
+        // operator configuration); plugins use the one with credentials.
+        let platform = Arc::new(Egress::new(config.clone()).expect("egress"));
+        let vault = Arc::new(Vault::new(store, self.keys.clone(), providers, platform));
+        let egress = Arc::new(
+            Egress::new(config)
+                .expect("egress")
+                .with_credentials(vault.clone()),
+        );
+        (egress, vault)
+    }
+
+    /// A grant the provider knows, stored for alice.
+    async fn connect(&self, vault: &Vault, expires_at: Option<i64>) -> (String, String) {
+        let grant = self.oauth.seed_grant();
+        let info = vault
+            .save(
+                "alice",
+                provider_name(self.oauth.flavor()),
+                &[],
+                &TokenSet {
+                    access_token: Secret::new(grant.access_token.clone()),
+                    refresh_token: Some(Secret::new(grant.refresh_token)),
+                    expires_at,
+                    scopes: None,
+                    account: Some("Acme".into()),
+                },
+            )
+            .await
+            .expect("saved");
+        (info.id, grant.access_token)
+    }
+}
+
+fn approved(patterns: &[&str]) -> Vec<HostPattern> {
+    patterns
+        .iter()
+        .map(|p| p.parse().expect("valid pattern"))
+        .collect()
+}
+
+/// Capabilities of one execution of alice's installation.
+async fn capabilities(
+    egress: &Arc<Egress>,
+    vault: &Vault,
+    provider: &str,
+    hosts: &[&str],
+) -> Capabilities {
+    let connections = vault
+        .connections_for("alice", &[provider.to_string()])
+        .await
+        .expect("connections");
+    Capabilities {
+        http: Arc::new(egress.broker(approved(hosts))),
+        connections: Arc::new(connections),
+        ..Capabilities::none()
+    }
+}
+
+async fn fetch(
+    input: serde_json::Value,
+    capabilities: Capabilities,
+    limits: Option<Limits>,
+) -> ExecutionReport {
+    let component = well_behaved().await;
+    runtime()
+        .execute(
+            &component,
+            ExecutionRequest {
+                action: "fetch".into(),
+                input: input.to_string(),
+                capabilities,
+                limits,
+                ..Default::default()
+            },
+        )
+        .await
+}
+
+fn body(report: &ExecutionReport) -> serde_json::Value {
+    let d = data(report);
+    assert_eq!(d["status"], 200, "{d}");
+    serde_json::from_str(d["body"].as_str().expect("text body")).expect("JSON body")
+}
+
+#[tokio::test]
+async fn two_hosts_racing_on_an_expired_connection_refresh_once_and_both_succeed() {
+    for t in test_stores().await {
+        let w = world(Flavor::Slack).await;
+        w.oauth.set_refresh_delay(Duration::from_millis(300));
+        // Two hosts: separate pools on the same database, separate brokers.
+        let (egress_a, vault_a) = w.host(t.store.clone());
+        let (egress_b, vault_b) = w.host(t.reopen().await);
+        let (_, old) = w.connect(&vault_a, Some(now_ms() - 1_000)).await;
+        let input =
+            serde_json::json!({"url": "https://slack.com/api/auth.test", "connection": "slack"});
+        let hosts = ["https://slack.com"];
+        let caps_a = capabilities(&egress_a, &vault_a, "slack", &hosts).await;
+        let caps_b = capabilities(&egress_b, &vault_b, "slack", &hosts).await;
+        let (a, b) = tokio::join!(
+            fetch(input.clone(), caps_a, None),
+            fetch(input.clone(), caps_b, None)
+        );
+        assert_eq!(body(&a)["ok"], true, "{}", t.label);
+        assert_eq!(body(&b)["ok"], true, "{}", t.label);
+        assert_eq!(
+            w.oauth.refresh_count(),
+            1,
+            "exactly one refresh ({})",
+            t.label
+        );
+        let new = w.oauth.current_access_token().expect("refreshed");
+        assert_ne!(new, old);
+        let seen: Vec<String> = w
+            .api
+            .requests()
+            .iter()
+            .filter_map(|r| r.header("authorization").map(str::to_string))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![format!("Bearer {new}"); 2],
+            "both executions used the new token"
+        );
+        assert_eq!(a.http_requests, 1);
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_token_is_attached_only_for_the_provider_s_hosts() {
+    let Some(t) = test_stores().await.into_iter().next() else {
+        return;
+    };
+    let w = world(Flavor::Slack).await;
+    let (egress, vault) = w.host(t.store.clone());
+    let (_, token) = w.connect(&vault, None).await;
+    let hosts = ["https://slack.com", "https://api.example.test"];
+
+    let ok = fetch(
+        serde_json::json!({"url": "https://slack.com/api/auth.test", "connection": "slack"}),
+        capabilities(&egress, &vault, "slack", &hosts).await,
+        None,
+    )
+    .await;
+    assert_eq!(body(&ok)["ok"], true);
+    assert_eq!(
+        w.api.requests()[0].header("authorization"),
+        Some(format!("Bearer {token}").as_str())
+    );
+
+    // An approved host that is not Slack's: the Slack connection may not go there.
+    let denied = fetch(
+        serde_json::json!({"url": "https://api.example.test/collect", "connection": "slack"}),
+        capabilities(&egress, &vault, "slack", &hosts).await,
+        None,
+    )
+    .await;
+    let error = host_error(&denied).to_string();
+    assert!(error.starts_with("capability-denied"), "{error}");
+    assert!(
+        error.contains("slack") && error.contains("api.example.test"),
+        "{error}"
+    );
+    assert_eq!(w.api.request_count(), 1, "the denied request never left");
+
+    // The same host without the connection: allowed, and no credentials.
+    let plain = fetch(
+        serde_json::json!({"url": "https://api.example.test/collect"}),
+        capabilities(&egress, &vault, "slack", &hosts).await,
+        None,
+    )
+    .await;
+    assert_eq!(body(&plain)["saw"], serde_json::Value::Null);
+    t.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_401_refreshes_and_retries_once_inside_the_broker() {
+    for t in test_stores().await {
+        let w = world(Flavor::Notion).await;
+        let (egress, vault) = w.host(t.store.clone());
+        let (_, old) = w.connect(&vault, None).await;
+        // The provider revoked the access token behind our back (Notion's
+        // tokens carry no expiry, so only the 401 tells).
+        w.oauth.expire_current_access_tokens();
+        let report = fetch(
+            serde_json::json!({"url": "https://api.notion.com/v1/users/me", "connection": "notion"}),
+            capabilities(&egress, &vault, "notion", &["https://api.notion.com"]).await,
+            None,
+        )
+        .await;
+        assert_eq!(body(&report)["ok"], true, "{}", t.label);
+        assert_eq!(w.oauth.refresh_count(), 1);
+        let auth: Vec<String> = w
+            .api
+            .requests()
+            .iter()
+            .filter_map(|r| r.header("authorization").map(str::to_string))
+            .collect();
+        assert_eq!(auth.len(), 2, "the first try, then one retry");
+        assert_eq!(auth[0], format!("Bearer {old}"));
+        assert_ne!(auth[1], auth[0]);
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_refused_refresh_ends_the_execution_with_auth_expired() {
+    for t in test_stores().await {
+        let w = world(Flavor::Slack).await;
+        w.oauth.fail_refresh_with(Some("invalid_refresh_token"));
+        let (egress, vault) = w.host(t.store.clone());
+        w.connect(&vault, Some(now_ms() - 1)).await;
+        let input =
+            serde_json::json!({"url": "https://slack.com/api/auth.test", "connection": "slack"});
+        for _ in 0..2 {
+            let report = fetch(
+                input.clone(),
+                capabilities(&egress, &vault, "slack", &["https://slack.com"]).await,
+                None,
+            )
+            .await;
+            match &report.outcome {
+                Outcome::IntegrationError {
+                    error: IntegrationError::AuthExpired { message },
+                } => {
+                    assert!(message.contains("re-authorisation"), "{message}");
+                    assert!(message.contains("invalid_refresh_token"), "{message}");
+                }
+                other => panic!("expected auth-expired, got {other:?}"),
+            }
+        }
+        assert_eq!(
+            w.oauth.refresh_count(),
+            1,
+            "the second execution did not retry the refresh ({})",
+            t.label
+        );
+        assert_eq!(
+            w.api.request_count(),
+            0,
+            "no request left with a dead token"
+        );
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn oversized_responses_and_too_many_requests_are_cut_off() {
+    let Some(t) = test_stores().await.into_iter().next() else {
+        return;
+    };
+    let w = world(Flavor::Slack).await;
+    let (egress, vault) = w.host(t.store.clone());
+    let hosts = ["https://slack.com", "https://api.example.test"];
+    let limits = Limits {
+        http_requests: 2,
+        http_response_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    let big = fetch(
+        serde_json::json!({"url": "https://slack.com/big"}),
+        capabilities(&egress, &vault, "slack", &hosts).await,
+        Some(limits.clone()),
+    )
+    .await;
+    let Outcome::IntegrationError { error } = &big.outcome else {
+        panic!("expected the plugin's error, got {:?}", big.outcome)
+    };
+    assert!(error.to_string().contains("1048576"), "{error}");
+    assert!(
+        big.bytes_in < 1 << 20,
+        "the body was not kept: {}",
+        big.bytes_in
+    );
+
+    let many = fetch(
+        serde_json::json!({"url": "https://api.example.test/x", "times": 3}),
+        capabilities(&egress, &vault, "slack", &hosts).await,
+        Some(limits),
+    )
+    .await;
+    let Outcome::IntegrationError { error } = &many.outcome else {
+        panic!("expected the plugin's error, got {:?}", many.outcome)
+    };
+    assert!(error.to_string().contains("2 requests"), "{error}");
+    assert_eq!(many.http_requests, 2);
+    t.cleanup().await;
+}
+
+/// A `tracing` writer that keeps everything in memory.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut b) = self.0.lock() {
+            b.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn tokens_never_appear_in_logs_reports_or_errors() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let Some(t) = test_stores().await.into_iter().next() else {
+        return;
+    };
+    let w = world(Flavor::Slack).await;
+    let (egress, vault) = w.host(t.store.clone());
+    let (_, first) = w.connect(&vault, Some(now_ms() - 1)).await;
+    let mut tokens = vec![first];
+    tokens.extend(w.oauth.current_refresh_token());
+    let hosts = ["https://slack.com", "https://api.example.test"];
+    let mut evidence = Vec::new();
+    // A refresh and a successful call, a denied call, then a refused refresh.
+    for (input, fail) in [
+        (
+            serde_json::json!({"url": "https://slack.com/api/auth.test", "connection": "slack"}),
+            false,
+        ),
+        (
+            serde_json::json!({"url": "https://api.example.test/x", "connection": "slack"}),
+            false,
+        ),
+        (
+            serde_json::json!({"url": "https://slack.com/api/auth.test", "connection": "slack"}),
+            true,
+        ),
+    ] {
+        if fail {
+            // A second, expired grant whose refresh the provider refuses.
+            w.oauth.fail_refresh_with(Some("invalid_grant"));
+            let (_, access) = w.connect(&vault, Some(now_ms() - 1)).await;
+            tokens.push(access);
+            tokens.extend(w.oauth.current_refresh_token());
+        }
+        let report = fetch(
+            input,
+            capabilities(&egress, &vault, "slack", &hosts).await,
+            None,
+        )
+        .await;
+        tokens.extend(w.oauth.current_access_token());
+        tokens.extend(w.oauth.current_refresh_token());
+        evidence.push(serde_json::to_string(&report).expect("report JSON"));
+        evidence.push(format!("{report:?}"));
+    }
+    evidence.push(format!("{vault:?}"));
+    evidence.push(format!("{:?}", vault.list("alice").await.expect("list")));
+    let logs = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf-8");
+    assert!(
+        logs.contains("refreshing connection"),
+        "the capture works: {logs}"
+    );
+    evidence.push(logs);
+    let _ = std::io::stderr().flush();
+    tokens.sort();
+    tokens.dedup();
+    assert!(tokens.len() >= 3, "{tokens:?}");
+    for token in &tokens {
+        for text in &evidence {
+            assert!(
+                !text.contains(token.as_str()),
+                "a token leaked into: {text}"
+            );
+        }
+    }
+    t.cleanup().await;
+}
