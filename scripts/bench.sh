@@ -1,6 +1,14 @@
 #!/usr/bin/env bash
-# Run the side-by-side benchmark and print its tables (optimised build).
+# Run the benchmarks and print their tables (optimised build):
+# `scripts/bench.sh` runs both, `scripts/bench.sh isolation` or
+# `scripts/bench.sh brokers` one of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-cargo bench -p workway-bench --bench isolation "$@"
+scripts/start-postgres.sh || true
+if [ "$#" -eq 0 ]; then
+    set -- isolation brokers
+fi
+for bench in "$@"; do
+    cargo bench -p workway-bench --bench "$bench"
+done

@@ -14,54 +14,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use workway_bench::timing::{Spread, spread, time_async, time_sync};
 use workway_bench::{ECHO_INPUT, SlowUpstream, native_echo};
 use workway_host::capabilities::Capabilities;
 use workway_host::report::Outcome;
 use workway_host::{ExecutionRequest, LoadedComponent, Runtime, RuntimeConfig};
-
-/// Median and p99 of per-call samples, in microseconds.
-struct Spread {
-    median: f64,
-    p99: f64,
-}
-
-fn spread(mut samples: Vec<Duration>) -> Spread {
-    samples.sort_unstable();
-    let at = |q: f64| {
-        let index = ((samples.len() - 1) as f64 * q).round() as usize;
-        samples[index].as_secs_f64() * 1e6
-    };
-    Spread {
-        median: at(0.5),
-        p99: at(0.99),
-    }
-}
-
-fn time_sync(iterations: usize, mut f: impl FnMut()) -> Spread {
-    for _ in 0..iterations / 10 {
-        f();
-    }
-    let mut samples = Vec::with_capacity(iterations);
-    for _ in 0..iterations {
-        let started = Instant::now();
-        f();
-        samples.push(started.elapsed());
-    }
-    spread(samples)
-}
-
-async fn time_async<F: AsyncFnMut()>(iterations: usize, mut f: F) -> Spread {
-    for _ in 0..iterations / 10 {
-        f().await;
-    }
-    let mut samples = Vec::with_capacity(iterations);
-    for _ in 0..iterations {
-        let started = Instant::now();
-        f().await;
-        samples.push(started.elapsed());
-    }
-    spread(samples)
-}
 
 fn bench_config() -> RuntimeConfig {
     RuntimeConfig {

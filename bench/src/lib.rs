@@ -1,5 +1,7 @@
 //! Shared pieces of the benchmark: the echoed object and a slow upstream.
 
+pub mod timing;
+
 use std::time::Duration;
 
 use async_trait::async_trait;

@@ -412,3 +412,43 @@ async fn short_refresh_windows_are_configurable() {
         t.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn an_auth_expired_execution_refreshes_its_connections_once_for_the_retry() {
+    for t in test_stores().await {
+        let mock = MockOAuthProvider::start(Flavor::Slack, CLIENT_ID, CLIENT_SECRET).await;
+        let (_, keys) = keyring(&["k1"]);
+        let a = vault(t.store.clone(), &mock, keys.clone());
+        let b = vault(t.reopen().await, &mock, keys);
+        // Fresh by its expiry, yet the service answered `token_expired`
+        // (Slack says so with HTTP 200, so only the plugin can tell).
+        let (id, old) = seeded(&a, &mock, Some(now_ms() + 3_600_000)).await;
+        let slack = ["slack".to_string()];
+        let seen_by_a = a
+            .connections_for("alice", &slack)
+            .await
+            .expect("connections");
+        let seen_by_b = b
+            .connections_for("alice", &slack)
+            .await
+            .expect("connections");
+        let (x, y) = tokio::join!(
+            a.after_auth_expired(&seen_by_a),
+            b.after_auth_expired(&seen_by_b)
+        );
+        assert_eq!(x.expect("refreshed"), vec![id.clone()]);
+        assert_eq!(y.expect("refreshed"), vec![id.clone()]);
+        assert_eq!(
+            mock.refresh_count(),
+            1,
+            "two failed executions, one refresh ({})",
+            t.label
+        );
+        let new = a.access_token(&id).await.expect("token");
+        assert_ne!(new.expose(), old);
+        // The same report again (a stale execution) refreshes nothing.
+        a.after_auth_expired(&seen_by_a).await.expect("no-op");
+        assert_eq!(mock.refresh_count(), 1);
+        t.cleanup().await;
+    }
+}

@@ -56,6 +56,9 @@ impl CredentialSource for Vault {
 pub struct ExecutionConnections {
     declared: Vec<String>,
     connected: BTreeMap<String, ConnectionInfo>,
+    /// The token version of each connection when it was looked up, so a
+    /// refresh after `auth-expired` happens only if nobody refreshed since.
+    versions: BTreeMap<String, i64>,
 }
 
 impl Vault {
@@ -66,15 +69,48 @@ impl Vault {
         declared: &[String],
     ) -> Result<ExecutionConnections, VaultError> {
         let mut connected = BTreeMap::new();
+        let mut versions = BTreeMap::new();
         for provider in declared {
-            if let Some(summary) = self.find(owner, provider).await? {
-                connected.insert(provider.clone(), summary.info);
+            if let Some(row) = self.store().connections().find(owner, provider).await? {
+                versions.insert(row.id.clone(), row.token_version);
+                connected.insert(provider.clone(), super::info_of(&row));
             }
         }
         Ok(ExecutionConnections {
             declared: declared.to_vec(),
             connected,
+            versions,
         })
+    }
+
+    /// An execution that used `connections` ended with `auth-expired`:
+    /// refresh each of its connections whose tokens nobody has replaced
+    /// since the execution looked them up (one refresh cluster-wide, as
+    /// always), so a retry runs with fresh tokens. Returns the ids of the
+    /// connections that now hold tokens newer than the execution's.
+    /// A connection that cannot be refreshed is marked as needing
+    /// re-authorisation and reported as the error.
+    pub async fn after_auth_expired(
+        &self,
+        connections: &ExecutionConnections,
+    ) -> Result<Vec<String>, VaultError> {
+        let mut renewed = Vec::new();
+        for (id, seen) in &connections.versions {
+            let Some(row) = self.store().connections().get(id).await? else {
+                continue;
+            };
+            if row.token_version == *seen {
+                if row.refresh_token.is_none() {
+                    continue;
+                }
+                let stale = self
+                    .keyring()
+                    .open(&row.access_token, &super::access_context(id))?;
+                self.token_rejected(id, &stale).await?;
+            }
+            renewed.push(id.clone());
+        }
+        Ok(renewed)
     }
 }
 

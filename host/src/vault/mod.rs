@@ -36,8 +36,12 @@ pub struct VaultSettings {
     /// How long a refresh lease holds; a holder that dies frees the
     /// connection after this.
     pub lease: Duration,
-    /// How often a waiting caller looks whether the refresh is done.
-    pub poll: Duration,
+    /// How soon a caller waiting for another's refresh first looks again;
+    /// the wait grows by half each time up to `poll_max`, so waiters see
+    /// a quick refresh quickly without hammering the store during a slow one.
+    pub poll_min: Duration,
+    /// The longest wait between looks.
+    pub poll_max: Duration,
 }
 
 impl Default for VaultSettings {
@@ -45,7 +49,8 @@ impl Default for VaultSettings {
         VaultSettings {
             refresh_skew: Duration::from_secs(60),
             lease: Duration::from_secs(30),
-            poll: Duration::from_millis(25),
+            poll_min: Duration::from_millis(5),
+            poll_max: Duration::from_millis(50),
         }
     }
 }
@@ -337,6 +342,7 @@ impl Vault {
     /// stored token is still that one.
     async fn token(&self, id: &str, rejected: Option<&Secret>) -> Result<Secret, VaultError> {
         let lease_ms = i64::try_from(self.settings.lease.as_millis()).unwrap_or(i64::MAX);
+        let mut poll = self.settings.poll_min;
         loop {
             let row = self.row(id).await?;
             let current = self.open_access(&row)?;
@@ -374,7 +380,8 @@ impl Vault {
             if !leased {
                 // Another process is refreshing (or just did): wait for the
                 // row to change, then look again.
-                tokio::time::sleep(self.settings.poll).await;
+                tokio::time::sleep(poll).await;
+                poll = (poll * 3 / 2).min(self.settings.poll_max);
                 continue;
             }
             let refresh_token = self.keyring.open(sealed_refresh, &refresh_context(id))?;

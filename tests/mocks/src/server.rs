@@ -148,6 +148,8 @@ async fn accept_loop(
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             continue;
         };
+        // Real servers answer without waiting for Nagle's algorithm.
+        let _ = stream.set_nodelay(true);
         while connections.try_join_next().is_some() {}
         let (handler, requests, tls) = (handler.clone(), requests.clone(), tls.clone());
         connections.spawn(async move {
