@@ -362,3 +362,48 @@ fn live_mode_attaches_tokens_only_for_the_provider_and_records_a_replay_file() {
         stderr(&outside)
     );
 }
+
+#[test]
+fn vault_keys_are_generated_and_rotation_runs_on_a_database() {
+    let first = workway(&["vault", "new-key", "--id", "k2"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let entry = stdout(&first).trim().to_string();
+    let (id, key) = entry.split_once(':').expect("id:key");
+    assert_eq!(id, "k2");
+    assert_eq!(key.len(), 44, "32 bytes, base64");
+    assert_ne!(
+        stdout(&workway(&["vault", "new-key", "--id", "k2"])).trim(),
+        entry
+    );
+
+    let bad_id = workway(&["vault", "new-key", "--id", "k 2"]);
+    assert_eq!(bad_id.status.code(), Some(2));
+    assert!(stderr(&bad_id).contains("letters"), "{}", stderr(&bad_id));
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database = format!("sqlite://{}", dir.path().join("workway.db").display());
+    let rotated = workway(&["vault", "rotate", "--database", &database, "--keys", &entry]);
+    assert!(rotated.status.success(), "{}", stderr(&rotated));
+    assert!(stdout(&rotated).contains("re-sealed 0 connection(s) under key `k2`"));
+
+    let short_key = "k1:AAAAAAAAAAAAAAAAAAAAAA==";
+    let bad_keys = workway(&[
+        "vault",
+        "rotate",
+        "--database",
+        &database,
+        "--keys",
+        short_key,
+    ]);
+    assert_eq!(bad_keys.status.code(), Some(2));
+    assert!(
+        stderr(&bad_keys).contains("16 bytes, not 32"),
+        "{}",
+        stderr(&bad_keys)
+    );
+    assert!(
+        !stderr(&bad_keys).contains("AAAAAAAA"),
+        "keys are not echoed: {}",
+        stderr(&bad_keys)
+    );
+}

@@ -21,15 +21,6 @@ const CLIENT_ID: &str = "workway-client";
 const CLIENT_SECRET: &str = "workway-client-secret";
 const REDIRECT: &str = "https://workway.example/oauth/callback";
 
-fn provider_name(flavor: Flavor) -> &'static str {
-    match flavor {
-        Flavor::Google => "google",
-        Flavor::Slack => "slack",
-        Flavor::Notion => "notion",
-        Flavor::Stripe => "stripe",
-    }
-}
-
 fn keyring(ids: &[&str]) -> (String, Arc<Keyring>) {
     let spec: Vec<String> = ids
         .iter()
@@ -46,7 +37,7 @@ fn keyring(ids: &[&str]) -> (String, Arc<Keyring>) {
 fn providers(mock: &MockOAuthProvider) -> Arc<ProviderRegistry> {
     let mut settings = BTreeMap::new();
     settings.insert(
-        provider_name(mock.flavor()).to_string(),
+        mock.flavor().provider_name().to_string(),
         ProviderSettings {
             client_id: Some(CLIENT_ID.into()),
             client_secret: Some(CLIENT_SECRET.into()),
@@ -77,7 +68,7 @@ async fn seeded(
     let info = vault
         .save(
             "alice",
-            provider_name(mock.flavor()),
+            mock.flavor().provider_name(),
             &["chat:write".to_string()],
             &TokenSet {
                 access_token: Secret::new(grant.access_token.clone()),
@@ -105,7 +96,7 @@ async fn the_authorization_code_flow_stores_a_sealed_grant_for_every_provider() 
             let (_, keys) = keyring(&["k1"]);
             let vault = vault(t.store.clone(), &mock, keys);
             let flow = OAuthFlow::new(vault.clone());
-            let name = provider_name(flavor);
+            let name = flavor.provider_name();
             let start = flow
                 .begin("alice", name, &["read".to_string()], REDIRECT)
                 .await
@@ -315,12 +306,19 @@ async fn a_refused_refresh_needs_reauthorisation_and_stops_retrying() {
 async fn an_unavailable_token_endpoint_keeps_a_still_valid_token() {
     for t in test_stores().await {
         let mock = MockOAuthProvider::start(Flavor::Slack, CLIENT_ID, CLIENT_SECRET).await;
-        mock.fail_refresh_with(Some("server_error"));
+        // Two-second tokens: the vault refreshes them in their second half.
+        mock.expire_access_tokens_in(2);
         let (_, keys) = keyring(&["k1"]);
         let v = vault(t.store.clone(), &mock, keys);
-        // Inside the refresh window but not expired: the old token still works.
-        let (id, old) = seeded(&v, &mock, Some(now_ms() + 10_000)).await;
-        assert_eq!(v.access_token(&id).await.expect("token").expose(), old);
+        let (id, _) = seeded(&v, &mock, Some(now_ms() - 1)).await;
+        let current = v.access_token(&id).await.expect("refreshed");
+        assert_eq!(mock.refresh_count(), 1);
+        tokio::time::sleep(Duration::from_millis(1_200)).await;
+        // Inside the refresh margin, not expired, and the endpoint is down:
+        // the refresh is tried, and the still-valid token is used.
+        mock.fail_refresh_with(Some("service_unavailable"));
+        assert_eq!(v.access_token(&id).await.expect("token"), current);
+        assert_eq!(mock.refresh_count(), 2, "{}", t.label);
         let summary = v.get(&id).await.expect("get").expect("exists");
         assert_eq!(
             summary.status,
@@ -333,6 +331,8 @@ async fn an_unavailable_token_endpoint_keeps_a_still_valid_token() {
             v.access_token(&expired).await,
             Err(VaultError::RefreshUnavailable { .. })
         ));
+        let summary = v.get(&expired).await.expect("get").expect("exists");
+        assert_eq!(summary.status, ConnectionStatus::Active);
         t.cleanup().await;
     }
 }
@@ -394,9 +394,12 @@ async fn rotating_the_key_reseals_every_token() {
 }
 
 #[tokio::test]
-async fn short_refresh_windows_are_configurable() {
+async fn tokens_shorter_lived_than_the_refresh_margin_are_not_refreshed_on_every_use() {
     for t in test_stores().await {
         let mock = MockOAuthProvider::start(Flavor::Slack, CLIENT_ID, CLIENT_SECRET).await;
+        // The provider hands out 30-second tokens; the vault's margin is a
+        // minute by default, and an hour here.
+        mock.expire_access_tokens_in(30);
         let (_, keys) = keyring(&["k1"]);
         let egress = Arc::new(Egress::new(EgressConfig::default()).expect("egress"));
         let v = Vault::new(t.store.clone(), keys, providers(&mock), egress).with_settings(
@@ -405,9 +408,12 @@ async fn short_refresh_windows_are_configurable() {
                 ..VaultSettings::default()
             },
         );
-        // Expires in ten minutes, but the skew is an hour: refresh now.
-        let (id, old) = seeded(&v, &mock, Some(now_ms() + 600_000)).await;
-        assert_ne!(v.access_token(&id).await.expect("token").expose(), old);
+        let (id, old) = seeded(&v, &mock, Some(now_ms() - 1)).await;
+        let new = v.access_token(&id).await.expect("refreshed");
+        assert_ne!(new.expose(), old);
+        for _ in 0..3 {
+            assert_eq!(v.access_token(&id).await.expect("token"), new);
+        }
         assert_eq!(mock.refresh_count(), 1, "{}", t.label);
         t.cleanup().await;
     }

@@ -41,18 +41,30 @@ pub enum HostPatternError {
 impl HostPattern {
     /// Whether a request to `scheme://host:port` matches this pattern.
     pub fn matches(&self, scheme: &str, host: &str, port: u16) -> bool {
-        if !self.scheme.eq_ignore_ascii_case(scheme) || self.port != port {
-            return false;
-        }
-        let host = host.trim_end_matches('.').to_ascii_lowercase();
-        if self.wildcard {
-            host.len() > self.host.len() + 1
-                && host.ends_with(&self.host)
-                && host.as_bytes()[host.len() - self.host.len() - 1] == b'.'
-        } else {
-            host == self.host
-        }
+        self.scheme.eq_ignore_ascii_case(scheme)
+            && self.port == port
+            && host_matches(&self.host, self.wildcard, host)
     }
+}
+
+/// Whether `host` (any case, a trailing dot allowed) is `base` itself or,
+/// with `wildcard`, any subdomain of `base` (but not `base` itself).
+/// `base` is lower-case without a trailing dot.
+pub fn host_matches(base: &str, wildcard: bool, host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if wildcard {
+        host.len() > base.len() + 1
+            && host.ends_with(base)
+            && host.as_bytes()[host.len() - base.len() - 1] == b'.'
+    } else {
+        host == base
+    }
+}
+
+/// Whether `host` is a well-formed DNS host name: dot-separated labels of
+/// letters, digits and inner hyphens, 63 bytes each, 253 in all.
+pub fn is_host_name(host: &str) -> bool {
+    !host.is_empty() && host.len() <= 253 && host.split('.').all(valid_label)
 }
 
 fn default_port(scheme: &str) -> u16 {
@@ -101,7 +113,7 @@ impl FromStr for HostPattern {
             Some(bare) => (true, bare.to_string()),
             None => (false, host.clone()),
         };
-        if bare.is_empty() || bare.len() > 253 || !bare.split('.').all(valid_label) {
+        if !is_host_name(&bare) {
             return Err(HostPatternError::BadHost(original, host));
         }
         if wildcard && !bare.contains('.') {

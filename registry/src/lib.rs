@@ -9,5 +9,5 @@ pub mod hosts;
 pub mod manifest;
 
 pub use crosscheck::{ActionDescription, IntegrationDescription, crosscheck};
-pub use hosts::{HostPattern, HostPatternError};
+pub use hosts::{HostPattern, HostPatternError, host_matches, is_host_name};
 pub use manifest::{Manifest, ManifestError};

@@ -22,6 +22,34 @@ use workway_registry::hosts::HostPattern;
 
 use crate::secret::Secret;
 
+/// Hop-by-hop, routing and framing headers: the transport sets them, no
+/// caller does.
+pub const TRANSPORT_HEADERS: &[&str] = &[
+    "host",
+    "connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+];
+
+/// Whether `name` is a transport header (see [`TRANSPORT_HEADERS`]) or a
+/// proxy header.
+pub fn is_transport_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    TRANSPORT_HEADERS.contains(&name.as_str()) || name.starts_with("proxy-")
+}
+
+/// Whether a guest may not set header `name`: credentials (only the host
+/// attaches them, from a connection), and transport and proxy headers.
+pub fn is_forbidden_for_guests(name: &str) -> bool {
+    name.eq_ignore_ascii_case("authorization")
+        || name.eq_ignore_ascii_case("cookie")
+        || is_transport_header(name)
+}
+
 /// An outbound HTTP request as the guest asked for it, after the runtime's
 /// own checks (header rules, size caps).
 #[derive(Debug, Clone, PartialEq, Eq)]

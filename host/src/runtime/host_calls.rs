@@ -6,28 +6,9 @@ use std::time::Duration;
 
 use wasmtime::component::Resource;
 
-use crate::capabilities::{BrokerError, OutboundRequest};
+use crate::capabilities::{BrokerError, OutboundRequest, is_forbidden_for_guests};
 use crate::runtime::bindings::workway::plugin::{config, connections, http, log, types};
 use crate::runtime::state::{CapabilityDenied, ConnectionHandle, ConnectionUnusable, HostState};
-
-/// Headers only the host may set: credentials, routing and hop-by-hop.
-const FORBIDDEN_HEADERS: &[&str] = &[
-    "authorization",
-    "cookie",
-    "host",
-    "connection",
-    "keep-alive",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "content-length",
-];
-
-fn forbidden_header(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    FORBIDDEN_HEADERS.contains(&name.as_str()) || name.starts_with("proxy-")
-}
 
 impl types::Host for HostState {}
 
@@ -143,7 +124,11 @@ impl http::Host for HostState {
                 ))));
             }
         };
-        if let Some(h) = request.headers.iter().find(|h| forbidden_header(&h.name)) {
+        if let Some(h) = request
+            .headers
+            .iter()
+            .find(|h| is_forbidden_for_guests(&h.name))
+        {
             return Ok(Err(http::HttpError::InvalidRequest(format!(
                 "header `{}` is set by the host, not the integration; use .auth(&connection) for credentials",
                 h.name

@@ -310,10 +310,16 @@ impl Vault {
             .open(&row.access_token, &access_context(&row.id))?)
     }
 
+    /// Whether the access token is good for a while yet. The margin is
+    /// the configured skew, but at most half the token's lifetime, so a
+    /// provider issuing tokens shorter than the skew does not make every
+    /// use a refresh.
     fn fresh(&self, row: &ConnectionRow, now: i64) -> bool {
         let skew = i64::try_from(self.settings.refresh_skew.as_millis()).unwrap_or(i64::MAX);
-        row.expires_at
-            .is_none_or(|at| at.saturating_sub(skew) > now)
+        row.expires_at.is_none_or(|at| {
+            let lifetime = at.saturating_sub(row.updated_at).max(0);
+            at.saturating_sub(skew.min(lifetime / 2)) > now
+        })
     }
 
     /// A usable access token for connection `id`: the stored one while it

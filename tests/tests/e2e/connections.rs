@@ -27,15 +27,6 @@ use crate::support::{data, host_error, runtime, well_behaved};
 const CLIENT_ID: &str = "workway-client";
 const CLIENT_SECRET: &str = "workway-client-secret";
 
-fn provider_name(flavor: Flavor) -> &'static str {
-    match flavor {
-        Flavor::Google => "google",
-        Flavor::Slack => "slack",
-        Flavor::Notion => "notion",
-        Flavor::Stripe => "stripe",
-    }
-}
-
 /// The outside world for one test: an OAuth provider, an API server
 /// standing in for its API hosts and for a second, non-provider host, and
 /// the CA that signed the API server's certificate.
@@ -101,7 +92,7 @@ impl World {
         };
         let mut settings = BTreeMap::new();
         settings.insert(
-            provider_name(self.oauth.flavor()).to_string(),
+            self.oauth.flavor().provider_name().to_string(),
             ProviderSettings {
                 client_id: Some(CLIENT_ID.into()),
                 client_secret: Some(CLIENT_SECRET.into()),
@@ -132,7 +123,7 @@ impl World {
         let info = vault
             .save(
                 "alice",
-                provider_name(self.oauth.flavor()),
+                self.oauth.flavor().provider_name(),
                 &[],
                 &TokenSet {
                     access_token: Secret::new(grant.access_token.clone()),

@@ -47,6 +47,7 @@ use workway_registry::hosts::HostPattern;
 
 use super::{
     BrokerError, ConnectionInfo, CredentialSource, HttpBroker, InboundResponse, OutboundRequest,
+    is_forbidden_for_guests, is_transport_header,
 };
 use crate::secret::Secret;
 pub use address::{AddressClass, Embedding, Refusal};
@@ -155,42 +156,21 @@ impl fmt::Debug for Egress {
     }
 }
 
-/// Headers a guest never gets to send: credentials, routing, framing and
-/// hop-by-hop. The runtime refuses them already; the broker drops them too.
-const GUEST_FORBIDDEN: &[&str] = &[
-    "authorization",
-    "cookie",
-    "host",
-    "connection",
-    "keep-alive",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "content-length",
-];
-
-/// Headers the broker sets itself on a platform request.
-const PLATFORM_FORBIDDEN: &[&str] = &[
-    "host",
-    "connection",
-    "keep-alive",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "content-length",
-];
-
-/// `headers` as a header map without the names in `forbidden` (and
-/// `proxy-*`); names or values that cannot be sent are an invalid request.
-fn header_map(headers: &[(String, String)], forbidden: &[&str]) -> Result<HeaderMap, BrokerError> {
+/// `headers` as a header map without the names `skip` picks (the guest's
+/// credential and transport headers, or only transport headers for the
+/// host's own requests); names or values that cannot be sent are an
+/// invalid request. The guest's `Authorization` never reaches the wire:
+/// the runtime refuses it and this drops it again.
+fn header_map(
+    headers: &[(String, String)],
+    skip: fn(&str) -> bool,
+) -> Result<HeaderMap, BrokerError> {
     let mut map = HeaderMap::new();
     for (name, value) in headers {
-        let lower = name.to_ascii_lowercase();
-        if forbidden.contains(&lower.as_str()) || lower.starts_with("proxy-") {
+        if skip(name) {
             continue;
         }
+        let lower = name.to_ascii_lowercase();
         let header = HeaderName::from_bytes(lower.as_bytes()).map_err(|_| {
             BrokerError::InvalidRequest(format!("`{name}` is not a valid header name"))
         })?;
@@ -379,7 +359,7 @@ impl Egress {
         *shown_url = shown(&url);
         let target = Target::of(&url).map_err(BrokerError::InvalidRequest)?;
         let method = method_of(&request.method)?;
-        let mut headers = header_map(&request.headers, PLATFORM_FORBIDDEN)?;
+        let mut headers = header_map(&request.headers, is_transport_header)?;
         if !headers.contains_key(USER_AGENT) {
             headers.insert(USER_AGENT, self.user_agent.clone());
         }
@@ -595,7 +575,7 @@ impl NetworkBroker {
     ) -> Result<InboundResponse, BrokerError> {
         let url = parse_url(&request.url)?;
         let method = method_of(&request.method)?;
-        let mut headers = header_map(&request.headers, GUEST_FORBIDDEN)?;
+        let mut headers = header_map(&request.headers, is_forbidden_for_guests)?;
         if !headers.contains_key(USER_AGENT) {
             headers.insert(USER_AGENT, self.egress.user_agent.clone());
         }
@@ -875,7 +855,7 @@ mod tests {
                 ("content-length".into(), "5".into()),
                 ("x-custom".into(), "1".into()),
             ],
-            GUEST_FORBIDDEN,
+            is_forbidden_for_guests,
         )
         .expect("valid");
         assert_eq!(headers.len(), 1);
@@ -889,14 +869,17 @@ mod tests {
                 ("authorization".into(), "Basic abc".into()),
                 ("host".into(), "x".into()),
             ],
-            PLATFORM_FORBIDDEN,
+            is_transport_header,
         )
         .expect("valid");
         assert!(platform.contains_key(AUTHORIZATION));
         assert!(!platform.contains_key("host"));
 
-        let bad = header_map(&[("x".into(), "secret\nvalue".into())], GUEST_FORBIDDEN)
-            .expect_err("bad value");
+        let bad = header_map(
+            &[("x".into(), "secret\nvalue".into())],
+            is_forbidden_for_guests,
+        )
+        .expect_err("bad value");
         assert!(!bad.to_string().contains("secret"), "{bad}");
     }
 }

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 use url::{Host, Url};
-use workway_registry::hosts::HostPattern;
+use workway_registry::hosts::{HostPattern, host_matches, is_host_name};
 
 use super::address;
 
@@ -125,14 +125,7 @@ impl DeniedHost {
         {
             return false;
         }
-        let host = host.trim_end_matches('.').to_ascii_lowercase();
-        if self.wildcard {
-            host.len() > self.host.len() + 1
-                && host.ends_with(&self.host)
-                && host.as_bytes()[host.len() - self.host.len() - 1] == b'.'
-        } else {
-            host == self.host
-        }
+        host_matches(&self.host, self.wildcard, host)
     }
 }
 
@@ -181,14 +174,7 @@ impl FromStr for DeniedHost {
             Some(bare) => (true, bare.to_string()),
             None => (false, host),
         };
-        let valid_label = |label: &str| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        };
-        if host.is_empty() || host.len() > 253 || !host.split('.').all(valid_label) {
+        if !is_host_name(&host) {
             return Err(fail("not a valid host name"));
         }
         Ok(DeniedHost {

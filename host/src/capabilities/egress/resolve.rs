@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 use async_trait::async_trait;
 use serde::Deserialize;
+use workway_registry::hosts::is_host_name;
 
 /// Turns a host name into addresses. The broker checks every address it
 /// gets and then connects to one of exactly those, so there is no second
@@ -100,14 +101,7 @@ impl FromStr for HostOverride {
                 "the left side must be a host name, not an IP address".into(),
             ));
         }
-        let valid_label = |label: &str| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        };
-        if host.is_empty() || host.len() > 253 || !host.split('.').all(valid_label) {
+        if !is_host_name(&host) {
             return Err(fail(format!("`{host}` is not a host name")));
         }
         Ok(HostOverride {

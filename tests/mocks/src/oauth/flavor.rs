@@ -102,6 +102,16 @@ pub(crate) struct Issued {
 }
 
 impl Flavor {
+    /// The provider's name as Workway's registry spells it (`google`, ...).
+    pub fn provider_name(self) -> &'static str {
+        match self {
+            Flavor::Google => "google",
+            Flavor::Slack => "slack",
+            Flavor::Notion => "notion",
+            Flavor::Stripe => "stripe",
+        }
+    }
+
     pub(crate) fn access_prefix(self) -> &'static str {
         match self {
             Flavor::Google => "ya29.",
