@@ -458,3 +458,28 @@ async fn an_auth_expired_execution_refreshes_its_connections_once_for_the_retry(
         t.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_connection_deleted_during_its_refresh_is_not_used() {
+    for t in test_stores().await {
+        let mock = MockOAuthProvider::start(Flavor::Slack, CLIENT_ID, CLIENT_SECRET).await;
+        mock.set_refresh_delay(Duration::from_millis(300));
+        let (_, keys) = keyring(&["k1"]);
+        let v = vault(t.store.clone(), &mock, keys);
+        let (id, _) = seeded(&v, &mock, Some(now_ms() - 1)).await;
+        let refreshing = {
+            let (v, id) = (v.clone(), id.clone());
+            tokio::spawn(async move { v.access_token(&id).await })
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(v.delete(&id).await.expect("delete"));
+        let outcome = refreshing.await.expect("joined");
+        assert!(
+            matches!(outcome, Err(VaultError::NotFound(_))),
+            "{}: {outcome:?}",
+            t.label
+        );
+        assert!(t.store.connections().get(&id).await.expect("get").is_none());
+        t.cleanup().await;
+    }
+}

@@ -2,12 +2,21 @@
 //! outside its own memory goes through these traits.
 //!
 //! The runtime counts, caps and reports each use; a broker decides whether
-//! and how a request reaches the world. [`deny::DenyAll`] refuses
-//! everything, [`replay::ReplayBroker`] answers from a replay file for
-//! offline development; the network brokers implement the same traits.
+//! and how a request reaches the world:
+//!
+//! - [`egress`]: the production HTTP broker (approved hosts and platform
+//!   policy, own DNS resolution and address checks, redirects, caps), with
+//!   credentials from a [`CredentialSource`] (the vault);
+//! - [`installation`]: an installed integration's capabilities from its
+//!   manifest and its user's connections;
+//! - [`deny::DenyAll`] refuses everything; [`replay::ReplayBroker`] answers
+//!   from a replay file and [`record::Recorder`] writes one, for offline
+//!   development; [`static_tokens::StaticTokens`] are connections given on
+//!   the command line.
 
 pub mod deny;
 pub mod egress;
+pub mod installation;
 pub mod record;
 pub mod replay;
 pub mod static_tokens;

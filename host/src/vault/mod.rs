@@ -435,6 +435,11 @@ impl Vault {
                     )
                     .await?;
                 if !stored {
+                    if connections.get(&row.id).await?.is_none() {
+                        // Deleted while we refreshed: the grant is gone,
+                        // and so is any use of it.
+                        return Err(VaultError::NotFound(row.id.clone()));
+                    }
                     // The lease lapsed and someone else took over; their
                     // tokens win, but ours are valid too.
                     tracing::warn!(connection = %row.id, "refresh lease lapsed before the new tokens were stored");

@@ -487,3 +487,78 @@ async fn tokens_never_appear_in_logs_reports_or_errors() {
     }
     t.cleanup().await;
 }
+
+#[tokio::test]
+async fn an_installation_reaches_only_its_manifest_s_hosts_with_its_owner_s_connections() {
+    let Some(t) = test_stores().await.into_iter().next() else {
+        return;
+    };
+    let w = world(Flavor::Slack).await;
+    let (egress, vault) = w.host(t.store.clone());
+    w.connect(&vault, None).await;
+    let manifest = workway_registry::Manifest::from_toml(
+        r#"
+        name = "well-behaved"
+        version = "0.1.0"
+        publisher = "workway"
+        description = "Test plugin."
+
+        [actions.fetch]
+        description = "Send a request."
+
+        [oauth.slack]
+        scopes = ["chat:write"]
+
+        [http]
+        hosts = ["https://slack.com"]
+        "#,
+    )
+    .expect("valid manifest");
+    let installed = workway_host::capabilities::installation::capabilities_for(
+        &egress,
+        &vault,
+        &manifest,
+        "alice",
+        BTreeMap::new(),
+    )
+    .await
+    .expect("capabilities");
+    let ok = fetch(
+        serde_json::json!({"url": "https://slack.com/api/auth.test", "connection": "slack"}),
+        installed.capabilities.clone(),
+        None,
+    )
+    .await;
+    assert_eq!(body(&ok)["ok"], true);
+    let elsewhere = fetch(
+        serde_json::json!({"url": "https://api.example.test/x"}),
+        installed.capabilities.clone(),
+        None,
+    )
+    .await;
+    let error = host_error(&elsewhere).to_string();
+    assert!(
+        error.contains("approved hosts (https://slack.com)"),
+        "{error}"
+    );
+
+    // Another user's installation has no Slack connection.
+    let bob = workway_host::capabilities::installation::capabilities_for(
+        &egress,
+        &vault,
+        &manifest,
+        "bob",
+        BTreeMap::new(),
+    )
+    .await
+    .expect("capabilities");
+    let unconnected = fetch(
+        serde_json::json!({"url": "https://slack.com/api/auth.test", "connection": "slack"}),
+        bob.capabilities,
+        None,
+    )
+    .await;
+    assert!(!unconnected.outcome.is_ok(), "{:?}", unconnected.outcome);
+    assert_eq!(w.api.request_count(), 1);
+    t.cleanup().await;
+}

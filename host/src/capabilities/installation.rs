@@ -1,0 +1,48 @@
+//! The capabilities of one execution of an installed integration: the
+//! hosts its reviewed manifest names, the installing user's connections
+//! for the providers it declares, and the installation's settings.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use workway_registry::Manifest;
+
+use super::Capabilities;
+use super::egress::Egress;
+use crate::vault::credentials::ExecutionConnections;
+use crate::vault::{Vault, VaultError};
+
+/// What one execution may reach, and the connections it was given (keep
+/// them: after an `auth-expired` outcome, [`Vault::after_auth_expired`]
+/// refreshes exactly those before a retry).
+#[derive(Clone)]
+pub struct InstallationCapabilities {
+    /// The capabilities to run the execution with.
+    pub capabilities: Capabilities,
+    /// The connections handed to it, as they were when it started.
+    pub connections: ExecutionConnections,
+}
+
+/// The capabilities of an execution of `manifest`'s integration installed
+/// by `owner` with `config`: egress limited to the manifest's hosts (and
+/// the platform policy `egress` carries), the owner's connections for the
+/// manifest's OAuth providers, and the settings.
+pub async fn capabilities_for(
+    egress: &Arc<Egress>,
+    vault: &Vault,
+    manifest: &Manifest,
+    owner: &str,
+    config: BTreeMap<String, String>,
+) -> Result<InstallationCapabilities, VaultError> {
+    let providers: Vec<String> = manifest.oauth.keys().cloned().collect();
+    let connections = vault.connections_for(owner, &providers).await?;
+    let capabilities = Capabilities {
+        http: Arc::new(egress.broker(manifest.host_patterns())),
+        connections: Arc::new(connections.clone()),
+        config: Arc::new(config),
+    };
+    Ok(InstallationCapabilities {
+        capabilities,
+        connections,
+    })
+}
