@@ -11,7 +11,7 @@ use workway_host::oauth::flow::{FlowError, OAuthFlow};
 use workway_host::oauth::providers::{ProviderRegistry, ProviderSettings};
 use workway_host::oauth::token::{TokenSet, now_ms};
 use workway_host::secret::Secret;
-use workway_host::vault::{Keyring, Vault, VaultError, VaultSettings};
+use workway_host::vault::{Keyring, ProviderRevocation, Vault, VaultError, VaultSettings};
 use workway_mocks::{Flavor, MockOAuthProvider};
 use workway_store::Store;
 use workway_store::connections::ConnectionStatus;
@@ -43,6 +43,8 @@ fn providers(mock: &MockOAuthProvider) -> Arc<ProviderRegistry> {
             client_secret: Some(CLIENT_SECRET.into()),
             token_url: Some(mock.token_url()),
             authorization_url: Some(mock.authorize_url()),
+            // Notion has no revocation endpoint to repoint.
+            revocation_url: (mock.flavor() != Flavor::Notion).then(|| mock.revocation_url()),
             ..Default::default()
         },
     );
@@ -482,4 +484,104 @@ async fn a_connection_deleted_during_its_refresh_is_not_used() {
         assert!(t.store.connections().get(&id).await.expect("get").is_none());
         t.cleanup().await;
     }
+}
+
+#[tokio::test]
+async fn disconnecting_erases_the_tokens_and_revokes_the_grant_at_the_provider() {
+    for flavor in [
+        Flavor::Google,
+        Flavor::Slack,
+        Flavor::Stripe,
+        Flavor::Notion,
+    ] {
+        let Some(t) = test_stores().await.into_iter().next() else {
+            return;
+        };
+        let mock = MockOAuthProvider::start(flavor, CLIENT_ID, CLIENT_SECRET).await;
+        let (_, keys) = keyring(&["k1"]);
+        let v = vault(t.store.clone(), &mock, keys);
+        let flow = OAuthFlow::new(v.clone());
+        let name = flavor.provider_name();
+        let start = flow
+            .begin("alice", name, &[], REDIRECT)
+            .await
+            .expect("begin");
+        let consent = mock.authorize(&start.authorization_url).expect("consent");
+        let query = consent
+            .redirect
+            .split_once('?')
+            .expect("query")
+            .1
+            .to_string();
+        let info = flow.callback(&query).await.expect("connected");
+        let token = mock.current_access_token().expect("issued");
+        assert!(mock.is_valid_access_token(&token));
+
+        let gone = v
+            .disconnect(&info.id)
+            .await
+            .expect("disconnect")
+            .expect("existed");
+        assert!(
+            t.store
+                .connections()
+                .get(&info.id)
+                .await
+                .expect("get")
+                .is_none(),
+            "{name}"
+        );
+        if flavor == Flavor::Notion {
+            assert_eq!(gone.at_provider, ProviderRevocation::NotSupported);
+            assert_eq!(mock.revocation_count(), 0);
+        } else {
+            assert_eq!(gone.at_provider, ProviderRevocation::Revoked, "{name}");
+            assert_eq!(mock.revocation_count(), 1, "{name}");
+            assert!(
+                !mock.is_valid_access_token(&token),
+                "{name}: the grant is dead at the provider"
+            );
+        }
+        assert_eq!(v.disconnect(&info.id).await.expect("again"), None);
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_does_not_keep_tokens_alive_here() {
+    let Some(t) = test_stores().await.into_iter().next() else {
+        return;
+    };
+    let mock = MockOAuthProvider::start(Flavor::Google, CLIENT_ID, CLIENT_SECRET).await;
+    let (_, keys) = keyring(&["k1"]);
+    let mut settings = BTreeMap::new();
+    settings.insert(
+        "google".to_string(),
+        ProviderSettings {
+            client_id: Some(CLIENT_ID.into()),
+            client_secret: Some(CLIENT_SECRET.into()),
+            // Nothing listens on port 9.
+            revocation_url: Some("http://127.0.0.1:9/revoke".into()),
+            ..Default::default()
+        },
+    );
+    let providers = Arc::new(
+        ProviderRegistry::builtin()
+            .configure(&settings)
+            .expect("valid"),
+    );
+    let egress = Arc::new(Egress::new(EgressConfig::default()).expect("egress"));
+    let v = Vault::new(t.store.clone(), keys, providers, egress);
+    let (id, _) = seeded(&v, &mock, None).await;
+    let gone = v
+        .disconnect(&id)
+        .await
+        .expect("disconnect")
+        .expect("existed");
+    assert!(
+        matches!(gone.at_provider, ProviderRevocation::Failed(_)),
+        "{gone:?}"
+    );
+    assert!(t.store.connections().get(&id).await.expect("get").is_none());
+    t.cleanup().await;
 }

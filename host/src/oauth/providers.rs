@@ -35,6 +35,18 @@ pub enum BodyFormat {
     Json,
 }
 
+/// How the provider revokes a grant when the user disconnects it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    /// RFC 7009: POST `token=<refresh or access token>` as a form (Google).
+    TokenForm,
+    /// POST with the access token as the bearer (Slack's `auth.revoke`).
+    Bearer,
+    /// Stripe Connect: deauthorize the connected account, authenticated
+    /// with the platform's secret key.
+    StripeDeauthorize,
+}
+
 /// Where the account's display name is found in the token response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountField {
@@ -67,6 +79,10 @@ pub struct Provider {
     pub body_format: BodyFormat,
     /// Where the account name is in the token response.
     pub account: AccountField,
+    /// How and where a grant is revoked at the provider; `None` when the
+    /// provider offers no revocation (Notion: users remove the integration
+    /// in Notion itself).
+    pub revocation: Option<(Revocation, String)>,
     /// The platform's client id, when configured.
     pub client_id: Option<String>,
     /// The platform's client secret, when configured.
@@ -86,6 +102,8 @@ pub struct ProviderSettings {
     pub authorization_url: Option<String>,
     /// Replace the token URL.
     pub token_url: Option<String>,
+    /// Replace the revocation URL (for providers that have one).
+    pub revocation_url: Option<String>,
     /// Replace the API hosts (host patterns, `https://*.googleapis.com`).
     pub api_hosts: Option<Vec<String>>,
 }
@@ -99,6 +117,9 @@ pub enum ProviderError {
     /// A URL setting is not an absolute http(s) URL.
     #[error("oauth.{0}.{1} `{2}` is not an absolute http(s) URL")]
     BadUrl(String, &'static str, String),
+    /// A revocation URL was given for a provider without revocation.
+    #[error("oauth.{0}.revocation_url: this provider offers no revocation endpoint")]
+    NoRevocation(String),
     /// An API host pattern is malformed.
     #[error("oauth.{0}.api_hosts: {1}")]
     BadHost(String, workway_registry::hosts::HostPatternError),
@@ -129,6 +150,10 @@ fn builtin() -> Vec<Provider> {
             client_auth: ClientAuth::Body,
             body_format: BodyFormat::Form,
             account: AccountField::IdTokenEmail,
+            revocation: Some((
+                Revocation::TokenForm,
+                "https://oauth2.googleapis.com/revoke".into(),
+            )),
             client_id: None,
             client_secret: None,
         },
@@ -143,6 +168,7 @@ fn builtin() -> Vec<Provider> {
             client_auth: ClientAuth::Basic,
             body_format: BodyFormat::Json,
             account: AccountField::Pointer("/workspace_name"),
+            revocation: None,
             client_id: None,
             client_secret: None,
         },
@@ -157,6 +183,10 @@ fn builtin() -> Vec<Provider> {
             client_auth: ClientAuth::Body,
             body_format: BodyFormat::Form,
             account: AccountField::Pointer("/team/name"),
+            revocation: Some((
+                Revocation::Bearer,
+                "https://slack.com/api/auth.revoke".into(),
+            )),
             client_id: None,
             client_secret: None,
         },
@@ -171,6 +201,10 @@ fn builtin() -> Vec<Provider> {
             client_auth: ClientAuth::Body,
             body_format: BodyFormat::Form,
             account: AccountField::Pointer("/stripe_user_id"),
+            revocation: Some((
+                Revocation::StripeDeauthorize,
+                "https://connect.stripe.com/oauth/deauthorize".into(),
+            )),
             client_id: None,
             client_secret: None,
         },
@@ -229,6 +263,13 @@ impl ProviderRegistry {
             }
             if let Some(url) = &s.token_url {
                 p.token_url = check_url(name, "token_url", url)?;
+            }
+            if let Some(url) = &s.revocation_url {
+                let url = check_url(name, "revocation_url", url)?;
+                match &mut p.revocation {
+                    Some((_, current)) => *current = url,
+                    None => return Err(ProviderError::NoRevocation(name.clone())),
+                }
             }
             if let Some(hosts) = &s.api_hosts {
                 p.api_hosts = hosts

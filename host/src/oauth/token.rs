@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::capabilities::OutboundRequest;
 use crate::capabilities::egress::Egress;
-use crate::oauth::providers::{AccountField, BodyFormat, ClientAuth, Provider};
+use crate::oauth::providers::{AccountField, BodyFormat, ClientAuth, Provider, Revocation};
 use crate::secret::Secret;
 
 /// How long a token request may take.
@@ -292,6 +292,120 @@ pub async fn refresh(
         ],
     )
     .await
+}
+
+/// OAuth error codes that mean "this token is already dead": revoking it
+/// again has nothing left to do.
+const ALREADY_REVOKED: &[&str] = &[
+    "invalid_token",
+    "invalid_auth",
+    "token_revoked",
+    "account_inactive",
+    "not_authed",
+];
+
+/// What the provider said to a revocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revoked {
+    /// The grant is revoked (or was already dead).
+    Yes,
+    /// The provider has no revocation endpoint.
+    NotSupported,
+}
+
+/// Revoke a grant at the provider: the refresh token (or the access token)
+/// for RFC 7009 providers, the access token as bearer for Slack, the
+/// connected account for Stripe.
+pub async fn revoke(
+    egress: &Egress,
+    provider: &Provider,
+    access_token: &Secret,
+    refresh_token: Option<&Secret>,
+    account: Option<&str>,
+) -> Result<Revoked, TokenError> {
+    let Some((kind, url)) = &provider.revocation else {
+        return Ok(Revoked::NotSupported);
+    };
+    let form = (
+        "content-type".to_string(),
+        "application/x-www-form-urlencoded".to_string(),
+    );
+    let (headers, body) = match kind {
+        Revocation::TokenForm => {
+            let token = refresh_token.unwrap_or(access_token);
+            (vec![form], form_encode(&[("token", token.expose())]))
+        }
+        Revocation::Bearer => (
+            vec![(
+                "authorization".to_string(),
+                format!("Bearer {}", access_token.expose()),
+            )],
+            String::new(),
+        ),
+        Revocation::StripeDeauthorize => {
+            let client_id = provider
+                .client_id
+                .as_deref()
+                .ok_or_else(|| TokenError::NotConfigured(provider.name.clone()))?;
+            let secret = provider
+                .client_secret
+                .as_ref()
+                .ok_or_else(|| TokenError::NotConfigured(provider.name.clone()))?;
+            let account = account.unwrap_or_default();
+            (
+                vec![
+                    form,
+                    (
+                        "authorization".into(),
+                        format!("Bearer {}", secret.expose()),
+                    ),
+                ],
+                form_encode(&[("client_id", client_id), ("stripe_user_id", account)]),
+            )
+        }
+    };
+    let request = OutboundRequest {
+        method: "POST".into(),
+        url: url.clone(),
+        headers,
+        body: body.into_bytes(),
+        timeout: TOKEN_TIMEOUT,
+        max_response_bytes: MAX_TOKEN_RESPONSE,
+    };
+    let response = egress
+        .platform_send(request, MAX_TOKEN_RESPONSE)
+        .await
+        .map_err(|e| TokenError::Unavailable {
+            provider: provider.name.clone(),
+            reason: e.to_string(),
+        })?;
+    let json: Option<Value> = serde_json::from_slice(&response.body).ok();
+    let error = json.as_ref().and_then(|j| {
+        let failed = j.get("ok") == Some(&Value::Bool(false)) || j.get("error").is_some();
+        failed.then(|| {
+            j.get("error")
+                .and_then(Value::as_str)
+                .map_or_else(|| "unknown_error".to_string(), excerpt)
+        })
+    });
+    match (response.status, error) {
+        (_, Some(e)) if ALREADY_REVOKED.contains(&e.as_str()) => Ok(Revoked::Yes),
+        (status, _) if status >= 500 || status == 429 => Err(TokenError::Unavailable {
+            provider: provider.name.clone(),
+            reason: format!("HTTP {status}"),
+        }),
+        (_, Some(error)) => Err(TokenError::Rejected {
+            provider: provider.name.clone(),
+            error,
+            description: None,
+        }),
+        (200..=299, None) => Ok(Revoked::Yes),
+        (status, None) => Err(TokenError::Rejected {
+            provider: provider.name.clone(),
+            error: format!("HTTP {status}"),
+            description: None,
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -89,6 +89,28 @@ pub enum VaultError {
     },
 }
 
+/// What happened at the provider when a connection was disconnected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProviderRevocation {
+    /// The provider revoked the grant (or it was already dead).
+    Revoked,
+    /// The provider has no revocation endpoint: the user removes the
+    /// integration on the provider's side.
+    NotSupported,
+    /// The provider could not be reached or refused; the local tokens are
+    /// gone regardless.
+    Failed(String),
+}
+
+/// A disconnected connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disconnected {
+    /// Its provider.
+    pub provider: String,
+    /// What the provider said.
+    pub at_provider: ProviderRevocation,
+}
+
 /// Non-secret facts about a stored connection, for users and operators.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionSummary {
@@ -278,8 +300,57 @@ impl Vault {
             .collect())
     }
 
-    /// Revoke a connection: its row and sealed tokens are deleted. Whether
-    /// it existed.
+    /// Disconnect: delete the connection and its sealed tokens here, then
+    /// revoke the grant at the provider (best effort: the local erasure
+    /// never depends on the provider answering). `None` when no such
+    /// connection exists.
+    pub async fn disconnect(&self, id: &str) -> Result<Option<Disconnected>, VaultError> {
+        let Some(row) = self.store.connections().get(id).await? else {
+            return Ok(None);
+        };
+        // Open the tokens before the row goes; a damaged row is still deleted.
+        let access = self.open_access(&row);
+        let refresh = row
+            .refresh_token
+            .as_ref()
+            .map(|r| self.keyring.open(r, &refresh_context(id)))
+            .transpose()
+            .map_err(VaultError::from);
+        if !self.delete(id).await? {
+            return Ok(None);
+        }
+        let at_provider = match (self.providers.get(&row.provider), access, refresh) {
+            (None, _, _) => ProviderRevocation::NotSupported,
+            (Some(_), Err(e), _) | (Some(_), _, Err(e)) => {
+                ProviderRevocation::Failed(e.to_string())
+            }
+            (Some(provider), Ok(access), Ok(refresh)) => {
+                match token::revoke(
+                    &self.egress,
+                    provider,
+                    &access,
+                    refresh.as_ref(),
+                    row.account.as_deref(),
+                )
+                .await
+                {
+                    Ok(token::Revoked::Yes) => ProviderRevocation::Revoked,
+                    Ok(token::Revoked::NotSupported) => ProviderRevocation::NotSupported,
+                    Err(e) => ProviderRevocation::Failed(e.to_string()),
+                }
+            }
+        };
+        if let ProviderRevocation::Failed(reason) = &at_provider {
+            tracing::warn!(connection = %id, provider = %row.provider, "the provider did not confirm the revocation: {reason}");
+        }
+        Ok(Some(Disconnected {
+            provider: row.provider,
+            at_provider,
+        }))
+    }
+
+    /// Delete a connection and its sealed tokens, without telling the
+    /// provider (the grant is already dead there). Whether it existed.
     pub async fn delete(&self, id: &str) -> Result<bool, VaultError> {
         let deleted = self.store.connections().delete(id).await?;
         if deleted {

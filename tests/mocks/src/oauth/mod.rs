@@ -115,6 +115,18 @@ impl MockOAuthProvider {
         self.server.url("/authorize")
     }
 
+    /// `http://127.0.0.1:PORT/revoke`: the flavour's revocation endpoint
+    /// (Google's token revocation, Slack's `auth.revoke`, Stripe's
+    /// `oauth/deauthorize`; Notion has none and answers 400).
+    pub fn revocation_url(&self) -> String {
+        self.server.url("/revoke")
+    }
+
+    /// How many grants were revoked through the revocation endpoint.
+    pub fn revocation_count(&self) -> usize {
+        self.lock().revocation_count
+    }
+
     /// The underlying server (all requests, port, ...).
     pub fn server(&self) -> &MockServer {
         &self.server
@@ -266,6 +278,7 @@ pub(crate) fn token_status(state: &Mutex<State>, token: &str) -> TokenStatus {
 fn route(state: &Mutex<State>, req: &RecordedRequest) -> MockResponse {
     match (req.method.as_str(), req.path.as_str()) {
         (_, "/token") => lock(state).token_endpoint(req),
+        ("POST", "/revoke") => lock(state).revocation_endpoint(req),
         ("GET", "/authorize") => {
             let url = format!(
                 "http://localhost/authorize?{}",

@@ -51,6 +51,7 @@ pub(crate) struct State {
     pub refresh_count: usize,
     pub successful_refresh_count: usize,
     pub code_exchange_count: usize,
+    pub revocation_count: usize,
 }
 
 impl State {
@@ -73,6 +74,7 @@ impl State {
             refresh_count: 0,
             successful_refresh_count: 0,
             code_exchange_count: 0,
+            revocation_count: 0,
         }
     }
 
@@ -369,6 +371,67 @@ impl State {
         let now = Instant::now();
         for grant in &mut self.grants {
             grant.access_expires_at = Some(now);
+        }
+    }
+
+    /// The revocation endpoint, in the flavour's dialect: Google's
+    /// `POST /revoke` (form `token`: an access or refresh token revokes the
+    /// whole grant), Slack's `auth.revoke` (the bearer token revokes its
+    /// grant; HTTP 200 either way), Stripe's `POST /oauth/deauthorize`
+    /// (the platform's secret key as bearer, form `client_id` and
+    /// `stripe_user_id`). Notion has none.
+    pub fn revocation_endpoint(&mut self, req: &RecordedRequest) -> MockResponse {
+        let found = match self.flavor {
+            Flavor::Google => req.form_param("token").and_then(|token| {
+                self.grants.iter().position(|g| {
+                    !g.revoked && (g.access_token == token || g.refresh_token == token)
+                })
+            }),
+            Flavor::Slack => req.bearer_token().and_then(|token| {
+                self.grants
+                    .iter()
+                    .position(|g| !g.revoked && g.access_token == token)
+            }),
+            Flavor::Stripe => {
+                if req.bearer_token() != Some(self.client_secret.as_str())
+                    || req.form_param("client_id").as_deref() != Some(self.client_id.as_str())
+                {
+                    return MockResponse::json(
+                        401,
+                        serde_json::json!({"error": "invalid_client", "error_description": "No such application"}),
+                    );
+                }
+                let account = req.form_param("stripe_user_id").unwrap_or_default();
+                self.grants
+                    .iter()
+                    .position(|g| !g.revoked && format!("acct_1Mock{:011}", g.id) == account)
+            }
+            Flavor::Notion => None,
+        };
+        let Some(index) = found else {
+            return match self.flavor {
+                Flavor::Slack => MockResponse::json(
+                    200,
+                    serde_json::json!({"ok": false, "error": "invalid_auth"}),
+                ),
+                Flavor::Stripe => MockResponse::json(
+                    400,
+                    serde_json::json!({"error": "invalid_client", "error_description": "This application is not connected to that account"}),
+                ),
+                _ => MockResponse::json(400, serde_json::json!({"error": "invalid_token"})),
+            };
+        };
+        self.grants[index].revoked = true;
+        self.revocation_count += 1;
+        match self.flavor {
+            Flavor::Slack => {
+                MockResponse::json(200, serde_json::json!({"ok": true, "revoked": true}))
+            }
+            Flavor::Stripe => MockResponse::json(
+                200,
+                serde_json::json!({"stripe_user_id": format!("acct_1Mock{:011}", self.grants[index].id)}),
+            ),
+            _ => MockResponse::json(200, serde_json::json!({})),
         }
     }
 
