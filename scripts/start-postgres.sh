@@ -2,7 +2,8 @@
 # Make sure the local PostgreSQL server the store's tests use is running
 # (127.0.0.1:5432, trust auth, database `test`). Starts the machine's
 # cluster when it is installed but stopped. Exits 0 when the server
-# answers, 1 when there is none.
+# answers, 1 when PostgreSQL is not installed here, 2 when it is installed
+# but does not come up.
 set -uo pipefail
 ready() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
 if ! command -v pg_isready >/dev/null 2>&1; then
@@ -21,6 +22,8 @@ if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
         ready && exit 0
         sleep 1
     done
+    echo "PostgreSQL is installed but does not answer at 127.0.0.1:5432" >&2
+    exit 2
 fi
 echo "no PostgreSQL server answers at 127.0.0.1:5432; the PostgreSQL tests will be skipped" >&2
 exit 1
