@@ -89,17 +89,40 @@ fn form_encode(pairs: &[(&str, &str)]) -> String {
         .finish()
 }
 
+/// The platform's client id and secret at `provider`.
+fn client_credentials(provider: &Provider) -> Result<(&str, &Secret), TokenError> {
+    match (
+        provider.client_id.as_deref(),
+        provider.client_secret.as_ref(),
+    ) {
+        (Some(id), Some(secret)) => Ok((id, secret)),
+        _ => Err(TokenError::NotConfigured(provider.name.clone())),
+    }
+}
+
+/// The OAuth error of a provider's JSON answer, if it is one (an `error`
+/// field, or Slack's `ok: false`): the code and the description, excerpted.
+fn oauth_error(json: Option<&Value>) -> Option<(String, Option<String>)> {
+    let j = json?;
+    let failed = j.get("ok") == Some(&Value::Bool(false)) || j.get("error").is_some();
+    failed.then(|| {
+        let code = match j.get("error") {
+            Some(Value::String(s)) => excerpt(s),
+            Some(other) => excerpt(&other.to_string()),
+            None => "unknown_error".into(),
+        };
+        let description = j
+            .get("error_description")
+            .and_then(Value::as_str)
+            .map(excerpt);
+        (code, description)
+    })
+}
+
 /// Build the token request for `grant` (its parameters, without client
 /// credentials) in the provider's dialect.
 fn request(provider: &Provider, grant: &[(&str, &str)]) -> Result<OutboundRequest, TokenError> {
-    let client_id = provider
-        .client_id
-        .as_deref()
-        .ok_or_else(|| TokenError::NotConfigured(provider.name.clone()))?;
-    let secret = provider
-        .client_secret
-        .as_ref()
-        .ok_or_else(|| TokenError::NotConfigured(provider.name.clone()))?;
+    let (client_id, secret) = client_credentials(provider)?;
     let mut params: Vec<(&str, &str)> = grant.to_vec();
     let mut headers = vec![("accept".to_string(), "application/json".to_string())];
     match provider.client_auth {
@@ -171,21 +194,7 @@ fn parse(provider: &Provider, status: u16, body: &[u8]) -> Result<TokenSet, Toke
         reason,
     };
     let json: Option<Value> = serde_json::from_slice(body).ok();
-    let error = json.as_ref().and_then(|j| {
-        let failed = j.get("ok") == Some(&Value::Bool(false)) || j.get("error").is_some();
-        failed.then(|| {
-            let code = match j.get("error") {
-                Some(Value::String(s)) => excerpt(s),
-                Some(other) => excerpt(&other.to_string()),
-                None => "unknown_error".into(),
-            };
-            let description = j
-                .get("error_description")
-                .and_then(Value::as_str)
-                .map(excerpt);
-            (code, description)
-        })
-    });
+    let error = oauth_error(json.as_ref());
     if status >= 500 || status == 429 {
         return Err(unavailable(format!("HTTP {status}")));
     }
@@ -343,14 +352,7 @@ pub async fn revoke(
             String::new(),
         ),
         Revocation::StripeDeauthorize => {
-            let client_id = provider
-                .client_id
-                .as_deref()
-                .ok_or_else(|| TokenError::NotConfigured(provider.name.clone()))?;
-            let secret = provider
-                .client_secret
-                .as_ref()
-                .ok_or_else(|| TokenError::NotConfigured(provider.name.clone()))?;
+            let (client_id, secret) = client_credentials(provider)?;
             let account = account.unwrap_or_default();
             (
                 vec![
@@ -380,14 +382,7 @@ pub async fn revoke(
             reason: e.to_string(),
         })?;
     let json: Option<Value> = serde_json::from_slice(&response.body).ok();
-    let error = json.as_ref().and_then(|j| {
-        let failed = j.get("ok") == Some(&Value::Bool(false)) || j.get("error").is_some();
-        failed.then(|| {
-            j.get("error")
-                .and_then(Value::as_str)
-                .map_or_else(|| "unknown_error".to_string(), excerpt)
-        })
-    });
+    let error = oauth_error(json.as_ref()).map(|(code, _)| code);
     match (response.status, error) {
         (_, Some(e)) if ALREADY_REVOKED.contains(&e.as_str()) => Ok(Revoked::Yes),
         (status, _) if status >= 500 || status == 429 => Err(TokenError::Unavailable {

@@ -230,14 +230,8 @@ impl Vault {
             return Err(VaultError::UnknownProvider(provider.to_string()));
         }
         let id = uuid::Uuid::new_v4().to_string();
-        let access = self
-            .keyring
-            .seal(tokens.access_token.expose(), &access_context(&id))?;
-        let refresh = tokens
-            .refresh_token
-            .as_ref()
-            .map(|r| self.keyring.seal(r.expose(), &refresh_context(&id)))
-            .transpose()?;
+        let (access, refresh) =
+            self.seal_tokens(&id, &tokens.access_token, tokens.refresh_token.as_ref())?;
         let scopes = tokens.scopes.clone().unwrap_or_else(|| scopes.to_vec());
         self.store
             .connections()
@@ -375,6 +369,20 @@ impl Vault {
         Ok(row)
     }
 
+    /// Seal connection `id`'s access and refresh tokens for storage.
+    fn seal_tokens(
+        &self,
+        id: &str,
+        access: &Secret,
+        refresh: Option<&Secret>,
+    ) -> Result<(String, Option<String>), KeyringError> {
+        let access = self.keyring.seal(access.expose(), &access_context(id))?;
+        let refresh = refresh
+            .map(|r| self.keyring.seal(r.expose(), &refresh_context(id)))
+            .transpose()?;
+        Ok((access, refresh))
+    }
+
     fn open_access(&self, row: &ConnectionRow) -> Result<Secret, VaultError> {
         Ok(self
             .keyring
@@ -485,14 +493,8 @@ impl Vault {
         tracing::info!(connection = %row.id, provider = %row.provider, "refreshing connection");
         match token::refresh(&self.egress, provider, refresh_token).await {
             Ok(tokens) => {
-                let access = self
-                    .keyring
-                    .seal(tokens.access_token.expose(), &access_context(&row.id))?;
-                let refresh = tokens
-                    .refresh_token
-                    .as_ref()
-                    .map(|r| self.keyring.seal(r.expose(), &refresh_context(&row.id)))
-                    .transpose()?;
+                let (access, refresh) =
+                    self.seal_tokens(&row.id, &tokens.access_token, tokens.refresh_token.as_ref())?;
                 let stored = connections
                     .store_refreshed(
                         &row.id,
@@ -561,17 +563,13 @@ impl Vault {
                 if current {
                     continue;
                 }
-                let access = self.open_access(row)?;
-                let access = self
-                    .keyring
-                    .seal(access.expose(), &access_context(&row.id))?;
-                let refresh = match &row.refresh_token {
-                    Some(r) => {
-                        let r = self.keyring.open(r, &refresh_context(&row.id))?;
-                        Some(self.keyring.seal(r.expose(), &refresh_context(&row.id))?)
-                    }
-                    None => None,
-                };
+                let refresh = row
+                    .refresh_token
+                    .as_ref()
+                    .map(|r| self.keyring.open(r, &refresh_context(&row.id)))
+                    .transpose()?;
+                let (access, refresh) =
+                    self.seal_tokens(&row.id, &self.open_access(row)?, refresh.as_ref())?;
                 // A refresh racing with the rotation already sealed with
                 // the active key; skipping that row is right.
                 if connections
