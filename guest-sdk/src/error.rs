@@ -50,6 +50,31 @@ impl Error {
         Error::NotFound(message.into())
     }
 
+    /// The typed error an HTTP failure status means for a REST API: 401
+    /// auth-expired, 403 permission-denied, 404 and 410 not-found, 429
+    /// rate-limited (after `retry_after`), 408 and 5xx upstream (retried
+    /// with backoff), other 4xx invalid-input. `message` should be the
+    /// service's own words, from its error body.
+    pub fn from_status(
+        status: u16,
+        message: impl Into<String>,
+        retry_after: Option<Duration>,
+    ) -> Self {
+        let message = message.into();
+        match status {
+            401 => Error::AuthExpired(message),
+            403 => Error::PermissionDenied(message),
+            404 | 410 => Error::NotFound(message),
+            429 => Error::RateLimited {
+                retry_after,
+                message,
+            },
+            408 => Error::Upstream { status, message },
+            400..=499 => Error::InvalidInput(message),
+            status => Error::Upstream { status, message },
+        }
+    }
+
     /// An [`Error::Internal`] with `message`.
     pub fn internal(message: impl Into<String>) -> Self {
         Error::Internal(message.into())

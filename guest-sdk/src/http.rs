@@ -208,10 +208,16 @@ impl Response {
         })
     }
 
-    /// `self` if 2xx, else the typed error a generic REST API's status means:
-    /// 401 auth-expired, 403 permission-denied, 404 not-found, 429
-    /// rate-limited (with `Retry-After` seconds), other 4xx invalid-input,
-    /// 5xx upstream. Integrations refine this with the service's error body.
+    /// How long the service asked the caller to wait, from `Retry-After`
+    /// (delay-seconds or an HTTP-date, RFC 9110 section 10.2.3).
+    pub fn retry_after(&self) -> Option<Duration> {
+        parse_retry_after(self.header("retry-after")?, std::time::SystemTime::now())
+    }
+
+    /// `self` if 2xx, else the typed error a generic REST API's status means
+    /// (see [`Error::from_status`]), with the body as the message and
+    /// `Retry-After` as the delay. Integrations refine this with the
+    /// service's own error body.
     pub fn error_for_status(self) -> Result<Self, Error> {
         if self.is_success() {
             return Ok(self);
@@ -224,21 +230,62 @@ impl Response {
                 text
             }
         };
-        Err(match self.status {
-            401 => Error::AuthExpired(message),
-            403 => Error::PermissionDenied(message),
-            404 => Error::NotFound(message),
-            429 => Error::RateLimited {
-                retry_after: self
-                    .header("retry-after")
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs),
-                message,
-            },
-            400..=499 => Error::InvalidInput(message),
-            status => Error::Upstream { status, message },
-        })
+        Err(Error::from_status(self.status, message, self.retry_after()))
     }
+}
+
+/// Parse a `Retry-After` value: delay-seconds, or an HTTP-date
+/// (`Sun, 06 Nov 1994 08:49:37 GMT`) taken relative to `now` (a date in the
+/// past means "now": zero).
+pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = parse_http_date(value)?;
+    let now = now.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    Some(Duration::from_secs(at.saturating_sub(now)))
+}
+
+/// Seconds since the Unix epoch of an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
+fn parse_http_date(value: &str) -> Option<u64> {
+    let rest = value.split_once(", ")?.1;
+    let mut parts = rest.split(' ');
+    let day: u64 = parts.next()?.parse().ok()?;
+    let month = match parts.next()? {
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
+        _ => return None,
+    };
+    let year: i64 = parts.next()?.parse().ok()?;
+    let mut clock = parts.next()?.split(':').map(|p| p.parse::<u64>().ok());
+    let (h, m, s) = (clock.next()??, clock.next()??, clock.next()??);
+    if parts.next()? != "GMT" || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
+        return None;
+    }
+    let days = days_from_civil(year, month, day)?;
+    Some(days * 86_400 + h * 3_600 + m * 60 + s)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: u64, day: u64) -> Option<u64> {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    u64::try_from(era * 146_097 + doe - 719_468).ok()
 }
 
 /// Percent-encode `s` for a query string or form body (RFC 3986 unreserved
@@ -302,6 +349,32 @@ mod tests {
             Err(Error::Upstream { status: 503, .. })
         ));
         assert!(response(204, &[]).error_for_status().is_ok());
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(784_111_777);
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:50:07 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_retry_after("Thu, 01 Jan 1970 00:00:10 GMT", std::time::UNIX_EPOCH),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(
+            parse_retry_after("Sun, 36 Nov 1994 08:49:37 GMT", now),
+            None
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //!
 //! [actions.echo]
 //! description = "Echo a message back."
+//! example = { message = "hello" }
 //!
 //! [oauth.slack]
 //! scopes = ["chat:write"]
@@ -29,6 +30,10 @@ use crate::hosts::HostPattern;
 
 /// OAuth providers the platform knows how to broker.
 pub const KNOWN_PROVIDERS: &[&str] = &["google", "notion", "slack", "stripe"];
+
+/// Providers whose grants carry no scopes: Notion's access is the pages
+/// the user picks when connecting, so a manifest declares `scopes = []`.
+pub const SCOPELESS_PROVIDERS: &[&str] = &["notion"];
 
 /// Smallest upfront price, in cents ($19).
 pub const MIN_UPFRONT_CENTS: u32 = 1_900;
@@ -67,6 +72,11 @@ pub struct Manifest {
 pub struct ManifestAction {
     /// What the action does.
     pub description: String,
+    /// An example input (a TOML table, read as JSON), run by `workway plugin
+    /// run --example` and, at review, offline against the integration's
+    /// replay file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example: Option<serde_json::Value>,
 }
 
 /// The scopes asked of one OAuth provider.
@@ -178,6 +188,11 @@ impl Manifest {
             if action.description.trim().is_empty() {
                 problems.push(format!("action `{name}` needs a description"));
             }
+            if action.example.as_ref().is_some_and(|e| !e.is_object()) {
+                problems.push(format!(
+                    "action `{name}`: example must be a table of input fields, like `example = {{ message = \"hi\" }}`"
+                ));
+            }
         }
         for (provider, requirement) in &self.oauth {
             if !KNOWN_PROVIDERS.contains(&provider.as_str()) {
@@ -186,8 +201,13 @@ impl Manifest {
                     KNOWN_PROVIDERS.join(", ")
                 ));
             }
-            if requirement.scopes.is_empty() {
+            if requirement.scopes.is_empty() && !SCOPELESS_PROVIDERS.contains(&provider.as_str()) {
                 problems.push(format!("OAuth provider `{provider}` lists no scopes"));
+            }
+            if !requirement.scopes.is_empty() && SCOPELESS_PROVIDERS.contains(&provider.as_str()) {
+                problems.push(format!(
+                    "OAuth provider `{provider}` has no scopes (its access is chosen by the user when connecting); use `scopes = []`"
+                ));
             }
             for scope in &requirement.scopes {
                 if scope.trim().is_empty() || scope.contains(char::is_whitespace) {
@@ -280,6 +300,36 @@ upfront_cents = 1900
         assert!(problems.iter().any(|p| p.contains("myspace")));
         assert!(problems.iter().any(|p| p.contains("https://slack.com")));
         assert!(problems.iter().any(|p| p.contains("$19 to $249")));
+    }
+
+    #[test]
+    fn examples_are_input_tables() {
+        let with_example = GOOD.replace(
+            "description = \"Post a message to a channel.\"",
+            "description = \"Post a message to a channel.\"\nexample = { channel = \"C1\", text = \"hi\" }",
+        );
+        let m = Manifest::from_toml(&with_example).expect("valid");
+        assert_eq!(
+            m.actions["send-message"].example,
+            Some(serde_json::json!({"channel": "C1", "text": "hi"}))
+        );
+        let scalar = GOOD.replace(
+            "description = \"Post a message to a channel.\"",
+            "description = \"Post a message to a channel.\"\nexample = 3",
+        );
+        let err = Manifest::from_toml(&scalar).unwrap_err();
+        assert!(err.to_string().contains("example must be a table"), "{err}");
+    }
+
+    #[test]
+    fn notion_declares_no_scopes() {
+        let notion = GOOD.replace(
+            "[oauth.slack]\nscopes = [\"chat:write\"]",
+            "[oauth.notion]\nscopes = []",
+        );
+        Manifest::from_toml(&notion).expect("notion has no scopes");
+        let slack = GOOD.replace("scopes = [\"chat:write\"]", "scopes = []");
+        assert!(Manifest::from_toml(&slack).is_err());
     }
 
     #[test]

@@ -1,9 +1,13 @@
-//! Build every crate of `tests/plugins` for `wasm32-wasip2` (release) and
+//! Build every crate of `tests/plugins` (the test plugins) and of `plugins`
+//! (the first-party integrations) for `wasm32-wasip2` (release) and
 //! generate constants with the paths of their components.
 
 use std::path::{Path, PathBuf};
 
 use workway_guest_build::{build_release, rerun_if_dir_changed};
+
+/// The first-party integrations under `plugins/`.
+const FIRST_PARTY: &[&str] = &["gmail", "notion", "slack", "stripe"];
 
 const PLUGINS: &[&str] = &[
     "well-behaved",
@@ -28,16 +32,36 @@ fn main() {
 
     let mut generated = String::new();
     for plugin in PLUGINS {
-        let file = target_dir
-            .join("wasm32-wasip2/release")
-            .join(format!("{}.wasm", plugin.replace('-', "_")));
-        assert!(file.exists(), "{} was not built", file.display());
-        let constant = plugin.replace('-', "_").to_uppercase();
-        generated.push_str(&format!(
-            "/// Path of the `{plugin}` test plugin component.\npub const {constant}: &str = {:?};\n",
-            file.display().to_string()
-        ));
+        generated.push_str(&constant(&target_dir, plugin, "test plugin"));
     }
-    let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("artifacts.rs");
-    std::fs::write(out, generated).expect("cannot write the generated artifact paths");
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
+    std::fs::write(out_dir.join("artifacts.rs"), generated)
+        .expect("cannot write the generated artifact paths");
+
+    let first_party = repo.join("plugins");
+    rerun_if_dir_changed(&first_party);
+    let target_dir = repo.join("target/wasm-plugins");
+    build_release(&first_party, "wasm32-wasip2", &target_dir);
+    let mut generated = format!(
+        "/// The folder of the first-party integrations' sources and manifests.\npub const DIR: &str = {:?};\n",
+        first_party.display().to_string()
+    );
+    for plugin in FIRST_PARTY {
+        generated.push_str(&constant(&target_dir, plugin, "first-party integration"));
+    }
+    std::fs::write(out_dir.join("first_party.rs"), generated)
+        .expect("cannot write the generated artifact paths");
+}
+
+/// The line declaring the path of `plugin`'s component under `target_dir`.
+fn constant(target_dir: &Path, plugin: &str, kind: &str) -> String {
+    let file = target_dir
+        .join("wasm32-wasip2/release")
+        .join(format!("{}.wasm", plugin.replace('-', "_")));
+    assert!(file.exists(), "{} was not built", file.display());
+    let constant = plugin.replace('-', "_").to_uppercase();
+    format!(
+        "/// Path of the `{plugin}` {kind} component.\npub const {constant}: &str = {:?};\n",
+        file.display().to_string()
+    )
 }

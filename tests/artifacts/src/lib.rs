@@ -1,4 +1,12 @@
-//! Paths of the test plugins under `tests/plugins`, built for
-//! `wasm32-wasip2` by this crate's build script.
+//! Paths of the test plugins under `tests/plugins` and of the first-party
+//! integrations under `plugins`, built for `wasm32-wasip2` by this crate's
+//! build script.
 
 include!(concat!(env!("OUT_DIR"), "/artifacts.rs"));
+
+/// The first-party integrations (`plugins/`): their components and the
+/// folder of their sources (each integration's `workway.toml` and
+/// `replay.json` are in `DIR/<name>/`).
+pub mod first_party {
+    include!(concat!(env!("OUT_DIR"), "/first_party.rs"));
+}

@@ -10,12 +10,15 @@
 //!   authorization server (consent simulation plus `/token`).
 //! - [`TokenChecker`] and [`unauthorized`]: pieces for mock APIs that accept
 //!   only the provider's current access tokens.
+//! - [`services`]: Gmail, Notion, Slack and Stripe, with state, the checks
+//!   a real server makes, and their real response and error shapes.
 
 mod api;
 mod oauth;
 mod request;
 mod response;
 mod server;
+pub mod services;
 mod tls;
 
 #[cfg(test)]

@@ -6,5 +6,6 @@
 mod adversarial;
 mod cache;
 mod connections;
+mod integrations;
 mod support;
 mod well_behaved;

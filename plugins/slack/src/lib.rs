@@ -1,0 +1,22 @@
+//! Placeholder: replaced by the slack integration.
+
+use workway_sdk::prelude::*;
+
+/// Nothing yet.
+#[derive(Deserialize, JsonSchema)]
+pub struct PingInput {}
+
+/// Nothing yet.
+#[derive(Serialize, JsonSchema)]
+pub struct PingOutput {}
+
+/// Nothing yet.
+#[action]
+fn ping(_input: PingInput) -> Result<PingOutput> {
+    Ok(PingOutput {})
+}
+
+workway_sdk::integration! {
+    name: "slack",
+    actions: [ping],
+}

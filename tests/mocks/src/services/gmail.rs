@@ -1,0 +1,1 @@
+//! The gmail service mock (being written).

@@ -1,0 +1,1 @@
+//! The notion service mock (being written).

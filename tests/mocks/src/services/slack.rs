@@ -1,0 +1,1 @@
+//! The slack service mock (being written).

@@ -1,0 +1,1 @@
+//! The stripe service mock (being written).

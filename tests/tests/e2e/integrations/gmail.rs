@@ -1,0 +1,1 @@
+//! The gmail integration against its mock (being written).

@@ -1,0 +1,1 @@
+//! The notion integration against its mock (being written).

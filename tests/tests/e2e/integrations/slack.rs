@@ -1,0 +1,1 @@
+//! The slack integration against its mock (being written).

@@ -1,0 +1,1 @@
+//! The stripe integration against its mock (being written).
