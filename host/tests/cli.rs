@@ -407,3 +407,80 @@ fn vault_keys_are_generated_and_rotation_runs_on_a_database() {
         stderr(&bad_keys)
     );
 }
+
+/// Every first-party integration passes `plugin check` with its manifest
+/// (hosts and scopes shown, examples fitting the input schemas), and every
+/// action runs offline on its manifest example against the integration's
+/// replay file.
+#[test]
+fn first_party_integrations_check_and_run_their_examples_offline() {
+    use workway_test_artifacts::first_party;
+    let plugins = [
+        (
+            "gmail",
+            first_party::GMAIL,
+            "https://gmail.googleapis.com",
+            "google",
+        ),
+        (
+            "notion",
+            first_party::NOTION,
+            "https://api.notion.com",
+            "notion",
+        ),
+        ("slack", first_party::SLACK, "https://slack.com", "slack"),
+        (
+            "stripe",
+            first_party::STRIPE,
+            "https://api.stripe.com",
+            "stripe",
+        ),
+    ];
+    for (name, component, host, provider) in plugins {
+        let dir = Path::new(first_party::DIR).join(name);
+        let manifest = dir.join("workway.toml");
+        let manifest = manifest.to_str().expect("utf-8 path");
+        let checked = workway(&["plugin", "check", component, "--manifest", manifest]);
+        let out = stdout(&checked);
+        assert!(
+            checked.status.success(),
+            "{name}: {out}\n{}",
+            stderr(&checked)
+        );
+        assert!(out.contains(&format!("hosts      {host}")), "{out}");
+        assert!(out.contains(&format!("oauth      {provider}:")), "{out}");
+        assert!(out.contains("checked against the input schemas"), "{out}");
+        assert!(out.contains("check        OK"), "{out}");
+
+        let replay = dir.join("replay.json");
+        let replay = replay.to_str().expect("utf-8 path");
+        let actions: Vec<String> = workway_registry::Manifest::from_file(Path::new(manifest))
+            .expect("valid manifest")
+            .actions
+            .into_keys()
+            .collect();
+        assert!(!actions.is_empty(), "{name}: no actions in the manifest");
+        for action in &actions {
+            let ran = workway(&[
+                "plugin",
+                "run",
+                component,
+                action,
+                "--example",
+                "--manifest",
+                manifest,
+                "--replay",
+                replay,
+            ]);
+            assert!(
+                ran.status.success(),
+                "{name}.{action}: {}\n{}",
+                stdout(&ran),
+                stderr(&ran)
+            );
+            let result: serde_json::Value =
+                serde_json::from_str(&stdout(&ran)).expect("the result envelope is JSON");
+            assert!(result["data"].is_object(), "{name}.{action}: {result}");
+        }
+    }
+}

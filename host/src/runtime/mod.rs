@@ -76,6 +76,15 @@ impl LoadedComponent {
     pub fn action(&self, name: &str) -> Option<&ActionDescription> {
         self.description.actions.iter().find(|a| a.name == name)
     }
+
+    /// Check `input` against `action`'s input schema, as an execution
+    /// would before the guest runs; the errors say which field is wrong.
+    pub fn check_input(&self, action: &str, input: &serde_json::Value) -> Result<(), Vec<String>> {
+        match self.schemas.get(action) {
+            Some((schema, _)) => schema.check(input),
+            None => Err(vec![format!("the component has no action `{action}`")]),
+        }
+    }
 }
 
 /// The runtime of one process.

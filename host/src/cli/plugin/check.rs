@@ -111,7 +111,30 @@ pub async fn run(args: CheckArgs, runtime: Runtime) -> anyhow::Result<ExitCode> 
         Some(cents) => println!("  price      ${}.{:02} upfront", cents / 100, cents % 100),
         None => println!("  price      usage only"),
     }
-    let problems = crosscheck(&manifest, d);
+    let mut problems = crosscheck(&manifest, d);
+    let examples: Vec<_> = manifest
+        .actions
+        .iter()
+        .filter_map(|(name, a)| a.example.as_ref().map(|e| (name, e)))
+        .collect();
+    for (name, example) in &examples {
+        if let Err(errors) = loaded.check_input(name, example) {
+            problems.push(format!(
+                "the example of action `{name}` does not fit its input schema: {}",
+                errors.join("; ")
+            ));
+        }
+    }
+    println!(
+        "  examples   {} of {} actions ({})",
+        examples.len(),
+        manifest.actions.len(),
+        if examples.is_empty() {
+            "none declared".to_string()
+        } else {
+            "checked against the input schemas".to_string()
+        }
+    );
     if problems.is_empty() {
         println!("check        OK");
         Ok(ExitCode::SUCCESS)

@@ -10,7 +10,10 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 
+use workway_registry::Manifest;
 use workway_registry::hosts::HostPattern;
+
+use super::check::find_manifest;
 
 use crate::capabilities::egress::{Egress, EgressConfig};
 use crate::capabilities::record::Recorder;
@@ -42,6 +45,15 @@ pub struct RunArgs {
     /// The input: JSON text, `@file` to read a file, or `-` for stdin.
     #[arg(long, short, default_value = "{}")]
     pub input: String,
+
+    /// Use the action's example input from the manifest instead of `--input`.
+    #[arg(long, conflicts_with = "input")]
+    pub example: bool,
+
+    /// The integration's manifest, for `--example` [default: the nearest
+    /// workway.toml above the component].
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
 
     /// A replay file of recorded HTTP responses and connections; without
     /// it (or live mode), every outbound request is refused (capability-denied).
@@ -125,6 +137,40 @@ fn read_input(spec: &str) -> anyhow::Result<String> {
     }
 }
 
+/// The manifest's example input of the action being run.
+fn example_input(args: &RunArgs) -> anyhow::Result<String> {
+    let path = args
+        .manifest
+        .clone()
+        .or_else(|| args.component.parent().and_then(find_manifest))
+        .context(
+            "--example needs the manifest: none was found above the component; pass --manifest",
+        )?;
+    let manifest = Manifest::from_file(&path)?;
+    let action = manifest.actions.get(&args.action).with_context(|| {
+        format!(
+            "{} declares no action `{}`; it declares: {}",
+            path.display(),
+            args.action,
+            manifest
+                .actions
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })?;
+    let example = action.example.as_ref().with_context(|| {
+        format!(
+            "{} gives no example for `{}`; add [actions.{}.example] or pass --input",
+            path.display(),
+            args.action,
+            args.action
+        )
+    })?;
+    Ok(example.to_string())
+}
+
 fn parse_config(pairs: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
     pairs
         .iter()
@@ -137,7 +183,11 @@ fn parse_config(pairs: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
 
 /// Run the action; print the result on stdout and the report on stderr.
 pub async fn run(args: RunArgs, runtime: Runtime) -> anyhow::Result<ExitCode> {
-    let input = read_input(&args.input)?;
+    let input = if args.example {
+        example_input(&args)?
+    } else {
+        read_input(&args.input)?
+    };
     let config = parse_config(&args.config)?;
     let mut capabilities = Capabilities::none().with_config(config);
     let mut recording = None;

@@ -159,9 +159,11 @@ impl World {
             StaticTokens::parse(Arc::new(ProviderRegistry::builtin()), &pairs)
                 .expect("known providers"),
         );
-        let egress = Egress::new(config)
-            .expect("egress")
-            .with_credentials(tokens.clone());
+        let egress = Arc::new(
+            Egress::new(config)
+                .expect("egress")
+                .with_credentials(tokens.clone()),
+        );
         Capabilities {
             http: Arc::new(egress.broker(integration.manifest.host_patterns())),
             connections: tokens,
