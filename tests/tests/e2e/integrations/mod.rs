@@ -7,6 +7,7 @@
 
 mod gmail;
 mod notion;
+mod secrets;
 mod slack;
 mod stripe;
 
@@ -124,6 +125,11 @@ pub struct World {
 }
 
 impl World {
+    /// The CA's certificate file (PEM), for brokers built by hand.
+    pub fn ca_pem(&self) -> &std::path::Path {
+        &self.ca_pem
+    }
+
     /// A fresh CA.
     pub fn new() -> Self {
         let ca = TestCa::new();
