@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything and run the main job: create an example integration,
-# build it to a component, check it, and run its action in the sandbox.
+# build it to a component, check it, and run its action in the sandbox;
+# then do the same with a first-party integration (Slack), offline against
+# its replay file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -19,3 +21,10 @@ echo "==> workway plugin check $wasm"
 "$workway" plugin check "$wasm"
 echo "==> workway plugin run $wasm echo"
 "$workway" plugin run "$wasm" echo --input '{"message": "hello from workway", "shout": true}'
+
+echo "==> workway plugin build plugins/slack (a first-party integration)"
+slack="$("$workway" plugin build plugins/slack | sed -n 1p)"
+"$workway" plugin check "$slack" --manifest plugins/slack/workway.toml
+echo "==> workway plugin run $slack send-message --example (offline, from plugins/slack/replay.json)"
+"$workway" plugin run "$slack" send-message --example \
+    --manifest plugins/slack/workway.toml --replay plugins/slack/replay.json

@@ -52,9 +52,10 @@ impl Error {
 
     /// The typed error an HTTP failure status means for a REST API: 401
     /// auth-expired, 403 permission-denied, 404 and 410 not-found, 429
-    /// rate-limited (after `retry_after`), 408 and 5xx upstream (retried
-    /// with backoff), other 4xx invalid-input. `message` should be the
-    /// service's own words, from its error body.
+    /// rate-limited (after `retry_after`), 408, 409 (a conflict with a
+    /// concurrent change) and 5xx upstream (retried with backoff), other
+    /// 4xx invalid-input. `message` should be the service's own words, from
+    /// its error body.
     pub fn from_status(
         status: u16,
         message: impl Into<String>,
@@ -69,7 +70,7 @@ impl Error {
                 retry_after,
                 message,
             },
-            408 => Error::Upstream { status, message },
+            408 | 409 => Error::Upstream { status, message },
             400..=499 => Error::InvalidInput(message),
             status => Error::Upstream { status, message },
         }

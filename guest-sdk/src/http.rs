@@ -345,6 +345,10 @@ mod tests {
             Err(Error::InvalidInput(_))
         ));
         assert!(matches!(
+            response(409, &[]).error_for_status(),
+            Err(Error::Upstream { status: 409, .. })
+        ));
+        assert!(matches!(
             response(503, &[]).error_for_status(),
             Err(Error::Upstream { status: 503, .. })
         ));

@@ -33,7 +33,10 @@ const CREDENTIAL_WORDS: &[&str] = &[
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("readable source folder").flatten() {
+    for entry in std::fs::read_dir(dir)
+        .expect("readable source folder")
+        .flatten()
+    {
         let path = entry.path();
         if path.is_dir() {
             rust_files(&path, out);
@@ -47,7 +50,10 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn no_plugin_source_handles_a_credential() {
     let mut files = Vec::new();
     for name in ["gmail", "notion", "slack", "stripe"] {
-        rust_files(&Path::new(first_party::DIR).join(name).join("src"), &mut files);
+        rust_files(
+            &Path::new(first_party::DIR).join(name).join("src"),
+            &mut files,
+        );
     }
     assert!(files.len() >= 4, "found the sources: {files:?}");
     for file in files {
@@ -70,8 +76,11 @@ async fn the_service_gets_the_vault_s_token_and_the_plugin_sees_none() {
         let oauth = MockOAuthProvider::start(Flavor::Slack, "client", "secret").await;
         let grant = oauth.seed_grant();
         let world = World::new();
-        let mock = SlackMock::start(&world.ca, AcceptedTokens::from_checker(oauth.token_checker()))
-            .await;
+        let mock = SlackMock::start(
+            &world.ca,
+            AcceptedTokens::from_checker(oauth.token_checker()),
+        )
+        .await;
         mock.add_channel(Channel::public("C0123ABCD", "general"));
 
         let keys = Arc::new(
@@ -126,7 +135,10 @@ async fn the_service_gets_the_vault_s_token_and_the_plugin_sees_none() {
             .expect("connections");
         // The plugin's whole view of the connection: what `connections.get`
         // hands the guest (provider, account, scopes, an opaque id).
-        let view = format!("{:?}", workway_host::capabilities::ConnectionBroker::get(&connections, "slack"));
+        let view = format!(
+            "{:?}",
+            workway_host::capabilities::ConnectionBroker::get(&connections, "slack")
+        );
         let caps = Capabilities {
             http: Arc::new(egress.broker(slack.manifest.host_patterns())),
             connections: Arc::new(connections),
