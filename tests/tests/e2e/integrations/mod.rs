@@ -5,6 +5,7 @@
 //! the token attached by the host; and each one offline against its replay
 //! file.
 
+mod chained;
 mod gmail;
 mod notion;
 mod secrets;
