@@ -22,7 +22,10 @@ fn envelope(report: &ExecutionReport) -> Value {
     match &report.outcome {
         Outcome::Ok { data, metadata } => json!({
             "data": data,
-            "metadata": metadata.iter().cloned().collect::<serde_json::Map<String, Value>>(),
+            "metadata": metadata
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect::<serde_json::Map<String, Value>>(),
         }),
         other => panic!("expected success, got {other:#?}"),
     }
@@ -131,6 +134,10 @@ async fn gmail_fetch_email_feeds_notion_create_page_through_the_envelope() {
         .collect();
     assert_eq!(
         paragraphs,
-        ["Hello,", "Invoice 42 for 1,200 EUR is due on Friday.", "Ada"]
+        [
+            "Hello,",
+            "Invoice 42 for 1,200 EUR is due on Friday.",
+            "Ada"
+        ]
     );
 }
