@@ -47,8 +47,7 @@ use crate::api::unauthorized;
 use crate::oauth::Flavor;
 use crate::request::RecordedRequest;
 use crate::response::MockResponse;
-use crate::server::MockServer;
-use crate::services::{AcceptedTokens, Faults};
+use crate::services::{AcceptedTokens, ServiceServer};
 use crate::tls::TestCa;
 
 /// The API host the mock stands in for.
@@ -344,9 +343,8 @@ impl State {
 
 /// The running Gmail mock.
 pub struct GmailMock {
-    server: MockServer,
+    service: ServiceServer,
     state: Arc<Mutex<State>>,
-    faults: Faults,
 }
 
 impl GmailMock {
@@ -354,41 +352,17 @@ impl GmailMock {
     /// by `ca`, accepting `tokens`.
     pub async fn start(ca: &TestCa, tokens: AcceptedTokens) -> Self {
         let state = Arc::new(Mutex::new(State::new()));
-        let faults = Faults::default();
-        let (shared, queued) = (state.clone(), faults.clone());
-        let server = MockServer::start_tls(
-            move |req| {
-                if !tokens.check(req) {
-                    return unauthorized(Flavor::Google, None);
-                }
-                if let Some(answer) = queued.take(req) {
-                    return answer;
-                }
-                route(&mut lock(&shared), req)
-            },
-            ca.server_config(&[HOST]),
-        )
+        let shared = state.clone();
+        let service = ServiceServer::start(ca, HOST, move |faults, req| {
+            if !tokens.check(req) {
+                return unauthorized(Flavor::Google, None);
+            }
+            faults
+                .take(req)
+                .unwrap_or_else(|| route(&mut lock(&shared), req))
+        })
         .await;
-        GmailMock {
-            server,
-            state,
-            faults,
-        }
-    }
-
-    /// The port to send [`HOST`]`:443` to.
-    pub fn port(&self) -> u16 {
-        self.server.port()
-    }
-
-    /// Every request received so far.
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.server.requests()
-    }
-
-    /// Answers to give ahead of the normal behaviour.
-    pub fn faults(&self) -> &Faults {
-        &self.faults
+        GmailMock { service, state }
     }
 
     /// Put `seed` in the mailbox, newer than every message so far; its id.
@@ -1467,6 +1441,14 @@ fn create_label_request(state: &mut State, body: &Value) -> MockResponse {
         map.remove("type");
     }
     MockResponse::json(200, answer)
+}
+
+impl std::ops::Deref for GmailMock {
+    type Target = ServiceServer;
+
+    fn deref(&self) -> &ServiceServer {
+        &self.service
+    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,59 @@ use std::sync::{Arc, Mutex};
 use crate::api::TokenChecker;
 use crate::request::RecordedRequest;
 use crate::response::MockResponse;
+use crate::server::MockServer;
+use crate::tls::TestCa;
+
+/// What every service mock stands on: the HTTPS server for the service's
+/// host name and the queue of injected answers. Each mock dereferences to
+/// it, so `mock.port()`, `mock.requests()` and `mock.faults()` are the same
+/// everywhere.
+pub struct ServiceServer {
+    server: MockServer,
+    faults: Faults,
+}
+
+impl ServiceServer {
+    /// Serve `host` (certificate signed by `ca`) with `handler`, which gets
+    /// the fault queue to consult where the service would (Gmail only after
+    /// authentication, Stripe before stamping its request id).
+    pub async fn start<F>(ca: &TestCa, host: &str, handler: F) -> Self
+    where
+        F: Fn(&Faults, &RecordedRequest) -> MockResponse + Send + Sync + 'static,
+    {
+        let faults = Faults::default();
+        let queued = faults.clone();
+        let server =
+            MockServer::start_tls(move |req| handler(&queued, req), ca.server_config(&[host]))
+                .await;
+        ServiceServer { server, faults }
+    }
+
+    /// The port to send the service's `HOST:443` to (on 127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.server.port()
+    }
+
+    /// Every request received so far, in order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.server.requests()
+    }
+
+    /// Answers queued ahead of the mock's normal behaviour (each mock has
+    /// helpers that build its service's error responses).
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+}
+
+impl fmt::Debug for ServiceServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServiceServer")
+            .field("port", &self.port())
+            .field("pending_faults", &self.faults.pending())
+            .finish()
+    }
+}
 
 /// The bearer tokens a service mock accepts.
 #[derive(Clone)]

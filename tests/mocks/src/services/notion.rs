@@ -57,10 +57,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{Map, Value, json};
 
-use super::{AcceptedTokens, Faults};
+use super::{AcceptedTokens, ServiceServer};
 use crate::request::RecordedRequest;
 use crate::response::MockResponse;
-use crate::{Flavor, MockServer, TestCa, unauthorized};
+use crate::{Flavor, TestCa, unauthorized};
 
 /// The host name the mock's certificate is for.
 pub const HOST: &str = "api.notion.com";
@@ -173,15 +173,14 @@ pub fn gateway_timeout() -> MockResponse {
 
 /// A running Notion mock.
 pub struct NotionMock {
-    server: MockServer,
+    service: ServiceServer,
     state: Arc<Mutex<State>>,
-    faults: Faults,
 }
 
 impl std::fmt::Debug for NotionMock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NotionMock")
-            .field("port", &self.server.port())
+            .field("port", &self.service.port())
             .finish_non_exhaustive()
     }
 }
@@ -191,38 +190,14 @@ impl NotionMock {
     /// accepting the bearer tokens `tokens` accepts. It has no databases yet.
     pub async fn start(ca: &TestCa, tokens: AcceptedTokens) -> Self {
         let state = Arc::new(Mutex::new(State::default()));
-        let faults = Faults::default();
-        let handler = {
-            let (state, faults) = (state.clone(), faults.clone());
-            move |req: &RecordedRequest| {
-                if let Some(fault) = faults.take(req) {
-                    return fault;
-                }
-                handle(&state, &tokens, req)
-            }
-        };
-        let server = MockServer::start_tls(handler, ca.server_config(&[HOST])).await;
-        NotionMock {
-            server,
-            state,
-            faults,
-        }
-    }
-
-    /// The port the mock listens on (127.0.0.1).
-    pub fn port(&self) -> u16 {
-        self.server.port()
-    }
-
-    /// Every request received so far.
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.server.requests()
-    }
-
-    /// Answers queued ahead of the normal ones (use the error helpers of
-    /// this module: [`rate_limited`], [`conflict_error`], ...).
-    pub fn faults(&self) -> &Faults {
-        &self.faults
+        let shared = state.clone();
+        let service = ServiceServer::start(ca, HOST, move |faults, req| {
+            faults
+                .take(req)
+                .unwrap_or_else(|| handle(&shared, &tokens, req))
+        })
+        .await;
+        NotionMock { service, state }
     }
 
     /// Add a database with `id` (a UUID, dashes optional), `title` and a
@@ -1376,6 +1351,14 @@ fn sort_keys(database: &Database, sorts: &Value) -> Result<Vec<SortKey>, MockRes
             Ok(SortKey { by, descending })
         })
         .collect()
+}
+
+impl std::ops::Deref for NotionMock {
+    type Target = ServiceServer;
+
+    fn deref(&self) -> &ServiceServer {
+        &self.service
+    }
 }
 
 #[cfg(test)]

@@ -24,8 +24,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
 
-use super::{AcceptedTokens, Faults};
-use crate::{MockResponse, MockServer, RecordedRequest, TestCa};
+use super::{AcceptedTokens, ServiceServer};
+use crate::{MockResponse, RecordedRequest, TestCa};
 
 /// The host name the mock's certificate is for.
 pub const HOST: &str = "slack.com";
@@ -271,9 +271,8 @@ struct State {
 
 /// The mock Slack Web API server.
 pub struct SlackMock {
-    server: MockServer,
+    service: ServiceServer,
     state: Arc<Mutex<State>>,
-    faults: Faults,
 }
 
 impl SlackMock {
@@ -282,36 +281,14 @@ impl SlackMock {
     /// empty: seed it with [`add_channel`](Self::add_channel).
     pub async fn start(ca: &TestCa, tokens: AcceptedTokens) -> Self {
         let state = Arc::new(Mutex::new(State::default()));
-        let faults = Faults::default();
-        let handler = {
-            let state = state.clone();
-            let faults = faults.clone();
-            move |req: &RecordedRequest| match faults.take(req) {
-                Some(response) => response,
-                None => handle(&state, &tokens, req),
-            }
-        };
-        let server = MockServer::start_tls(handler, ca.server_config(&[HOST])).await;
-        SlackMock {
-            server,
-            state,
-            faults,
-        }
-    }
-
-    /// The port the mock listens on (127.0.0.1).
-    pub fn port(&self) -> u16 {
-        self.server.port()
-    }
-
-    /// Every request received so far.
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.server.requests()
-    }
-
-    /// Answers queued ahead of the normal behaviour.
-    pub fn faults(&self) -> &Faults {
-        &self.faults
+        let shared = state.clone();
+        let service = ServiceServer::start(ca, HOST, move |faults, req| {
+            faults
+                .take(req)
+                .unwrap_or_else(|| handle(&shared, &tokens, req))
+        })
+        .await;
+        SlackMock { service, state }
     }
 
     /// Add a conversation to the workspace (after those already there, in
@@ -729,4 +706,12 @@ fn block_errors(blocks: &[Value]) -> Option<Vec<String>> {
         })
         .collect();
     (!messages.is_empty()).then_some(messages)
+}
+
+impl std::ops::Deref for SlackMock {
+    type Target = ServiceServer;
+
+    fn deref(&self) -> &ServiceServer {
+        &self.service
+    }
 }

@@ -25,10 +25,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{Map, Value, json};
 
-use super::{AcceptedTokens, Faults};
+use super::{AcceptedTokens, Faults, ServiceServer};
 use crate::request::RecordedRequest;
 use crate::response::MockResponse;
-use crate::server::MockServer;
 use crate::tls::TestCa;
 
 /// The host name the mock's certificate is for.
@@ -70,9 +69,8 @@ const ADDRESS_FIELDS: &[&str] = &["line1", "line2", "city", "state", "postal_cod
 
 /// A stand-in for `api.stripe.com` with customers and charges in memory.
 pub struct StripeMock {
-    server: MockServer,
+    service: ServiceServer,
     state: Arc<Mutex<State>>,
-    faults: Faults,
 }
 
 /// An object with its insertion order (ties on `created` go newest first).
@@ -116,33 +114,12 @@ impl StripeMock {
             charges: Vec::new(),
             idempotency: HashMap::new(),
         }));
-        let faults = Faults::default();
-        let handler = {
-            let state = state.clone();
-            let faults = faults.clone();
-            move |req: &RecordedRequest| handle(&state, &tokens, &faults, req)
-        };
-        let server = MockServer::start_tls(handler, ca.server_config(&[HOST])).await;
-        StripeMock {
-            server,
-            state,
-            faults,
-        }
-    }
-
-    /// The port to point `HOST:443` at.
-    pub fn port(&self) -> u16 {
-        self.server.port()
-    }
-
-    /// Every request received so far, in order.
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.server.requests()
-    }
-
-    /// Answers queued ahead of the normal behaviour (use [`StripeMock::error`]).
-    pub fn faults(&self) -> &Faults {
-        &self.faults
+        let shared = state.clone();
+        let service = ServiceServer::start(ca, HOST, move |faults, req| {
+            handle(&shared, &tokens, faults, req)
+        })
+        .await;
+        StripeMock { service, state }
     }
 
     /// Add a customer: a real customer object with `fields` (a JSON
@@ -943,4 +920,12 @@ fn splitmix(seed: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+impl std::ops::Deref for StripeMock {
+    type Target = ServiceServer;
+
+    fn deref(&self) -> &ServiceServer {
+        &self.service
+    }
 }
