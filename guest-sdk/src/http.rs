@@ -88,10 +88,25 @@ impl<'a> Request<'a> {
         self
     }
 
-    /// Send `body` as JSON.
+    /// Send `body` as JSON (`Content-Type: application/json; charset=utf-8`
+    /// unless a content type was set; some services, Slack among them, want
+    /// the charset named).
     pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Result<Self, Error> {
         self.body = Some(serde_json::to_vec(body)?);
-        Ok(self.header("content-type", "application/json"))
+        Ok(self.default_content_type("application/json; charset=utf-8"))
+    }
+
+    /// Set `Content-Type` to `value` unless the caller already set one.
+    fn default_content_type(self, value: &str) -> Self {
+        if self
+            .headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        {
+            self
+        } else {
+            self.header("content-type", value)
+        }
     }
 
     /// Send `fields` as `application/x-www-form-urlencoded`.
@@ -102,7 +117,7 @@ impl<'a> Request<'a> {
             .collect::<Vec<_>>()
             .join("&");
         self.body = Some(encoded.into_bytes());
-        self.header("content-type", "application/x-www-form-urlencoded")
+        self.default_content_type("application/x-www-form-urlencoded")
     }
 
     /// Send raw bytes as the body.

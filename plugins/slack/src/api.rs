@@ -30,18 +30,15 @@ pub fn get<T: DeserializeOwned>(
     parse(method, request.auth(conn).send()?)
 }
 
-/// `POST /api/<method>` with a JSON body (Slack wants the charset named:
-/// `application/json; charset=utf-8`), authorised with `conn`; the
-/// `ok: true` answer parsed as `T`.
+/// `POST /api/<method>` with a JSON body (the SDK names the charset, as
+/// Slack wants), authorised with `conn`; the `ok: true` answer parsed as `T`.
 pub fn post_json<T: DeserializeOwned>(
     conn: &Connection,
     method: &str,
     body: &impl Serialize,
 ) -> Result<T> {
-    let body = serde_json::to_vec(body)?;
     let response = http::post(format!("{API}/{method}"))
-        .header("content-type", "application/json; charset=utf-8")
-        .body(body)
+        .json(body)?
         .auth(conn)
         .send()?;
     parse(method, response)

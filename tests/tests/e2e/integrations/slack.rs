@@ -777,6 +777,7 @@ async fn the_mock_checks_content_types_and_arguments_like_slack() {
 
     // JSON without a charset: accepted, with Slack's warning.
     let answer = fetch(json!({ "url": url, "method": "POST", "connection": "slack",
+                               "headers": [["content-type", "application/json"]],
                                "json": { "channel": "C0123ABCD", "text": "hi" } }))
     .await;
     assert_eq!(answer["ok"], true, "{answer}");
