@@ -390,7 +390,10 @@ async fn send_email_builds_a_message_the_mock_decodes() {
     assert_authorized(req);
     assert_eq!(req.method, "POST");
     assert_eq!(req.path, format!("{API}/messages/send"));
-    assert_eq!(req.header("content-type"), Some("application/json; charset=utf-8"));
+    assert_eq!(
+        req.header("content-type"),
+        Some("application/json; charset=utf-8")
+    );
     let json = req.json().unwrap();
     assert_eq!(json["threadId"], original.as_str());
     assert!(json["raw"].as_str().unwrap().len() > 100);
@@ -523,14 +526,20 @@ async fn add_label_creates_a_missing_label_then_reuses_it() {
         (requests[1].method.as_str(), requests[1].path.as_str()),
         ("POST", format!("{API}/labels").as_str())
     );
-    assert_eq!(requests[1].header("content-type"), Some("application/json; charset=utf-8"));
+    assert_eq!(
+        requests[1].header("content-type"),
+        Some("application/json; charset=utf-8")
+    );
     assert_eq!(
         requests[1].json().unwrap(),
         json!({ "name": "Invoices", "labelListVisibility": "labelShow", "messageListVisibility": "show" })
     );
     assert_eq!(requests[2].method, "POST");
     assert_eq!(requests[2].path, format!("{API}/messages/{first}/modify"));
-    assert_eq!(requests[2].header("content-type"), Some("application/json; charset=utf-8"));
+    assert_eq!(
+        requests[2].header("content-type"),
+        Some("application/json; charset=utf-8")
+    );
     assert_eq!(
         requests[2].json().unwrap(),
         json!({ "addLabelIds": ["Label_1"] })

@@ -96,7 +96,10 @@ fn assert_notion_request(req: &RecordedRequest, method: &str, path: &str) {
         Some(format!("Bearer {TOKEN}").as_str())
     );
     assert_eq!(req.header("notion-version"), Some("2022-06-28"));
-    assert_eq!(req.header("content-type"), Some("application/json; charset=utf-8"));
+    assert_eq!(
+        req.header("content-type"),
+        Some("application/json; charset=utf-8")
+    );
     assert_eq!(req.header("host"), Some(HOST));
 }
 
