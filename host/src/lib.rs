@@ -17,7 +17,6 @@ pub mod capabilities;
 pub mod cli;
 
 pub mod config;
-pub mod digest;
 pub mod metering;
 pub mod oauth;
 pub mod report;
@@ -27,6 +26,6 @@ pub mod secret;
 pub mod vault;
 
 pub use config::{Limits, MeteringConfig, RuntimeConfig};
-pub use digest::Digest;
 pub use report::{ExecutionReport, HostError, Outcome};
 pub use runtime::{ExecutionRequest, LoadError, LoadedComponent, Runtime};
+pub use workway_registry::Digest;

@@ -1,13 +1,19 @@
 //! Workway's registry: what a marketplace integration declares about itself
-//! (its [`manifest`]) and how that declaration is checked against what the
-//! component reports at run time ([`crosscheck`]).
-//!
-//! Submissions, review, signed approvals and revocation build on these types.
+//! (its [`manifest`]), how that declaration is checked against what the
+//! component reports at run time ([`crosscheck`]), where components are kept
+//! ([`artifacts`], content-addressed by [`Digest`]) and how a reviewer's
+//! decision is bound to exactly those bytes ([`approval`]).
 
+pub mod approval;
+pub mod artifacts;
 pub mod crosscheck;
+mod digest;
 pub mod hosts;
 pub mod manifest;
 
+pub use approval::{ApprovalClaims, ApprovalError, ReviewKey, SignedApproval, TrustedKeys};
+pub use artifacts::{ArtifactError, ArtifactStore};
 pub use crosscheck::{ActionDescription, IntegrationDescription, crosscheck};
+pub use digest::{Digest, DigestParseError};
 pub use hosts::{HostPattern, HostPatternError, host_matches, is_host_name};
 pub use manifest::{Manifest, ManifestError};

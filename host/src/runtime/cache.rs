@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-use crate::digest::Digest;
+use workway_registry::Digest;
 
 /// A directory of serialized components for one engine configuration.
 pub struct ComponentCache {

@@ -21,8 +21,8 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use workway_registry::{ActionDescription, IntegrationDescription};
 
 use crate::config::{Limits, RuntimeConfig};
-use crate::digest::Digest;
 use crate::schema::Schema;
+use workway_registry::Digest;
 
 pub use execute::ExecutionRequest;
 pub use imports::ImportSummary;

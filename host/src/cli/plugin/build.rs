@@ -8,7 +8,7 @@ use std::process::{Command, ExitCode};
 use anyhow::{Context as _, bail};
 use clap::Args;
 
-use crate::digest::Digest;
+use workway_registry::Digest;
 
 /// Arguments of `workway plugin build`.
 #[derive(Debug, Args)]

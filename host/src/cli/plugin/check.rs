@@ -9,8 +9,8 @@ use clap::Args;
 use workway_registry::{Manifest, crosscheck};
 
 use super::human_size;
-use crate::digest::Digest;
 use crate::runtime::Runtime;
+use workway_registry::Digest;
 
 /// Arguments of `workway plugin check`.
 #[derive(Debug, Args)]

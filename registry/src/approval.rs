@@ -1,0 +1,366 @@
+//! Signed approvals: a reviewer's decision bound to exactly the bytes and
+//! the capabilities they reviewed.
+//!
+//! An approval is an ed25519 signature by the platform's review key over
+//! [`ApprovalClaims`]: the component's digest, the manifest's hash, the
+//! hosts and scopes approved, and the contract version. A host verifies it
+//! with the review key's public half before it loads a component, and the
+//! egress broker takes the approved hosts from the verified claims, never
+//! from a manifest on disk.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::digest::Digest;
+use crate::manifest::Manifest;
+
+/// Domain separation: these bytes start every signed message, so a review
+/// signature can never be replayed as anything else.
+const CONTEXT: &[u8] = b"workway-approval-v1\n";
+
+/// What an approval binds together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalClaims {
+    /// The integration's name.
+    pub integration: String,
+    /// Its version.
+    pub version: String,
+    /// The sha256 of the component's bytes.
+    pub digest: Digest,
+    /// The sha256 (hex) of the manifest's text as submitted.
+    pub manifest_sha256: String,
+    /// The outbound host patterns approved.
+    pub hosts: Vec<String>,
+    /// The OAuth scopes approved, by provider.
+    pub scopes: BTreeMap<String, Vec<String>>,
+    /// The `workway:plugin` contract version the component targets.
+    pub contract_version: String,
+    /// The reviewer who approved.
+    pub approved_by: String,
+    /// When (Unix ms).
+    pub approved_at: i64,
+}
+
+impl ApprovalClaims {
+    /// The claims for `manifest` (whose text is `manifest_text`) and the
+    /// component with `digest`, approved by `reviewer` at `now`.
+    pub fn new(
+        manifest: &Manifest,
+        manifest_text: &str,
+        digest: Digest,
+        contract_version: &str,
+        reviewer: &str,
+        now: i64,
+    ) -> Self {
+        ApprovalClaims {
+            integration: manifest.name.clone(),
+            version: manifest.version.clone(),
+            digest,
+            manifest_sha256: manifest_sha256(manifest_text),
+            hosts: manifest.http.hosts.clone(),
+            scopes: manifest
+                .oauth
+                .iter()
+                .map(|(provider, r)| (provider.clone(), r.scopes.clone()))
+                .collect(),
+            contract_version: contract_version.to_string(),
+            approved_by: reviewer.to_string(),
+            approved_at: now,
+        }
+    }
+
+    /// The exact bytes signed: the context line, then the claims as JSON
+    /// (struct fields in declaration order, maps sorted: deterministic).
+    fn message(&self) -> Vec<u8> {
+        let mut message = CONTEXT.to_vec();
+        // Serializing plain strings, integers and maps cannot fail.
+        message.extend(serde_json::to_vec(self).unwrap_or_default());
+        message
+    }
+}
+
+/// The hex sha256 of a manifest's text.
+pub fn manifest_sha256(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// Claims with the review key's signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedApproval {
+    /// What was approved.
+    pub claims: ApprovalClaims,
+    /// The id of the review key that signed.
+    pub key_id: String,
+    /// The ed25519 signature over the claims, base64.
+    pub signature: String,
+}
+
+/// Why an approval or a key cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApprovalError {
+    /// A key's text is malformed.
+    #[error(
+        "review key `{0}` must be KEY_ID:BASE64 of 32 bytes (make one with `workway review new-key`)"
+    )]
+    MalformedKey(String),
+    /// The approval names a key this host does not trust.
+    #[error("the approval is signed by review key `{0}`, which this host does not trust")]
+    UnknownKey(String),
+    /// The signature does not verify: the claims were changed after signing
+    /// or were never signed by that key.
+    #[error(
+        "the approval's signature does not verify: the approval was altered or not signed by key `{0}`"
+    )]
+    BadSignature(String),
+    /// The approval is for other bytes.
+    #[error("the approval is for component {approved}, not {actual}")]
+    WrongComponent {
+        /// The digest approved.
+        approved: Digest,
+        /// The digest of the bytes at hand.
+        actual: Digest,
+    },
+    /// The manifest at hand is not the one approved.
+    #[error("the manifest was changed after approval (approved sha256 {approved}, now {actual})")]
+    WrongManifest {
+        /// The hash approved.
+        approved: String,
+        /// The hash of the manifest at hand.
+        actual: String,
+    },
+}
+
+/// The platform's review key: signs approvals.
+pub struct ReviewKey {
+    id: String,
+    key: SigningKey,
+}
+
+impl ReviewKey {
+    /// Parse `KEY_ID:BASE64` (the 32-byte ed25519 seed).
+    pub fn parse(text: &str) -> Result<Self, ApprovalError> {
+        let malformed = || {
+            ApprovalError::MalformedKey(
+                text.split_once(':')
+                    .map_or("<hidden>".to_string(), |(id, _)| id.to_string()),
+            )
+        };
+        let (id, b64) = text.trim().split_once(':').ok_or_else(malformed)?;
+        let seed: [u8; 32] = STANDARD
+            .decode(b64)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(malformed)?;
+        if id.is_empty() {
+            return Err(malformed());
+        }
+        Ok(ReviewKey {
+            id: id.to_string(),
+            key: SigningKey::from_bytes(&seed),
+        })
+    }
+
+    /// A new random key as `KEY_ID:BASE64`.
+    pub fn generate(id: &str) -> Result<String, getrandom::Error> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed)?;
+        Ok(format!("{id}:{}", STANDARD.encode(seed)))
+    }
+
+    /// The key's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The public half, as `KEY_ID:BASE64`, for hosts to trust.
+    pub fn public(&self) -> String {
+        format!(
+            "{}:{}",
+            self.id,
+            STANDARD.encode(self.key.verifying_key().to_bytes())
+        )
+    }
+
+    /// Sign `claims`.
+    pub fn sign(&self, claims: ApprovalClaims) -> SignedApproval {
+        let signature = self.key.sign(&claims.message());
+        SignedApproval {
+            claims,
+            key_id: self.id.clone(),
+            signature: STANDARD.encode(signature.to_bytes()),
+        }
+    }
+}
+
+impl std::fmt::Debug for ReviewKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReviewKey")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The review keys a host trusts (public halves).
+#[derive(Debug, Clone, Default)]
+pub struct TrustedKeys {
+    keys: BTreeMap<String, VerifyingKey>,
+}
+
+impl TrustedKeys {
+    /// Parse comma-separated `KEY_ID:BASE64` public keys.
+    pub fn parse(list: &str) -> Result<Self, ApprovalError> {
+        let mut keys = BTreeMap::new();
+        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let malformed = || ApprovalError::MalformedKey(entry.to_string());
+            let (id, b64) = entry.split_once(':').ok_or_else(malformed)?;
+            let bytes: [u8; 32] = STANDARD
+                .decode(b64)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(malformed)?;
+            let key = VerifyingKey::from_bytes(&bytes).map_err(|_| malformed())?;
+            keys.insert(id.to_string(), key);
+        }
+        Ok(TrustedKeys { keys })
+    }
+
+    /// Trust `key`'s public half too.
+    pub fn with(mut self, key: &ReviewKey) -> Self {
+        self.keys.insert(key.id.clone(), key.key.verifying_key());
+        self
+    }
+
+    /// The claims of `approval` if its signature verifies with a trusted key.
+    pub fn verify<'a>(
+        &self,
+        approval: &'a SignedApproval,
+    ) -> Result<&'a ApprovalClaims, ApprovalError> {
+        let key = self
+            .keys
+            .get(&approval.key_id)
+            .ok_or_else(|| ApprovalError::UnknownKey(approval.key_id.clone()))?;
+        let bad = || ApprovalError::BadSignature(approval.key_id.clone());
+        let bytes: [u8; 64] = STANDARD
+            .decode(&approval.signature)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(bad)?;
+        key.verify(&approval.claims.message(), &Signature::from_bytes(&bytes))
+            .map_err(|_| bad())?;
+        Ok(&approval.claims)
+    }
+
+    /// Verify `approval` and that it covers exactly `component` and
+    /// `manifest_text`: what a host checks before loading.
+    pub fn verify_for<'a>(
+        &self,
+        approval: &'a SignedApproval,
+        component: &[u8],
+        manifest_text: &str,
+    ) -> Result<&'a ApprovalClaims, ApprovalError> {
+        let claims = self.verify(approval)?;
+        let actual = Digest::of(component);
+        if claims.digest != actual {
+            return Err(ApprovalError::WrongComponent {
+                approved: claims.digest,
+                actual,
+            });
+        }
+        let actual = manifest_sha256(manifest_text);
+        if claims.manifest_sha256 != actual {
+            return Err(ApprovalError::WrongManifest {
+                approved: claims.manifest_sha256.clone(),
+                actual,
+            });
+        }
+        Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MANIFEST: &str = r#"
+name = "slack"
+version = "0.1.0"
+publisher = "workway"
+description = "Slack."
+
+[actions.send-message]
+description = "Post."
+
+[oauth.slack]
+scopes = ["chat:write"]
+
+[http]
+hosts = ["https://slack.com"]
+"#;
+
+    fn signed() -> (ReviewKey, SignedApproval) {
+        let key =
+            ReviewKey::parse(&ReviewKey::generate("review-1").expect("random")).expect("valid");
+        let manifest = Manifest::from_toml(MANIFEST).expect("valid");
+        let claims = ApprovalClaims::new(
+            &manifest,
+            MANIFEST,
+            Digest::of(b"component"),
+            "0.1.0",
+            "rita",
+            1,
+        );
+        let approval = key.sign(claims);
+        (key, approval)
+    }
+
+    #[test]
+    fn an_approval_verifies_for_its_bytes_and_manifest_only() {
+        let (key, approval) = signed();
+        let trusted = TrustedKeys::parse(&key.public()).expect("valid");
+        let claims = trusted
+            .verify_for(&approval, b"component", MANIFEST)
+            .expect("verifies");
+        assert_eq!(claims.hosts, ["https://slack.com"]);
+        assert!(matches!(
+            trusted.verify_for(&approval, b"componenT", MANIFEST),
+            Err(ApprovalError::WrongComponent { .. })
+        ));
+        let widened = MANIFEST.replace("https://slack.com", "https://*");
+        assert!(matches!(
+            trusted.verify_for(&approval, b"component", &widened),
+            Err(ApprovalError::WrongManifest { .. })
+        ));
+    }
+
+    #[test]
+    fn altered_claims_or_unknown_keys_fail() {
+        let (key, approval) = signed();
+        let trusted = TrustedKeys::default().with(&key);
+        let mut altered = approval.clone();
+        altered.claims.hosts.push("https://evil.example".into());
+        assert!(matches!(
+            trusted.verify(&altered),
+            Err(ApprovalError::BadSignature(_))
+        ));
+        let other =
+            ReviewKey::parse(&ReviewKey::generate("review-1").expect("random")).expect("valid");
+        let impostor = TrustedKeys::default().with(&other);
+        assert!(matches!(
+            impostor.verify(&approval),
+            Err(ApprovalError::BadSignature(_))
+        ));
+        assert!(matches!(
+            TrustedKeys::default().verify(&approval),
+            Err(ApprovalError::UnknownKey(_))
+        ));
+        let err = ReviewKey::parse("review-1:c2VjcmV0").unwrap_err();
+        assert!(!err.to_string().contains("c2VjcmV0"), "{err}");
+    }
+}

@@ -1,0 +1,82 @@
+//! Content digests: components are identified by the sha256 of their bytes.
+
+use std::fmt;
+use std::str::FromStr;
+
+use sha2::{Digest as _, Sha256};
+
+/// The sha256 digest of a component's bytes, its identity everywhere:
+/// caches, approvals, usage records.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Digest([u8; 32]);
+
+impl Digest {
+    /// The digest of `bytes`.
+    pub fn of(bytes: &[u8]) -> Self {
+        Digest(Sha256::digest(bytes).into())
+    }
+
+    /// Lower-case hex, as shown to people and used in file names.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sha256:{}", self.to_hex())
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl serde::Serialize for Digest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Why a text is not a digest.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a component digest: expected sha256:<64 hex digits>")]
+pub struct DigestParseError(String);
+
+impl FromStr for Digest {
+    type Err = DigestParseError;
+
+    /// `sha256:<hex>`, or the bare 64 hex digits.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let hex_part = text.strip_prefix("sha256:").unwrap_or(text);
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(hex_part, &mut bytes)
+            .map_err(|_| DigestParseError(text.to_string()))?;
+        Ok(Digest(bytes))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Digest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_print_and_parse_back() {
+        let d = Digest::of(b"component");
+        let text = d.to_string();
+        assert!(text.starts_with("sha256:") && text.len() == 71, "{text}");
+        assert_eq!(text.parse::<Digest>(), Ok(d));
+        assert_eq!(d.to_hex().parse::<Digest>(), Ok(d));
+        assert!("sha256:xyz".parse::<Digest>().is_err());
+        assert!("sha256:".parse::<Digest>().is_err());
+    }
+}
