@@ -1,6 +1,6 @@
 //! Workway's store: one database behind every part of the platform that
-//! keeps state (connections and the token vault now; the registry,
-//! workflow runs and billing next).
+//! keeps state (connections and the token vault, the registry's
+//! submissions and reviews now; workflow runs and billing next).
 //!
 //! SQLite is the embedded default (one file, nothing to set up) and
 //! PostgreSQL the scale-out store that several hosts share. Both run the
@@ -12,6 +12,7 @@
 pub mod connections;
 mod error;
 pub mod oauth_states;
+pub mod submissions;
 #[cfg(feature = "testing")]
 pub mod testing;
 

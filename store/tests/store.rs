@@ -3,6 +3,7 @@
 use workway_store::Store;
 use workway_store::connections::{ConnectionStatus, NewConnection, RefreshedTokens};
 use workway_store::oauth_states::OAuthStateRow;
+use workway_store::submissions::{NewSubmission, SubmissionState, Transition};
 use workway_store::testing::test_stores;
 
 fn scopes(list: &[&str]) -> Vec<String> {
@@ -259,6 +260,116 @@ async fn migrations_apply_once_across_handles() {
             t.label
         );
         again.close().await;
+        t.cleanup().await;
+    }
+}
+
+async fn submit(store: &Store, id: &str, version: &str, now: i64) {
+    store
+        .submissions()
+        .insert(&NewSubmission {
+            id,
+            integration: "slack",
+            version,
+            digest: &format!("sha256:{id}"),
+            manifest: "name = \"slack\"",
+            manifest_sha256: "abc",
+            contract_version: "0.1.0",
+            size: 1234,
+            submitted_by: "dev@acme",
+            report: "{}",
+            now,
+        })
+        .await
+        .expect("insert");
+}
+
+#[tokio::test]
+async fn submissions_move_through_review_once_and_record_every_step() {
+    for t in test_stores().await {
+        let s = t.store.submissions();
+        submit(&t.store, "s1", "1.0.0", 1_000).await;
+        submit(&t.store, "s2", "1.1.0", 2_000).await;
+        let row = s.get("s1").await.expect("get").expect("exists");
+        assert_eq!(row.state, SubmissionState::PendingReview, "{}", t.label);
+        assert_eq!(row.size, 1234);
+        assert_eq!(row.approval, None);
+
+        let approve = Transition {
+            id: "s1",
+            from: SubmissionState::PendingReview,
+            to: SubmissionState::Approved,
+            actor: "rita",
+            reason: Some("looks right"),
+            approval: Some("{\"signed\": true}"),
+            now: 3_000,
+        };
+        assert!(
+            s.transition(&approve).await.expect("approve"),
+            "{}",
+            t.label
+        );
+        // A second reviewer acting on the same state loses.
+        assert!(!s.transition(&approve).await.expect("again"), "{}", t.label);
+        let revoke = Transition {
+            id: "s1",
+            from: SubmissionState::Approved,
+            to: SubmissionState::Revoked,
+            actor: "rita",
+            reason: Some("exfiltrates data"),
+            approval: None,
+            now: 4_000,
+        };
+        assert!(s.transition(&revoke).await.expect("revoke"));
+        let row = s.get("s1").await.expect("get").expect("exists");
+        assert_eq!(row.state, SubmissionState::Revoked);
+        assert_eq!(row.approval.as_deref(), Some("{\"signed\": true}"), "kept");
+        assert_eq!(row.updated_at, 4_000);
+
+        let events = s.events("s1").await.expect("events");
+        let steps: Vec<_> = events
+            .iter()
+            .map(|e| (e.seq, e.from_state, e.to_state, e.actor.as_str()))
+            .collect();
+        assert_eq!(
+            steps,
+            vec![
+                (1, None, SubmissionState::PendingReview, "dev@acme"),
+                (
+                    2,
+                    Some(SubmissionState::PendingReview),
+                    SubmissionState::Approved,
+                    "rita"
+                ),
+                (
+                    3,
+                    Some(SubmissionState::Approved),
+                    SubmissionState::Revoked,
+                    "rita"
+                ),
+            ],
+            "{}",
+            t.label
+        );
+        assert_eq!(events[2].reason.as_deref(), Some("exfiltrates data"));
+
+        let pending = s
+            .list(Some(SubmissionState::PendingReview))
+            .await
+            .expect("list");
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].id, "s2");
+        assert_eq!(s.list(None).await.expect("all").len(), 2);
+        assert_eq!(s.of_integration("slack").await.expect("of").len(), 2);
+        assert_eq!(
+            s.with_digest("sha256:s1").await.expect("by digest").len(),
+            1
+        );
+        assert_eq!(
+            s.revoked_since(3_500).await.expect("revoked"),
+            vec!["sha256:s1".to_string()]
+        );
+        assert!(s.revoked_since(4_001).await.expect("revoked").is_empty());
         t.cleanup().await;
     }
 }
