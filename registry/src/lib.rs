@@ -2,7 +2,8 @@
 //! (its [`manifest`]), how that declaration is checked against what the
 //! component reports at run time ([`crosscheck`]), where components are kept
 //! ([`artifacts`], content-addressed by [`Digest`]) and how a reviewer's
-//! decision is bound to exactly those bytes ([`approval`]).
+//! decision is bound to exactly those bytes ([`approval`]), and the
+//! submission and review flow over the store ([`review`]).
 
 pub mod approval;
 pub mod artifacts;
@@ -10,6 +11,7 @@ pub mod crosscheck;
 mod digest;
 pub mod hosts;
 pub mod manifest;
+pub mod review;
 
 pub use approval::{ApprovalClaims, ApprovalError, ReviewKey, SignedApproval, TrustedKeys};
 pub use artifacts::{ArtifactError, ArtifactStore};
@@ -17,3 +19,7 @@ pub use crosscheck::{ActionDescription, IntegrationDescription, crosscheck};
 pub use digest::{Digest, DigestParseError};
 pub use hosts::{HostPattern, HostPatternError, host_matches, is_host_name};
 pub use manifest::{Manifest, ManifestError};
+pub use review::{
+    ApprovedComponent, ExampleRun, Inspection, Registry, RegistryError, ReviewReport, Sandbox,
+    Submission,
+};

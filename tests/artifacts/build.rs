@@ -14,6 +14,8 @@ const PLUGINS: &[&str] = &[
     "adversarial",
     "imports-filesystem",
     "imports-sockets",
+    "evolving-v1",
+    "evolving-v2",
 ];
 
 fn main() {

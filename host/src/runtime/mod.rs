@@ -9,6 +9,7 @@ mod execute;
 mod host_calls;
 pub mod imports;
 mod log_sink;
+mod review;
 mod state;
 mod warm;
 

@@ -7,5 +7,6 @@ mod adversarial;
 mod cache;
 mod connections;
 mod integrations;
+mod registry;
 mod support;
 mod well_behaved;
