@@ -3,6 +3,8 @@
 //!
 //! - [`runtime`]: the engine, component loading and caching, and one
 //!   isolated execution per call;
+//! - [`catalog`]: the integrations this host may run, resolved through the
+//!   registry, their signed approvals verified, revocations honoured;
 //! - [`capabilities`]: the seam between the sandbox and the outside world
 //!   (HTTP egress, connections, configuration);
 //! - [`vault`]: users' OAuth grants, sealed at rest and refreshed once
@@ -14,6 +16,7 @@
 //! - [`cli`]: the `workway` command line.
 
 pub mod capabilities;
+pub mod catalog;
 pub mod cli;
 
 pub mod config;

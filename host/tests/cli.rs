@@ -484,3 +484,239 @@ fn first_party_integrations_check_and_run_their_examples_offline() {
         }
     }
 }
+
+/// `workway` with `envs` set (and the registry's own variables cleared, so
+/// the caller's environment cannot leak in).
+fn workway_with(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_workway"));
+    command.args(args).env(
+        "WORKWAY_CACHE_DIR",
+        std::env::temp_dir().join("workway-cli-test-cache"),
+    );
+    for name in [
+        "WORKWAY_DATABASE_URL",
+        "WORKWAY_ARTIFACTS_DIR",
+        "WORKWAY_REVIEW_KEY",
+        "WORKWAY_TRUSTED_KEYS",
+        "WORKWAY_REVIEWERS",
+        "WORKWAY_ACTOR",
+    ] {
+        command.env_remove(name);
+    }
+    for (name, value) in envs {
+        command.env(name, value);
+    }
+    command.output().expect("the workway binary runs")
+}
+
+/// The review flow by hand: publish, list, show, approve, run by name,
+/// revoke; with the refusals a developer or reviewer meets on the way.
+#[test]
+fn publish_review_approve_then_run_by_name_until_revoked() {
+    use workway_test_artifacts::first_party;
+    let data = tempfile::tempdir().expect("temp dir");
+    let data_dir = data.path().to_str().expect("utf-8 path");
+    let key = workway_with(&["review", "new-key", "--id", "review-1"], &[]);
+    assert!(key.status.success(), "{}", stderr(&key));
+    let key = stdout(&key).trim().to_string();
+    assert!(key.starts_with("review-1:"), "{key}");
+    let envs = [
+        ("WORKWAY_DATA_DIR", data_dir),
+        ("WORKWAY_REVIEW_KEY", key.as_str()),
+        ("WORKWAY_REVIEWERS", "rita,sam"),
+    ];
+    let slack = Path::new(first_party::DIR).join("slack");
+    let manifest = slack.join("workway.toml");
+    let manifest = manifest.to_str().expect("utf-8 path");
+    let replay = slack.join("replay.json");
+    let replay = replay.to_str().expect("utf-8 path");
+
+    // A manifest that disagrees with the component: every reason, nothing stored.
+    let wrong = data.path().join("wrong.toml");
+    std::fs::write(
+        &wrong,
+        std::fs::read_to_string(manifest)
+            .expect("manifest")
+            .replace("version = \"0.1.0\"", "version = \"0.2.0\""),
+    )
+    .expect("write");
+    let refused = workway_with(
+        &[
+            "plugin",
+            "publish",
+            first_party::SLACK,
+            "--manifest",
+            wrong.to_str().expect("utf-8"),
+            "--as",
+            "dev",
+        ],
+        &envs,
+    );
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused)
+            .contains("the manifest's version is 0.2.0 but the component reports 0.1.0"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(stderr(&refused).contains("nothing was stored"));
+
+    let published = workway_with(
+        &[
+            "plugin",
+            "publish",
+            first_party::SLACK,
+            "--manifest",
+            manifest,
+            "--as",
+            "dev",
+        ],
+        &envs,
+    );
+    let report = stdout(&published);
+    assert!(published.status.success(), "{report}{}", stderr(&published));
+    for expected in [
+        "(pending_review)",
+        "slack 0.1.0",
+        "hosts        https://slack.com",
+        "oauth        slack: chat:write channels:read groups:read",
+        "first version of this integration",
+        "send-message",
+        "workway:plugin@0.1.0  connections, http, log",
+    ] {
+        assert!(report.contains(expected), "{expected}: {report}");
+    }
+    let id = report
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .expect("the submission id")
+        .to_string();
+
+    let listed = stdout(&workway_with(&["review", "list"], &envs));
+    assert!(
+        listed.contains(&id) && listed.contains("pending_review"),
+        "{listed}"
+    );
+    let shown = stdout(&workway_with(&["review", "show", &id], &envs));
+    assert!(
+        shown.contains("history") && shown.contains("dev"),
+        "{shown}"
+    );
+
+    // Not approved yet: it does not run by name.
+    let run_by_name = |envs: &[(&str, &str)]| {
+        workway_with(
+            &[
+                "plugin",
+                "run",
+                "slack",
+                "send-message",
+                "--example",
+                "--replay",
+                replay,
+            ],
+            envs,
+        )
+    };
+    let pending = run_by_name(&envs);
+    assert!(!pending.status.success());
+    assert!(
+        stderr(&pending).contains("no approved version of `slack`"),
+        "{}",
+        stderr(&pending)
+    );
+
+    // Only reviewers approve.
+    let not_reviewer = workway_with(&["review", "approve", &id, "--as", "dev"], &envs);
+    assert!(!not_reviewer.status.success());
+    assert!(stderr(&not_reviewer).contains("`dev` is not a reviewer"));
+    let approved = workway_with(
+        &[
+            "review",
+            "approve",
+            &id,
+            "--as",
+            "rita",
+            "--note",
+            "scopes fit",
+        ],
+        &envs,
+    );
+    assert!(approved.status.success(), "{}", stderr(&approved));
+    assert!(stdout(&approved).contains("may reach    https://slack.com"));
+
+    let ran = run_by_name(&envs);
+    assert!(ran.status.success(), "{}\n{}", stdout(&ran), stderr(&ran));
+    assert!(
+        stderr(&ran).contains("approved by rita"),
+        "{}",
+        stderr(&ran)
+    );
+    assert!(stdout(&ran).contains("\"channel\""), "{}", stdout(&ran));
+
+    // A host that trusts another key refuses the approval.
+    let stranger = workway_with(&["review", "new-key", "--id", "stranger"], &[]);
+    let stranger_public = stderr(&stranger)
+        .rsplit(' ')
+        .next()
+        .expect("public half")
+        .trim()
+        .to_string();
+    let untrusting = run_by_name(&[
+        ("WORKWAY_DATA_DIR", data_dir),
+        ("WORKWAY_TRUSTED_KEYS", stranger_public.as_str()),
+    ]);
+    assert!(!untrusting.status.success());
+    assert!(
+        stderr(&untrusting).contains("does not hold"),
+        "{}",
+        stderr(&untrusting)
+    );
+
+    // Live mode may only name approved hosts.
+    let widened = workway_with(
+        &[
+            "plugin",
+            "run",
+            "slack",
+            "list-channels",
+            "--allow-host",
+            "https://evil.example",
+        ],
+        &envs,
+    );
+    assert!(!widened.status.success());
+    assert!(
+        stderr(&widened)
+            .contains("was not approved for this integration; it may reach: https://slack.com"),
+        "{}",
+        stderr(&widened)
+    );
+
+    let no_reason = workway_with(
+        &["review", "revoke", &id, "--as", "sam", "--reason", " "],
+        &envs,
+    );
+    assert!(!no_reason.status.success());
+    let revoked = workway_with(
+        &[
+            "review",
+            "revoke",
+            &id,
+            "--as",
+            "sam",
+            "--reason",
+            "posts to every channel",
+        ],
+        &envs,
+    );
+    assert!(revoked.status.success(), "{}", stderr(&revoked));
+    let after = run_by_name(&envs);
+    assert!(!after.status.success());
+    let history = stdout(&workway_with(&["review", "show", &id], &envs));
+    assert!(
+        history.contains("revoked") && history.contains("sam: posts to every channel"),
+        "{history}"
+    );
+}

@@ -75,6 +75,12 @@ impl ApprovalClaims {
         }
     }
 
+    /// The approved host patterns, parsed (an entry that does not parse was
+    /// never approvable; it is left out, so it allows nothing).
+    pub fn host_patterns(&self) -> Vec<crate::hosts::HostPattern> {
+        self.hosts.iter().filter_map(|h| h.parse().ok()).collect()
+    }
+
     /// The exact bytes signed: the context line, then the claims as JSON
     /// (struct fields in declaration order, maps sorted: deterministic).
     fn message(&self) -> Vec<u8> {

@@ -3,7 +3,8 @@
 //! component reports at run time ([`crosscheck`]), where components are kept
 //! ([`artifacts`], content-addressed by [`Digest`]) and how a reviewer's
 //! decision is bound to exactly those bytes ([`approval`]), and the
-//! submission and review flow over the store ([`review`]).
+//! submission and review flow over the store ([`review`]); which OAuth
+//! scopes belong to which provider ([`scopes`]).
 
 pub mod approval;
 pub mod artifacts;
@@ -12,6 +13,7 @@ mod digest;
 pub mod hosts;
 pub mod manifest;
 pub mod review;
+pub mod scopes;
 
 pub use approval::{ApprovalClaims, ApprovalError, ReviewKey, SignedApproval, TrustedKeys};
 pub use artifacts::{ArtifactError, ArtifactStore};

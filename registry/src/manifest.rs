@@ -27,6 +27,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::hosts::HostPattern;
+use crate::scopes::scope_problem;
 
 /// OAuth providers the platform knows how to broker.
 pub const KNOWN_PROVIDERS: &[&str] = &["google", "notion", "slack", "stripe"];
@@ -214,6 +215,8 @@ impl Manifest {
                     problems.push(format!(
                         "OAuth provider `{provider}` has a malformed scope `{scope}`"
                     ));
+                } else if let Some(problem) = scope_problem(provider, scope) {
+                    problems.push(problem);
                 }
             }
         }

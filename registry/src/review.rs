@@ -474,6 +474,21 @@ impl Registry {
         })
     }
 
+    /// The digests revoked at or after `since` (Unix ms): what hosts poll.
+    pub async fn revoked_since(&self, since: i64) -> Result<Vec<Digest>, RegistryError> {
+        self.store
+            .submissions()
+            .revoked_since(since)
+            .await?
+            .into_iter()
+            .map(|d| {
+                d.parse().map_err(|e: crate::digest::DigestParseError| {
+                    RegistryError::Damaged(d.clone(), e.to_string())
+                })
+            })
+            .collect()
+    }
+
     fn check_reviewer(&self, actor: &str) -> Result<(), RegistryError> {
         if self.reviewers.contains(actor) {
             Ok(())

@@ -46,6 +46,21 @@ impl TestStore {
             .expect("reopening a test store works")
     }
 
+    /// Run `sql` (with `$1`... bound to `args`) behind the store's back, as
+    /// someone with write access to the database would: for tests showing
+    /// that tampering with stored rows is caught.
+    pub async fn tamper(&self, sql: &str, args: &[&str]) -> u64 {
+        let mut query = sqlx::query(sql);
+        for arg in args {
+            query = query.bind(*arg);
+        }
+        query
+            .execute(&self.store.pool)
+            .await
+            .expect("the tampering statement runs")
+            .rows_affected()
+    }
+
     /// The URL that opens this store.
     pub fn url(&self) -> &str {
         &self.url

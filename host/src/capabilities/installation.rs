@@ -1,11 +1,12 @@
 //! The capabilities of one execution of an installed integration: the
-//! hosts its reviewed manifest names, the installing user's connections
-//! for the providers it declares, and the installation's settings.
+//! hosts its signed approval names (never a manifest on disk), the
+//! installing user's connections for the providers approved, and the
+//! installation's settings.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use workway_registry::Manifest;
+use workway_registry::ApprovalClaims;
 
 use super::Capabilities;
 use super::egress::Egress;
@@ -23,21 +24,22 @@ pub struct InstallationCapabilities {
     pub connections: ExecutionConnections,
 }
 
-/// The capabilities of an execution of `manifest`'s integration installed
-/// by `owner` with `config`: egress limited to the manifest's hosts (and
-/// the platform policy `egress` carries), the owner's connections for the
-/// manifest's OAuth providers, and the settings.
+/// The capabilities of an execution of the integration `approved` (claims
+/// whose signature the caller verified) installed by `owner` with
+/// `config`: egress limited to the approved hosts (and the platform policy
+/// `egress` carries), the owner's connections for the approved OAuth
+/// providers, and the settings.
 pub async fn capabilities_for(
     egress: &Arc<Egress>,
     vault: &Vault,
-    manifest: &Manifest,
+    approved: &ApprovalClaims,
     owner: &str,
     config: BTreeMap<String, String>,
 ) -> Result<InstallationCapabilities, VaultError> {
-    let providers: Vec<String> = manifest.oauth.keys().cloned().collect();
+    let providers: Vec<String> = approved.scopes.keys().cloned().collect();
     let connections = vault.connections_for(owner, &providers).await?;
     let capabilities = Capabilities {
-        http: Arc::new(egress.broker(manifest.host_patterns())),
+        http: Arc::new(egress.broker(approved.host_patterns())),
         connections: Arc::new(connections.clone()),
         config: Arc::new(config),
     };

@@ -1,10 +1,13 @@
 //! The `workway` command line.
 //!
-//! Plugin authors use `workway plugin new | build | check | run`;
+//! Plugin authors use `workway plugin new | build | check | run | publish`;
+//! reviewers `workway review list | show | approve | reject | revoke`;
 //! operators `workway vault new-key | rotate`; the user commands join here
 //! as the platform grows.
 
 pub mod plugin;
+pub mod registry;
+pub mod review;
 pub mod vault;
 
 use std::path::PathBuf;
@@ -31,6 +34,9 @@ pub enum Command {
     /// Create, build, check and run integrations (for plugin authors).
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Review submitted integrations: approve, reject, revoke (for reviewers).
+    #[command(subcommand)]
+    Review(review::ReviewCommand),
     /// Manage the keys that seal users' OAuth tokens (for operators).
     #[command(subcommand)]
     Vault(vault::VaultCommand),
@@ -54,6 +60,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let cache_dir = cli.cache_dir();
     match cli.command {
         Command::Plugin(command) => plugin::run(command, cache_dir).await,
+        Command::Review(command) => review::run(command, plugin::runtime(cache_dir)?).await,
         Command::Vault(command) => vault::run(command).await,
     }
 }

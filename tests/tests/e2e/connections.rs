@@ -489,15 +489,14 @@ async fn tokens_never_appear_in_logs_reports_or_errors() {
 }
 
 #[tokio::test]
-async fn an_installation_reaches_only_its_manifest_s_hosts_with_its_owner_s_connections() {
+async fn an_installation_reaches_only_its_approved_hosts_with_its_owner_s_connections() {
     let Some(t) = test_stores().await.into_iter().next() else {
         return;
     };
     let w = world(Flavor::Slack).await;
     let (egress, vault) = w.host(t.store.clone());
     w.connect(&vault, None).await;
-    let manifest = workway_registry::Manifest::from_toml(
-        r#"
+    let text = r#"
         name = "well-behaved"
         version = "0.1.0"
         publisher = "workway"
@@ -511,13 +510,21 @@ async fn an_installation_reaches_only_its_manifest_s_hosts_with_its_owner_s_conn
 
         [http]
         hosts = ["https://slack.com"]
-        "#,
-    )
-    .expect("valid manifest");
+        "#;
+    let manifest = workway_registry::Manifest::from_toml(text).expect("valid manifest");
+    // What the host takes from the verified approval.
+    let approved = workway_registry::ApprovalClaims::new(
+        &manifest,
+        text,
+        workway_registry::Digest::of(b"component"),
+        "0.1.0",
+        "rita",
+        0,
+    );
     let installed = workway_host::capabilities::installation::capabilities_for(
         &egress,
         &vault,
-        &manifest,
+        &approved,
         "alice",
         BTreeMap::new(),
     )
@@ -546,7 +553,7 @@ async fn an_installation_reaches_only_its_manifest_s_hosts_with_its_owner_s_conn
     let bob = workway_host::capabilities::installation::capabilities_for(
         &egress,
         &vault,
-        &manifest,
+        &approved,
         "bob",
         BTreeMap::new(),
     )

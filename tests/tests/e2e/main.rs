@@ -5,6 +5,7 @@
 
 mod adversarial;
 mod cache;
+mod catalog;
 mod connections;
 mod integrations;
 mod registry;

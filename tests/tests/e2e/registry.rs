@@ -3,9 +3,8 @@
 //! the bytes and manifest, and approved components read back verified.
 
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use workway_host::{Runtime, RuntimeConfig};
 use workway_registry::approval::TrustedKeys;
 use workway_registry::artifacts::{ArtifactError, ArtifactStore};
 use workway_registry::review::{Registry, RegistryError, Sandbox, Submission};
@@ -15,31 +14,22 @@ use workway_store::submissions::SubmissionState;
 use workway_store::testing::test_stores;
 use workway_test_artifacts::first_party;
 
-const REVIEWER: &str = "rita@workway";
+pub const REVIEWER: &str = "rita@workway";
 
 fn sandbox() -> Arc<dyn Sandbox> {
-    static RUNTIME: OnceLock<Arc<Runtime>> = OnceLock::new();
-    RUNTIME
-        .get_or_init(|| {
-            Arc::new(
-                Runtime::new(RuntimeConfig {
-                    cache_dir: Some(std::env::temp_dir().join("workway-test-component-cache")),
-                    max_concurrent_instances: 16,
-                    ..RuntimeConfig::default()
-                })
-                .expect("runtime starts"),
-            )
-        })
-        .clone()
+    crate::support::shared_runtime()
 }
 
-struct Fixture {
-    registry: Registry,
-    key_public: String,
-    artifacts_dir: tempfile::TempDir,
+/// A registry over a store, with its review key's public half and the
+/// folder its artifacts live in.
+pub struct Fixture {
+    pub registry: Registry,
+    pub key_public: String,
+    pub artifacts_dir: tempfile::TempDir,
 }
 
-fn registry(store: Store) -> Fixture {
+/// A registry over `store` with [`REVIEWER`] and a fresh review key.
+pub fn registry(store: Store) -> Fixture {
     let artifacts_dir = tempfile::tempdir().expect("temp dir");
     let key = ReviewKey::parse(&ReviewKey::generate("review-1").expect("random")).expect("valid");
     let key_public = key.public();
@@ -163,6 +153,23 @@ async fn bad_submissions_are_refused_with_clear_reasons_and_nothing_is_stored() 
         "{reasons:#?}"
     );
 
+    // A scope of another provider.
+    let misfiled = Submission {
+        manifest: slack.manifest.replace(
+            "\"chat:write\"",
+            "\"https://www.googleapis.com/auth/gmail.modify\"",
+        ),
+        ..slack.clone()
+    };
+    let reasons = refused(f.registry.submit(misfiled).await);
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r
+                .contains("`slack` has no scope `https://www.googleapis.com/auth/gmail.modify`")),
+        "{reasons:#?}"
+    );
+
     // A component targeting a contract version no host supports: the same
     // component with its import versions rewritten.
     let mut future = slack.component.clone();
@@ -218,7 +225,7 @@ async fn bad_submissions_are_refused_with_clear_reasons_and_nothing_is_stored() 
 }
 
 /// The `evolving` integration at `version` (1.0.0 or 2.0.0) with `hosts`.
-fn evolving(version: &str, hosts: &[&str]) -> Submission {
+pub fn evolving(version: &str, hosts: &[&str]) -> Submission {
     let component = match version {
         "1.0.0" => workway_test_artifacts::EVOLVING_V1,
         "2.0.0" => workway_test_artifacts::EVOLVING_V2,

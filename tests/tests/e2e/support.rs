@@ -10,14 +10,26 @@ use workway_host::{ExecutionRequest, Limits, LoadedComponent, Runtime, RuntimeCo
 
 /// The process-wide runtime.
 pub fn runtime() -> &'static Runtime {
-    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    shared()
+}
+
+/// The process-wide runtime, for what keeps a handle on it (the registry's
+/// sandbox, a catalog).
+pub fn shared_runtime() -> Arc<Runtime> {
+    Arc::clone(shared())
+}
+
+fn shared() -> &'static Arc<Runtime> {
+    static RUNTIME: OnceLock<Arc<Runtime>> = OnceLock::new();
     RUNTIME.get_or_init(|| {
         let cache = std::env::temp_dir().join("workway-test-component-cache");
-        Runtime::new(RuntimeConfig {
-            cache_dir: Some(cache),
-            ..RuntimeConfig::default()
-        })
-        .expect("runtime starts")
+        Arc::new(
+            Runtime::new(RuntimeConfig {
+                cache_dir: Some(cache),
+                ..RuntimeConfig::default()
+            })
+            .expect("runtime starts"),
+        )
     })
 }
 

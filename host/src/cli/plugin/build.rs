@@ -78,11 +78,23 @@ fn locate(manifest: &Path) -> anyhow::Result<(String, PathBuf)> {
 
 /// Build the crate and print the component's path and digest.
 pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
-    let manifest = args.dir.join("Cargo.toml");
+    let (wasm, bytes) = build_component(&args.dir)?;
+    // Scripts often keep only the first line (`| head -n 1`): a closed
+    // stdout is not an error here.
+    let mut out = std::io::stdout().lock();
+    let _ =
+        writeln!(out, "{}", wasm.display()).and_then(|()| writeln!(out, "{}", Digest::of(&bytes)));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Build the integration crate in `dir` (release, wasm32-wasip2): the
+/// component's path and bytes.
+pub(super) fn build_component(dir: &Path) -> anyhow::Result<(PathBuf, Vec<u8>)> {
+    let manifest = dir.join("Cargo.toml");
     if !manifest.exists() {
         bail!(
             "{} has no Cargo.toml; pass the directory of an integration crate (create one with `workway plugin new`)",
-            args.dir.display()
+            dir.display()
         );
     }
     let (lib_name, target_dir) = locate(&manifest)?;
@@ -109,10 +121,5 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(&wasm)
         .with_context(|| format!("the build succeeded but {} is missing", wasm.display()))?;
     eprintln!("built in {:.1} s", started.elapsed().as_secs_f64());
-    // Scripts often keep only the first line (`| head -n 1`): a closed
-    // stdout is not an error here.
-    let mut out = std::io::stdout().lock();
-    let _ =
-        writeln!(out, "{}", wasm.display()).and_then(|()| writeln!(out, "{}", Digest::of(&bytes)));
-    Ok(ExitCode::SUCCESS)
+    Ok((wasm, bytes))
 }

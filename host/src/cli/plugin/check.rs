@@ -33,7 +33,7 @@ pub(super) fn find_manifest(start: &Path) -> Option<PathBuf> {
 }
 
 /// Check the component and print a summary; exit 1 with reasons on failure.
-pub async fn run(args: CheckArgs, runtime: Runtime) -> anyhow::Result<ExitCode> {
+pub async fn run(args: CheckArgs, runtime: std::sync::Arc<Runtime>) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(&args.component)
         .with_context(|| format!("cannot read {}", args.component.display()))?;
     println!("component    {}", args.component.display());

@@ -1,5 +1,7 @@
-//! `workway plugin run <component.wasm> <action>`: run one action in the
-//! sandbox, exactly as the platform would.
+//! `workway plugin run <component.wasm | name[@version]> <action>`: run one
+//! action in the sandbox, exactly as the platform would: a component file
+//! while developing it, or an approved integration resolved through the
+//! registry (its signed approval verified, its approved hosts enforced).
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
@@ -14,15 +16,17 @@ use workway_registry::Manifest;
 use workway_registry::hosts::HostPattern;
 
 use super::check::find_manifest;
+use super::thousands;
 
 use crate::capabilities::egress::{Egress, EgressConfig};
 use crate::capabilities::record::Recorder;
 use crate::capabilities::replay::{ReplayBroker, ReplayFile};
 use crate::capabilities::static_tokens::StaticTokens;
 use crate::capabilities::{Capabilities, HttpBroker};
+use crate::cli::registry::{RegistryOptions, TrustOptions};
 use crate::oauth::providers::ProviderRegistry;
 use crate::report::{ExecutionReport, Outcome};
-use crate::runtime::{ExecutionRequest, Runtime, limits_with};
+use crate::runtime::{ExecutionRequest, LoadedComponent, Runtime, limits_with};
 
 /// How the execution report is printed on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -36,7 +40,8 @@ pub enum ReportFormat {
 /// Arguments of `workway plugin run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The component (`.wasm`).
+    /// The component (`.wasm`), or an approved integration as
+    /// NAME[@VERSION] (its newest approved version by default).
     pub component: PathBuf,
 
     /// The action to run.
@@ -121,6 +126,87 @@ pub struct RunArgs {
     /// the wall-time spread (the result and report shown are the last run's).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub repeat: u32,
+
+    #[command(flatten)]
+    pub registry: RegistryOptions,
+
+    #[command(flatten)]
+    pub trust: TrustOptions,
+}
+
+/// What runs: a component file, or an approved integration.
+struct Target {
+    component: Arc<LoadedComponent>,
+    /// Where the manifest came from, and the manifest, for `--example`.
+    manifest: Option<(String, Manifest)>,
+    /// For an approved integration: the hosts its signed approval allows.
+    approved_hosts: Option<Vec<String>>,
+}
+
+/// `NAME[@VERSION]` when `arg` names an integration rather than a file.
+fn integration_ref(arg: &std::path::Path) -> Option<(String, Option<String>)> {
+    if arg.exists() {
+        return None;
+    }
+    let text = arg.to_str()?;
+    if text.contains(['/', '\\']) || text.ends_with(".wasm") {
+        return None;
+    }
+    match text.split_once('@') {
+        Some((name, version)) => Some((name.to_string(), Some(version.to_string()))),
+        None => Some((text.to_string(), None)),
+    }
+}
+
+async fn target(args: &RunArgs, runtime: Arc<Runtime>) -> anyhow::Result<Target> {
+    if let Some((name, version)) = integration_ref(&args.component) {
+        let registry = args.registry.registry(runtime.clone()).await?;
+        let catalog = args.trust.catalog(registry, runtime)?;
+        let approved = catalog
+            .get(&name, version.as_deref())
+            .await
+            .with_context(|| {
+                format!(
+                    "no file `{}`, and it cannot run as an approved integration",
+                    args.component.display()
+                )
+            })?;
+        eprintln!(
+            "integration  {} {} (approved by {}, {})",
+            approved.claims.integration,
+            approved.claims.version,
+            approved.claims.approved_by,
+            approved.claims.digest
+        );
+        return Ok(Target {
+            component: approved.component.clone(),
+            manifest: Some((
+                format!("the approved manifest of {name}"),
+                approved.manifest.clone(),
+            )),
+            approved_hosts: Some(approved.claims.hosts.clone()),
+        });
+    }
+    let bytes = std::fs::read(&args.component)
+        .with_context(|| format!("cannot read {}", args.component.display()))?;
+    let component = runtime.load(&bytes).await?;
+    let manifest = if args.example {
+        let path = args
+            .manifest
+            .clone()
+            .or_else(|| args.component.parent().and_then(find_manifest))
+            .context(
+                "--example needs the manifest: none was found above the component; pass --manifest",
+            )?;
+        Some((path.display().to_string(), Manifest::from_file(&path)?))
+    } else {
+        None
+    };
+    Ok(Target {
+        component,
+        manifest,
+        approved_hosts: None,
+    })
 }
 
 fn read_input(spec: &str) -> anyhow::Result<String> {
@@ -138,20 +224,11 @@ fn read_input(spec: &str) -> anyhow::Result<String> {
 }
 
 /// The manifest's example input of the action being run.
-fn example_input(args: &RunArgs) -> anyhow::Result<String> {
-    let path = args
-        .manifest
-        .clone()
-        .or_else(|| args.component.parent().and_then(find_manifest))
-        .context(
-            "--example needs the manifest: none was found above the component; pass --manifest",
-        )?;
-    let manifest = Manifest::from_file(&path)?;
-    let action = manifest.actions.get(&args.action).with_context(|| {
+fn example_input(manifest: Option<&(String, Manifest)>, action: &str) -> anyhow::Result<String> {
+    let (source, manifest) = manifest.context("--example needs the manifest; pass --manifest")?;
+    let declared = manifest.actions.get(action).with_context(|| {
         format!(
-            "{} declares no action `{}`; it declares: {}",
-            path.display(),
-            args.action,
+            "{source} declares no action `{action}`; it declares: {}",
             manifest
                 .actions
                 .keys()
@@ -160,13 +237,8 @@ fn example_input(args: &RunArgs) -> anyhow::Result<String> {
                 .join(", ")
         )
     })?;
-    let example = action.example.as_ref().with_context(|| {
-        format!(
-            "{} gives no example for `{}`; add [actions.{}.example] or pass --input",
-            path.display(),
-            args.action,
-            args.action
-        )
+    let example = declared.example.as_ref().with_context(|| {
+        format!("{source} gives no example for `{action}`; add [actions.{action}.example] or pass --input")
     })?;
     Ok(example.to_string())
 }
@@ -182,9 +254,10 @@ fn parse_config(pairs: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
 }
 
 /// Run the action; print the result on stdout and the report on stderr.
-pub async fn run(args: RunArgs, runtime: Runtime) -> anyhow::Result<ExitCode> {
+pub async fn run(args: RunArgs, runtime: Arc<Runtime>) -> anyhow::Result<ExitCode> {
+    let target = target(&args, runtime.clone()).await?;
     let input = if args.example {
-        example_input(&args)?
+        example_input(target.manifest.as_ref(), &args.action)?
     } else {
         read_input(&args.input)?
     };
@@ -196,6 +269,9 @@ pub async fn run(args: RunArgs, runtime: Runtime) -> anyhow::Result<ExitCode> {
         capabilities.http = broker.clone();
         capabilities.connections = broker;
     } else if !args.allow_host.is_empty() {
+        if let Some(approved) = &target.approved_hosts {
+            check_approved(&args.allow_host, approved)?;
+        }
         let live = live_capabilities(&args)?;
         capabilities.connections = live.tokens.clone();
         capabilities.http = match &args.record {
@@ -207,9 +283,7 @@ pub async fn run(args: RunArgs, runtime: Runtime) -> anyhow::Result<ExitCode> {
             None => live.broker,
         };
     }
-    let bytes = std::fs::read(&args.component)
-        .with_context(|| format!("cannot read {}", args.component.display()))?;
-    let component = runtime.load(&bytes).await?;
+    let component = target.component;
     let limits = limits_with(
         &runtime.config().limits,
         args.fuel,
@@ -264,6 +338,32 @@ pub async fn run(args: RunArgs, runtime: Runtime) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// An approved integration reaches only its approved hosts: every
+/// `--allow-host` must be one of them.
+fn check_approved(allow_host: &[String], approved: &[String]) -> anyhow::Result<()> {
+    let approved_patterns: Vec<String> = approved
+        .iter()
+        .filter_map(|h| h.parse::<HostPattern>().ok())
+        .map(|p| p.to_string())
+        .collect();
+    for pattern in allow_host {
+        let parsed = pattern
+            .parse::<HostPattern>()
+            .with_context(|| format!("--allow-host `{pattern}`"))?;
+        if !approved_patterns.contains(&parsed.to_string()) {
+            bail!(
+                "--allow-host `{pattern}` was not approved for this integration; it may reach: {}",
+                if approved.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    approved.join(", ")
+                }
+            );
+        }
+    }
+    Ok(())
+}
+
 /// What live mode runs with.
 struct Live {
     broker: Arc<dyn HttpBroker>,
@@ -314,18 +414,6 @@ fn spread(wall_times: &mut [u64]) -> String {
         at(0.0),
         at(1.0)
     )
-}
-
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The report as aligned text.
