@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Run the benchmarks and print their tables (optimised build):
-# `scripts/bench.sh` runs both, `scripts/bench.sh isolation` or
-# `scripts/bench.sh brokers` one of them.
+# `scripts/bench.sh` runs them all, `scripts/bench.sh isolation`,
+# `scripts/bench.sh brokers` or `scripts/bench.sh workflows` one of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/start-postgres.sh || true
 if [ "$#" -eq 0 ]; then
-    set -- isolation brokers
+    set -- isolation brokers workflows
 fi
 for bench in "$@"; do
     cargo bench -p workway-bench --bench "$bench"

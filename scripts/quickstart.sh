@@ -44,3 +44,27 @@ id="$(awk 'NR == 1 {print $2}' target/quickstart/submission.txt)"
 "$workway" review approve "$id" --as reviewer --note "hosts and scopes match the actions"
 echo "==> workway plugin run slack send-message --example (the approved version, by name)"
 "$workway" plugin run slack send-message --example --replay plugins/slack/replay.json
+
+echo "==> workflows: Gmail -> Notion -> Slack against local stand-ins of the three services"
+cargo build --quiet -p workway-mocks --bin mock-services
+stand_ins="$PWD/target/quickstart/stand-ins"
+rm -rf "$stand_ins"
+"$PWD/target/debug/mock-services" "$stand_ins" > target/quickstart/stand-ins.txt &
+mock_pid=$!
+trap 'kill "$mock_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [ -f "$stand_ins/workway.toml" ] && break; sleep 0.1; done
+export WORKWAY_CONFIG="$stand_ins/workway.toml"
+export WORKWAY_USER=quickstart
+for name in gmail notion; do
+    wasm="$("$workway" plugin build "plugins/$name" | sed -n 1p)"
+    "$workway" plugin publish "$wasm" --manifest "plugins/$name/workway.toml" --as developer \
+        > "target/quickstart/$name.txt"
+    "$workway" review approve "$(awk 'NR == 1 {print $2}' "target/quickstart/$name.txt")" --as reviewer
+done
+for name in gmail notion slack; do "$workway" install "$name"; done
+echo ya29.local-stand-in | "$workway" connect google --token - --account me@example.com
+echo secret_local-stand-in | "$workway" connect notion --token - --account "Acme workspace"
+echo xoxb-local-stand-in | "$workway" connect slack --token - --account "Acme"
+"$workway" workflow create examples/workflows/inbox-to-notion.yaml
+"$workway" run inbox-to-notion
+"$workway" runs list

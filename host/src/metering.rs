@@ -18,6 +18,15 @@ pub enum BillingClass {
     Heavy,
 }
 
+impl std::fmt::Display for BillingClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BillingClass::Light => "light",
+            BillingClass::Heavy => "heavy",
+        })
+    }
+}
+
 /// What one execution used, counted as it runs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Usage {

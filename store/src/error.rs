@@ -23,4 +23,9 @@ pub enum StoreError {
     /// A query failed.
     #[error("database query failed: {0}")]
     Query(#[from] sqlx::Error),
+    /// The operation does not fit the rows as stored (finishing a step
+    /// attempt that is not running, say) or was given arguments it cannot
+    /// apply: a bug in the caller, not a database failure.
+    #[error("{0}")]
+    Conflict(String),
 }

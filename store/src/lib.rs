@@ -1,6 +1,7 @@
 //! Workway's store: one database behind every part of the platform that
-//! keeps state (connections and the token vault, the registry's
-//! submissions and reviews now; workflow runs and billing next).
+//! keeps state: connections and the token vault, the registry's
+//! submissions and reviews, installed integrations, workflows and their
+//! versions, and workflow runs with every step attempt (billing next).
 //!
 //! SQLite is the embedded default (one file, nothing to set up) and
 //! PostgreSQL the scale-out store that several hosts share. Both run the
@@ -8,13 +9,21 @@
 //! [`Store::open`]) and the same queries (written with `$1` placeholders,
 //! which both backends accept), through sqlx's `Any` driver. Each table has
 //! its own module with typed rows and the queries on them.
+//!
+//! Runs are shared work: any number of host processes claim due runs
+//! under a lease ([`runs::Runs::claim`]) and every write they make about a
+//! run is fenced by that lease, so a run is driven by one process at a
+//! time and a process that died is taken over once its lease expires.
 
 pub mod connections;
 mod error;
+pub mod installations;
 pub mod oauth_states;
+pub mod runs;
 pub mod submissions;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod workflows;
 
 use std::time::Duration;
 
@@ -105,6 +114,12 @@ impl Store {
     /// The connection pool, for modules of this crate.
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Whether the database answers a trivial query, for readiness probes.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 
     /// Close every connection of the pool.

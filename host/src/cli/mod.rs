@@ -2,13 +2,20 @@
 //!
 //! Plugin authors use `workway plugin new | build | check | run | publish`;
 //! reviewers `workway review list | show | approve | reject | revoke`;
-//! operators `workway vault new-key | rotate`; the user commands join here
-//! as the platform grows.
+//! users `workway install`, `workway connect`, `workway workflow create | list | show`,
+//! `workway run` and `workway runs list | show`; operators `workway serve`,
+//! `workway worker` and `workway vault new-key | rotate`.
 
+pub mod connect;
+pub mod install;
+pub mod platform;
 pub mod plugin;
 pub mod registry;
 pub mod review;
+pub mod run;
+pub mod serve;
 pub mod vault;
+pub mod workflow;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +44,26 @@ pub enum Command {
     /// Review submitted integrations: approve, reject, revoke (for reviewers).
     #[command(subcommand)]
     Review(review::ReviewCommand),
+    /// Install an approved integration so your workflows can use it.
+    Install(install::InstallArgs),
+    /// List your installed integrations.
+    Installations(install::ListArgs),
+    /// Connect an account with a token you hold (sealed in the vault at once).
+    Connect(connect::ConnectArgs),
+    /// List your connected accounts (no secrets).
+    Connections(connect::ListArgs),
+    /// Create, list and show workflows.
+    #[command(subcommand)]
+    Workflow(workflow::WorkflowCommand),
+    /// Start a run of a workflow and follow it step by step.
+    Run(run::RunArgs),
+    /// List runs and show one step by step.
+    #[command(subcommand)]
+    Runs(run::RunsCommand),
+    /// Serve the HTTP API (webhooks, health) and drive runs, schedules and events (for operators).
+    Serve(serve::ServeArgs),
+    /// Drive runs, schedules and events without the HTTP API (for operators).
+    Worker(serve::WorkerArgs),
     /// Manage the keys that seal users' OAuth tokens (for operators).
     #[command(subcommand)]
     Vault(vault::VaultCommand),
@@ -61,6 +88,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Plugin(command) => plugin::run(command, cache_dir).await,
         Command::Review(command) => review::run(command, plugin::runtime(cache_dir)?).await,
+        Command::Install(args) => install::install(args, cache_dir).await,
+        Command::Installations(args) => install::list(args, cache_dir).await,
+        Command::Connect(args) => connect::connect(args, cache_dir).await,
+        Command::Connections(args) => connect::list(args, cache_dir).await,
+        Command::Workflow(command) => workflow::run(command, cache_dir).await,
+        Command::Run(args) => run::run(args, cache_dir).await,
+        Command::Runs(command) => run::runs(command, cache_dir).await,
+        Command::Serve(args) => serve::serve(args, cache_dir).await,
+        Command::Worker(args) => serve::worker(args, cache_dir).await,
         Command::Vault(command) => vault::run(command).await,
     }
 }

@@ -58,7 +58,8 @@ pub struct TrustOptions {
 }
 
 impl RegistryOptions {
-    fn data_dir(&self) -> anyhow::Result<PathBuf> {
+    /// The local data folder the defaults live in.
+    pub fn data_dir(&self) -> anyhow::Result<PathBuf> {
         if let Some(dir) = &self.data_dir {
             return Ok(dir.clone());
         }

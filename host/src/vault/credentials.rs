@@ -61,6 +61,13 @@ pub struct ExecutionConnections {
     versions: BTreeMap<String, i64>,
 }
 
+impl ExecutionConnections {
+    /// The connections handed out, one per connected provider.
+    pub fn connected(&self) -> impl Iterator<Item = &ConnectionInfo> {
+        self.connected.values()
+    }
+}
+
 impl Vault {
     /// The connections of `owner` for the `declared` providers.
     pub async fn connections_for(

@@ -11,3 +11,4 @@ mod integrations;
 mod registry;
 mod support;
 mod well_behaved;
+mod workflows;

@@ -2,7 +2,6 @@
 //! in the real sandbox, the review state machine, signed approvals bound to
 //! the bytes and manifest, and approved components read back verified.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use workway_registry::approval::TrustedKeys;
@@ -12,9 +11,8 @@ use workway_registry::{Digest, ReviewKey};
 use workway_store::Store;
 use workway_store::submissions::SubmissionState;
 use workway_store::testing::test_stores;
-use workway_test_artifacts::first_party;
 
-pub const REVIEWER: &str = "rita@workway";
+pub use workway_fixtures::{REVIEWER, first_party_submission};
 
 fn sandbox() -> Arc<dyn Sandbox> {
     crate::support::shared_runtime()
@@ -44,24 +42,6 @@ pub fn registry(store: Store) -> Fixture {
         registry,
         key_public,
         artifacts_dir,
-    }
-}
-
-/// A first-party integration's component, manifest and replay file.
-fn first_party_submission(name: &str) -> Submission {
-    let component = match name {
-        "gmail" => first_party::GMAIL,
-        "notion" => first_party::NOTION,
-        "slack" => first_party::SLACK,
-        "stripe" => first_party::STRIPE,
-        other => panic!("no integration {other}"),
-    };
-    let dir = Path::new(first_party::DIR).join(name);
-    Submission {
-        component: std::fs::read(component).expect("built"),
-        manifest: std::fs::read_to_string(dir.join("workway.toml")).expect("manifest"),
-        replay: Some(std::fs::read_to_string(dir.join("replay.json")).expect("replay")),
-        submitted_by: "dev@workway".into(),
     }
 }
 

@@ -1,0 +1,162 @@
+//! What durable workflows cost: the three-step workflow (gmail.fetch-email
+//! -> notion.create-page -> slack.send-message, against the local mocks
+//! over TLS, through the production egress broker and vault) on SQLite and
+//! PostgreSQL.
+//!
+//! - Runs per second: `BENCH_RUNS` runs (default 200) queued at once and
+//!   driven by one executor with 64 in flight.
+//! - Per-step overhead: the same runs one at a time; for each run, its
+//!   wall time (claimed to finished) minus the plugins' own execution wall
+//!   times, divided by its three steps. That is what durability costs per
+//!   step: claiming, rendering the input, committing the attempt before
+//!   and after, resolving the pinned integration and its capabilities.
+//!
+//! Run with `cargo bench -p workway-bench --bench workflows` (or
+//! `scripts/bench.sh workflows`). PostgreSQL rows run when a server
+//! answers at `WORKWAY_TEST_POSTGRES_URL` (default 127.0.0.1:5432).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use workway_bench::timing::spread;
+use workway_fixtures::{Deployment, inbox_to_notion};
+use workway_host::report::ExecutionReport;
+use workway_host::workflow::executor::{Executor, ExecutorConfig};
+use workway_host::{Runtime, RuntimeConfig};
+use workway_store::runs::RunStatus;
+use workway_store::testing::{TestStore, test_stores};
+
+fn runs() -> usize {
+    std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200)
+}
+
+/// Queue `n` runs and drive them with `in_flight` at once; the wall time.
+async fn drive(d: &Deployment, n: usize, in_flight: usize) -> (Duration, Vec<String>) {
+    let mut ids = Vec::with_capacity(n);
+    for _ in 0..n {
+        ids.push(d.start_run("inbox-to-notion", json!({})).await);
+    }
+    let executor = Arc::new(Executor::new(
+        d.platform.clone(),
+        ExecutorConfig {
+            max_in_flight: in_flight,
+            max_runs_per_owner: in_flight,
+            max_executions_per_installation: in_flight,
+            poll_ms: 5,
+            ..ExecutorConfig::default()
+        },
+    ));
+    let runs = d.platform.store.runs();
+    let started = Instant::now();
+    let last = ids.last().cloned().unwrap_or_default();
+    let all_done = async {
+        loop {
+            let pending = runs
+                .list(None, None, i64::try_from(n).unwrap_or(i64::MAX))
+                .await
+                .expect("listed")
+                .iter()
+                .filter(|r| !r.status.is_finished())
+                .count();
+            if pending == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    };
+    executor.work(all_done).await;
+    let wall = started.elapsed();
+    let run = runs.get(&last).await.expect("read").expect("run");
+    assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
+    (wall, ids)
+}
+
+async fn measure(t: &TestStore, runtime: Arc<Runtime>) {
+    let d = Deployment::start(t, runtime).await;
+    d.seed_invoice();
+    d.save(&inbox_to_notion("  kind: manual")).await;
+    let n = runs();
+    // Warm up: components loaded, connections pooled, statements prepared.
+    drive(&d, 8, 8).await;
+
+    let (wall, _) = drive(&d, n, 64).await;
+    let per_second = n as f64 / wall.as_secs_f64();
+
+    let serial = (n / 4).max(20);
+    let (_, ids) = drive(&d, serial, 1).await;
+    let store = d.platform.store.runs();
+    let mut run_walls = Vec::new();
+    let mut overheads = Vec::new();
+    let mut execution = Vec::new();
+    for id in &ids {
+        let run = store.get(id).await.expect("read").expect("run");
+        let (Some(s), Some(f)) = (run.started_at, run.finished_at) else {
+            continue;
+        };
+        let run_us = u64::try_from(f - s).unwrap_or(0) * 1000;
+        let attempts = store.attempts(id).await.expect("read");
+        let exec_us: u64 = attempts
+            .iter()
+            .filter_map(|a| a.report.as_deref())
+            .filter_map(|r| serde_json::from_str::<ExecutionReport>(r).ok())
+            .map(|r| r.wall_time_us)
+            .sum();
+        let steps = attempts.len().max(1) as u64;
+        run_walls.push(Duration::from_micros(run_us));
+        execution.push(Duration::from_micros(exec_us / steps));
+        overheads.push(Duration::from_micros(
+            run_us.saturating_sub(exec_us) / steps,
+        ));
+    }
+    let run_spread = spread(run_walls);
+    let exec_spread = spread(execution);
+    let overhead = spread(overheads);
+    println!(
+        "| {:<10} | {:>6} | {:>10.0} | {:>12.1} | {:>14.0} | {:>12.0} / {:<6.0} |",
+        t.label,
+        n,
+        per_second,
+        run_spread.median / 1000.0,
+        exec_spread.median,
+        overhead.median,
+        overhead.p99
+    );
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    rt.block_on(async {
+        let runtime = Arc::new(
+            Runtime::new(RuntimeConfig {
+                cache_dir: Some(std::env::temp_dir().join("workway-bench-component-cache")),
+                ..RuntimeConfig::default()
+            })
+            .expect("runtime"),
+        );
+        println!("\nThe three-step workflow (gmail -> notion -> slack, local mocks over TLS)\n");
+        println!(
+            "| {:<10} | {:>6} | {:>10} | {:>12} | {:>14} | {:>21} |",
+            "store", "runs", "runs/s", "run ms (1x)", "exec µs/step", "overhead µs/step med/p99"
+        );
+        println!(
+            "|{:-<12}|{:->8}|{:->12}|{:->14}|{:->16}|{:->23}|",
+            "", "", "", "", "", ""
+        );
+        for t in test_stores().await {
+            measure(&t, runtime.clone()).await;
+            t.cleanup().await;
+        }
+        println!(
+            "\nruns/s: {} runs queued at once, 64 in flight, one process. run ms: one at a time, \
+             claimed to finished. overhead: run wall minus the plugins' own execution, per step.",
+            runs()
+        );
+    });
+}

@@ -1,0 +1,121 @@
+//! Installations: a user's choice to use one approved version of an
+//! integration, with its settings. Workflows may only call installed
+//! integrations, and each run pins the version and digest installed when
+//! it started, so a later upgrade or re-approval never changes a run
+//! midway.
+
+use std::collections::BTreeMap;
+
+use workway_store::installations::{InstallationRow, NewInstallation};
+use workway_store::{Store, StoreError};
+
+use crate::catalog::CatalogError;
+use crate::platform::Platform;
+use crate::triggers::events::Event;
+
+/// Why an installation could not be made or read.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    /// No approved version can be installed (or its approval does not hold).
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// A setting names something the integration does not declare.
+    #[error("{0}")]
+    Config(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored configuration is not a JSON object of strings.
+    #[error("the stored configuration of installation `{0}` is damaged: {1}")]
+    Damaged(String, String),
+}
+
+/// An installed integration, decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Installation {
+    /// The stored row.
+    pub row: InstallationRow,
+    /// Its settings.
+    pub config: BTreeMap<String, String>,
+}
+
+impl Installation {
+    fn decode(row: InstallationRow) -> Result<Installation, InstallError> {
+        let config = serde_json::from_str(&row.config)
+            .map_err(|e| InstallError::Damaged(row.id.clone(), e.to_string()))?;
+        Ok(Installation { row, config })
+    }
+}
+
+/// Install `integration` (exactly `version`, or its newest approved one)
+/// for `owner` with `config`. Installing again replaces the version and
+/// settings; runs already started keep what they pinned.
+pub async fn install(
+    platform: &Platform,
+    owner: &str,
+    integration: &str,
+    version: Option<&str>,
+    config: BTreeMap<String, String>,
+) -> Result<Installation, InstallError> {
+    let approved = platform.catalog.get(integration, version).await?;
+    if let Some(bad) = config.keys().find(|k| !valid_setting_name(k)) {
+        return Err(InstallError::Config(format!(
+            "setting name `{bad}` is not valid: use letters, digits, `_`, `-` and `.`"
+        )));
+    }
+    let config_json = serde_json::to_string(&config)
+        .map_err(|e| InstallError::Config(format!("cannot encode the settings: {e}")))?;
+    let row = platform
+        .store
+        .installations()
+        .upsert(&NewInstallation {
+            id: &uuid::Uuid::new_v4().to_string(),
+            owner,
+            integration,
+            version: &approved.claims.version,
+            digest: &approved.claims.digest.to_string(),
+            submission_id: &approved.submission_id,
+            config: &config_json,
+            now: crate::oauth::token::now_ms(),
+        })
+        .await?;
+    tracing::info!(owner, integration, version = %row.version, "installed");
+    let event = Event::installation_created(owner, integration, &row.version, &row.id);
+    if let Err(e) = crate::triggers::events::emit(platform, &event).await {
+        tracing::warn!(owner, integration, "cannot emit installation_created: {e}");
+    }
+    Installation::decode(row)
+}
+
+fn valid_setting_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// The installation of `integration` by `owner`, if any.
+pub async fn find(
+    store: &Store,
+    owner: &str,
+    integration: &str,
+) -> Result<Option<Installation>, InstallError> {
+    store
+        .installations()
+        .find(owner, integration)
+        .await?
+        .map(Installation::decode)
+        .transpose()
+}
+
+/// Everything `owner` installed, by integration name.
+pub async fn list(store: &Store, owner: &str) -> Result<Vec<Installation>, InstallError> {
+    store
+        .installations()
+        .list(owner)
+        .await?
+        .into_iter()
+        .map(Installation::decode)
+        .collect()
+}

@@ -1,0 +1,111 @@
+//! One host process's services, wired together once: the store, the
+//! runtime, the catalog of approved integrations, outbound HTTP with the
+//! vault's credentials, and the signal that wakes the executor when a run
+//! is queued. The CLI builds it from its options, tests from their mocks;
+//! everything that runs workflows takes an `Arc<Platform>`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use tokio::sync::Notify;
+use workway_store::Store;
+
+use crate::capabilities::egress::{Egress, EgressConfig, EgressError};
+use crate::catalog::Catalog;
+use crate::oauth::providers::{ProviderError, ProviderRegistry, ProviderSettings};
+use crate::runtime::Runtime;
+use crate::vault::{Keyring, Vault};
+use crate::workflow::executor::ExecutorConfig;
+
+/// The host configuration file (TOML, `--config` / `WORKWAY_CONFIG`):
+/// outbound HTTP policy, OAuth provider settings and the executor's
+/// bounds. Every table is optional.
+///
+/// ```toml
+/// [egress]
+/// overrides = ["api.slack.com:443=127.0.0.1:38291"]
+///
+/// [oauth.slack]
+/// client_id = "..."
+/// client_secret = "..."
+///
+/// [executor]
+/// max_in_flight = 64
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HostConfig {
+    /// The outbound HTTP policy.
+    pub egress: EgressConfig,
+    /// Settings per OAuth provider.
+    pub oauth: BTreeMap<String, ProviderSettings>,
+    /// How runs are executed.
+    pub executor: ExecutorConfig,
+}
+
+impl HostConfig {
+    /// Read and parse a configuration file.
+    pub fn from_file(path: &std::path::Path) -> Result<HostConfig, PlatformError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| PlatformError::Config(format!("cannot read {}: {e}", path.display())))?;
+        toml::from_str(&text).map_err(|e| PlatformError::Config(format!("{}: {e}", path.display())))
+    }
+}
+
+/// Why the platform could not be assembled.
+#[derive(Debug, thiserror::Error)]
+pub enum PlatformError {
+    /// The configuration file is unreadable or wrong.
+    #[error("host configuration: {0}")]
+    Config(String),
+    /// The egress settings are wrong.
+    #[error(transparent)]
+    Egress(#[from] EgressError),
+    /// The OAuth provider settings are wrong.
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+}
+
+/// The services of one host process.
+pub struct Platform {
+    /// The shared store.
+    pub store: Store,
+    /// The sandboxed runtime.
+    pub runtime: Arc<Runtime>,
+    /// Approved integrations, verified and loaded.
+    pub catalog: Arc<Catalog>,
+    /// Outbound HTTP for executions, with the vault's credentials.
+    pub egress: Arc<Egress>,
+    /// Users' connections.
+    pub vault: Arc<Vault>,
+    /// Notified when a run is queued by this process, so a local executor
+    /// starts it at once instead of at its next poll.
+    pub queued: Arc<Notify>,
+}
+
+impl Platform {
+    /// Wire the services: a vault over `store` sealing with `keyring`
+    /// (refreshing through the configured providers), and the executions'
+    /// egress, which takes credentials from that vault.
+    pub fn new(
+        store: Store,
+        runtime: Arc<Runtime>,
+        catalog: Arc<Catalog>,
+        keyring: Arc<Keyring>,
+        config: &HostConfig,
+    ) -> Result<Platform, PlatformError> {
+        let providers = Arc::new(ProviderRegistry::builtin().configure(&config.oauth)?);
+        let token_egress = Arc::new(Egress::new(config.egress.clone())?);
+        let vault = Arc::new(Vault::new(store.clone(), keyring, providers, token_egress));
+        let egress = Arc::new(Egress::new(config.egress.clone())?.with_credentials(vault.clone()));
+        Ok(Platform {
+            store,
+            runtime,
+            catalog,
+            egress,
+            vault,
+            queued: Arc::new(Notify::new()),
+        })
+    }
+}

@@ -1,0 +1,284 @@
+//! The `workflows` and `workflow_versions` tables: workflows named per
+//! owner, with every version of their definition kept (runs pin the
+//! version they started with).
+
+use sqlx::Row as _;
+use sqlx::any::AnyRow;
+
+use crate::{Store, StoreError};
+
+/// A stored workflow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkflowRow {
+    /// The workflow's id.
+    pub id: String,
+    /// The user who owns it.
+    pub owner: String,
+    /// Its name, unique per owner.
+    pub name: String,
+    /// Its latest version, from 1.
+    pub version: i64,
+    /// How its runs start: `manual`, `webhook`, `schedule` or `event`.
+    pub trigger_kind: String,
+    /// The secret path component of its webhook URL, when it has one.
+    pub webhook_token: Option<String>,
+    /// The sealed key its webhook deliveries are signed with.
+    pub webhook_secret: Option<String>,
+    /// When it was first saved (Unix ms).
+    pub created_at: i64,
+    /// When it was last saved (Unix ms).
+    pub updated_at: i64,
+}
+
+/// One saved version of a workflow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkflowVersionRow {
+    /// The workflow.
+    pub workflow_id: String,
+    /// The version, from 1.
+    pub version: i64,
+    /// The definition as saved, JSON.
+    pub definition: String,
+    /// When it was saved (Unix ms).
+    pub created_at: i64,
+}
+
+/// A workflow version to save.
+#[derive(Debug, Clone)]
+pub struct SaveWorkflow<'a> {
+    /// The id to give the workflow, used only when it is new.
+    pub new_id: &'a str,
+    /// The user who owns it.
+    pub owner: &'a str,
+    /// Its name.
+    pub name: &'a str,
+    /// How its runs start (replaces the stored kind).
+    pub trigger_kind: &'a str,
+    /// Its webhook token: set when the workflow is new or when given; an
+    /// existing workflow keeps its token when this is `None`.
+    pub webhook_token: Option<&'a str>,
+    /// The sealed webhook signing key, kept like `webhook_token`.
+    pub webhook_secret: Option<&'a str>,
+    /// The definition, JSON.
+    pub definition: &'a str,
+    /// Now (Unix ms).
+    pub now: i64,
+}
+
+/// The queries on the workflow tables.
+#[derive(Debug, Clone, Copy)]
+pub struct Workflows<'s> {
+    store: &'s Store,
+}
+
+impl Store {
+    /// The `workflows` and `workflow_versions` tables.
+    pub fn workflows(&self) -> Workflows<'_> {
+        Workflows { store: self }
+    }
+}
+
+const COLUMNS: &str =
+    "id, owner, name, version, trigger_kind, webhook_token, webhook_secret, created_at, updated_at";
+
+const VERSION_COLUMNS: &str = "workflow_id, version, definition, created_at";
+
+/// How many times [`Workflows::save`] starts over when another process
+/// created the same workflow at the same moment (once is enough; the bound
+/// only turns a bug into an error instead of a busy loop).
+const SAVE_TRIES: usize = 8;
+
+fn decode(row: &AnyRow) -> Result<WorkflowRow, StoreError> {
+    Ok(WorkflowRow {
+        id: row.try_get("id")?,
+        owner: row.try_get("owner")?,
+        name: row.try_get("name")?,
+        version: row.try_get("version")?,
+        trigger_kind: row.try_get("trigger_kind")?,
+        webhook_token: row.try_get("webhook_token")?,
+        webhook_secret: row.try_get("webhook_secret")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn decode_version(row: &AnyRow) -> Result<WorkflowVersionRow, StoreError> {
+    Ok(WorkflowVersionRow {
+        workflow_id: row.try_get("workflow_id")?,
+        version: row.try_get("version")?,
+        definition: row.try_get("definition")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+impl Workflows<'_> {
+    /// Create the workflow at version 1, or add version N+1 of an existing
+    /// (owner, name), in one transaction. Returns the row after the save.
+    ///
+    /// The bump is one `UPDATE ... SET version = version + 1 ... RETURNING`:
+    /// SQLite runs one writer at a time, and on PostgreSQL a concurrent save
+    /// waits for the row lock and then increments the committed version, so
+    /// concurrent saves of one workflow each get their own version number.
+    /// When the workflow does not exist yet it is inserted with `ON
+    /// CONFLICT (owner, name) DO NOTHING`; losing that race starts over,
+    /// and the next try bumps the winner's row.
+    pub async fn save(&self, w: &SaveWorkflow<'_>) -> Result<WorkflowRow, StoreError> {
+        for _ in 0..SAVE_TRIES {
+            let mut tx = self.store.pool().begin().await?;
+            // A write first: on SQLite the transaction takes the write lock
+            // here, so nothing it reads afterwards can go stale.
+            let bumped = sqlx::query(&format!(
+                "UPDATE workflows SET version = version + 1, trigger_kind = $1, \
+                 webhook_token = COALESCE($2, webhook_token), updated_at = $3, \
+                 webhook_secret = COALESCE($6, webhook_secret) \
+                 WHERE owner = $4 AND name = $5 RETURNING {COLUMNS}"
+            ))
+            .bind(w.trigger_kind)
+            .bind(w.webhook_token)
+            .bind(w.now)
+            .bind(w.owner)
+            .bind(w.name)
+            .bind(w.webhook_secret)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let row = match bumped {
+                Some(row) => row,
+                None => {
+                    let created = sqlx::query(&format!(
+                        "INSERT INTO workflows ({COLUMNS}) \
+                         VALUES ($1, $2, $3, 1, $4, $5, $7, $6, $6) \
+                         ON CONFLICT (owner, name) DO NOTHING RETURNING {COLUMNS}"
+                    ))
+                    .bind(w.new_id)
+                    .bind(w.owner)
+                    .bind(w.name)
+                    .bind(w.trigger_kind)
+                    .bind(w.webhook_token)
+                    .bind(w.now)
+                    .bind(w.webhook_secret)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    match created {
+                        Some(row) => row,
+                        None => {
+                            // Created by someone else since the UPDATE.
+                            tx.rollback().await?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            let row = decode(&row)?;
+            sqlx::query(&format!(
+                "INSERT INTO workflow_versions ({VERSION_COLUMNS}) VALUES ($1, $2, $3, $4)"
+            ))
+            .bind(&row.id)
+            .bind(row.version)
+            .bind(w.definition)
+            .bind(w.now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(row);
+        }
+        Err(StoreError::Conflict(format!(
+            "cannot save workflow `{}` of {}: it kept changing under the save",
+            w.name, w.owner
+        )))
+    }
+
+    /// The workflow with this id.
+    pub async fn get(&self, id: &str) -> Result<Option<WorkflowRow>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM workflows WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.store.pool())
+            .await?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    /// `owner`'s workflow called `name`.
+    pub async fn find(&self, owner: &str, name: &str) -> Result<Option<WorkflowRow>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM workflows WHERE owner = $1 AND name = $2"
+        ))
+        .bind(owner)
+        .bind(name)
+        .fetch_optional(self.store.pool())
+        .await?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    /// The workflow whose webhook URL carries `token`.
+    pub async fn by_webhook_token(&self, token: &str) -> Result<Option<WorkflowRow>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM workflows WHERE webhook_token = $1"
+        ))
+        .bind(token)
+        .fetch_optional(self.store.pool())
+        .await?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    /// Every workflow (of `owner` when given), by owner then name.
+    pub async fn list(&self, owner: Option<&str>) -> Result<Vec<WorkflowRow>, StoreError> {
+        let rows = match owner {
+            Some(owner) => {
+                sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM workflows WHERE owner = $1 ORDER BY owner, name"
+                ))
+                .bind(owner)
+                .fetch_all(self.store.pool())
+                .await?
+            }
+            None => {
+                sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM workflows ORDER BY owner, name"
+                ))
+                .fetch_all(self.store.pool())
+                .await?
+            }
+        };
+        rows.iter().map(decode).collect()
+    }
+
+    /// Every workflow whose runs start by `kind` (`schedule`, ...), by
+    /// owner then name.
+    pub async fn with_trigger(&self, kind: &str) -> Result<Vec<WorkflowRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM workflows WHERE trigger_kind = $1 ORDER BY owner, name"
+        ))
+        .bind(kind)
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.iter().map(decode).collect()
+    }
+
+    /// One saved version of a workflow.
+    pub async fn version(
+        &self,
+        workflow_id: &str,
+        version: i64,
+    ) -> Result<Option<WorkflowVersionRow>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {VERSION_COLUMNS} FROM workflow_versions \
+             WHERE workflow_id = $1 AND version = $2"
+        ))
+        .bind(workflow_id)
+        .bind(version)
+        .fetch_optional(self.store.pool())
+        .await?;
+        row.as_ref().map(decode_version).transpose()
+    }
+
+    /// Every saved version of a workflow, oldest first.
+    pub async fn versions(&self, workflow_id: &str) -> Result<Vec<WorkflowVersionRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {VERSION_COLUMNS} FROM workflow_versions \
+             WHERE workflow_id = $1 ORDER BY version"
+        ))
+        .bind(workflow_id)
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.iter().map(decode_version).collect()
+    }
+}

@@ -1,0 +1,937 @@
+//! Installations, workflows, runs and step attempts, on SQLite and (when
+//! the server answers) PostgreSQL.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::Barrier;
+
+use workway_store::Store;
+use workway_store::installations::NewInstallation;
+use workway_store::runs::{
+    AttemptStatus, FinishAttempt, Inserted, NewAttempt, NewRun, RunStatus, RunUpdate,
+};
+use workway_store::testing::test_stores;
+use workway_store::workflows::SaveWorkflow;
+
+fn install<'a>(
+    id: &'a str,
+    owner: &'a str,
+    integration: &'a str,
+    version: &'a str,
+    now: i64,
+) -> NewInstallation<'a> {
+    NewInstallation {
+        id,
+        owner,
+        integration,
+        version,
+        digest: if version == "1.0.0" {
+            "sha256:one"
+        } else {
+            "sha256:two"
+        },
+        submission_id: if version == "1.0.0" { "s1" } else { "s2" },
+        config: if version == "1.0.0" {
+            "{}"
+        } else {
+            "{\"channel\":\"#ops\"}"
+        },
+        now,
+    }
+}
+
+#[tokio::test]
+async fn installations_upsert_in_place() {
+    for t in test_stores().await {
+        let i = t.store.installations();
+        let first = i
+            .upsert(&install("i1", "alice", "slack", "1.0.0", 1_000))
+            .await
+            .expect("install");
+        assert_eq!(first.id, "i1", "{}", t.label);
+        assert_eq!(first.created_at, 1_000);
+        assert_eq!(first.updated_at, 1_000);
+
+        // Installing again keeps the id and created_at, replaces the rest.
+        let again = i
+            .upsert(&install("i2", "alice", "slack", "2.0.0", 2_000))
+            .await
+            .expect("reinstall");
+        assert_eq!(again.id, "i1", "{}", t.label);
+        assert_eq!(again.created_at, 1_000);
+        assert_eq!(again.updated_at, 2_000);
+        assert_eq!(again.version, "2.0.0");
+        assert_eq!(again.digest, "sha256:two");
+        assert_eq!(again.submission_id, "s2");
+        assert_eq!(again.config, "{\"channel\":\"#ops\"}");
+        assert_eq!(i.get("i1").await.expect("get"), Some(again.clone()));
+        assert!(i.get("i2").await.expect("get").is_none(), "{}", t.label);
+
+        i.upsert(&install("i3", "alice", "github", "1.0.0", 3_000))
+            .await
+            .expect("install");
+        i.upsert(&install("i4", "bob", "slack", "1.0.0", 3_000))
+            .await
+            .expect("install");
+        assert_eq!(
+            i.find("alice", "slack").await.expect("find"),
+            Some(again),
+            "{}",
+            t.label
+        );
+        assert!(i.find("carol", "slack").await.expect("find").is_none());
+        let listed: Vec<String> = i
+            .list("alice")
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|r| r.integration)
+            .collect();
+        assert_eq!(listed, ["github", "slack"], "{}", t.label);
+
+        assert!(i.delete("alice", "slack").await.expect("delete"));
+        assert!(!i.delete("alice", "slack").await.expect("delete twice"));
+        assert!(i.find("alice", "slack").await.expect("find").is_none());
+        assert_eq!(i.list("bob").await.expect("list").len(), 1, "{}", t.label);
+        t.cleanup().await;
+    }
+}
+
+fn save<'a>(
+    new_id: &'a str,
+    owner: &'a str,
+    name: &'a str,
+    definition: &'a str,
+    now: i64,
+) -> SaveWorkflow<'a> {
+    SaveWorkflow {
+        new_id,
+        owner,
+        name,
+        trigger_kind: "manual",
+        webhook_token: None,
+        webhook_secret: None,
+        definition,
+        now,
+    }
+}
+
+#[tokio::test]
+async fn workflows_keep_every_version() {
+    for t in test_stores().await {
+        let w = t.store.workflows();
+        let v1 = w
+            .save(&SaveWorkflow {
+                trigger_kind: "webhook",
+                webhook_token: Some("tok-1"),
+                webhook_secret: None,
+                ..save("w1", "alice", "triage", "{\"v\":1}", 1_000)
+            })
+            .await
+            .expect("save");
+        assert_eq!((v1.id.as_str(), v1.version), ("w1", 1), "{}", t.label);
+        assert_eq!(v1.webhook_token.as_deref(), Some("tok-1"));
+        assert_eq!((v1.created_at, v1.updated_at), (1_000, 1_000));
+
+        // Saving again adds version 2 to the same workflow (the new id is
+        // ignored) and keeps the token when none is given.
+        let v2 = w
+            .save(&SaveWorkflow {
+                trigger_kind: "webhook",
+                ..save("ignored", "alice", "triage", "{\"v\":2}", 2_000)
+            })
+            .await
+            .expect("save");
+        assert_eq!((v2.id.as_str(), v2.version), ("w1", 2), "{}", t.label);
+        assert_eq!(v2.webhook_token.as_deref(), Some("tok-1"));
+        assert_eq!((v2.created_at, v2.updated_at), (1_000, 2_000));
+        assert!(w.get("ignored").await.expect("get").is_none());
+
+        let versions = w.versions("w1").await.expect("versions");
+        let defs: Vec<(i64, &str)> = versions
+            .iter()
+            .map(|v| (v.version, v.definition.as_str()))
+            .collect();
+        assert_eq!(defs, [(1, "{\"v\":1}"), (2, "{\"v\":2}")], "{}", t.label);
+        let one = w.version("w1", 1).await.expect("version").expect("v1");
+        assert_eq!(
+            (one.definition.as_str(), one.created_at),
+            ("{\"v\":1}", 1_000)
+        );
+        assert!(w.version("w1", 3).await.expect("version").is_none());
+
+        // Names are unique per owner, not across owners.
+        let bobs = w
+            .save(&save("w2", "bob", "triage", "{}", 3_000))
+            .await
+            .expect("save");
+        assert_eq!((bobs.id.as_str(), bobs.version), ("w2", 1), "{}", t.label);
+        assert_eq!(
+            w.find("alice", "triage").await.expect("find"),
+            Some(v2.clone())
+        );
+        assert_eq!(w.find("bob", "triage").await.expect("find"), Some(bobs));
+        assert!(w.find("carol", "triage").await.expect("find").is_none());
+
+        // Webhook tokens find their workflow, and are unique.
+        assert_eq!(
+            w.by_webhook_token("tok-1").await.expect("by token"),
+            Some(v2),
+            "{}",
+            t.label
+        );
+        assert!(
+            w.by_webhook_token("nope")
+                .await
+                .expect("by token")
+                .is_none()
+        );
+        assert!(
+            w.save(&SaveWorkflow {
+                webhook_token: Some("tok-1"),
+                webhook_secret: None,
+                ..save("w3", "carol", "copycat", "{}", 4_000)
+            })
+            .await
+            .is_err(),
+            "a webhook token belongs to one workflow ({})",
+            t.label
+        );
+        let rotated = w
+            .save(&SaveWorkflow {
+                trigger_kind: "webhook",
+                webhook_token: Some("tok-2"),
+                webhook_secret: None,
+                ..save("x", "alice", "triage", "{\"v\":3}", 5_000)
+            })
+            .await
+            .expect("save");
+        assert_eq!(rotated.version, 3);
+        assert_eq!(rotated.webhook_token.as_deref(), Some("tok-2"));
+        assert!(
+            w.by_webhook_token("tok-1")
+                .await
+                .expect("by token")
+                .is_none()
+        );
+
+        w.save(&SaveWorkflow {
+            trigger_kind: "schedule",
+            ..save("w4", "alice", "nightly", "{}", 6_000)
+        })
+        .await
+        .expect("save");
+        let all: Vec<(String, String)> = w
+            .list(None)
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|r| (r.owner, r.name))
+            .collect();
+        assert_eq!(
+            all,
+            [
+                ("alice".to_string(), "nightly".to_string()),
+                ("alice".to_string(), "triage".to_string()),
+                ("bob".to_string(), "triage".to_string()),
+            ],
+            "{}",
+            t.label
+        );
+        assert_eq!(w.list(Some("bob")).await.expect("list").len(), 1);
+        let scheduled: Vec<String> = w
+            .with_trigger("schedule")
+            .await
+            .expect("with trigger")
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(scheduled, ["w4"], "{}", t.label);
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_saves_get_their_own_versions() {
+    for t in test_stores().await {
+        t.store
+            .workflows()
+            .save(&save("w1", "alice", "busy", "{\"n\":0}", 0))
+            .await
+            .expect("save");
+        let other = t.reopen().await;
+        let mut tasks = tokio::task::JoinSet::new();
+        for n in 1..=8 {
+            let store = if n % 2 == 0 {
+                t.store.clone()
+            } else {
+                other.clone()
+            };
+            tasks.spawn(async move {
+                let definition = format!("{{\"n\":{n}}}");
+                store
+                    .workflows()
+                    .save(&save(&format!("new-{n}"), "alice", "busy", &definition, n))
+                    .await
+                    .expect("concurrent save")
+                    .version
+            });
+        }
+        let mut got = tasks.join_all().await;
+        got.sort();
+        assert_eq!(got, (2..=9).collect::<Vec<_>>(), "{}", t.label);
+        let versions = t.store.workflows().versions("w1").await.expect("versions");
+        let numbers: Vec<i64> = versions.iter().map(|v| v.version).collect();
+        assert_eq!(numbers, (1..=9).collect::<Vec<_>>(), "{}", t.label);
+        let mut defs: Vec<&str> = versions.iter().map(|v| v.definition.as_str()).collect();
+        defs.sort();
+        defs.dedup();
+        assert_eq!(defs.len(), 9, "every save kept its own definition");
+        let row = t
+            .store
+            .workflows()
+            .find("alice", "busy")
+            .await
+            .expect("find")
+            .expect("exists");
+        assert_eq!((row.id.as_str(), row.version), ("w1", 9), "{}", t.label);
+        assert_eq!(t.store.workflows().list(None).await.expect("list").len(), 1);
+        other.close().await;
+        t.cleanup().await;
+    }
+}
+
+fn new_run<'a>(id: &'a str, owner: &'a str, now: i64) -> NewRun<'a> {
+    NewRun {
+        id,
+        workflow_id: "w1",
+        workflow_version: 1,
+        owner,
+        trigger_kind: "manual",
+        trigger_data: "{}",
+        pins: "{\"slack\":{\"version\":\"1.0.0\"}}",
+        now,
+    }
+}
+
+fn attempt<'a>(run_id: &'a str, step_index: i64, attempt: i64, now: i64) -> NewAttempt<'a> {
+    NewAttempt {
+        run_id,
+        step_index,
+        attempt,
+        step_id: "post",
+        action: "slack.post_message",
+        input: Some("{\"text\":\"hi\"}"),
+        idempotency_key: "r1:0",
+        now,
+    }
+}
+
+fn finish<'a>(
+    run_id: &'a str,
+    step_index: i64,
+    attempt: i64,
+    status: AttemptStatus,
+    now: i64,
+) -> FinishAttempt<'a> {
+    FinishAttempt {
+        run_id,
+        step_index,
+        attempt,
+        status,
+        output: None,
+        error: None,
+        report: None,
+        retry_at: None,
+        now,
+    }
+}
+
+#[tokio::test]
+async fn runs_are_leased_fenced_and_finished() {
+    for t in test_stores().await {
+        let other = t.reopen().await;
+        let (a, b) = (t.store.runs(), other.runs());
+        a.insert(&new_run("r1", "alice", 1_000))
+            .await
+            .expect("insert");
+        let queued = a.get("r1").await.expect("get").expect("exists");
+        assert_eq!(queued.status, RunStatus::Queued, "{}", t.label);
+        assert_eq!((queued.next_step, queued.not_before), (0, 1_000));
+        assert_eq!(queued.started_at, None);
+        assert!(
+            a.claim("host-a", 500, 999, 10, &[])
+                .await
+                .expect("claim")
+                .is_empty(),
+            "not due yet"
+        );
+
+        // Claimed once: running under host-a's lease.
+        let claimed = a.claim("host-a", 500, 1_000, 10, &[]).await.expect("claim");
+        assert_eq!(claimed.len(), 1, "{}", t.label);
+        let run = &claimed[0];
+        assert_eq!(run.status, RunStatus::Running);
+        assert_eq!(run.lease_owner.as_deref(), Some("host-a"));
+        assert_eq!(run.lease_until, Some(1_500));
+        assert_eq!(run.started_at, Some(1_000));
+        assert_eq!(
+            a.running_by_owner(1_200).await.expect("running"),
+            [("alice".to_string(), 1)]
+        );
+        // Nobody else gets it while the lease holds.
+        assert!(
+            b.claim("host-b", 500, 1_500, 10, &[])
+                .await
+                .expect("claim")
+                .is_empty(),
+            "{}",
+            t.label
+        );
+
+        assert!(
+            a.start_attempt(&attempt("r1", 0, 1, 1_100), "host-a")
+                .await
+                .expect("start")
+        );
+        assert!(a.renew("r1", "host-a", 1_600).await.expect("renew"));
+        assert!(
+            !b.renew("r1", "host-b", 9_000).await.expect("renew"),
+            "not b's lease"
+        );
+
+        // host-a stalls past its lease: host-b takes the run over.
+        assert!(a.running_by_owner(1_601).await.expect("running").is_empty());
+        let taken = b.claim("host-b", 500, 1_601, 10, &[]).await.expect("claim");
+        assert_eq!(taken.len(), 1, "{}", t.label);
+        assert_eq!(taken[0].lease_owner.as_deref(), Some("host-b"));
+        assert_eq!(taken[0].started_at, Some(1_000), "first start kept");
+
+        // host-a's writes are fenced off, and write nothing.
+        assert!(
+            !a.start_attempt(&attempt("r1", 0, 2, 1_602), "host-a")
+                .await
+                .expect("start"),
+            "{}",
+            t.label
+        );
+        assert!(
+            !a.finish_attempt(
+                &finish("r1", 0, 1, AttemptStatus::Succeeded, 1_602),
+                RunUpdate::Succeed,
+                "host-a"
+            )
+            .await
+            .expect("finish"),
+            "{}",
+            t.label
+        );
+        assert!(!a.renew("r1", "host-a", 9_000).await.expect("renew"));
+        assert!(!a.release("r1", "host-a", 1_602).await.expect("release"));
+        let attempts = a.attempts("r1").await.expect("attempts");
+        assert_eq!(attempts.len(), 1, "{}", t.label);
+        assert_eq!(attempts[0].status, AttemptStatus::Running);
+        let row = a.get("r1").await.expect("get").expect("exists");
+        assert_eq!(
+            (row.status, row.lease_owner.as_deref()),
+            (RunStatus::Running, Some("host-b"))
+        );
+
+        // host-b resumes the attempt host-a left running: the row is
+        // updated, not duplicated.
+        let resumed = NewAttempt {
+            input: Some("{\"text\":\"again\"}"),
+            ..attempt("r1", 0, 1, 1_700)
+        };
+        assert!(
+            b.start_attempt(&resumed, "host-b").await.expect("resume"),
+            "{}",
+            t.label
+        );
+        let attempts = b.attempts("r1").await.expect("attempts");
+        assert_eq!(attempts.len(), 1, "{}", t.label);
+        assert_eq!(attempts[0].started_at, 1_700);
+        assert_eq!(attempts[0].input.as_deref(), Some("{\"text\":\"again\"}"));
+        assert_eq!(attempts[0].idempotency_key, "r1:0");
+
+        // It fails and waits for a retry: lease released, not claimable
+        // before not_before.
+        let failed = FinishAttempt {
+            error: Some("{\"kind\":\"unavailable\"}"),
+            report: Some("{\"fuel\":12}"),
+            retry_at: Some(5_000),
+            ..finish("r1", 0, 1, AttemptStatus::Failed, 1_800)
+        };
+        assert!(
+            b.finish_attempt(
+                &failed,
+                RunUpdate::Wait {
+                    next_step: 0,
+                    not_before: 5_000
+                },
+                "host-b"
+            )
+            .await
+            .expect("finish")
+        );
+        let waiting = b.get("r1").await.expect("get").expect("exists");
+        assert_eq!(waiting.status, RunStatus::Waiting, "{}", t.label);
+        assert_eq!((waiting.lease_owner, waiting.lease_until), (None, None));
+        assert_eq!((waiting.next_step, waiting.not_before), (0, 5_000));
+        assert!(
+            matches!(
+                b.finish_attempt(&failed, RunUpdate::Succeed, "host-b")
+                    .await,
+                Ok(false)
+            ),
+            "a waiting run has no lease to write under"
+        );
+        assert!(
+            a.claim("host-a", 500, 4_999, 10, &[])
+                .await
+                .expect("claim")
+                .is_empty(),
+            "{}",
+            t.label
+        );
+        let retried = a.claim("host-a", 500, 5_000, 10, &[]).await.expect("claim");
+        assert_eq!(retried.len(), 1, "{}", t.label);
+        assert_eq!(retried[0].started_at, Some(1_000));
+
+        // Attempt 2 succeeds and the run goes on, keeping its lease.
+        assert!(
+            a.start_attempt(&attempt("r1", 0, 2, 5_010), "host-a")
+                .await
+                .expect("start")
+        );
+        let done = FinishAttempt {
+            output: Some("{\"ts\":\"1.2\"}"),
+            ..finish("r1", 0, 2, AttemptStatus::Succeeded, 5_020)
+        };
+        assert!(
+            a.finish_attempt(&done, RunUpdate::Continue { next_step: 1 }, "host-a")
+                .await
+                .expect("finish")
+        );
+        // Finishing it twice is a bug, reported as an error.
+        assert!(
+            a.finish_attempt(&done, RunUpdate::Continue { next_step: 1 }, "host-a")
+                .await
+                .is_err()
+        );
+        // ... as is starting a finished attempt again.
+        assert!(
+            a.start_attempt(&attempt("r1", 0, 2, 5_030), "host-a")
+                .await
+                .is_err()
+        );
+        let running = a.get("r1").await.expect("get").expect("exists");
+        assert_eq!(running.status, RunStatus::Running, "{}", t.label);
+        assert_eq!(running.next_step, 1);
+        assert_eq!(
+            running.lease_until,
+            Some(5_500),
+            "Continue keeps the lease as it is"
+        );
+
+        // Step 1 is skipped; step 2, the last, succeeds.
+        let skipped = NewAttempt {
+            step_id: "maybe",
+            idempotency_key: "r1:1",
+            ..attempt("r1", 1, 1, 5_040)
+        };
+        assert!(
+            a.skip_step(&skipped, RunUpdate::Continue { next_step: 2 }, "host-a")
+                .await
+                .expect("skip")
+        );
+        assert!(
+            a.start_attempt(&attempt("r1", 2, 1, 5_050), "host-a")
+                .await
+                .expect("start")
+        );
+        assert!(
+            a.finish_attempt(
+                &finish("r1", 2, 1, AttemptStatus::Succeeded, 5_060),
+                RunUpdate::Succeed,
+                "host-a"
+            )
+            .await
+            .expect("finish")
+        );
+        let finished = a.get("r1").await.expect("get").expect("exists");
+        assert_eq!(finished.status, RunStatus::Succeeded, "{}", t.label);
+        assert!(finished.status.is_finished());
+        assert_eq!(finished.finished_at, Some(5_060));
+        assert_eq!((finished.lease_owner, finished.lease_until), (None, None));
+        assert!(
+            a.claim("host-a", 500, 99_999, 10, &[])
+                .await
+                .expect("claim")
+                .is_empty()
+        );
+        assert!(
+            !a.finish_unleased("r1", RunStatus::Failed, None, 6_000)
+                .await
+                .expect("finish")
+        );
+
+        let steps: Vec<(i64, i64, AttemptStatus, Option<i64>)> = a
+            .attempts("r1")
+            .await
+            .expect("attempts")
+            .into_iter()
+            .map(|at| (at.step_index, at.attempt, at.status, at.finished_at))
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                (0, 1, AttemptStatus::Failed, Some(1_800)),
+                (0, 2, AttemptStatus::Succeeded, Some(5_020)),
+                (1, 1, AttemptStatus::Skipped, Some(5_040)),
+                (2, 1, AttemptStatus::Succeeded, Some(5_060)),
+            ],
+            "{}",
+            t.label
+        );
+        let first = &a.attempts("r1").await.expect("attempts")[0];
+        assert_eq!(first.error.as_deref(), Some("{\"kind\":\"unavailable\"}"));
+        assert_eq!(first.report.as_deref(), Some("{\"fuel\":12}"));
+        assert_eq!(first.retry_at, Some(5_000));
+
+        other.close().await;
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn runs_fail_release_cancel_and_list() {
+    for t in test_stores().await {
+        let r = t.store.runs();
+        r.insert(&new_run("r1", "alice", 100))
+            .await
+            .expect("insert");
+        r.insert(&new_run("r2", "bob", 200)).await.expect("insert");
+        r.insert(&NewRun {
+            workflow_id: "w2",
+            ..new_run("r3", "alice", 300)
+        })
+        .await
+        .expect("insert");
+        assert!(
+            r.insert(&new_run("r1", "alice", 400)).await.is_err(),
+            "ids are unique"
+        );
+
+        let ids = |runs: Vec<workway_store::runs::RunRow>| {
+            runs.into_iter().map(|r| r.id).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids(r.list(None, None, 10).await.expect("list")),
+            ["r3", "r2", "r1"],
+            "{}",
+            t.label
+        );
+        assert_eq!(
+            ids(r.list(None, None, 2).await.expect("list")),
+            ["r3", "r2"]
+        );
+        assert_eq!(
+            ids(r.list(Some("alice"), None, 10).await.expect("list")),
+            ["r3", "r1"]
+        );
+        assert_eq!(
+            ids(r.list(None, Some("w1"), 10).await.expect("list")),
+            ["r2", "r1"]
+        );
+        assert_eq!(
+            ids(r.list(Some("alice"), Some("w1"), 10).await.expect("list")),
+            ["r1"]
+        );
+
+        // Claims go oldest first, leave excluded owners alone, and stop at
+        // the limit.
+        let excluded = ["alice".to_string()];
+        assert_eq!(
+            ids(r
+                .claim("h", 1_000, 1_000, 10, &excluded)
+                .await
+                .expect("claim")),
+            ["r2"],
+            "{}",
+            t.label
+        );
+        assert_eq!(
+            ids(r.claim("h", 1_000, 1_000, 1, &[]).await.expect("claim")),
+            ["r1"],
+            "{}",
+            t.label
+        );
+        assert_eq!(
+            r.running_by_owner(1_000).await.expect("running"),
+            [("alice".to_string(), 1), ("bob".to_string(), 1)]
+        );
+
+        // A released run goes back to the queue.
+        assert!(r.release("r2", "h", 1_100).await.expect("release"));
+        let released = r.get("r2").await.expect("get").expect("exists");
+        assert_eq!(released.status, RunStatus::Queued, "{}", t.label);
+        assert_eq!((released.lease_owner, released.lease_until), (None, None));
+        assert_eq!(
+            ids(r.claim("h2", 1_000, 1_200, 10, &[]).await.expect("claim")),
+            ["r2", "r3"],
+            "{}",
+            t.label
+        );
+
+        // A failed run records why.
+        assert!(
+            r.start_attempt(&attempt("r1", 0, 1, 1_300), "h")
+                .await
+                .expect("start")
+        );
+        let failed = FinishAttempt {
+            error: Some("{\"kind\":\"bad_input\"}"),
+            ..finish("r1", 0, 1, AttemptStatus::Failed, 1_400)
+        };
+        assert!(
+            r.finish_attempt(
+                &failed,
+                RunUpdate::Fail {
+                    error: "{\"step\":\"post\"}"
+                },
+                "h"
+            )
+            .await
+            .expect("finish")
+        );
+        let row = r.get("r1").await.expect("get").expect("exists");
+        assert_eq!(row.status, RunStatus::Failed, "{}", t.label);
+        assert_eq!(row.error.as_deref(), Some("{\"step\":\"post\"}"));
+        assert_eq!(row.finished_at, Some(1_400));
+
+        // Cancelling outside the lease: the holder's next write is fenced off.
+        assert!(
+            r.finish_unleased("r2", RunStatus::Cancelled, None, 1_500)
+                .await
+                .expect("cancel")
+        );
+        assert!(
+            !r.finish_unleased("r2", RunStatus::Failed, Some("{}"), 1_600)
+                .await
+                .expect("again")
+        );
+        assert!(
+            r.finish_unleased("r2", RunStatus::Running, None, 1_600)
+                .await
+                .is_err(),
+            "not a finished status"
+        );
+        assert!(
+            !r.start_attempt(&attempt("r2", 0, 1, 1_700), "h2")
+                .await
+                .expect("start"),
+            "{}",
+            t.label
+        );
+        let row = r.get("r2").await.expect("get").expect("exists");
+        assert_eq!(row.status, RunStatus::Cancelled);
+        assert_eq!((row.finished_at, row.lease_owner), (Some(1_500), None));
+        assert!(r.attempts("r2").await.expect("attempts").is_empty());
+        assert_eq!(
+            r.running_by_owner(1_700).await.expect("running"),
+            [("alice".to_string(), 1)]
+        );
+        assert!(
+            r.finish_unleased(
+                "r3",
+                RunStatus::Failed,
+                Some("{\"reason\":\"gone\"}"),
+                1_800
+            )
+            .await
+            .expect("fail")
+        );
+        assert_eq!(
+            r.get("r3")
+                .await
+                .expect("get")
+                .expect("exists")
+                .error
+                .as_deref(),
+            Some("{\"reason\":\"gone\"}")
+        );
+
+        assert_eq!(RunStatus::parse("waiting"), Some(RunStatus::Waiting));
+        assert_eq!(RunStatus::Cancelled.to_string(), "cancelled");
+        assert!(!RunStatus::Waiting.is_finished());
+        assert_eq!(
+            AttemptStatus::parse("skipped"),
+            Some(AttemptStatus::Skipped)
+        );
+        assert_eq!(AttemptStatus::parse("nope"), None);
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn trigger_keys_start_one_run() {
+    for t in test_stores().await {
+        let r = t.store.runs();
+        assert_eq!(
+            r.insert_unique(&new_run("r1", "alice", 1_000), "delivery-1", 2_000)
+                .await
+                .expect("insert"),
+            Inserted::New
+        );
+        assert_eq!(
+            r.insert_unique(&new_run("r2", "alice", 1_500), "delivery-1", 2_500)
+                .await
+                .expect("insert"),
+            Inserted::Duplicate {
+                run_id: "r1".into()
+            },
+            "{}",
+            t.label
+        );
+        assert!(
+            r.get("r2").await.expect("get").is_none(),
+            "the duplicate run is not stored"
+        );
+        // Another workflow has keys of its own.
+        assert_eq!(
+            r.insert_unique(
+                &NewRun {
+                    workflow_id: "w2",
+                    ..new_run("r3", "alice", 1_500)
+                },
+                "delivery-1",
+                2_500
+            )
+            .await
+            .expect("insert"),
+            Inserted::New
+        );
+        // Once expired, the key lets a new run in.
+        assert_eq!(
+            r.insert_unique(&new_run("r4", "alice", 2_000), "delivery-1", 3_000)
+                .await
+                .expect("insert"),
+            Inserted::New,
+            "{}",
+            t.label
+        );
+        assert_eq!(
+            r.insert_unique(&new_run("r5", "alice", 2_100), "delivery-1", 3_100)
+                .await
+                .expect("insert"),
+            Inserted::Duplicate {
+                run_id: "r4".into()
+            }
+        );
+
+        // Twenty racing inserts of one key from two handles: one run.
+        let other = t.reopen().await;
+        let mut tasks = tokio::task::JoinSet::new();
+        for n in 0..20 {
+            let store = if n % 2 == 0 {
+                t.store.clone()
+            } else {
+                other.clone()
+            };
+            tasks.spawn(async move {
+                let id = format!("race-{n}");
+                let outcome = store
+                    .runs()
+                    .insert_unique(&new_run(&id, "alice", 10_000), "tick:10000", 20_000)
+                    .await
+                    .expect("racing insert");
+                (id, outcome)
+            });
+        }
+        let outcomes = tasks.join_all().await;
+        let winners: Vec<&String> = outcomes
+            .iter()
+            .filter(|(_, o)| *o == Inserted::New)
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(
+            winners.len(),
+            1,
+            "exactly one New ({}): {outcomes:?}",
+            t.label
+        );
+        for (_, outcome) in &outcomes {
+            if let Inserted::Duplicate { run_id } = outcome {
+                assert_eq!(run_id, winners[0], "{}", t.label);
+            }
+        }
+        let raced = r.list(None, Some("w1"), 100).await.expect("list");
+        assert_eq!(
+            raced
+                .iter()
+                .filter(|run| run.id.starts_with("race-"))
+                .count(),
+            1,
+            "{}",
+            t.label
+        );
+        other.close().await;
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_claimers_take_every_run_once() {
+    for t in test_stores().await {
+        for n in 0..50 {
+            t.store
+                .runs()
+                .insert(&new_run(&format!("r{n:02}"), "alice", n))
+                .await
+                .expect("insert");
+        }
+        let other = t.reopen().await;
+        async fn claimer(store: Store, name: &'static str, start: Arc<Barrier>) -> Vec<String> {
+            let mut mine = Vec::new();
+            start.wait().await;
+            loop {
+                let claimed = store
+                    .runs()
+                    .claim(name, 60_000, 1_000, 3, &[])
+                    .await
+                    .expect("claim");
+                if claimed.is_empty() {
+                    return mine;
+                }
+                assert!(claimed.len() <= 3, "at most the limit");
+                mine.extend(claimed.into_iter().map(|r| r.id));
+            }
+        }
+        let start = Arc::new(Barrier::new(2));
+        let (a, b) = tokio::join!(
+            tokio::spawn(claimer(t.store.clone(), "host-a", start.clone())),
+            tokio::spawn(claimer(other.clone(), "host-b", start)),
+        );
+        let (a, b) = (a.expect("claimer a"), b.expect("claimer b"));
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for id in a.iter().chain(&b) {
+            *counts.entry(id.clone()).or_default() += 1;
+        }
+        assert_eq!(counts.len(), 50, "every run claimed ({})", t.label);
+        assert!(
+            counts.values().all(|&c| c == 1),
+            "each once ({}): {counts:?}",
+            t.label
+        );
+        for (name, ids) in [("host-a", &a), ("host-b", &b)] {
+            for id in ids {
+                let row = t.store.runs().get(id).await.expect("get").expect("exists");
+                assert_eq!(row.lease_owner.as_deref(), Some(name), "{}", t.label);
+            }
+        }
+        other.close().await;
+        t.cleanup().await;
+    }
+}

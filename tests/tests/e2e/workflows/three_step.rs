@@ -1,0 +1,130 @@
+//! The three-step workflow (gmail.fetch-email -> notion.create-page ->
+//! slack.send-message) runs from the manual trigger: each step's output
+//! feeds the next through the input templates, every step is committed
+//! with its report, and each service saw exactly one request per step.
+
+use std::time::Duration;
+
+use serde_json::json;
+use workway_store::runs::AttemptStatus;
+use workway_store::testing::test_stores;
+
+use super::{CHANNEL, DATABASE, assert_succeeded, deployment, inbox_to_notion};
+
+#[tokio::test]
+async fn a_three_step_workflow_runs_from_the_manual_trigger() {
+    for t in test_stores().await {
+        let d = deployment(&t).await;
+        d.seed_invoice();
+        let saved = d.save(&inbox_to_notion("  kind: manual")).await;
+        assert_eq!(saved.row.version, 1);
+
+        let id = d.start_run("inbox-to-notion", json!({})).await;
+        let (run, attempts) = d.finish(&id, Duration::from_secs(30)).await;
+        assert_succeeded(&run, &attempts);
+        assert_eq!(run.trigger_kind, "manual");
+
+        // One attempt per step, in order, each with its report.
+        let steps: Vec<(&str, AttemptStatus, i64)> = attempts
+            .iter()
+            .map(|a| (a.step_id.as_str(), a.status, a.attempt))
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                ("fetch", AttemptStatus::Succeeded, 1),
+                ("file", AttemptStatus::Succeeded, 1),
+                ("tell", AttemptStatus::Succeeded, 1),
+            ],
+            "{}",
+            t.label
+        );
+        for a in &attempts {
+            let report: serde_json::Value =
+                serde_json::from_str(a.report.as_deref().expect("a report")).expect("JSON");
+            assert!(report["fuel_used"].as_u64().expect("fuel") > 0, "{report}");
+            assert_eq!(report["billing_class"], "light");
+            assert_eq!(a.idempotency_key, format!("{id}:{}:1", a.step_index));
+        }
+
+        // What the services received: the email filed, the team told.
+        let pages = d.notion.pages(DATABASE);
+        assert_eq!(pages.len(), 1, "{}", t.label);
+        assert_eq!(
+            pages[0]["properties"]["From"]["email"], "ada@example.com",
+            "{}",
+            pages[0]
+        );
+        let told = d.slack.messages_in(CHANNEL);
+        assert_eq!(told.len(), 1);
+        let text = told[0].text.clone().expect("text");
+        let url = pages[0]["url"].as_str().expect("a page url");
+        assert_eq!(
+            text,
+            format!("Filed \"Invoice 42 is due\" in Notion: {url}"),
+            "{}",
+            t.label
+        );
+        let page_posts = d
+            .notion
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path == "/v1/pages")
+            .count();
+        assert_eq!(page_posts, 1);
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_false_condition_skips_the_step_and_later_steps_still_run() {
+    for t in test_stores().await {
+        let d = deployment(&t).await;
+        // No email: `file` is skipped; `tell` refers to the email, so it
+        // fails with a template error that names the field and the pointer.
+        d.save(&inbox_to_notion("  kind: manual")).await;
+        let id = d.start_run("inbox-to-notion", json!({})).await;
+        let (run, attempts) = d.finish(&id, Duration::from_secs(30)).await;
+        let statuses: Vec<AttemptStatus> = attempts.iter().map(|a| a.status).collect();
+        assert_eq!(
+            statuses,
+            [
+                AttemptStatus::Succeeded,
+                AttemptStatus::Skipped,
+                AttemptStatus::Failed
+            ],
+            "{}",
+            t.label
+        );
+        let error = run.error.expect("the run's error");
+        assert!(error.contains("template"), "{error}");
+        assert!(error.contains("input.text"), "{error}");
+        assert!(
+            error.contains("/steps/fetch/output/messages/0/subject"),
+            "{error}"
+        );
+        assert!(d.notion.pages(DATABASE).is_empty());
+        assert!(d.slack.messages_in(super::CHANNEL).is_empty());
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_run_keeps_the_workflow_version_it_started_with() {
+    for t in test_stores().await {
+        let d = deployment(&t).await;
+        d.seed_invoice();
+        d.save(&inbox_to_notion("  kind: manual")).await;
+        let id = d.start_run("inbox-to-notion", json!({})).await;
+        // Version 2 tells another channel; the queued run still runs v1.
+        let v2 = d
+            .save(&inbox_to_notion("  kind: manual").replace(CHANNEL, "C0999ZZZZ"))
+            .await;
+        assert_eq!(v2.row.version, 2);
+        let (run, attempts) = d.finish(&id, Duration::from_secs(30)).await;
+        assert_succeeded(&run, &attempts);
+        assert_eq!(run.workflow_version, 1);
+        assert_eq!(d.slack.messages_in(CHANNEL).len(), 1, "{}", t.label);
+        t.cleanup().await;
+    }
+}
