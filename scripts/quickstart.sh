@@ -3,8 +3,11 @@
 # build it to a component, check it, and run its action in the sandbox;
 # then do the same with a first-party integration (Slack), offline against
 # its replay file; then take Slack through review (publish, approve with a
-# fresh review key) and run the approved version by name. Everything lives
-# in target/quickstart (SQLite database, artifact folder).
+# fresh review key) and run the approved version by name; then take Gmail
+# and Notion through review too, install the three integrations, connect
+# accounts on local stand-ins of the services, and run the three-step
+# workflow examples/workflows/inbox-to-notion.yaml. Everything lives in
+# target/quickstart (SQLite database, artifact folder).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh

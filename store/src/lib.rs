@@ -85,10 +85,13 @@ impl Store {
                     // timeout makes writers from other processes queue
                     // instead of failing; secure_delete overwrites deleted
                     // rows (revoked tokens) instead of leaving them in
-                    // free pages.
+                    // free pages; synchronous = FULL makes a commit wait for
+                    // the disk, so a committed workflow step survives a power
+                    // cut and is never run twice.
                     conn.execute(
                         "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
-                         PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
+                         PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; \
+                         PRAGMA synchronous = FULL;",
                     )
                     .await?;
                     Ok(())
