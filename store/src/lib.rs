@@ -15,6 +15,9 @@
 //! run is fenced by that lease, so a run is driven by one process at a
 //! time and a process that died is taken over once its lease expires.
 
+#[macro_use]
+mod stored_enum;
+
 pub mod connections;
 mod error;
 pub mod installations;

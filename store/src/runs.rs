@@ -18,49 +18,25 @@ use sqlx::any::{AnyArguments, AnyRow};
 
 use crate::{Backend, Store, StoreError};
 
-/// Where a run is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RunStatus {
-    /// Made, waiting for a process to claim it.
-    Queued,
-    /// Claimed: a process holds its lease and drives it.
-    Running,
-    /// Waiting until its `not_before` to retry a step.
-    Waiting,
-    /// Every step done.
-    Succeeded,
-    /// Stopped by an error.
-    Failed,
-    /// Stopped by a user.
-    Cancelled,
+stored_enum! {
+    /// Where a run is.
+    pub enum RunStatus("run status") {
+        /// Made, waiting for a process to claim it.
+        Queued = "queued",
+        /// Claimed: a process holds its lease and drives it.
+        Running = "running",
+        /// Waiting until its `not_before` to retry a step.
+        Waiting = "waiting",
+        /// Every step done.
+        Succeeded = "succeeded",
+        /// Stopped by an error.
+        Failed = "failed",
+        /// Stopped by a user.
+        Cancelled = "cancelled",
+    }
 }
 
 impl RunStatus {
-    /// The status's name as stored and shown (`queued`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Queued => "queued",
-            RunStatus::Running => "running",
-            RunStatus::Waiting => "waiting",
-            RunStatus::Succeeded => "succeeded",
-            RunStatus::Failed => "failed",
-            RunStatus::Cancelled => "cancelled",
-        }
-    }
-
-    /// Parse a stored or typed status name.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "queued" => Some(RunStatus::Queued),
-            "running" => Some(RunStatus::Running),
-            "waiting" => Some(RunStatus::Waiting),
-            "succeeded" => Some(RunStatus::Succeeded),
-            "failed" => Some(RunStatus::Failed),
-            "cancelled" => Some(RunStatus::Cancelled),
-            _ => None,
-        }
-    }
-
     /// Whether the run is over (succeeded, failed or cancelled).
     pub fn is_finished(self) -> bool {
         matches!(
@@ -68,69 +44,19 @@ impl RunStatus {
             RunStatus::Succeeded | RunStatus::Failed | RunStatus::Cancelled
         )
     }
-
-    fn decode(text: &str) -> Result<Self, StoreError> {
-        Self::parse(text).ok_or_else(|| {
-            StoreError::Query(sqlx::Error::Decode(
-                format!("unknown run status `{text}`").into(),
-            ))
-        })
-    }
 }
 
-impl std::fmt::Display for RunStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Where a step attempt is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AttemptStatus {
-    /// Started, not finished (or its process died during it).
-    Running,
-    /// Done.
-    Succeeded,
-    /// Failed (retried when its `retry_at` is set).
-    Failed,
-    /// Not run: its condition did not hold.
-    Skipped,
-}
-
-impl AttemptStatus {
-    /// The status's name as stored and shown (`running`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AttemptStatus::Running => "running",
-            AttemptStatus::Succeeded => "succeeded",
-            AttemptStatus::Failed => "failed",
-            AttemptStatus::Skipped => "skipped",
-        }
-    }
-
-    /// Parse a stored or typed status name.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "running" => Some(AttemptStatus::Running),
-            "succeeded" => Some(AttemptStatus::Succeeded),
-            "failed" => Some(AttemptStatus::Failed),
-            "skipped" => Some(AttemptStatus::Skipped),
-            _ => None,
-        }
-    }
-
-    fn decode(text: &str) -> Result<Self, StoreError> {
-        Self::parse(text).ok_or_else(|| {
-            StoreError::Query(sqlx::Error::Decode(
-                format!("unknown step attempt status `{text}`").into(),
-            ))
-        })
-    }
-}
-
-impl std::fmt::Display for AttemptStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+stored_enum! {
+    /// Where a step attempt is.
+    pub enum AttemptStatus("step attempt status") {
+        /// Started, not finished (or its process died during it).
+        Running = "running",
+        /// Done.
+        Succeeded = "succeeded",
+        /// Failed (retried when its `retry_at` is set).
+        Failed = "failed",
+        /// Not run: its condition did not hold.
+        Skipped = "skipped",
     }
 }
 

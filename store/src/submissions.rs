@@ -7,53 +7,17 @@ use sqlx::any::AnyRow;
 
 use crate::{Store, StoreError};
 
-/// Where a submission is in review.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SubmissionState {
-    /// Submitted and validated; waiting for a reviewer.
-    PendingReview,
-    /// Approved and signed: it may run.
-    Approved,
-    /// Refused by a reviewer.
-    Rejected,
-    /// Was approved, then withdrawn: it must stop running everywhere.
-    Revoked,
-}
-
-impl SubmissionState {
-    /// The state's name as stored and shown (`pending_review`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SubmissionState::PendingReview => "pending_review",
-            SubmissionState::Approved => "approved",
-            SubmissionState::Rejected => "rejected",
-            SubmissionState::Revoked => "revoked",
-        }
-    }
-
-    /// Parse a stored or typed state name.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "pending_review" => Some(SubmissionState::PendingReview),
-            "approved" => Some(SubmissionState::Approved),
-            "rejected" => Some(SubmissionState::Rejected),
-            "revoked" => Some(SubmissionState::Revoked),
-            _ => None,
-        }
-    }
-
-    fn decode(text: &str) -> Result<Self, StoreError> {
-        Self::parse(text).ok_or_else(|| {
-            StoreError::Query(sqlx::Error::Decode(
-                format!("unknown submission state `{text}`").into(),
-            ))
-        })
-    }
-}
-
-impl std::fmt::Display for SubmissionState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+stored_enum! {
+    /// Where a submission is in review.
+    pub enum SubmissionState("submission state") {
+        /// Submitted and validated; waiting for a reviewer.
+        PendingReview = "pending_review",
+        /// Approved and signed: it may run.
+        Approved = "approved",
+        /// Refused by a reviewer.
+        Rejected = "rejected",
+        /// Was approved, then withdrawn: it must stop running everywhere.
+        Revoked = "revoked",
     }
 }
 

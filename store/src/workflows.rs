@@ -241,13 +241,19 @@ impl Workflows<'_> {
         rows.iter().map(decode).collect()
     }
 
-    /// Every workflow whose runs start by `kind` (`schedule`, ...), by
-    /// owner then name.
-    pub async fn with_trigger(&self, kind: &str) -> Result<Vec<WorkflowRow>, StoreError> {
+    /// Every workflow whose runs start by `kind` (`schedule`, ...), of
+    /// `owner` only when given, by owner then name.
+    pub async fn with_trigger(
+        &self,
+        kind: &str,
+        owner: Option<&str>,
+    ) -> Result<Vec<WorkflowRow>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM workflows WHERE trigger_kind = $1 ORDER BY owner, name"
+            "SELECT {COLUMNS} FROM workflows WHERE trigger_kind = $1 \
+             AND ($2 IS NULL OR owner = $2) ORDER BY owner, name"
         ))
         .bind(kind)
+        .bind(owner)
         .fetch_all(self.store.pool())
         .await?;
         rows.iter().map(decode).collect()

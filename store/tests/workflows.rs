@@ -241,7 +241,7 @@ async fn workflows_keep_every_version() {
         );
         assert_eq!(w.list(Some("bob")).await.expect("list").len(), 1);
         let scheduled: Vec<String> = w
-            .with_trigger("schedule")
+            .with_trigger("schedule", None)
             .await
             .expect("with trigger")
             .into_iter()

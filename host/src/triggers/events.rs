@@ -149,10 +149,12 @@ pub async fn emit(platform: &Platform, event: &Event) -> Result<Vec<StartedRun>,
         return Ok(Vec::new());
     }
     let mut started = Vec::new();
-    for workflow in platform.store.workflows().with_trigger("event").await? {
-        if workflow.owner != event.owner {
-            continue;
-        }
+    let watching = platform
+        .store
+        .workflows()
+        .with_trigger("event", Some(&event.owner))
+        .await?;
+    for workflow in watching {
         let definition = saved::definition_of(platform, &workflow, workflow.version).await?;
         if !event.matches(&definition.trigger) {
             continue;
@@ -161,6 +163,7 @@ pub async fn emit(platform: &Platform, event: &Event) -> Result<Vec<StartedRun>,
         let run = start_run(
             platform,
             &workflow,
+            &definition,
             "event",
             &event.data,
             Some((&format!("event:{}", event.key), expires)),
@@ -191,7 +194,7 @@ pub async fn sweep(platform: &Platform, since: i64) -> Result<usize, TriggerErro
     if platform
         .store
         .workflows()
-        .with_trigger("event")
+        .with_trigger("event", None)
         .await?
         .is_empty()
     {

@@ -35,5 +35,13 @@ pub async fn manual(
             });
         }
     }
-    start_run(platform, &workflow.row, "manual", input, None).await
+    start_run(
+        platform,
+        &workflow.row,
+        &workflow.definition,
+        "manual",
+        input,
+        None,
+    )
+    .await
 }

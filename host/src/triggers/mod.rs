@@ -21,8 +21,9 @@ use workway_store::workflows::WorkflowRow;
 
 use crate::installations;
 use crate::platform::Platform;
+use crate::workflow::definition::WorkflowDefinition;
 use crate::workflow::executor::{Pin, Pins};
-use crate::workflow::saved::{self, SaveError};
+use crate::workflow::saved::SaveError;
 
 pub use manual::manual;
 
@@ -67,17 +68,18 @@ pub struct StartedRun {
     pub duplicate: bool,
 }
 
-/// Queue a run of `workflow`'s current version with `data` as its trigger
-/// data. With `dedupe` (a key and when it expires, Unix ms), a key seen
-/// before for this workflow returns the run it started instead.
+/// Queue a run of `workflow`'s current version (`definition`, as the
+/// trigger already read it) with `data` as its trigger data. With `dedupe`
+/// (a key and when it expires, Unix ms), a key seen before for this
+/// workflow returns the run it started instead.
 pub async fn start_run(
     platform: &Platform,
     workflow: &WorkflowRow,
+    definition: &WorkflowDefinition,
     kind: &str,
     data: &Value,
     dedupe: Option<(&str, i64)>,
 ) -> Result<StartedRun, TriggerError> {
-    let definition = saved::definition_of(platform, workflow, workflow.version).await?;
     let mut pins = Pins::new();
     for step in &definition.steps {
         let name = step.integration();

@@ -59,7 +59,12 @@ pub async fn fire_due(
     now: DateTime<Utc>,
 ) -> Result<Vec<StartedRun>, TriggerError> {
     let mut started = Vec::new();
-    for workflow in platform.store.workflows().with_trigger("schedule").await? {
+    for workflow in platform
+        .store
+        .workflows()
+        .with_trigger("schedule", None)
+        .await?
+    {
         match fire_workflow(platform, &workflow, now).await {
             Ok(mut runs) => started.append(&mut runs),
             Err(e) => tracing::warn!(workflow = %workflow.name, "schedule not fired: {e}"),
@@ -134,6 +139,7 @@ async fn fire_workflow(
         let run = start_run(
             platform,
             workflow,
+            &definition,
             "schedule",
             &data,
             Some((&tick_key(ms), ms.saturating_add(KEY_TTL_MS))),

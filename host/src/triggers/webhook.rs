@@ -217,6 +217,7 @@ pub async fn deliver(
     Ok(start_run(
         platform,
         &row,
+        &definition,
         "webhook",
         &data,
         dedupe.as_ref().map(|(k, at)| (k.as_str(), *at)),

@@ -278,36 +278,33 @@ pub(super) async fn drive(
                 }
                 let error_json = to_json(&error);
                 tracing::info!(step = %step.id, attempt, %error, ?decision, "step failed");
-                let (retry_at, update, handed, run_err);
-                match &decision {
-                    Decision::RefreshAndRetry => {
-                        retry_at = Some(now());
-                        update = RunUpdate::Continue {
-                            next_step: step_index,
-                        };
-                        handed = None;
-                        run_err = String::new();
+                let run_err = match &decision {
+                    Decision::GiveUp { reason } => {
+                        run_error(index, &step.id, attempt, &error, reason)
                     }
+                    _ => String::new(),
+                };
+                let (retry_at, update, handed) = match &decision {
+                    Decision::RefreshAndRetry => (
+                        Some(now()),
+                        RunUpdate::Continue {
+                            next_step: step_index,
+                        },
+                        None,
+                    ),
                     Decision::RetryAfter(delay) => {
                         let at = now() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
-                        retry_at = Some(at);
-                        update = RunUpdate::Wait {
+                        let update = RunUpdate::Wait {
                             next_step: step_index,
                             not_before: at,
                         };
-                        handed = Some(Handed::Waiting);
-                        run_err = String::new();
+                        (Some(at), update, Some(Handed::Waiting))
                     }
-                    Decision::GiveUp { reason } => {
-                        retry_at = None;
-                        run_err = run_error(index, &step.id, attempt, &error, reason);
-                        update = RunUpdate::Fail { error: "" };
-                        handed = Some(Handed::Failed);
-                    }
-                }
-                let update = match update {
-                    RunUpdate::Fail { .. } => RunUpdate::Fail { error: &run_err },
-                    other => other,
+                    Decision::GiveUp { .. } => (
+                        None,
+                        RunUpdate::Fail { error: &run_err },
+                        Some(Handed::Failed),
+                    ),
                 };
                 let committed = runs
                     .finish_attempt(

@@ -36,6 +36,9 @@ use crate::workflow::definition::WorkflowDefinition;
 pub use drive::idempotency_key;
 pub use step::{Pin, Pins, StepError};
 
+/// Past this many installations' semaphores, idle ones are dropped.
+const PRUNE_INSTALLATION_SLOTS_AT: usize = 1024;
+
 /// How the executor claims and bounds runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -243,6 +246,11 @@ impl Executor {
             .installations
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= PRUNE_INSTALLATION_SLOTS_AT {
+            // Forget installations nothing is executing (only the map holds
+            // their semaphore), so a long-lived worker's map stays small.
+            map.retain(|_, slots| Arc::strong_count(slots) > 1);
+        }
         map.entry((owner.to_string(), integration.to_string()))
             .or_insert_with(|| {
                 Arc::new(Semaphore::new(

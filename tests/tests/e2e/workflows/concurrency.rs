@@ -9,7 +9,7 @@ use workway_host::workflow::executor::ExecutorConfig;
 use workway_store::runs::RunStatus;
 use workway_store::testing::test_stores;
 
-use super::{CHANNEL, deployment, fast};
+use super::{CHANNEL, Deployment, deployment, fast};
 
 fn hello() -> String {
     format!(
@@ -23,25 +23,31 @@ fn overlapping(spans: &mut [(i64, i64)]) -> bool {
     spans.windows(2).any(|w| w[1].0 < w[0].1)
 }
 
+/// Save `hello` and queue four runs of it, with Slack answering every
+/// message slowly so that runs and executions would overlap if allowed to.
+async fn four_slow_runs(d: &Deployment) -> Vec<String> {
+    d.save(&hello()).await;
+    for _ in 0..8 {
+        d.slack.faults().push(
+            workway_mocks::MockResponse::json(
+                200,
+                json!({"ok": true, "channel": CHANNEL, "ts": "1712345678.000100", "message": {"text": "hello"}}),
+            )
+            .delay(Duration::from_millis(100)),
+        );
+    }
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        ids.push(d.start_run("hello", json!({})).await);
+    }
+    ids
+}
+
 #[tokio::test]
 async fn runs_over_the_per_user_limit_wait_their_turn() {
     for t in test_stores().await {
         let d = deployment(&t).await;
-        d.save(&hello()).await;
-        // Slack answers slowly, so runs would overlap if allowed to.
-        for _ in 0..8 {
-            d.slack.faults().push(
-                workway_mocks::MockResponse::json(
-                    200,
-                    json!({"ok": true, "channel": CHANNEL, "ts": "1712345678.000100", "message": {"text": "hello"}}),
-                )
-                .delay(Duration::from_millis(100)),
-            );
-        }
-        let mut ids = Vec::new();
-        for _ in 0..4 {
-            ids.push(d.start_run("hello", json!({})).await);
-        }
+        let ids = four_slow_runs(&d).await;
         let executor = d.executor(ExecutorConfig {
             max_runs_per_owner: 1,
             ..fast()
@@ -86,20 +92,7 @@ async fn runs_over_the_per_user_limit_wait_their_turn() {
 async fn executions_over_the_per_installation_limit_wait_their_turn() {
     for t in test_stores().await {
         let d = deployment(&t).await;
-        d.save(&hello()).await;
-        for _ in 0..8 {
-            d.slack.faults().push(
-                workway_mocks::MockResponse::json(
-                    200,
-                    json!({"ok": true, "channel": CHANNEL, "ts": "1712345678.000100", "message": {"text": "hello"}}),
-                )
-                .delay(Duration::from_millis(100)),
-            );
-        }
-        let mut ids = Vec::new();
-        for _ in 0..4 {
-            ids.push(d.start_run("hello", json!({})).await);
-        }
+        let ids = four_slow_runs(&d).await;
         let executor = d.executor(ExecutorConfig {
             max_executions_per_installation: 1,
             ..fast()

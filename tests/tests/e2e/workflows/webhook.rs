@@ -101,30 +101,25 @@ async fn a_signed_delivery_runs_the_workflow_once_per_idempotency_key() {
         let body = json!({"invoice": 42}).to_string();
         let signed = |body: &str, at: i64| webhook::sign(&secret, at, body.as_bytes());
 
-        let (status, first) = post(
-            address,
-            &path,
-            &[
-                (SIGNATURE_HEADER, signed(&body, now_secs())),
-                ("x-delivery-id", "evt_1".into()),
-            ],
-            &body,
-        )
-        .await;
+        // One delivery, freshly signed each time it is sent.
+        let deliver_evt_1 = async || {
+            post(
+                address,
+                &path,
+                &[
+                    (SIGNATURE_HEADER, signed(&body, now_secs())),
+                    ("x-delivery-id", "evt_1".into()),
+                ],
+                &body,
+            )
+            .await
+        };
+        let (status, first) = deliver_evt_1().await;
         assert_eq!(status, 202, "{}: {first}", t.label);
         let run_id = first["run_id"].as_str().expect("a run id").to_string();
 
         // The sender retries the same delivery: the same run, no new one.
-        let (status, again) = post(
-            address,
-            &path,
-            &[
-                (SIGNATURE_HEADER, signed(&body, now_secs())),
-                ("x-delivery-id", "evt_1".into()),
-            ],
-            &body,
-        )
-        .await;
+        let (status, again) = deliver_evt_1().await;
         assert_eq!((status, again["duplicate"].as_bool()), (200, Some(true)));
         assert_eq!(again["run_id"], run_id.as_str());
 
