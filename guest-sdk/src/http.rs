@@ -224,9 +224,18 @@ impl Response {
     }
 
     /// How long the service asked the caller to wait, from `Retry-After`
-    /// (delay-seconds or an HTTP-date, RFC 9110 section 10.2.3).
+    /// (delay-seconds or an HTTP-date, RFC 9110 section 10.2.3). An
+    /// HTTP-date is taken relative to the response's own `Date` header when
+    /// it has one (the server's clock wrote both, so skew between the
+    /// server's and the host's clocks cancels out), else to the wall clock.
     pub fn retry_after(&self) -> Option<Duration> {
-        parse_retry_after(self.header("retry-after")?, std::time::SystemTime::now())
+        let now = self
+            .header("date")
+            .and_then(parse_http_date)
+            .map_or_else(std::time::SystemTime::now, |secs| {
+                std::time::UNIX_EPOCH + Duration::from_secs(secs)
+            });
+        parse_retry_after(self.header("retry-after")?, now)
     }
 
     /// `self` if 2xx, else the typed error a generic REST API's status means
@@ -393,6 +402,25 @@ mod tests {
         assert_eq!(
             parse_retry_after("Sun, 36 Nov 1994 08:49:37 GMT", now),
             None
+        );
+    }
+
+    #[test]
+    fn a_retry_after_date_is_relative_to_the_response_date() {
+        let dated = response(
+            429,
+            &[
+                ("retry-after", "Sun, 06 Nov 1994 08:50:07 GMT"),
+                ("date", "Sun, 06 Nov 1994 08:49:37 GMT"),
+            ],
+        );
+        assert_eq!(dated.retry_after(), Some(Duration::from_secs(30)));
+        // Without a Date header the wall clock is "now": that date is long past.
+        let undated = response(429, &[("retry-after", "Sun, 06 Nov 1994 08:50:07 GMT")]);
+        assert_eq!(undated.retry_after(), Some(Duration::ZERO));
+        assert_eq!(
+            response(429, &[("retry-after", " 5 ")]).retry_after(),
+            Some(Duration::from_secs(5))
         );
     }
 

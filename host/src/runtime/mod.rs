@@ -262,9 +262,9 @@ fn add_wasi_subset(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     let l = linker;
     clocks::wall_clock::add_to_linker::<HostState, WasiClocks>(l, HostState::clocks)?;
     clocks::monotonic_clock::add_to_linker::<HostState, WasiClocks>(l, HostState::clocks)?;
-    random::random::add_to_linker::<HostState, WasiRandom>(l, |t| t.wasi.random())?;
-    random::insecure::add_to_linker::<HostState, WasiRandom>(l, |t| t.wasi.random())?;
-    random::insecure_seed::add_to_linker::<HostState, WasiRandom>(l, |t| t.wasi.random())?;
+    random::random::add_to_linker::<HostState, WasiRandom>(l, |t| t.wasi().random())?;
+    random::insecure::add_to_linker::<HostState, WasiRandom>(l, |t| t.wasi().random())?;
+    random::insecure_seed::add_to_linker::<HostState, WasiRandom>(l, |t| t.wasi().random())?;
     cli::exit::add_to_linker::<HostState, WasiCli>(l, HostState::cli)?;
     cli::environment::add_to_linker::<HostState, WasiCli>(l, HostState::cli)?;
     cli::stdin::add_to_linker::<HostState, WasiCli>(l, HostState::cli)?;

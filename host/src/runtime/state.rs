@@ -89,7 +89,9 @@ impl ResourceLimiter for Limiter {
 
 /// Everything one execution's store holds.
 pub struct HostState {
-    pub(crate) wasi: WasiCtx,
+    /// Built on the guest's first WASI call: components built with the SDK
+    /// import no WASI at all and never pay for it.
+    wasi: Option<WasiCtx>,
     pub(crate) table: ResourceTable,
     pub(crate) limiter: Limiter,
     pub(crate) limits: Limits,
@@ -102,18 +104,11 @@ pub struct HostState {
 }
 
 impl HostState {
-    /// Fresh state for one execution: empty environment and arguments, no
-    /// preopened directories, no network, stdout and stderr into `log`.
+    /// Fresh state for one execution: no WASI context yet (see [`wasi_ctx`]),
+    /// limits, capabilities and the log.
     pub fn new(limits: &Limits, capabilities: Capabilities, log: LogSink) -> Self {
-        let wasi = WasiCtx::builder()
-            .stdout(log.stream("stdout"))
-            .stderr(log.stream("stderr"))
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
         HostState {
-            wasi,
+            wasi: None,
             table: ResourceTable::new(),
             limiter: Limiter {
                 memory_bytes: limits.memory_bytes,
@@ -129,16 +124,36 @@ impl HostState {
         }
     }
 
+    /// The WASI context, built on first use.
+    pub(crate) fn wasi(&mut self) -> &mut WasiCtx {
+        wasi_ctx(&mut self.wasi, &self.log)
+    }
+
     /// Count one call into a brokered import.
     pub(crate) fn count_host_call(&mut self) {
         self.usage.host_calls += 1;
     }
 }
 
+/// The execution's WASI context in `slot`, built on first use: empty
+/// environment and arguments, no preopened directories, no network, stdout
+/// and stderr into `log`.
+fn wasi_ctx<'a>(slot: &'a mut Option<WasiCtx>, log: &LogSink) -> &'a mut WasiCtx {
+    slot.get_or_insert_with(|| {
+        WasiCtx::builder()
+            .stdout(log.stream("stdout"))
+            .stderr(log.stream("stderr"))
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build()
+    })
+}
+
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
-            ctx: &mut self.wasi,
+            ctx: wasi_ctx(&mut self.wasi, &self.log),
             table: &mut self.table,
         }
     }

@@ -256,3 +256,21 @@ async fn fuel_is_deterministic_and_grows_with_work() {
     assert!(heavy > larger);
     assert_eq!(class, BillingClass::Heavy, "{heavy} fuel");
 }
+
+#[tokio::test]
+async fn allocations_past_the_initial_heap_grow_the_memory() {
+    // About 800 KB of JSON (under the 1 MiB input limit): the input, the
+    // document string and its parsed tree outgrow the heap of the
+    // component's initial memory several times over.
+    let item = r#"{"name": "a longer string value here", "n": 1.5, "tags": ["x", "y"]}"#;
+    let items = vec![item; 10_000].join(",");
+    let document = format!("[{items}]");
+    let input = serde_json::json!({ "document": document }).to_string();
+    let component = well_behaved().await;
+    let report = run(&component, "transform", &input, None, Capabilities::none()).await;
+    let out = data(&report);
+    assert_eq!(out["objects"], 10_000);
+    assert_eq!(out["numbers"], 10_000);
+    assert_eq!(out["strings"], 30_000);
+    assert_eq!(out["longest"], "A LONGER STRING VALUE HERE");
+}
