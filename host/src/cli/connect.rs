@@ -38,13 +38,6 @@ pub struct ConnectArgs {
     pub(crate) platform: PlatformOptions,
 }
 
-/// Arguments of `workway connections`.
-#[derive(Debug, Args)]
-pub struct ListArgs {
-    #[command(flatten)]
-    pub(crate) platform: PlatformOptions,
-}
-
 /// Run `workway connect`.
 pub async fn connect(args: ConnectArgs, cache_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let token = if args.token == "-" {
@@ -84,9 +77,12 @@ pub async fn connect(args: ConnectArgs, cache_dir: Option<PathBuf>) -> anyhow::R
 }
 
 /// Run `workway connections`.
-pub async fn list(args: ListArgs, cache_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let platform = args.platform.platform(cache_dir).await?;
-    let user = args.platform.user();
+pub async fn list(
+    options: PlatformOptions,
+    cache_dir: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let platform = options.platform(cache_dir).await?;
+    let user = options.user();
     let all = platform.vault.list(&user).await?;
     if all.is_empty() {
         println!("{user} has no connections yet: `workway connect <provider> --token -`");

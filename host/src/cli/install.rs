@@ -25,13 +25,6 @@ pub struct InstallArgs {
     pub(crate) platform: PlatformOptions,
 }
 
-/// Arguments of `workway installations`.
-#[derive(Debug, Args)]
-pub struct ListArgs {
-    #[command(flatten)]
-    pub(crate) platform: PlatformOptions,
-}
-
 /// Parse `KEY=VALUE` settings.
 pub fn parse_settings(pairs: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
     pairs
@@ -62,9 +55,12 @@ pub async fn install(args: InstallArgs, cache_dir: Option<PathBuf>) -> anyhow::R
 }
 
 /// Run `workway installations`.
-pub async fn list(args: ListArgs, cache_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let platform = args.platform.platform(cache_dir).await?;
-    let user = args.platform.user();
+pub async fn list(
+    options: PlatformOptions,
+    cache_dir: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let platform = options.platform(cache_dir).await?;
+    let user = options.user();
     let all = installations::list(&platform.store, &user).await?;
     if all.is_empty() {
         println!("{user} has installed nothing yet: `workway install <integration>`");

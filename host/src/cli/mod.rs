@@ -47,11 +47,11 @@ pub enum Command {
     /// Install an approved integration so your workflows can use it.
     Install(install::InstallArgs),
     /// List your installed integrations.
-    Installations(install::ListArgs),
+    Installations(platform::PlatformOptions),
     /// Connect an account with a token you hold (sealed in the vault at once).
     Connect(connect::ConnectArgs),
     /// List your connected accounts (no secrets).
-    Connections(connect::ListArgs),
+    Connections(platform::PlatformOptions),
     /// Create, list and show workflows.
     #[command(subcommand)]
     Workflow(workflow::WorkflowCommand),

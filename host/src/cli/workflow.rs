@@ -19,7 +19,7 @@ pub enum WorkflowCommand {
     /// the one with its name.
     Create(CreateArgs),
     /// List your workflows.
-    List(ListArgs),
+    List(PlatformOptions),
     /// Show a workflow's definition (its current version, or --version N).
     Show(ShowArgs),
 }
@@ -29,13 +29,6 @@ pub enum WorkflowCommand {
 pub struct CreateArgs {
     /// The definition, `.yaml`/`.yml` or `.json`.
     pub file: PathBuf,
-    #[command(flatten)]
-    pub(crate) platform: PlatformOptions,
-}
-
-/// Arguments of `workway workflow list`.
-#[derive(Debug, Args)]
-pub struct ListArgs {
     #[command(flatten)]
     pub(crate) platform: PlatformOptions,
 }
@@ -75,9 +68,9 @@ pub async fn run(command: WorkflowCommand, cache_dir: Option<PathBuf>) -> anyhow
                 println!("webhook path: /v1/hooks/{token}");
             }
         }
-        WorkflowCommand::List(args) => {
-            let platform = args.platform.platform(cache_dir).await?;
-            let user = args.platform.user();
+        WorkflowCommand::List(options) => {
+            let platform = options.platform(cache_dir).await?;
+            let user = options.user();
             let rows = platform.store.workflows().list(Some(&user)).await?;
             if rows.is_empty() {
                 println!("{user} has no workflows yet: `workway workflow create <file.yaml>`");

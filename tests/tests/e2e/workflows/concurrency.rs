@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use workway_host::workflow::executor::ExecutorConfig;
-use workway_store::runs::RunStatus;
+use workway_store::runs::{RunRow, RunStatus, Runs};
 use workway_store::testing::test_stores;
 
 use super::{CHANNEL, Deployment, deployment, fast};
@@ -43,6 +43,19 @@ async fn four_slow_runs(d: &Deployment) -> Vec<String> {
     ids
 }
 
+/// Poll the runs until every one has finished, handing each listing to
+/// `check` (the bound a test watches).
+async fn until_all_finished(runs: &Runs<'_>, mut check: impl FnMut(&[RunRow])) {
+    loop {
+        let all = runs.list(None, None, 10).await.expect("listed");
+        check(&all);
+        if all.iter().all(|r| r.status.is_finished()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test]
 async fn runs_over_the_per_user_limit_wait_their_turn() {
     for t in test_stores().await {
@@ -53,20 +66,13 @@ async fn runs_over_the_per_user_limit_wait_their_turn() {
             ..fast()
         });
         let runs = d.platform.store.runs();
-        let watched = async {
-            loop {
-                let all = runs.list(None, None, 10).await.expect("listed");
-                let running = all
-                    .iter()
-                    .filter(|r| r.status == RunStatus::Running)
-                    .count();
-                assert!(running <= 1, "{}: {running} running at once", t.label);
-                if all.iter().all(|r| r.status.is_finished()) {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        };
+        let watched = until_all_finished(&runs, |all| {
+            let running = all
+                .iter()
+                .filter(|r| r.status == RunStatus::Running)
+                .count();
+            assert!(running <= 1, "{}: {running} running at once", t.label);
+        });
         tokio::time::timeout(Duration::from_secs(60), executor.work(watched))
             .await
             .expect("all runs finish");
@@ -98,15 +104,7 @@ async fn executions_over_the_per_installation_limit_wait_their_turn() {
             ..fast()
         });
         let runs = d.platform.store.runs();
-        let watched = async {
-            loop {
-                let all = runs.list(None, None, 10).await.expect("listed");
-                if all.iter().all(|r| r.status.is_finished()) {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        };
+        let watched = until_all_finished(&runs, |_| {});
         tokio::time::timeout(Duration::from_secs(60), executor.work(watched))
             .await
             .expect("all runs finish");
