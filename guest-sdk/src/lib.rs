@@ -33,7 +33,14 @@ mod action;
 // A global allocator hands out raw memory; the module keeps its `unsafe`
 // to a few commented lines.
 #[allow(unsafe_code)]
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+#[cfg_attr(
+    not(all(
+        target_arch = "wasm32",
+        not(target_feature = "atomics"),
+        feature = "allocator"
+    )),
+    allow(dead_code)
+)]
 mod allocator;
 pub mod bindings;
 mod connection;
@@ -48,8 +55,13 @@ pub use workway_sdk_macros::{action, integration};
 
 /// Integrations allocate through the SDK's allocator, which spends fewer
 /// instructions (fuel) per call than the C library's `malloc`. Turn off the
-/// default feature `allocator` to install another global allocator.
-#[cfg(all(target_arch = "wasm32", feature = "allocator"))]
+/// default feature `allocator` to install another global allocator. It is
+/// single-threaded, so targets with threads keep the standard one.
+#[cfg(all(
+    target_arch = "wasm32",
+    not(target_feature = "atomics"),
+    feature = "allocator"
+))]
 #[global_allocator]
 static ALLOCATOR: allocator::Allocator = allocator::Allocator::new();
 
