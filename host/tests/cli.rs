@@ -42,6 +42,21 @@ fn help_explains_every_plugin_command() {
     }
 }
 
+/// The initial size, in 64 KiB pages, of the linear memory the component's
+/// core module defines.
+fn initial_memory_pages(component: &[u8]) -> Option<u64> {
+    wasmparser::Parser::new(0)
+        .parse_all(component)
+        .find_map(|payload| match payload {
+            Ok(wasmparser::Payload::MemorySection(memories)) => memories
+                .into_iter()
+                .next()?
+                .ok()
+                .map(|memory| memory.initial),
+            _ => None,
+        })
+}
+
 #[test]
 fn new_build_check_and_run_a_fresh_integration() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -64,6 +79,12 @@ fn new_build_check_and_run_a_fresh_integration() {
     let wasm = lines.next().expect("path of the component");
     assert!(wasm.ends_with("hello_world.wasm"), "{out}");
     assert!(lines.next().expect("digest").starts_with("sha256:"));
+    let component = std::fs::read(wasm).expect("the built component");
+    assert_eq!(
+        initial_memory_pages(&component),
+        Some(32),
+        "`workway plugin build` links with 2 MiB of initial memory"
+    );
 
     let checked = workway(&[
         "plugin",
