@@ -187,6 +187,16 @@ impl Heap {
         true
     }
 
+    /// A block of `class` (`size` bytes, aligned to `align`): a freed one
+    /// if there is one, else a fresh one; null when memory is exhausted.
+    #[inline(always)]
+    fn take(&mut self, class: usize, size: usize, align: usize) -> *mut u8 {
+        match self.pop(class, align) {
+            Some(block) => block,
+            None => self.bump(size, align),
+        }
+    }
+
     /// Give `block` back to the free list of `class`.
     ///
     /// # Safety
@@ -221,31 +231,23 @@ unsafe impl GlobalAlloc for Allocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let heap = self.heap();
         let (class, size, align) = layout_class(&layout);
-        match heap.pop(class, align) {
-            Some(block) => block,
-            None => heap.bump(size, align),
-        }
+        heap.take(class, size, align)
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         let heap = self.heap();
         let (class, size, align) = layout_class(&layout);
-        match heap.pop(class, align) {
-            Some(block) => {
-                // SAFETY: the block has at least `layout.size()` bytes.
-                unsafe { block.write_bytes(0, layout.size()) };
-                block
-            }
-            None => {
-                let block = heap.bump(size, align);
-                if !FRESH_IS_ZERO && !block.is_null() {
-                    // SAFETY: the block has at least `layout.size()` bytes.
-                    unsafe { block.write_bytes(0, layout.size()) };
-                }
-                block
-            }
+        let block = match heap.pop(class, align) {
+            Some(block) => block,
+            None if FRESH_IS_ZERO => return heap.bump(size, align),
+            None => heap.bump(size, align),
+        };
+        if !block.is_null() {
+            // SAFETY: the block has at least `layout.size()` bytes.
+            unsafe { block.write_bytes(0, layout.size()) };
         }
+        block
     }
 
     #[inline]
@@ -272,10 +274,7 @@ unsafe impl GlobalAlloc for Allocator {
             heap.next = block as usize + new_block_size;
             return block;
         }
-        let fresh = match heap.pop(new_class, align) {
-            Some(fresh) => fresh,
-            None => heap.bump(new_block_size, align),
-        };
+        let fresh = heap.take(new_class, new_block_size, align);
         if !fresh.is_null() {
             // SAFETY: both blocks hold at least the smaller of the two sizes
             // and are distinct; the old block is given back afterwards.
