@@ -1,5 +1,6 @@
 //! Side-by-side benchmark of one trivial action (echo a small JSON object)
-//! through Workway's isolated execution path and its alternatives, plus
+//! through Workway's isolated execution path (for a wasm32-wasip2 and a lean
+//! build of the same plugin) and its alternatives, plus
 //! throughput, fuel overhead, compile-cache and concurrency figures, all
 //! measured in one process and one run.
 //!
@@ -27,8 +28,15 @@ fn bench_config() -> RuntimeConfig {
     }
 }
 
-async fn load(runtime: &Runtime) -> Arc<LoadedComponent> {
-    let bytes = std::fs::read(workway_test_artifacts::WELL_BEHAVED).expect("test plugin built");
+/// The echo plugin both ways: `(label, path)` of its wasm32-wasip2 build
+/// (the default) and of its lean build (`workway plugin build --lean`).
+const BUILDS: [(&str, &str); 2] = [
+    ("wasm32-wasip2", workway_test_artifacts::WELL_BEHAVED),
+    ("lean", workway_test_artifacts::WELL_BEHAVED_LEAN),
+];
+
+async fn load(runtime: &Runtime, path: &str) -> Arc<LoadedComponent> {
+    let bytes = std::fs::read(path).expect("test plugin built");
     runtime.load(&bytes).await.expect("well-behaved loads")
 }
 
@@ -65,7 +73,8 @@ fn rss_kib(field: &str) -> u64 {
 
 async fn latency_table(iterations: usize) {
     let runtime = Runtime::new(bench_config()).expect("runtime");
-    let component = load(&runtime).await;
+    let component = load(&runtime, workway_test_artifacts::WELL_BEHAVED).await;
+    let lean = load(&runtime, workway_test_artifacts::WELL_BEHAVED_LEAN).await;
     assert_eq!(native_echo(ECHO_INPUT), ECHO_INPUT);
 
     let mut rows: Vec<(&str, Spread)> = Vec::new();
@@ -90,6 +99,13 @@ async fn latency_table(iterations: usize) {
         "Workway isolated execution",
         time_async(iterations, async || {
             isolated(&runtime, &component, "echo", ECHO_INPUT).await;
+        })
+        .await,
+    ));
+    rows.push((
+        "Workway isolated execution, lean component",
+        time_async(iterations, async || {
+            isolated(&runtime, &lean, "echo", ECHO_INPUT).await;
         })
         .await,
     ));
@@ -151,9 +167,9 @@ async fn latency_table(iterations: usize) {
     }
 }
 
-async fn throughput(seconds: u64) {
+async fn throughput(seconds: u64, (label, path): (&str, &str)) {
     let runtime = Arc::new(Runtime::new(bench_config()).expect("runtime"));
-    let component = load(&runtime).await;
+    let component = load(&runtime, path).await;
     let done = Arc::new(AtomicU64::new(0));
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get()) * 2;
     let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -169,9 +185,8 @@ async fn throughput(seconds: u64) {
     }
     while tasks.join_next().await.is_some() {}
     let per_second = done.load(Ordering::Relaxed) as f64 / seconds as f64;
-    println!("\n## Throughput\n");
     println!(
-        "isolated echo executions per second on {} cores: {per_second:.0}",
+        "isolated echo executions per second on {} cores ({label} component): {per_second:.0}",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
 }
@@ -195,7 +210,7 @@ fn document() -> String {
     }
 }
 
-async fn fuel_overhead(iterations: usize) {
+async fn fuel_overhead(iterations: usize, (label, path): (&str, &str)) {
     let input = serde_json::json!({ "document": document() }).to_string();
     let mut rows = Vec::new();
     for (name, fuel, epochs) in [
@@ -209,7 +224,7 @@ async fn fuel_overhead(iterations: usize) {
             ..bench_config()
         })
         .expect("runtime");
-        let component = load(&runtime).await;
+        let component = load(&runtime, path).await;
         let s = time_async(iterations, async || {
             isolated(&runtime, &component, "transform", &input).await;
         })
@@ -218,7 +233,7 @@ async fn fuel_overhead(iterations: usize) {
     }
     let epochs_only = rows[1].1.median;
     println!(
-        "\n## CPU-bound action: parse and summarise a {} KiB JSON document ({iterations} samples)\n",
+        "\n## CPU-bound action: parse and summarise a {} KiB JSON document ({label} component, {iterations} samples)\n",
         input.len() / 1024
     );
     println!("| interruption | median µs | p99 µs | vs epochs only |");
@@ -277,7 +292,7 @@ async fn concurrency(executions: u32) {
         })
         .expect("runtime"),
     );
-    let component = load(&runtime).await;
+    let component = load(&runtime, workway_test_artifacts::WELL_BEHAVED).await;
     let capabilities = Capabilities {
         http: Arc::new(SlowUpstream {
             delay: Duration::from_millis(100),
@@ -335,10 +350,15 @@ fn main() {
             latency_table(iterations).await;
         }
         if wanted("throughput") {
-            throughput(3).await;
+            println!("\n## Throughput\n");
+            for build in BUILDS {
+                throughput(3, build).await;
+            }
         }
         if wanted("fuel") {
-            fuel_overhead((iterations / 50).max(20)).await;
+            for build in BUILDS {
+                fuel_overhead((iterations / 50).max(20), build).await;
+            }
         }
         if wanted("cache") {
             compile_cache().await;

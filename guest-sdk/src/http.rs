@@ -228,14 +228,18 @@ impl Response {
     /// HTTP-date is taken relative to the response's own `Date` header when
     /// it has one (the server's clock wrote both, so skew between the
     /// server's and the host's clocks cancels out), else to the wall clock.
+    /// A lean component has no wall clock: there, an HTTP-date without a
+    /// `Date` header gives `None` (the caller's own backoff applies).
     pub fn retry_after(&self) -> Option<Duration> {
-        let now = self
-            .header("date")
-            .and_then(parse_http_date)
-            .map_or_else(std::time::SystemTime::now, |secs| {
-                std::time::UNIX_EPOCH + Duration::from_secs(secs)
-            });
-        parse_retry_after(self.header("retry-after")?, now)
+        let value = self.header("retry-after")?;
+        let now = match self.header("date").and_then(parse_http_date) {
+            Some(secs) => std::time::UNIX_EPOCH + Duration::from_secs(secs),
+            None => match wall_clock() {
+                Some(now) => now,
+                None => return value.trim().parse().ok().map(Duration::from_secs),
+            },
+        };
+        parse_retry_after(value, now)
     }
 
     /// `self` if 2xx, else the typed error a generic REST API's status means
@@ -255,6 +259,17 @@ impl Response {
             }
         };
         Err(Error::from_status(self.status, message, self.retry_after()))
+    }
+}
+
+/// The wall clock, where the target has one. std on wasm32-unknown-unknown
+/// (a lean component, `workway plugin build --lean`) panics on
+/// `SystemTime::now`.
+fn wall_clock() -> Option<std::time::SystemTime> {
+    if cfg!(all(target_arch = "wasm32", target_os = "unknown")) {
+        None
+    } else {
+        Some(std::time::SystemTime::now())
     }
 }
 

@@ -123,6 +123,55 @@ fn new_build_check_and_run_a_fresh_integration() {
     );
     assert!(stderr(&ran).contains("outcome      ok"), "{}", stderr(&ran));
     assert!(stderr(&ran).contains("(light)"), "{}", stderr(&ran));
+
+    // The same crate as a lean component: no WASI imports, same behaviour.
+    let lean = Command::new(env!("CARGO_BIN_EXE_workway"))
+        .args(["plugin", "build", "--lean", plugin_arg])
+        .env("CARGO_TARGET_DIR", &shared_target)
+        .output()
+        .expect("workway runs");
+    assert!(lean.status.success(), "{}", stderr(&lean));
+    let out = stdout(&lean);
+    let lean_wasm = out.lines().next().expect("path of the component");
+    assert!(lean_wasm.ends_with("lean/hello_world.wasm"), "{out}");
+    let component = std::fs::read(lean_wasm).expect("the lean component");
+    assert_eq!(initial_memory_pages(&component), Some(32));
+    let imports = component_imports(&component);
+    assert!(
+        imports.iter().any(|i| i.starts_with("workway:plugin/"))
+            && !imports.iter().any(|i| i.starts_with("wasi:")),
+        "{imports:?}"
+    );
+    let ran = workway(&[
+        "plugin",
+        "run",
+        lean_wasm,
+        "echo",
+        "--input",
+        r#"{"message": "hi", "shout": true}"#,
+    ]);
+    assert!(ran.status.success(), "{}", stderr(&ran));
+    let result: serde_json::Value = serde_json::from_str(&stdout(&ran)).expect("JSON result");
+    assert_eq!(
+        result["data"],
+        serde_json::json!({"message": "HI", "length": 2})
+    );
+}
+
+/// The names of a component's top-level imports.
+fn component_imports(component: &[u8]) -> Vec<String> {
+    let mut names = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(component) {
+        if let Ok(wasmparser::Payload::ComponentImportSection(imports)) = payload {
+            names.extend(
+                imports
+                    .into_iter()
+                    .flatten()
+                    .map(|i| i.name.name.to_string()),
+            );
+        }
+    }
+    names
 }
 
 #[test]

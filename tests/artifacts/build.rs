@@ -1,13 +1,20 @@
 //! Build every crate of `tests/plugins` (the test plugins) and of `plugins`
 //! (the first-party integrations) for `wasm32-wasip2` (release) and
-//! generate constants with the paths of their components.
+//! generate constants with the paths of their components; and lean builds
+//! of two test plugins (wasm32-unknown-unknown core modules turned into
+//! components, as `workway plugin build --lean` makes them).
 
 use std::path::{Path, PathBuf};
 
-use workway_guest_build::{build_release, rerun_if_dir_changed};
+use workway_guest_build::{
+    build_release, build_release_packages, componentize, rerun_if_dir_changed,
+};
 
 /// The first-party integrations under `plugins/`.
 const FIRST_PARTY: &[&str] = &["gmail", "notion", "slack", "stripe"];
+
+/// The test plugins also built lean (the runtime's tests run them both ways).
+const LEAN_PLUGINS: [&str; 2] = ["well-behaved", "adversarial"];
 
 const PLUGINS: &[&str] = &[
     "well-behaved",
@@ -35,6 +42,27 @@ fn main() {
     let mut generated = String::new();
     for plugin in PLUGINS {
         generated.push_str(&constant(&target_dir, plugin, "test plugin"));
+    }
+    build_release_packages(
+        &plugins,
+        "wasm32-unknown-unknown",
+        &target_dir,
+        &LEAN_PLUGINS,
+    );
+    for plugin in LEAN_PLUGINS {
+        let file = plugin.replace('-', "_");
+        let lean = target_dir.join("lean").join(format!("{file}.wasm"));
+        componentize(
+            &target_dir
+                .join("wasm32-unknown-unknown/release")
+                .join(format!("{file}.wasm")),
+            &lean,
+        );
+        generated.push_str(&format!(
+            "/// Path of the lean build of the `{plugin}` test plugin (`workway plugin build --lean`).\npub const {}_LEAN: &str = {:?};\n",
+            file.to_uppercase(),
+            lean.display().to_string()
+        ));
     }
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
     std::fs::write(out_dir.join("artifacts.rs"), generated)

@@ -1,6 +1,6 @@
 //! Paths of the test plugins under `tests/plugins` and of the first-party
 //! integrations under `plugins`, built for `wasm32-wasip2` by this crate's
-//! build script.
+//! build script (and `*_LEAN`, lean builds of two test plugins).
 
 include!(concat!(env!("OUT_DIR"), "/artifacts.rs"));
 

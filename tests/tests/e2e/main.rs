@@ -8,6 +8,7 @@ mod cache;
 mod catalog;
 mod connections;
 mod integrations;
+mod lean;
 mod registry;
 mod support;
 mod well_behaved;

@@ -150,6 +150,7 @@ async fn typed_integration_errors_reach_the_host_intact() {
     );
 }
 
+/// Replies for the `profile` action: one Slack user, and one that is gone.
 const PROFILE_REPLAY: &str = r#"{
   "connections": { "slack": { "account": "acme.slack.com", "scopes": ["users:read"] } },
   "interactions": [
@@ -160,7 +161,8 @@ const PROFILE_REPLAY: &str = r#"{
   ]
 }"#;
 
-fn replay() -> Capabilities {
+/// Capabilities whose HTTP and connections are the `PROFILE_REPLAY` broker.
+pub(crate) fn replay() -> Capabilities {
     let broker = Arc::new(ReplayBroker::new(
         ReplayFile::parse(PROFILE_REPLAY).expect("valid replay"),
     ));

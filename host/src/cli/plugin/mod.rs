@@ -26,7 +26,8 @@ use crate::runtime::Runtime;
 pub enum PluginCommand {
     /// Create a new integration crate with one example action and its manifest.
     New(new::NewArgs),
-    /// Build an integration crate into a wasm32-wasip2 component (release).
+    /// Build an integration crate into a component (release):
+    /// wasm32-wasip2, or a lean component with `--lean`.
     Build(build::BuildArgs),
     /// Validate a component and cross-check it with its manifest.
     Check(check::CheckArgs),

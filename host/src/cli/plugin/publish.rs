@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use clap::Args;
 use workway_registry::review::{RegistryError, Submission};
 
-use super::build::build_component;
+use super::build::{Flavor, build_component};
 use super::check::find_manifest;
 use crate::cli::registry::RegistryOptions;
 use crate::cli::review::details_text;
@@ -34,6 +34,10 @@ pub struct PublishArgs {
     #[arg(long, value_name = "FILE")]
     pub replay: Option<PathBuf>,
 
+    /// Build the crate as a lean component (see `workway plugin build --lean`).
+    #[arg(long)]
+    pub lean: bool,
+
     /// Who is submitting [default: $USER].
     #[arg(long = "as", env = "WORKWAY_ACTOR", value_name = "DEVELOPER")]
     pub actor: Option<String>,
@@ -45,7 +49,7 @@ pub struct PublishArgs {
 /// Submit the integration and print its review report.
 pub async fn run(args: PublishArgs, runtime: Arc<Runtime>) -> anyhow::Result<ExitCode> {
     let (component_path, component) = if args.path.is_dir() {
-        build_component(&args.path)?
+        build_component(&args.path, Flavor::from_lean_flag(args.lean))?
     } else {
         let bytes = std::fs::read(&args.path)
             .with_context(|| format!("cannot read {}", args.path.display()))?;
