@@ -107,22 +107,7 @@ fn new_build_check_and_run_a_fresh_integration() {
     assert!(summary.contains("echo  Echo a message back"), "{summary}");
     assert!(summary.contains("check        OK"), "{summary}");
 
-    let ran = workway(&[
-        "plugin",
-        "run",
-        wasm,
-        "echo",
-        "--input",
-        r#"{"message": "hi", "shout": true}"#,
-    ]);
-    assert!(ran.status.success(), "{}", stderr(&ran));
-    let result: serde_json::Value = serde_json::from_str(&stdout(&ran)).expect("JSON result");
-    assert_eq!(
-        result["data"],
-        serde_json::json!({"message": "HI", "length": 2})
-    );
-    assert!(stderr(&ran).contains("outcome      ok"), "{}", stderr(&ran));
-    assert!(stderr(&ran).contains("(light)"), "{}", stderr(&ran));
+    assert_shouts(wasm);
 
     // The same crate as a lean component: no WASI imports, same behaviour.
     let lean = Command::new(env!("CARGO_BIN_EXE_workway"))
@@ -142,10 +127,16 @@ fn new_build_check_and_run_a_fresh_integration() {
             && !imports.iter().any(|i| i.starts_with("wasi:")),
         "{imports:?}"
     );
+    assert_shouts(lean_wasm);
+}
+
+/// The template's `echo` action of the component at `wasm` shouts, in a
+/// light execution.
+fn assert_shouts(wasm: &str) {
     let ran = workway(&[
         "plugin",
         "run",
-        lean_wasm,
+        wasm,
         "echo",
         "--input",
         r#"{"message": "hi", "shout": true}"#,
@@ -156,6 +147,8 @@ fn new_build_check_and_run_a_fresh_integration() {
         result["data"],
         serde_json::json!({"message": "HI", "length": 2})
     );
+    assert!(stderr(&ran).contains("outcome      ok"), "{}", stderr(&ran));
+    assert!(stderr(&ran).contains("(light)"), "{}", stderr(&ran));
 }
 
 /// The names of a component's top-level imports.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use workway_host::capabilities::Capabilities;
 use workway_host::capabilities::replay::{ReplayBroker, ReplayFile};
 use workway_host::report::{HostError, Outcome};
-use workway_host::{Limits, LoadError};
+use workway_host::{Limits, LoadError, LoadedComponent};
 
 use crate::support::{adversarial, assert_host_still_serves, data, host_error, run, runtime};
 
@@ -193,14 +193,20 @@ async fn log_flooding_is_truncated() {
 #[tokio::test]
 async fn no_state_survives_between_executions() {
     let component = adversarial().await;
+    assert_no_state_survives(&component).await;
+}
+
+/// Alternate `leftovers` with an execution that dirties megabytes: every
+/// `leftovers` starts from the component's pristine state.
+pub(crate) async fn assert_no_state_survives(component: &LoadedComponent) {
     for round in 0..4 {
-        let report = run(&component, "leftovers", "{}", None, Capabilities::none()).await;
+        let report = run(component, "leftovers", "{}", None, Capabilities::none()).await;
         assert_eq!(
             data(&report),
             &serde_json::json!({"counter": 1, "saw_marker": false, "saw_grown_marker": false}),
             "round {round}"
         );
-        let dirty = run(&component, "huge-output", "{}", None, Capabilities::none()).await;
+        let dirty = run(component, "huge-output", "{}", None, Capabilities::none()).await;
         host_error(&dirty);
     }
 }

@@ -6,8 +6,9 @@
 use workway_host::capabilities::Capabilities;
 use workway_host::report::{HostError, IntegrationError, Outcome};
 
-use crate::support::{data, host_error, load, run, well_behaved, with_config};
-use crate::well_behaved::replay;
+use crate::adversarial::assert_no_state_survives;
+use crate::support::{data, host_error, load, run, well_behaved};
+use crate::well_behaved::{assert_greets, assert_transform_grows_memory, replay};
 
 #[tokio::test]
 async fn a_lean_component_imports_only_the_contract() {
@@ -36,25 +37,7 @@ async fn a_lean_component_imports_only_the_contract() {
 async fn a_lean_component_runs_the_whole_contract() {
     let lean = load(workway_test_artifacts::WELL_BEHAVED_LEAN).await;
 
-    let greet = run(
-        &lean,
-        "greet",
-        r#"{"name": "Ada", "times": 2}"#,
-        None,
-        with_config(&[("greeting-word", "Hi")]),
-    )
-    .await;
-    assert_eq!(
-        data(&greet),
-        &serde_json::json!({"greeting": "Hi, Ada! Hi, Ada!", "word": "Hi"})
-    );
-    assert!(
-        greet
-            .log
-            .entries
-            .iter()
-            .any(|e| e.source == "log.info" && e.message == "greeting Ada")
-    );
+    assert_greets(&lean).await;
 
     let profile = run(&lean, "profile", r#"{"user": "U1"}"#, None, replay()).await;
     assert_eq!(data(&profile)["display_name"], "Ada");
@@ -71,13 +54,9 @@ async fn a_lean_component_runs_the_whole_contract() {
         }
     );
 
-    // About 800 KB of JSON: the SDK's allocator grows the lean module's
-    // memory past its initial 2 MiB.
-    let item = r#"{"name": "a longer string value here", "n": 1.5, "tags": ["x", "y"]}"#;
-    let document = format!("[{}]", vec![item; 10_000].join(","));
-    let input = serde_json::json!({ "document": document }).to_string();
-    let transform = run(&lean, "transform", &input, None, Capabilities::none()).await;
-    assert_eq!(data(&transform)["strings"], 30_000);
+    // The SDK's allocator grows the lean module's memory past its initial
+    // 2 MiB.
+    assert_transform_grows_memory(&lean).await;
 }
 
 /// The isolation test of the adversarial plugin, on its lean build: the
@@ -85,16 +64,7 @@ async fn a_lean_component_runs_the_whole_contract() {
 #[tokio::test]
 async fn no_state_survives_between_lean_executions() {
     let lean = load(workway_test_artifacts::ADVERSARIAL_LEAN).await;
-    for round in 0..4 {
-        let report = run(&lean, "leftovers", "{}", None, Capabilities::none()).await;
-        assert_eq!(
-            data(&report),
-            &serde_json::json!({"counter": 1, "saw_marker": false, "saw_grown_marker": false}),
-            "round {round}"
-        );
-        let dirty = run(&lean, "huge-output", "{}", None, Capabilities::none()).await;
-        host_error(&dirty);
-    }
+    assert_no_state_survives(&lean).await;
 }
 
 /// Without WASI, a panic still reaches the report with its message (the

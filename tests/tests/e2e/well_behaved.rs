@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use workway_host::LoadedComponent;
 use workway_host::capabilities::Capabilities;
 use workway_host::capabilities::replay::{ReplayBroker, ReplayFile};
 use workway_host::metering::BillingClass;
@@ -44,8 +45,14 @@ async fn describe_reports_actions_schemas_and_versions() {
 #[tokio::test]
 async fn typed_input_and_output_round_trip() {
     let component = well_behaved().await;
+    assert_greets(&component).await;
+}
+
+/// `greet` round-trips typed input and output, reads its configuration,
+/// logs, and is metered and billed as a light execution.
+pub(crate) async fn assert_greets(component: &LoadedComponent) {
     let report = run(
-        &component,
+        component,
         "greet",
         r#"{"name": "Ada", "times": 2}"#,
         None,
@@ -261,15 +268,19 @@ async fn fuel_is_deterministic_and_grows_with_work() {
 
 #[tokio::test]
 async fn allocations_past_the_initial_heap_grow_the_memory() {
-    // About 800 KB of JSON (under the 1 MiB input limit): the input, the
-    // document string and its parsed tree outgrow the heap of the
-    // component's initial memory several times over.
+    let component = well_behaved().await;
+    assert_transform_grows_memory(&component).await;
+}
+
+/// `transform` on about 800 KB of JSON (under the 1 MiB input limit): the
+/// input, the document string and its parsed tree outgrow the heap of the
+/// component's initial memory several times over.
+pub(crate) async fn assert_transform_grows_memory(component: &LoadedComponent) {
     let item = r#"{"name": "a longer string value here", "n": 1.5, "tags": ["x", "y"]}"#;
     let items = vec![item; 10_000].join(",");
     let document = format!("[{items}]");
     let input = serde_json::json!({ "document": document }).to_string();
-    let component = well_behaved().await;
-    let report = run(&component, "transform", &input, None, Capabilities::none()).await;
+    let report = run(component, "transform", &input, None, Capabilities::none()).await;
     let out = data(&report);
     assert_eq!(out["objects"], 10_000);
     assert_eq!(out["numbers"], 10_000);

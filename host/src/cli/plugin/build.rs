@@ -152,8 +152,14 @@ pub(super) fn build_component(dir: &Path, flavor: Flavor) -> anyhow::Result<(Pat
         .status()
         .context("cannot run cargo")?;
     if !status.success() {
+        let lean_hint = match flavor {
+            Flavor::Wasi => "",
+            Flavor::Lean => {
+                " A lean build has no OS: crates that need OS randomness (getrandom) do not build for it; build without --lean."
+            }
+        };
         bail!(
-            "the build failed (see above). If the {target} target is missing, run `rustup target add {target}`"
+            "the build failed (see above). If the {target} target is missing, run `rustup target add {target}`.{lean_hint}"
         );
     }
     let built = target_dir
