@@ -155,7 +155,7 @@ where
 {
     let (mut store, log) = new_store(engine, limits, capabilities, config);
     let outcome = tokio::time::timeout(limits.timeout(), async {
-        let instance = pre.instantiate_async(&mut store).await?;
+        let instance = pre.instantiate_checked_once(&mut store).await?;
         call(&mut store, instance).await
     })
     .await;
