@@ -31,23 +31,32 @@ impl ComponentCache {
 
     /// The compiled component for `digest`, if cached and loadable.
     ///
-    /// The file is read into memory rather than mapped, so a cache file
-    /// replaced or damaged while a component is loaded can never fault a
-    /// running execution.
+    /// The file is mapped, not read: only the pages an execution touches are
+    /// faulted in, from the page cache, instead of copying the whole
+    /// artifact twice (into a buffer, then into executable memory). A
+    /// mapped file must never change while it is loaded; [`put`] never
+    /// changes one in place (it writes a new file and renames it over the
+    /// old, whose inode lives on for whoever mapped it), and nothing else
+    /// writes the cache directory.
+    ///
+    /// [`put`]: ComponentCache::put
     pub fn get(&self, engine: &Engine, digest: &Digest) -> Option<Component> {
         let path = self.path(digest);
-        let bytes = std::fs::read(&path).ok()?;
-        // SAFETY: the file was written by `put` below from `Component::serialize`
-        // of this engine configuration (the directory is keyed by its
-        // compatibility hash); wasmtime checks the header and version and
-        // refuses anything else. The cache directory belongs to the host
-        // operator, never to plugin code.
+        if !path.is_file() {
+            return None;
+        }
+        // SAFETY: the file was written by `put` below from
+        // `Component::serialize` of this engine configuration (the directory
+        // is keyed by its compatibility hash); wasmtime checks the header and
+        // version and refuses anything else. The cache directory belongs to
+        // the host operator, never to plugin code, and its files are replaced
+        // only by rename, so a mapped file is never modified (see above).
         #[allow(unsafe_code)]
-        let loaded = unsafe { Component::deserialize(engine, &bytes) };
+        let loaded = unsafe { Component::deserialize_file(engine, &path) };
         match loaded {
             Ok(component) => Some(component),
             Err(e) => {
-                tracing::warn!(path = %path.display(), "ignoring unusable cache entry: {e}");
+                tracing::warn!(path = %path.display(), "ignoring unusable cache entry: {e:#}");
                 None
             }
         }

@@ -45,13 +45,8 @@ async fn a_new_runtime_loads_the_serialized_component() {
     let again = second.load(&bytes).await.expect("loads from the cache");
     assert!(again.from_cache);
     assert_eq!(again.description, loaded.description);
-    let report = second
-        .execute(
-            &again,
-            workway_host::ExecutionRequest::new("greet", r#"{"name": "cache", "times": 1}"#),
-        )
-        .await;
-    assert!(report.outcome.is_ok(), "{:?}", report.outcome);
+    assert_greets(&second, &again).await;
+    drop((again, second));
 
     // A corrupt cache entry is ignored and replaced, never loaded.
     std::fs::write(&files[0], b"not a compiled component").expect("corrupt the entry");
@@ -60,4 +55,40 @@ async fn a_new_runtime_loads_the_serialized_component() {
     assert_eq!(recompiled.digest, loaded.digest);
     assert!(!recompiled.from_cache);
     assert!(std::fs::metadata(&files[0]).expect("rewritten").len() > 1000);
+}
+
+async fn assert_greets(runtime: &Runtime, component: &workway_host::LoadedComponent) {
+    let report = runtime
+        .execute(
+            component,
+            workway_host::ExecutionRequest::new("greet", r#"{"name": "cache", "times": 1}"#),
+        )
+        .await;
+    assert!(report.outcome.is_ok(), "{:?}", report.outcome);
+}
+
+/// Cache files are mapped, not copied, so a loaded component must survive
+/// its file being removed and rewritten by another process's compile: the
+/// cache replaces files by rename, never in place.
+#[tokio::test]
+async fn a_loaded_component_survives_its_cache_entry_being_replaced() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bytes = std::fs::read(workway_test_artifacts::WELL_BEHAVED).expect("test plugin built");
+    runtime_with_cache(dir.path())
+        .load(&bytes)
+        .await
+        .expect("compiles into the cache");
+    let files = cached_files(dir.path());
+    let mapped = runtime_with_cache(dir.path());
+    let component = mapped.load(&bytes).await.expect("loads from the cache");
+    assert!(component.from_cache);
+
+    std::fs::remove_file(&files[0]).expect("remove the entry");
+    let other = runtime_with_cache(dir.path());
+    assert!(!other.load(&bytes).await.expect("recompiles").from_cache);
+    assert!(files[0].exists(), "the entry is written again");
+
+    for _ in 0..3 {
+        assert_greets(&mapped, &component).await;
+    }
 }
