@@ -44,7 +44,8 @@ export WORKWAY_REVIEWERS=reviewer
     | tee target/quickstart/submission.txt
 id="$(awk 'NR == 1 {print $2}' target/quickstart/submission.txt)"
 "$workway" review list
-"$workway" review approve "$id" --as reviewer --note "hosts and scopes match the actions"
+reviewed="$(awk '$1 == "fingerprint" {print $2}' target/quickstart/submission.txt)"
+"$workway" review approve "$id" --reviewed "$reviewed" --as reviewer --note "hosts and scopes match the actions"
 echo "==> workway plugin run slack send-message --example (the approved version, by name)"
 "$workway" plugin run slack send-message --example --replay plugins/slack/replay.json
 

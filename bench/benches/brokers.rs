@@ -325,7 +325,10 @@ async fn executions(w: &World, stores: &[TestStore], n: usize) {
                 ),
                 connections: Arc::new(
                     vault
-                        .connections_for("bench", &["slack".to_string()])
+                        .connections_for(
+                            "bench",
+                            &BTreeMap::from([("slack".to_string(), Vec::new())]),
+                        )
                         .await
                         .expect("connections"),
                 ),

@@ -1,10 +1,11 @@
 //! The integrations this host may run: approved components resolved
 //! through the registry by name (and optionally version), their signed
-//! approval verified against the bytes and the manifest before they are
-//! loaded, and revocations honoured within a bounded window.
+//! approval verified against the bytes, the manifest and the name and
+//! version asked for before they are loaded, and revocations honoured
+//! within a bounded window.
 //!
 //! Every lookup ([`Catalog::get`]) first makes sure the registry's
-//! revocation state was read within the last `revocation_poll` (two seconds
+//! revocation log was read within the last `revocation_poll` (two seconds
 //! by default): a revoked component never starts an execution more than
 //! that window (plus one database round trip) after a reviewer revoked it,
 //! on any host sharing the store. Executions already running when the
@@ -12,24 +13,65 @@
 //! window, after which the name is resolved again, so a newly approved
 //! version takes over within it too; when the version serving a name is
 //! revoked, the name resolves to the newest approved version left, if any.
+//!
+//! The revocation log is read by number, not by time, so no machine's clock
+//! decides what is seen. Each record is verified with the trusted review
+//! keys; a record that does not verify, a gap in the numbers, or a record
+//! this host has already read that is gone or changed means someone altered
+//! the log: the catalog then refuses to start anything until the log is
+//! whole again (a host that never read a deleted last record cannot tell).
+//!
+//! Names are resolved independently: a cold compile of one integration
+//! holds only that name's slot, so other names keep being served.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex as SyncMutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
 use workway_registry::approval::{ApprovalClaims, ApprovalError, TrustedKeys};
-use workway_registry::review::{Registry, RegistryError};
+use workway_registry::review::{ApprovedComponent, Registry, RegistryError, StoredRevocation};
 use workway_registry::{Digest, HostPattern, Manifest, ManifestError};
 
 use crate::runtime::{LoadError, LoadedComponent, Runtime};
 
+/// The attribute [`ApprovedSource`] implementations use (re-exported, so
+/// an implementation needs no dependency of its own).
+pub use async_trait::async_trait;
+
 /// How often the revocation state is read by default.
 pub const DEFAULT_REVOCATION_POLL: Duration = Duration::from_secs(2);
 
-/// Revocations are read back this far before the last read, so a clock
-/// difference between the revoking process and this one cannot hide one.
-const CLOCK_MARGIN_MS: i64 = 60_000;
+/// Where a catalog reads approved components and the revocation log: the
+/// registry, or a wrapper around it.
+#[async_trait]
+pub trait ApprovedSource: Send + Sync {
+    /// The approved component serving `integration` (the newest approved
+    /// version, or exactly `version`).
+    async fn approved(
+        &self,
+        integration: &str,
+        version: Option<&str>,
+    ) -> Result<ApprovedComponent, RegistryError>;
+
+    /// The revocation log from number `from` on, in order.
+    async fn revocations_from(&self, from: i64) -> Result<Vec<StoredRevocation>, RegistryError>;
+}
+
+#[async_trait]
+impl ApprovedSource for Registry {
+    async fn approved(
+        &self,
+        integration: &str,
+        version: Option<&str>,
+    ) -> Result<ApprovedComponent, RegistryError> {
+        Registry::approved(self, integration, version).await
+    }
+
+    async fn revocations_from(&self, from: i64) -> Result<Vec<StoredRevocation>, RegistryError> {
+        Registry::revocations_from(self, from).await
+    }
+}
 
 /// An approved integration, verified and loaded.
 pub struct ApprovedIntegration {
@@ -46,18 +88,32 @@ pub struct ApprovedIntegration {
 }
 
 /// Why an integration cannot run.
+///
+/// Each message states its cause itself; none is chained as an error
+/// source, so a report that prints the whole chain says it once.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
     /// Nothing approved serves it, or the registry cannot be read.
     #[error(transparent)]
     Registry(#[from] RegistryError),
     /// The approval does not verify against the stored bytes and manifest.
-    #[error("the approval of `{integration}` does not hold: {source}")]
+    #[error("the approval of `{integration}` does not hold: {reason}")]
     Approval {
         /// The integration.
         integration: String,
         /// Why.
-        source: ApprovalError,
+        reason: ApprovalError,
+    },
+    /// The signed approval is for another integration or version than the
+    /// one asked for: the registry's record was altered.
+    #[error(
+        "the registry served `{asked}` with the approval of `{approved}`; its record was altered, so it does not run"
+    )]
+    NotAsked {
+        /// What was asked for (`name`, `name@version`).
+        asked: String,
+        /// What the approval names (`name@version`).
+        approved: String,
     },
     /// The approved component was revoked.
     #[error("`{integration}` ({digest}) was revoked; it no longer runs")]
@@ -67,21 +123,26 @@ pub enum CatalogError {
         /// The revoked component.
         digest: Digest,
     },
+    /// The revocation log was altered: nothing starts until it is whole.
+    #[error(
+        "the registry's revocation log was altered ({0}); no integration starts until it is restored"
+    )]
+    RevocationLog(String),
     /// The approved manifest no longer parses on this host.
-    #[error("the approved manifest of `{integration}` does not parse here: {source}")]
+    #[error("the approved manifest of `{integration}` does not parse here: {reason}")]
     Manifest {
         /// The integration.
         integration: String,
         /// Why.
-        source: ManifestError,
+        reason: ManifestError,
     },
     /// The component no longer loads on this host.
-    #[error("the approved component of `{integration}` cannot be loaded: {source}")]
+    #[error("the approved component of `{integration}` cannot be loaded: {reason}")]
     Load {
         /// The integration.
         integration: String,
         /// Why.
-        source: LoadError,
+        reason: LoadError,
     },
 }
 
@@ -90,34 +151,48 @@ struct Cached {
     resolved_at: Instant,
 }
 
+/// One name's (and version's) resolution: locked while it is resolved, so
+/// one compile per name at a time, and other names never wait for it.
+type Slot = Arc<Mutex<Option<Cached>>>;
+
+/// What this host has read of the revocation log.
 #[derive(Default)]
-struct State {
-    cached: HashMap<(String, Option<String>), Cached>,
-    revoked: HashSet<Digest>,
-    /// When revocations were last read: this host's clock, and the registry
-    /// time (Unix ms) the read covered from.
-    polled: Option<(Instant, i64)>,
+struct LogState {
+    /// The highest number read and verified (0: none yet).
+    seq: i64,
+    /// That record's stored text, to notice it changing or vanishing.
+    last: Option<String>,
+    /// When the log was last read, on this host's monotonic clock.
+    polled: Option<Instant>,
 }
 
 /// Approved integrations for one host.
 pub struct Catalog {
-    registry: Arc<Registry>,
+    source: Arc<dyn ApprovedSource>,
     runtime: Arc<Runtime>,
     trusted: TrustedKeys,
     poll: Duration,
-    state: Mutex<State>,
+    log: Mutex<LogState>,
+    revoked: SyncMutex<HashSet<Digest>>,
+    slots: SyncMutex<HashMap<(String, Option<String>), Slot>>,
 }
 
 impl Catalog {
-    /// A catalog resolving through `registry`, trusting approvals signed by
-    /// `trusted`, loading into `runtime`.
-    pub fn new(registry: Arc<Registry>, runtime: Arc<Runtime>, trusted: TrustedKeys) -> Self {
+    /// A catalog resolving through `source` (the registry), trusting
+    /// approvals and revocations signed by `trusted`, loading into `runtime`.
+    pub fn new(
+        source: Arc<dyn ApprovedSource>,
+        runtime: Arc<Runtime>,
+        trusted: TrustedKeys,
+    ) -> Self {
         Catalog {
-            registry,
+            source,
             runtime,
             trusted,
             poll: DEFAULT_REVOCATION_POLL,
-            state: Mutex::new(State::default()),
+            log: Mutex::new(LogState::default()),
+            revoked: SyncMutex::new(HashSet::new()),
+            slots: SyncMutex::new(HashMap::new()),
         }
     }
 
@@ -139,32 +214,35 @@ impl Catalog {
         name: &str,
         version: Option<&str>,
     ) -> Result<Arc<ApprovedIntegration>, CatalogError> {
-        let mut state = self.state.lock().await;
-        self.poll_revocations(&mut state).await?;
-        let key = (name.to_string(), version.map(str::to_string));
-        let fresh = state
-            .cached
-            .get(&key)
+        self.poll_revocations().await?;
+        let slot = self
+            .slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry((name.to_string(), version.map(str::to_string)))
+            .or_default()
+            .clone();
+        let mut cached = slot.lock().await;
+        let fresh = cached
+            .as_ref()
             .filter(|c| {
                 c.resolved_at.elapsed() < self.poll
-                    && !state.revoked.contains(&c.integration.claims.digest)
+                    && !self.is_revoked(&c.integration.claims.digest)
             })
             .map(|c| c.integration.clone());
         let integration = match fresh {
             Some(integration) => integration,
             None => {
                 let resolved = Arc::new(self.resolve(name, version).await?);
-                state.cached.insert(
-                    key,
-                    Cached {
-                        integration: resolved.clone(),
-                        resolved_at: Instant::now(),
-                    },
-                );
+                *cached = Some(Cached {
+                    integration: resolved.clone(),
+                    resolved_at: Instant::now(),
+                });
                 resolved
             }
         };
-        if state.revoked.contains(&integration.claims.digest) {
+        drop(cached);
+        if self.is_revoked(&integration.claims.digest) {
             return Err(CatalogError::Revoked {
                 integration: name.to_string(),
                 digest: integration.claims.digest,
@@ -173,22 +251,76 @@ impl Catalog {
         Ok(integration)
     }
 
-    /// Read the revocations made since the last read, if the last read is
-    /// older than the poll interval.
-    async fn poll_revocations(&self, state: &mut State) -> Result<(), CatalogError> {
-        if state.polled.is_some_and(|(at, _)| at.elapsed() < self.poll) {
+    fn is_revoked(&self, digest: &Digest) -> bool {
+        self.revoked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(digest)
+    }
+
+    /// Read the revocation log past what this host has read, if the last
+    /// read is older than the poll interval, verifying every record. Until
+    /// a read succeeds, every lookup reads again (and fails the same way).
+    async fn poll_revocations(&self) -> Result<(), CatalogError> {
+        let mut log = self.log.lock().await;
+        if log.polled.is_some_and(|at| at.elapsed() < self.poll) {
             return Ok(());
         }
         let started = Instant::now();
-        let now_ms = now_ms();
-        let since = state
-            .polled
-            .map_or(0, |(_, from)| from.saturating_sub(CLOCK_MARGIN_MS));
-        let revoked = self.registry.revoked_since(since).await?;
-        for digest in revoked {
-            state.revoked.insert(digest);
+        let rows = self.source.revocations_from(log.seq.max(1)).await?;
+        let mut rows = rows.into_iter().peekable();
+        if let Some(last) = &log.last {
+            match rows.next_if(|r| r.seq == log.seq) {
+                Some(row) if &row.raw == last => {}
+                Some(_) => {
+                    return Err(CatalogError::RevocationLog(format!(
+                        "revocation {} changed after this host read it",
+                        log.seq
+                    )));
+                }
+                None => {
+                    return Err(CatalogError::RevocationLog(format!(
+                        "revocation {}, which this host read, is gone",
+                        log.seq
+                    )));
+                }
+            }
         }
-        state.polled = Some((started, now_ms));
+        let mut seq = log.seq;
+        let mut last = log.last.clone();
+        let mut digests = Vec::new();
+        for row in rows {
+            if row.seq != seq + 1 {
+                return Err(CatalogError::RevocationLog(format!(
+                    "revocation {} is missing",
+                    seq + 1
+                )));
+            }
+            let record = row.record.as_ref().map_err(|e| {
+                CatalogError::RevocationLog(format!("revocation {} does not parse: {e}", row.seq))
+            })?;
+            let claims = self.trusted.verify_revocation(record).map_err(|e| {
+                CatalogError::RevocationLog(format!("revocation {} does not hold: {e}", row.seq))
+            })?;
+            if claims.seq != row.seq {
+                return Err(CatalogError::RevocationLog(format!(
+                    "revocation {} is stored as number {}",
+                    claims.seq, row.seq
+                )));
+            }
+            digests.push(claims.digest);
+            seq = row.seq;
+            last = Some(row.raw);
+        }
+        self.revoked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(digests);
+        *log = LogState {
+            seq,
+            last,
+            polled: Some(started),
+        };
         Ok(())
     }
 
@@ -197,27 +329,40 @@ impl Catalog {
         name: &str,
         version: Option<&str>,
     ) -> Result<ApprovedIntegration, CatalogError> {
-        let approved = self.registry.approved(name, version).await?;
+        let approved = self.source.approved(name, version).await?;
         let claims = self
             .trusted
             .verify_for(&approved.approval, &approved.component, &approved.manifest)
-            .map_err(|source| CatalogError::Approval {
+            .map_err(|reason| CatalogError::Approval {
                 integration: name.to_string(),
-                source,
+                reason,
             })?
             .clone();
+        if claims.integration != name
+            || version.is_some_and(|v| claims.version != v)
+            || claims.integration != approved.integration
+            || claims.version != approved.version
+        {
+            return Err(CatalogError::NotAsked {
+                asked: match version {
+                    Some(v) => format!("{name}@{v}"),
+                    None => format!("{name} (served as {})", approved.version),
+                },
+                approved: format!("{}@{}", claims.integration, claims.version),
+            });
+        }
         let manifest =
-            Manifest::from_toml(&approved.manifest).map_err(|source| CatalogError::Manifest {
+            Manifest::from_toml(&approved.manifest).map_err(|reason| CatalogError::Manifest {
                 integration: name.to_string(),
-                source,
+                reason,
             })?;
         let component = self
             .runtime
             .load(&approved.component)
             .await
-            .map_err(|source| CatalogError::Load {
+            .map_err(|reason| CatalogError::Load {
                 integration: name.to_string(),
-                source,
+                reason,
             })?;
         Ok(ApprovedIntegration {
             submission_id: approved.submission_id,
@@ -227,10 +372,4 @@ impl Catalog {
             component,
         })
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

@@ -26,8 +26,15 @@ pub struct Limits {
     /// Largest action input, in bytes.
     pub input_bytes: usize,
     /// Log bytes kept per execution (log import, stdout and stderr together);
-    /// the rest is counted and dropped.
+    /// every entry also costs [`LOG_ENTRY_BYTES`] against it, so empty lines
+    /// are bounded too. The rest is counted and dropped.
     pub log_bytes: usize,
+    /// Largest text the guest hands out besides its output and log (a typed
+    /// error's message), in bytes; longer text is cut and the report says so.
+    pub message_bytes: usize,
+    /// Host resources (connection handles, WASI streams) one execution may
+    /// hold at once.
+    pub resources: usize,
     /// Outbound HTTP requests per execution.
     pub http_requests: u32,
     /// Largest outbound request body, in bytes.
@@ -35,6 +42,10 @@ pub struct Limits {
     /// Largest inbound response body, in bytes.
     pub http_response_bytes: usize,
 }
+
+/// What one log entry costs against [`Limits::log_bytes`] besides its
+/// message: roughly what the host spends to keep an entry.
+pub const LOG_ENTRY_BYTES: usize = 64;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -47,6 +58,8 @@ impl Default for Limits {
             output_bytes: 1 << 20,
             input_bytes: 1 << 20,
             log_bytes: 64 << 10,
+            message_bytes: 8 << 10,
+            resources: 1_000,
             http_requests: 50,
             http_request_bytes: 4 << 20,
             http_response_bytes: 16 << 20,

@@ -10,6 +10,7 @@ use workway_store::installations::{InstallationRow, NewInstallation};
 use workway_store::{Store, StoreError};
 
 use crate::catalog::CatalogError;
+use crate::oauth::flow::{AuthorizationStart, FlowError, OAuthFlow};
 use crate::platform::Platform;
 use crate::triggers::events::Event;
 
@@ -28,6 +29,22 @@ pub enum InstallError {
     /// A stored configuration is not a JSON object of strings.
     #[error("the stored configuration of installation `{0}` is damaged: {1}")]
     Damaged(String, String),
+    /// The user has not installed the integration.
+    #[error("`{0}` is not installed; install it first")]
+    NotInstalled(String),
+    /// The installation's approval names no scopes of this provider.
+    #[error(
+        "`{integration}` was not approved to use `{provider}`, so it needs no `{provider}` connection"
+    )]
+    ProviderNotApproved {
+        /// The integration.
+        integration: String,
+        /// The provider asked for.
+        provider: String,
+    },
+    /// Starting the authorization failed.
+    #[error(transparent)]
+    Flow(#[from] FlowError),
 }
 
 /// An installed integration, decoded.
@@ -85,6 +102,41 @@ pub async fn install(
         tracing::warn!(owner, integration, "cannot emit installation_created: {e}");
     }
     Installation::decode(row)
+}
+
+/// Start connecting `owner`'s `provider` account for their installation
+/// of `integration`: the authorization request asks for exactly the scopes
+/// the installed version's signed approval lists for that provider (plus
+/// the provider's identity scopes), so the grant is made per installation
+/// and the vault can hand it to this installation (see
+/// [`crate::vault::credentials::ExecutionConnections`]). Returns where to
+/// send the user.
+pub async fn connect(
+    platform: &Platform,
+    owner: &str,
+    integration: &str,
+    provider: &str,
+    redirect_uri: &str,
+) -> Result<AuthorizationStart, InstallError> {
+    let installed = find(&platform.store, owner, integration)
+        .await?
+        .ok_or_else(|| InstallError::NotInstalled(integration.to_string()))?;
+    let approved = platform
+        .catalog
+        .get(integration, Some(&installed.row.version))
+        .await?;
+    let scopes =
+        approved
+            .claims
+            .scopes
+            .get(provider)
+            .ok_or_else(|| InstallError::ProviderNotApproved {
+                integration: integration.to_string(),
+                provider: provider.to_string(),
+            })?;
+    Ok(OAuthFlow::new(platform.vault.clone())
+        .begin(owner, provider, scopes, redirect_uri)
+        .await?)
 }
 
 fn valid_setting_name(name: &str) -> bool {

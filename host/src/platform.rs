@@ -42,6 +42,8 @@ pub struct HostConfig {
     pub oauth: BTreeMap<String, ProviderSettings>,
     /// How runs are executed.
     pub executor: ExecutorConfig,
+    /// How many runs triggers may start.
+    pub triggers: crate::triggers::TriggerLimits,
 }
 
 impl HostConfig {
@@ -82,6 +84,8 @@ pub struct Platform {
     /// Notified when a run is queued by this process, so a local executor
     /// starts it at once instead of at its next poll.
     pub queued: Arc<Notify>,
+    /// How many runs triggers may start (from the configuration).
+    pub triggers: crate::triggers::TriggerLimits,
 }
 
 impl Platform {
@@ -106,6 +110,7 @@ impl Platform {
             egress,
             vault,
             queued: Arc::new(Notify::new()),
+            triggers: config.triggers.clone(),
         })
     }
 }

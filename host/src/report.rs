@@ -94,6 +94,22 @@ pub enum IntegrationError {
     },
 }
 
+impl IntegrationError {
+    /// The error's kebab-case kind, as the report and CLI show it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            IntegrationError::AuthExpired { .. } => "auth-expired",
+            IntegrationError::RateLimited { .. } => "rate-limited",
+            IntegrationError::InvalidInput { .. } => "invalid-input",
+            IntegrationError::NotFound { .. } => "not-found",
+            IntegrationError::PermissionDenied { .. } => "permission-denied",
+            IntegrationError::Upstream { .. } => "upstream",
+            IntegrationError::Network { .. } => "network",
+            IntegrationError::Internal { .. } => "internal",
+        }
+    }
+}
+
 /// Why the host stopped or refused an execution. The guest cannot forge
 /// these: they come from the sandbox itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -155,20 +171,36 @@ pub struct LogEntry {
     pub message: String,
 }
 
-/// The execution's log, capped in size.
+/// The execution's log, capped in size: message bytes plus a fixed cost per
+/// entry ([`crate::config::LOG_ENTRY_BYTES`]), so empty lines count too.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExecutionLog {
     /// The entries kept, in order.
     pub entries: Vec<LogEntry>,
-    /// Bytes dropped after the cap was reached.
+    /// Message bytes dropped after the cap was reached.
     pub dropped_bytes: u64,
+    /// Entries dropped (wholly) after the cap was reached.
+    #[serde(default)]
+    pub dropped_entries: u64,
 }
 
 impl ExecutionLog {
     /// Whether anything was dropped.
     pub fn truncated(&self) -> bool {
-        self.dropped_bytes > 0
+        self.dropped_bytes > 0 || self.dropped_entries > 0
     }
+}
+
+/// A text the guest handed out that the host cut to its limit
+/// ([`crate::config::Limits::message_bytes`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Truncation {
+    /// What was cut, e.g. `error.message`.
+    pub field: String,
+    /// Its length as the guest gave it, in bytes.
+    pub original_bytes: u64,
+    /// What the report keeps of it, in bytes.
+    pub kept_bytes: u64,
 }
 
 /// Everything measured about one execution.
@@ -202,4 +234,7 @@ pub struct ExecutionReport {
     pub wall_time_us: u64,
     /// The captured log.
     pub log: ExecutionLog,
+    /// Guest-supplied texts cut to their limit; empty when nothing was.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub truncated: Vec<Truncation>,
 }

@@ -234,6 +234,18 @@ fn run_fails_with_the_typed_error() {
         "{}",
         stderr(&bad_input)
     );
+    // The report's outcome line names the kind; the message is printed once.
+    assert!(
+        stderr(&bad_input).contains("outcome      host-error input-invalid\n"),
+        "{}",
+        stderr(&bad_input)
+    );
+    assert_eq!(
+        stderr(&bad_input).matches("input-invalid").count(),
+        2,
+        "the kind on the outcome line and the error line, the message once: {}",
+        stderr(&bad_input)
+    );
 
     let out_of_fuel = workway(&[
         "plugin",
@@ -655,6 +667,12 @@ fn publish_review_approve_then_run_by_name_until_revoked() {
         .and_then(|l| l.split_whitespace().nth(1))
         .expect("the submission id")
         .to_string();
+    let fingerprint = report
+        .lines()
+        .find_map(|l| l.strip_prefix("fingerprint"))
+        .map(str::trim)
+        .expect("the fingerprint a reviewer approves with")
+        .to_string();
 
     let listed = stdout(&workway_with(&["review", "list"], &envs));
     assert!(
@@ -691,7 +709,18 @@ fn publish_review_approve_then_run_by_name_until_revoked() {
     );
 
     // Only reviewers approve.
-    let not_reviewer = workway_with(&["review", "approve", &id, "--as", "dev"], &envs);
+    let not_reviewer = workway_with(
+        &[
+            "review",
+            "approve",
+            &id,
+            "--reviewed",
+            &fingerprint,
+            "--as",
+            "dev",
+        ],
+        &envs,
+    );
     assert!(!not_reviewer.status.success());
     assert!(stderr(&not_reviewer).contains("`dev` is not a reviewer"));
     let approved = workway_with(
@@ -699,6 +728,8 @@ fn publish_review_approve_then_run_by_name_until_revoked() {
             "review",
             "approve",
             &id,
+            "--reviewed",
+            &fingerprint,
             "--as",
             "rita",
             "--note",
@@ -782,4 +813,171 @@ fn publish_review_approve_then_run_by_name_until_revoked() {
         history.contains("revoked") && history.contains("sam: posts to every channel"),
         "{history}"
     );
+}
+
+/// clap's own consistency checks on the whole command line (names, flags,
+/// the propagated `--version`), so a collision fails here instead of
+/// panicking in front of a user.
+#[test]
+fn the_command_line_passes_clap_debug_asserts() {
+    use clap::CommandFactory as _;
+    workway_host::cli::Cli::command().debug_assert();
+}
+
+/// A user's workflow commands on a local database: `workflow create`
+/// shows a webhook's signing secret once, `rotate-secret` replaces it,
+/// `workflow show` (with and without `--version N`) does not panic, and
+/// another user sees neither the workflow nor its runs.
+#[test]
+fn workflow_commands_show_the_secret_once_and_scope_reads_by_owner() {
+    use workway_test_artifacts::first_party;
+    let data = tempfile::tempdir().expect("temp dir");
+    let data_dir = data.path().to_str().expect("utf-8 path");
+    let key = workway_with(&["review", "new-key", "--id", "review-1"], &[]);
+    assert!(key.status.success(), "{}", stderr(&key));
+    let key = stdout(&key).trim().to_string();
+    let envs = [
+        ("WORKWAY_DATA_DIR", data_dir),
+        ("WORKWAY_REVIEW_KEY", key.as_str()),
+        ("WORKWAY_REVIEWERS", "rita"),
+    ];
+    let manifest = Path::new(first_party::DIR).join("slack/workway.toml");
+    let manifest = manifest.to_str().expect("utf-8 path");
+    let published = workway_with(
+        &[
+            "plugin",
+            "publish",
+            first_party::SLACK,
+            "--manifest",
+            manifest,
+            "--as",
+            "dev",
+        ],
+        &envs,
+    );
+    assert!(published.status.success(), "{}", stderr(&published));
+    let id = stdout(&published)
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .expect("the submission id")
+        .to_string();
+    let shown = stdout(&workway_with(&["review", "show", &id], &envs));
+    let fingerprint = shown
+        .lines()
+        .find(|l| l.trim_start().starts_with("fingerprint"))
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap_or_else(|| panic!("a fingerprint in {shown}"))
+        .to_string();
+    let approved = workway_with(
+        &[
+            "review",
+            "approve",
+            &id,
+            "--reviewed",
+            &fingerprint,
+            "--as",
+            "rita",
+        ],
+        &envs,
+    );
+    assert!(approved.status.success(), "{}", stderr(&approved));
+    let installed = workway_with(&["install", "slack", "--as", "alice"], &envs);
+    assert!(installed.status.success(), "{}", stderr(&installed));
+
+    let file = data.path().join("hook.yaml");
+    std::fs::write(
+        &file,
+        "name: hook\ntrigger:\n  kind: webhook\nsteps:\n  - id: say\n    action: slack.send-message\n    input: { channel: C1, text: hi }\n",
+    )
+    .expect("write");
+    let file = file.to_str().expect("utf-8 path");
+    let secret_in = |out: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix("signing secret: whsec_"))
+            .map(|s| format!("whsec_{s}"))
+    };
+    let created = workway_with(&["workflow", "create", file, "--as", "alice"], &envs);
+    assert!(created.status.success(), "{}", stderr(&created));
+    let first = secret_in(&stdout(&created)).expect("the secret is shown at creation");
+    assert!(stdout(&created).contains("webhook path: /v1/hooks/"));
+    let again = workway_with(&["workflow", "create", file, "--as", "alice"], &envs);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(secret_in(&stdout(&again)), None, "shown once only");
+    assert!(
+        stdout(&again).contains("rotate-secret hook"),
+        "{}",
+        stdout(&again)
+    );
+
+    let rotated = workway_with(
+        &["workflow", "rotate-secret", "hook", "--as", "alice"],
+        &envs,
+    );
+    assert!(rotated.status.success(), "{}", stderr(&rotated));
+    let second = secret_in(&stdout(&rotated)).expect("the new secret is shown");
+    assert_ne!(first, second);
+    let stranger = workway_with(
+        &["workflow", "rotate-secret", "hook", "--as", "mallory"],
+        &envs,
+    );
+    assert!(!stranger.status.success());
+    assert!(
+        stderr(&stranger).contains("no workflow `hook`"),
+        "{}",
+        stderr(&stranger)
+    );
+
+    // `workflow show` used to panic (exit 101) on its `--version` option.
+    let shown = workway_with(&["workflow", "show", "hook", "--as", "alice"], &envs);
+    assert_eq!(shown.status.code(), Some(0), "{}", stderr(&shown));
+    assert!(
+        stdout(&shown).contains("# hook version 2 of 2"),
+        "{}",
+        stdout(&shown)
+    );
+    let old = workway_with(
+        &[
+            "workflow",
+            "show",
+            "hook",
+            "--version",
+            "1",
+            "--as",
+            "alice",
+        ],
+        &envs,
+    );
+    assert_eq!(old.status.code(), Some(0), "{}", stderr(&old));
+    assert!(
+        stdout(&old).contains("# hook version 1 of 2"),
+        "{}",
+        stdout(&old)
+    );
+    let hidden = workway_with(&["workflow", "show", "hook", "--as", "mallory"], &envs);
+    assert!(!hidden.status.success());
+    assert!(
+        stderr(&hidden).contains("no workflow `hook`"),
+        "{}",
+        stderr(&hidden)
+    );
+
+    // A run is shown to its owner only; to anyone else it does not exist.
+    let queued = workway_with(&["run", "hook", "--detach", "--as", "alice"], &envs);
+    assert!(queued.status.success(), "{}", stderr(&queued));
+    let run = stdout(&queued).trim().to_string();
+    let own = workway_with(&["runs", "show", &run, "--as", "alice"], &envs);
+    assert!(own.status.success(), "{}", stderr(&own));
+    assert!(stdout(&own).contains(&run), "{}", stdout(&own));
+    let other = workway_with(&["runs", "show", &run, "--as", "mallory"], &envs);
+    assert!(!other.status.success(), "{}", stdout(&other));
+    let missing = workway_with(&["runs", "show", "no-such-run", "--as", "mallory"], &envs);
+    assert_eq!(
+        stderr(&other).replace(&run, "<id>"),
+        stderr(&missing).replace("no-such-run", "<id>"),
+        "another user's run reads exactly as a missing one"
+    );
+    assert!(stdout(&other).is_empty(), "{}", stdout(&other));
+    let listed = workway_with(&["runs", "list", "--as", "mallory"], &envs);
+    assert!(!stdout(&listed).contains(&run), "{}", stdout(&listed));
 }

@@ -5,7 +5,9 @@
 //! driven by `workway worker` processes. The first worker is killed with
 //! SIGKILL in the middle of the run; a second one, started on the same
 //! store, resumes it after the lease expires and finishes it. Completed
-//! steps are never executed again.
+//! steps are never executed again, and the interrupted one is delivered
+//! again under the same idempotency key. Two worker processes on one store
+//! fire each tick of a cron schedule exactly once.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -22,6 +24,7 @@ use workway_mocks::services::AcceptedTokens;
 use workway_mocks::services::gmail::{self, GmailMock, SeedMessage};
 use workway_mocks::services::notion::{self, NotionMock};
 use workway_mocks::services::slack::{self, Channel, SlackMock};
+use workway_mocks::services::stripe::{self, StripeMock};
 use workway_mocks::{MockResponse, TestCa};
 use workway_store::Store;
 use workway_store::runs::{AttemptStatus, RunStatus};
@@ -30,11 +33,14 @@ use workway_test_artifacts::first_party;
 
 const DATABASE: &str = "5c6a2821-6bb1-4a7e-b6e1-c50111515c3d";
 const CHANNEL: &str = "C0123ABCD";
-const TOKENS: [(&str, &str); 3] = [
+const TOKENS: [(&str, &str); 4] = [
     ("google", "ya29.workflow-cli"),
     ("notion", "secret_workflow-cli"),
     ("slack", "xoxb-workflow-cli"),
+    ("stripe", "sk_test_workflow-cli"),
 ];
+/// The integrations of the three-step workflow.
+const THREE: [&str; 3] = ["gmail", "notion", "slack"];
 
 /// Everything one test's processes share: the store, the folders and the
 /// keys, as environment variables.
@@ -95,12 +101,14 @@ struct Services {
     gmail: GmailMock,
     notion: NotionMock,
     slack: SlackMock,
+    stripe: StripeMock,
 }
 
 async fn services(ca: &TestCa) -> Services {
     let gmail = GmailMock::start(ca, AcceptedTokens::exactly(TOKENS[0].1)).await;
     let notion = NotionMock::start(ca, AcceptedTokens::exactly(TOKENS[1].1)).await;
     let slack = SlackMock::start(ca, AcceptedTokens::exactly(TOKENS[2].1)).await;
+    let stripe = StripeMock::start(ca, AcceptedTokens::exactly(TOKENS[3].1)).await;
     gmail.add_message(SeedMessage::new(
         "\"Ada Lovelace\" <ada@example.com>",
         &["me@example.com"],
@@ -117,6 +125,7 @@ async fn services(ca: &TestCa) -> Services {
         gmail,
         notion,
         slack,
+        stripe,
     }
 }
 
@@ -130,6 +139,7 @@ fn deployment(database_url: &str, ca: &TestCa, s: &Services) -> Env {
         (gmail::HOST, s.gmail.port()),
         (notion::HOST, s.notion.port()),
         (slack::HOST, s.slack.port()),
+        (stripe::HOST, s.stripe.port()),
     ]
     .iter()
     .map(|(host, port)| format!("\"{host}:443=127.0.0.1:{port}\""))
@@ -176,13 +186,17 @@ impl Env {
             .unwrap_or_default()
     }
 
-    /// Publish, approve and install the three integrations.
-    fn install_integrations(&self) {
+    /// Publish, approve and install the first-party integrations `names`.
+    fn install_integrations(&self, names: &[&str]) {
         for (name, wasm) in [
             ("gmail", first_party::GMAIL),
             ("notion", first_party::NOTION),
             ("slack", first_party::SLACK),
+            ("stripe", first_party::STRIPE),
         ] {
+            if !names.contains(&name) {
+                continue;
+            }
             let manifest: PathBuf = Path::new(first_party::DIR).join(name).join("workway.toml");
             let published = self.ok(&[
                 "plugin",
@@ -199,7 +213,22 @@ impl Env {
                 .and_then(|l| l.split_whitespace().nth(1))
                 .expect("the submission id")
                 .to_string();
-            self.ok(&["review", "approve", &id, "--as", "rita"]);
+            // The reviewer approves what `publish` showed: its fingerprint.
+            let fingerprint = published
+                .lines()
+                .find_map(|l| l.trim_start().strip_prefix("fingerprint"))
+                .map(str::trim)
+                .expect("publish shows the submission's fingerprint")
+                .to_string();
+            self.ok(&[
+                "review",
+                "approve",
+                &id,
+                "--reviewed",
+                &fingerprint,
+                "--as",
+                "rita",
+            ]);
             let installed = self.ok(&["install", name]);
             assert!(
                 installed.contains(&format!("installed {name} 0.1.0 for alice")),
@@ -242,19 +271,34 @@ impl Env {
         store.close().await;
     }
 
-    fn create_workflow(&self) {
-        let file = self.dir.path().join("inbox-to-notion.yaml");
-        std::fs::write(&file, workflow_yaml()).expect("written");
+    /// Save `yaml` as workflow `name` of `steps` steps, triggered by `trigger`.
+    fn create_workflow(&self, name: &str, yaml: &str, trigger: &str, steps: usize) {
+        let file = self.dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&file, yaml).expect("written");
         let saved = self.ok(&["workflow", "create", file.to_str().expect("utf-8")]);
         assert!(
-            saved
-                .contains("saved workflow `inbox-to-notion` version 1 (manual trigger, 3 step(s))"),
+            saved.contains(&format!(
+                "saved workflow `{name}` version 1 ({trigger} trigger, {steps} step(s))"
+            )),
             "{saved}"
         );
     }
 }
 
-fn workflow_yaml() -> String {
+/// The three-step workflow, and with `customer`, a fourth step between
+/// filing and telling: a Stripe customer for the sender, created with the
+/// attempt's idempotency key.
+fn workflow_yaml(customer: bool) -> String {
+    let customer = if customer {
+        r#"  - id: customer
+    action: stripe.create-customer
+    input:
+      email: { $ref: /steps/fetch/output/messages/0/from/email }
+      name: "Ada Lovelace"
+"#
+    } else {
+        ""
+    };
     format!(
         r#"name: inbox-to-notion
 trigger:
@@ -270,7 +314,7 @@ steps:
       properties:
         Name: {{ title: {{ $ref: /steps/fetch/output/messages/0/subject }} }}
         From: {{ email: {{ $ref: /steps/fetch/output/messages/0/from/email }} }}
-  - id: tell
+{customer}  - id: tell
     action: slack.send-message
     input:
       channel: "{CHANNEL}"
@@ -299,36 +343,43 @@ fn terminate(child: &mut Child) {
     let _ = child.wait();
 }
 
+/// The POST requests `mock` received on `path`.
+fn posts(
+    requests: Vec<workway_mocks::RecordedRequest>,
+    path: &str,
+) -> Vec<workway_mocks::RecordedRequest> {
+    requests
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == path)
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_mid_run_leaves_a_run_another_worker_finishes() {
     for t in test_stores().await {
         let ca = TestCa::new();
         let s = services(&ca).await;
         let env = deployment(t.url(), &ca, &s);
-        env.install_integrations();
+        env.install_integrations(&["gmail", "notion", "slack", "stripe"]);
         env.connect_accounts().await;
-        env.create_workflow();
+        env.create_workflow("inbox-to-notion", &workflow_yaml(true), "manual", 4);
 
         let run_id = env
             .ok(&["run", "inbox-to-notion", "--detach"])
             .trim()
             .to_string();
-        // Notion holds the page creation for a long time, so the first
-        // worker is inside step two when it is killed.
-        s.notion.faults().push_for(
-            "/v1/pages",
-            MockResponse::json(200, json!({"object": "page"})).delay(Duration::from_secs(60)),
+        // Stripe holds the customer creation for a long time, so the first
+        // worker is inside step three, its request delivered, when it is
+        // killed.
+        s.stripe.faults().push_for(
+            "/v1/customers",
+            MockResponse::json(200, json!({"object": "customer"})).delay(Duration::from_secs(60)),
         );
         let mut first = env.worker("first");
         eventually(
             Duration::from_secs(60),
-            "step two to reach Notion",
-            || async {
-                s.notion
-                    .requests()
-                    .iter()
-                    .any(|r| r.method == "POST" && r.path == "/v1/pages")
-            },
+            "step three to reach Stripe",
+            || async { !posts(s.stripe.requests(), "/v1/customers").is_empty() },
         )
         .await;
         first.kill().expect("SIGKILL");
@@ -353,7 +404,8 @@ async fn a_worker_killed_mid_run_leaves_a_run_another_worker_finishes() {
             interrupted,
             [
                 ("fetch", AttemptStatus::Succeeded),
-                ("file", AttemptStatus::Running)
+                ("file", AttemptStatus::Succeeded),
+                ("customer", AttemptStatus::Running)
             ]
         );
 
@@ -390,16 +442,33 @@ async fn a_worker_killed_mid_run_leaves_a_run_another_worker_finishes() {
             [
                 ("fetch", 1, AttemptStatus::Succeeded),
                 ("file", 1, AttemptStatus::Succeeded),
+                ("customer", 1, AttemptStatus::Succeeded),
                 ("tell", 1, AttemptStatus::Succeeded),
             ],
             "the interrupted attempt was resumed, not repeated as a new one"
         );
-        // The completed step was not executed again: Gmail saw nothing
-        // after the kill. The interrupted one ran again under its key.
+        // The completed steps were not executed again: Gmail saw nothing
+        // after the kill, Notion one page creation in all.
         assert_eq!(s.gmail.requests().len(), gmail_seen, "{}", t.label);
-        assert_eq!(after[1].idempotency_key, before[1].idempotency_key);
-        assert_eq!(s.notion.pages(DATABASE).len(), 1);
-        assert_eq!(s.slack.messages_in(CHANNEL).len(), 1);
+        assert_eq!(
+            posts(s.notion.requests(), "/v1/pages").len(),
+            1,
+            "{}",
+            t.label
+        );
+        assert_eq!(s.notion.pages(DATABASE).len(), 1, "{}", t.label);
+        // The interrupted step was delivered exactly twice (the killed
+        // worker's request and the resumed one), both times under the one
+        // key its attempt row holds: a new key for the second delivery, or
+        // a third delivery, would show here.
+        let deliveries: Vec<Option<String>> = posts(s.stripe.requests(), "/v1/customers")
+            .iter()
+            .map(|r| r.header("idempotency-key").map(str::to_string))
+            .collect();
+        let key = Some(after[2].idempotency_key.clone());
+        assert_eq!(deliveries, [key.clone(), key], "{}", t.label);
+        assert_eq!(s.stripe.customers().len(), 1, "{}", t.label);
+        assert_eq!(s.slack.messages_in(CHANNEL).len(), 1, "{}", t.label);
 
         // What the user sees.
         let shown = env.ok(&["runs", "show", &run_id]);
@@ -408,6 +477,7 @@ async fn a_worker_killed_mid_run_leaves_a_run_another_worker_finishes() {
             "fetch",
             "gmail.fetch-email",
             "file",
+            "customer",
             "tell",
             "fuel",
             "light",
@@ -424,7 +494,7 @@ async fn a_worker_killed_mid_run_leaves_a_run_another_worker_finishes() {
         let foreground = env.run(&["run", "inbox-to-notion"]);
         let progress = String::from_utf8_lossy(&foreground.stderr);
         assert!(foreground.status.success(), "{progress}");
-        for step in ["fetch", "file", "tell"] {
+        for step in ["fetch", "file", "customer", "tell"] {
             assert!(progress.contains(step), "{progress}");
         }
         assert!(progress.contains("succeeded"), "{progress}");
@@ -440,11 +510,11 @@ fn a_workflow_that_does_not_fit_its_actions_is_refused_with_every_reason() {
     let db = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", db.path().join("w.db").display());
     let env = deployment(&url, &ca, &s);
-    env.install_integrations();
+    env.install_integrations(&THREE);
     let file = env.dir.path().join("bad.yaml");
     std::fs::write(
         &file,
-        workflow_yaml()
+        workflow_yaml(false)
             .replace("max_results: 1", "max_results: \"one\"")
             .replace("/steps/file/output/url", "/steps/file/output/link")
             .replace("slack.send-message", "stripe.create-customer"),
@@ -464,4 +534,104 @@ fn a_workflow_that_does_not_fit_its_actions_is_refused_with_every_reason() {
         !listed.contains("inbox-to-notion"),
         "nothing was saved: {listed}"
     );
+}
+
+/// Send `signal` (`-STOP`, `-CONT`) to every child in one `kill` call.
+fn signal(signal: &str, children: &[&Child]) {
+    let pids: Vec<String> = children.iter().map(|c| c.id().to_string()).collect();
+    let status = Command::new("kill")
+        .arg(signal)
+        .args(&pids)
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill {signal} {pids:?}");
+}
+
+/// The number of scheduled runs of each tick (Unix ms) in `store`.
+async fn runs_per_tick(store: &Store) -> std::collections::BTreeMap<i64, usize> {
+    let mut per_tick = std::collections::BTreeMap::new();
+    for run in store
+        .runs()
+        .list(None, None, 100_000)
+        .await
+        .expect("listed")
+        .iter()
+        .filter(|r| r.trigger_kind == "schedule")
+    {
+        let data: serde_json::Value = serde_json::from_str(&run.trigger_data).expect("JSON");
+        let tick = data["tick_ms"].as_i64().expect("a tick");
+        *per_tick.entry(tick).or_insert(0) += 1;
+    }
+    per_tick
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_worker_processes_fire_each_cron_tick_exactly_once() {
+    for t in test_stores().await {
+        let ca = TestCa::new();
+        let s = services(&ca).await;
+        let env = deployment(t.url(), &ca, &s);
+        env.install_integrations(&["slack"]);
+        env.connect_accounts().await;
+        let yaml = format!(
+            "name: every-second\ntrigger:\n  kind: schedule\n  cron: \"* * * * * *\"\nsteps:\n  - id: tell\n    action: slack.send-message\n    input: {{ channel: \"{CHANNEL}\", text: \"tick {{{{ /trigger/tick }}}}\" }}\n"
+        );
+        env.create_workflow("every-second", &yaml, "schedule", 1);
+        let mut a = env.worker("cron-a");
+        let mut b = env.worker("cron-b");
+        eventually(Duration::from_secs(60), "both workers to start", || async {
+            env.log("cron-a").contains("worker ready") && env.log("cron-b").contains("worker ready")
+        })
+        .await;
+        // Both processes are stopped together while ticks pass, then
+        // continued together: each one's scheduler pass is overdue and runs
+        // at once, so both race for the same missed ticks (within the grace
+        // period, so they are due).
+        let mut raced = Vec::new();
+        for _ in 0..3 {
+            signal("-STOP", &[&a, &b]);
+            let stopped = workway_host::oauth::token::now_ms();
+            tokio::time::sleep(Duration::from_millis(2500)).await;
+            let resumed = workway_host::oauth::token::now_ms();
+            signal("-CONT", &[&a, &b]);
+            let due: Vec<i64> = (stopped / 1000 + 1..=resumed / 1000)
+                .map(|s| s * 1000)
+                .collect();
+            eventually(
+                Duration::from_secs(60),
+                "the ticks missed while stopped to fire",
+                || async {
+                    let fired = runs_per_tick(&t.store).await;
+                    due.iter().all(|tick| fired.contains_key(tick))
+                },
+            )
+            .await;
+            raced.extend(due);
+        }
+        terminate(&mut a);
+        terminate(&mut b);
+        let fired = runs_per_tick(&t.store).await;
+        let twice: Vec<(&i64, &usize)> = fired.iter().filter(|(_, n)| **n != 1).collect();
+        assert!(
+            twice.is_empty(),
+            "{}: ticks fired more than once: {twice:?}\n{}\n{}",
+            t.label,
+            env.log("cron-a"),
+            env.log("cron-b")
+        );
+        assert!(raced.len() >= 6, "{}: {raced:?}", t.label);
+        for tick in &raced {
+            assert_eq!(fired.get(tick), Some(&1), "{}: tick {tick}", t.label);
+        }
+        let ticks: Vec<i64> = fired.keys().copied().collect();
+        for pair in ticks.windows(2) {
+            assert_eq!(
+                pair[1] - pair[0],
+                1000,
+                "{}: no tick skipped: {ticks:?}",
+                t.label
+            );
+        }
+        t.cleanup().await;
+    }
 }

@@ -7,6 +7,11 @@
 //! with the review key's public half before it loads a component, and the
 //! egress broker takes the approved hosts from the verified claims, never
 //! from a manifest on disk.
+//!
+//! Revocations are signed the same way ([`RevocationClaims`], under their
+//! own context line) and carry their number in the registry's revocation
+//! log, so a host reading the log detects an edited, renumbered or deleted
+//! revocation instead of running what was revoked.
 
 use std::collections::BTreeMap;
 
@@ -22,6 +27,10 @@ use crate::manifest::Manifest;
 /// Domain separation: these bytes start every signed message, so a review
 /// signature can never be replayed as anything else.
 const CONTEXT: &[u8] = b"workway-approval-v1\n";
+
+/// Domain separation for revocations: an approval's signature never
+/// verifies as a revocation's, nor the reverse.
+const REVOCATION_CONTEXT: &[u8] = b"workway-revocation-v1\n";
 
 /// What an approval binds together.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,11 +93,50 @@ impl ApprovalClaims {
     /// The exact bytes signed: the context line, then the claims as JSON
     /// (struct fields in declaration order, maps sorted: deterministic).
     fn message(&self) -> Vec<u8> {
-        let mut message = CONTEXT.to_vec();
-        // Serializing plain strings, integers and maps cannot fail.
-        message.extend(serde_json::to_vec(self).unwrap_or_default());
-        message
+        signed_message(CONTEXT, self)
     }
+}
+
+/// The context line, then `claims` as JSON.
+fn signed_message(context: &[u8], claims: &impl Serialize) -> Vec<u8> {
+    let mut message = context.to_vec();
+    // Serializing plain strings, integers and maps cannot fail.
+    message.extend(serde_json::to_vec(claims).unwrap_or_default());
+    message
+}
+
+/// What a revocation binds together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevocationClaims {
+    /// Its number in the registry's revocation log (1, 2, 3, ...).
+    pub seq: i64,
+    /// The revoked submission.
+    pub submission_id: String,
+    /// The integration's name.
+    pub integration: String,
+    /// Its version.
+    pub version: String,
+    /// The revoked component's digest: hosts stop starting it.
+    pub digest: Digest,
+    /// The reviewer who revoked.
+    pub revoked_by: String,
+    /// Why.
+    pub reason: String,
+    /// When (Unix ms, the revoking process's clock: for the record only).
+    pub revoked_at: i64,
+}
+
+/// Revocation claims with the review key's signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedRevocation {
+    /// What was revoked.
+    pub claims: RevocationClaims,
+    /// The id of the review key that signed.
+    pub key_id: String,
+    /// The ed25519 signature over the claims, base64.
+    pub signature: String,
 }
 
 /// The hex sha256 of a manifest's text.
@@ -117,13 +165,11 @@ pub enum ApprovalError {
     )]
     MalformedKey(String),
     /// The approval names a key this host does not trust.
-    #[error("the approval is signed by review key `{0}`, which this host does not trust")]
+    #[error("it is signed by review key `{0}`, which this host does not trust")]
     UnknownKey(String),
     /// The signature does not verify: the claims were changed after signing
     /// or were never signed by that key.
-    #[error(
-        "the approval's signature does not verify: the approval was altered or not signed by key `{0}`"
-    )]
+    #[error("the signature does not verify: the record was altered or not signed by key `{0}`")]
     BadSignature(String),
     /// The approval is for other bytes.
     #[error("the approval is for component {approved}, not {actual}")]
@@ -203,6 +249,16 @@ impl ReviewKey {
             signature: STANDARD.encode(signature.to_bytes()),
         }
     }
+
+    /// Sign a revocation.
+    pub fn sign_revocation(&self, claims: RevocationClaims) -> SignedRevocation {
+        let signature = self.key.sign(&signed_message(REVOCATION_CONTEXT, &claims));
+        SignedRevocation {
+            claims,
+            key_id: self.id.clone(),
+            signature: STANDARD.encode(signature.to_bytes()),
+        }
+    }
 }
 
 impl std::fmt::Debug for ReviewKey {
@@ -248,19 +304,40 @@ impl TrustedKeys {
         &self,
         approval: &'a SignedApproval,
     ) -> Result<&'a ApprovalClaims, ApprovalError> {
+        self.check(
+            &approval.key_id,
+            &approval.signature,
+            &approval.claims.message(),
+        )?;
+        Ok(&approval.claims)
+    }
+
+    /// The claims of `revocation` if its signature verifies with a trusted key.
+    pub fn verify_revocation<'a>(
+        &self,
+        revocation: &'a SignedRevocation,
+    ) -> Result<&'a RevocationClaims, ApprovalError> {
+        self.check(
+            &revocation.key_id,
+            &revocation.signature,
+            &signed_message(REVOCATION_CONTEXT, &revocation.claims),
+        )?;
+        Ok(&revocation.claims)
+    }
+
+    fn check(&self, key_id: &str, signature: &str, message: &[u8]) -> Result<(), ApprovalError> {
         let key = self
             .keys
-            .get(&approval.key_id)
-            .ok_or_else(|| ApprovalError::UnknownKey(approval.key_id.clone()))?;
-        let bad = || ApprovalError::BadSignature(approval.key_id.clone());
+            .get(key_id)
+            .ok_or_else(|| ApprovalError::UnknownKey(key_id.to_string()))?;
+        let bad = || ApprovalError::BadSignature(key_id.to_string());
         let bytes: [u8; 64] = STANDARD
-            .decode(&approval.signature)
+            .decode(signature)
             .ok()
             .and_then(|b| b.try_into().ok())
             .ok_or_else(bad)?;
-        key.verify(&approval.claims.message(), &Signature::from_bytes(&bytes))
-            .map_err(|_| bad())?;
-        Ok(&approval.claims)
+        key.verify(message, &Signature::from_bytes(&bytes))
+            .map_err(|_| bad())
     }
 
     /// Verify `approval` and that it covers exactly `component` and
@@ -343,6 +420,43 @@ hosts = ["https://slack.com"]
             trusted.verify_for(&approval, b"component", &widened),
             Err(ApprovalError::WrongManifest { .. })
         ));
+    }
+
+    #[test]
+    fn a_revocation_signature_covers_its_number_and_is_not_an_approval() {
+        let (key, approval) = signed();
+        let trusted = TrustedKeys::default().with(&key);
+        let revocation = key.sign_revocation(RevocationClaims {
+            seq: 3,
+            submission_id: "sub_1".into(),
+            integration: "slack".into(),
+            version: "0.1.0".into(),
+            digest: approval.claims.digest,
+            revoked_by: "rita".into(),
+            reason: "leaks".into(),
+            revoked_at: 7,
+        });
+        assert_eq!(
+            trusted
+                .verify_revocation(&revocation)
+                .expect("verifies")
+                .seq,
+            3
+        );
+        let mut renumbered = revocation.clone();
+        renumbered.claims.seq = 2;
+        assert!(matches!(
+            trusted.verify_revocation(&renumbered),
+            Err(ApprovalError::BadSignature(_))
+        ));
+        let mut retargeted = revocation.clone();
+        retargeted.claims.digest = Digest::of(b"other");
+        assert!(trusted.verify_revocation(&retargeted).is_err());
+        let as_approval = SignedApproval {
+            signature: revocation.signature.clone(),
+            ..approval
+        };
+        assert!(trusted.verify(&as_approval).is_err());
     }
 
     #[test]

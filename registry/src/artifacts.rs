@@ -28,20 +28,22 @@ pub const DEFAULT_MAX_SIZE: u64 = 32 << 20;
 #[derive(Debug, thiserror::Error)]
 pub enum ArtifactError {
     /// The storage directory cannot be used.
-    #[error("artifact storage {path}: {source}")]
+    #[error("artifact storage {path}: {cause}")]
     Open {
         /// The directory.
         path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (shown in the message, not chained as a source,
+        /// so a report never states it twice).
+        cause: std::io::Error,
     },
     /// Reading or writing a file failed.
-    #[error("artifact {digest}: {source}")]
+    #[error("artifact {digest}: {cause}")]
     Io {
         /// The artifact.
         digest: Digest,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (shown in the message, not chained as a source,
+        /// so a report never states it twice).
+        cause: std::io::Error,
     },
     /// No artifact has this digest.
     #[error("no artifact {0} is stored")]
@@ -81,9 +83,9 @@ const TMP: &str = "tmp";
 impl ArtifactStore {
     /// Open (creating it if missing) the storage directory at `root`.
     pub fn open(root: &Path) -> Result<Self, ArtifactError> {
-        let open_error = |source| ArtifactError::Open {
+        let open_error = |cause| ArtifactError::Open {
             path: root.to_path_buf(),
-            source,
+            cause,
         };
         std::fs::create_dir_all(root).map_err(open_error)?;
         let dir = Dir::open_ambient_dir(root, ambient_authority()).map_err(open_error)?;
@@ -129,7 +131,7 @@ impl ArtifactStore {
             Err(ArtifactError::Missing(_) | ArtifactError::Corrupt { .. }) => {}
             Err(other) => return Err(other),
         }
-        let io = |source| ArtifactError::Io { digest, source };
+        let io = |cause| ArtifactError::Io { digest, cause };
         let tmp_name = format!("{TMP}/{}.{}", digest.to_hex(), unique_suffix());
         let written = (|| {
             let mut file = self
@@ -155,18 +157,18 @@ impl ArtifactStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(ArtifactError::Missing(*digest));
             }
-            Err(source) => {
+            Err(cause) => {
                 return Err(ArtifactError::Io {
                     digest: *digest,
-                    source,
+                    cause,
                 });
             }
         };
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)
-            .map_err(|source| ArtifactError::Io {
+            .map_err(|cause| ArtifactError::Io {
                 digest: *digest,
-                source,
+                cause,
             })?;
         let actual = Digest::of(&bytes);
         if actual != *digest {

@@ -22,6 +22,6 @@ pub use digest::{Digest, DigestParseError};
 pub use hosts::{HostPattern, HostPatternError, host_matches, is_host_name};
 pub use manifest::{Manifest, ManifestError};
 pub use review::{
-    ApprovedComponent, ExampleRun, Inspection, Registry, RegistryError, ReviewReport, Sandbox,
-    Submission,
+    ApprovedComponent, ExampleRun, Inspection, Registry, RegistryError, ReviewReport, Reviewed,
+    Sandbox, StoredRevocation, Submission,
 };

@@ -110,12 +110,13 @@ pub struct Pricing {
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     /// The file could not be read.
-    #[error("cannot read manifest {path}: {source}")]
+    #[error("cannot read manifest {path}: {cause}")]
     Read {
         /// The file.
         path: String,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (shown in the message, not chained as a source,
+        /// so a report never states it twice).
+        cause: std::io::Error,
     },
     /// The text is not valid TOML for a manifest.
     #[error("manifest is not valid: {0}")]
@@ -140,9 +141,9 @@ impl Manifest {
 
     /// Read, parse and validate a manifest file.
     pub fn from_file(path: &Path) -> Result<Self, ManifestError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+        let text = std::fs::read_to_string(path).map_err(|cause| ManifestError::Read {
             path: path.display().to_string(),
-            source,
+            cause,
         })?;
         Self::from_toml(&text)
     }

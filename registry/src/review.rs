@@ -3,6 +3,16 @@
 //! (signing the approval), reject, or later revoke; every transition is
 //! recorded; the host asks for approved components by integration name.
 //!
+//! The rules a review enforces, whatever the reviewer list says:
+//! - an approval signs what the reviewer was shown ([`Reviewed`]): the
+//!   artifact is read and inspected again at approval, and any difference
+//!   from the report refuses the approval;
+//! - the submitter of a version never approves it;
+//! - a name belongs to the submitter of its first approved version; another
+//!   publisher's version of it is refused at submission (and at approval);
+//! - a revocation is signed and numbered by the database, never dated by a
+//!   machine's clock, so hosts detect one that was edited or deleted.
+//!
 //! The registry does not run components itself: a [`Sandbox`] (the host's
 //! runtime) inspects them and runs their declared examples with no network.
 
@@ -11,12 +21,17 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 use workway_store::submissions::{
     NewSubmission, ReviewEvent, SubmissionRow, SubmissionState, Transition,
 };
 use workway_store::{Store, StoreError};
 
-use crate::approval::{ApprovalClaims, ReviewKey, SignedApproval, manifest_sha256};
+use workway_store::submissions::{ApproveOutcome, RevocationRow};
+
+use crate::approval::{
+    ApprovalClaims, ReviewKey, RevocationClaims, SignedApproval, SignedRevocation, manifest_sha256,
+};
 use crate::artifacts::{ArtifactError, ArtifactStore};
 use crate::crosscheck::{IntegrationDescription, crosscheck};
 use crate::digest::Digest;
@@ -97,6 +112,88 @@ impl CapabilityDiff {
     }
 }
 
+/// What a reviewer was shown of a submission, carried into the approval:
+/// the host re-derives the same from the stored artifact and manifest and
+/// refuses to sign when anything differs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reviewed {
+    /// The integration's name.
+    pub integration: String,
+    /// Its version.
+    pub version: String,
+    /// The component's digest.
+    pub digest: Digest,
+    /// The hex sha256 of the manifest's text.
+    pub manifest_sha256: String,
+    /// The outbound hosts.
+    pub hosts: Vec<String>,
+    /// The OAuth scopes, by provider.
+    pub scopes: BTreeMap<String, Vec<String>>,
+}
+
+impl Reviewed {
+    /// What `manifest` (whose text is `text`) and the component with
+    /// `digest` amount to.
+    fn derive(manifest: &Manifest, text: &str, digest: Digest) -> Self {
+        Reviewed {
+            integration: manifest.name.clone(),
+            version: manifest.version.clone(),
+            digest,
+            manifest_sha256: manifest_sha256(text),
+            hosts: manifest.http.hosts.clone(),
+            scopes: scopes_of(manifest),
+        }
+    }
+
+    /// A short code naming exactly this (32 hex digits of a sha256 over it):
+    /// `review show` prints it and `review approve --reviewed` takes it
+    /// back, so the approval is of what the reviewer read.
+    pub fn fingerprint(&self) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(b"workway-reviewed-v1\n");
+        // Serializing strings and maps cannot fail.
+        hasher.update(serde_json::to_vec(self).unwrap_or_default());
+        hex::encode(&hasher.finalize()[..16])
+    }
+
+    /// Each way `now` differs from what was shown, as sentences.
+    fn differences(&self, now: &Reviewed) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut differ = |what: &str, shown: String, actual: String| {
+            if shown != actual {
+                out.push(format!("{what} is now {actual}, not {shown} as shown"));
+            }
+        };
+        differ(
+            "the integration",
+            self.integration.clone(),
+            now.integration.clone(),
+        );
+        differ("the version", self.version.clone(), now.version.clone());
+        differ(
+            "the component's digest",
+            self.digest.to_string(),
+            now.digest.to_string(),
+        );
+        differ(
+            "the manifest's sha256",
+            self.manifest_sha256.clone(),
+            now.manifest_sha256.clone(),
+        );
+        differ(
+            "the hosts",
+            format!("[{}]", self.hosts.join(", ")),
+            format!("[{}]", now.hosts.join(", ")),
+        );
+        differ(
+            "the scopes",
+            format!("{:?}", self.scopes),
+            format!("{:?}", now.scopes),
+        );
+        out
+    }
+}
+
 /// What a reviewer sees for one submission.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReviewReport {
@@ -106,6 +203,10 @@ pub struct ReviewReport {
     pub version: String,
     /// The component's digest.
     pub digest: Digest,
+    /// The hex sha256 of the manifest's text (empty in reports stored
+    /// before it was recorded: such a submission cannot be approved).
+    #[serde(default)]
+    pub manifest_sha256: String,
     /// Its size in bytes.
     pub size: u64,
     /// The contract version it targets.
@@ -125,6 +226,20 @@ pub struct ReviewReport {
     pub examples: BTreeMap<String, ExampleRun>,
 }
 
+impl ReviewReport {
+    /// The parts of the report an approval must match.
+    pub fn reviewed(&self) -> Reviewed {
+        Reviewed {
+            integration: self.integration.clone(),
+            version: self.version.clone(),
+            digest: self.digest,
+            manifest_sha256: self.manifest_sha256.clone(),
+            hosts: self.hosts.clone(),
+            scopes: self.scopes.clone(),
+        }
+    }
+}
+
 /// A submission with its report and history, as `review show` prints it.
 #[derive(Debug, Clone)]
 pub struct SubmissionDetails {
@@ -141,12 +256,27 @@ pub struct SubmissionDetails {
 pub struct ApprovedComponent {
     /// The submission it came from.
     pub submission_id: String,
+    /// The integration the registry's record files it under.
+    pub integration: String,
+    /// The version the registry's record gives it.
+    pub version: String,
     /// The component's bytes (checked against the digest as they were read).
     pub component: Vec<u8>,
     /// The manifest's text.
     pub manifest: String,
     /// The signed approval.
     pub approval: SignedApproval,
+}
+
+/// One entry of the revocation log as stored, not yet verified.
+#[derive(Debug, Clone)]
+pub struct StoredRevocation {
+    /// Its number in the log.
+    pub seq: i64,
+    /// The signed revocation, or why the stored text does not parse.
+    pub record: Result<SignedRevocation, String>,
+    /// The stored text, to notice a record changed after it was read.
+    pub raw: String,
 }
 
 /// Why a registry operation failed.
@@ -175,8 +305,34 @@ pub enum RegistryError {
     #[error("give a reason: the developer and other reviewers read it")]
     ReasonRequired,
     /// This registry has no review key, so it cannot sign approvals.
-    #[error("no review key is configured (WORKWAY_REVIEW_KEY); approvals cannot be signed")]
+    #[error(
+        "no review key is configured (WORKWAY_REVIEW_KEY); approvals and revocations cannot be signed"
+    )]
     NoReviewKey,
+    /// The reviewer submitted this version: someone else must approve it.
+    #[error("`{0}` submitted this version and cannot approve it; another reviewer must")]
+    OwnSubmission(String),
+    /// The name belongs to another publisher.
+    #[error(
+        "`{integration}` belongs to `{owner}`, who published its first approved version; only they publish versions of it (pick another name)"
+    )]
+    NameOwned {
+        /// The integration.
+        integration: String,
+        /// Its owner.
+        owner: String,
+    },
+    /// What would be signed is not what the reviewer was shown.
+    #[error(
+        "submission `{id}` is not what was shown for review, so it is not approved:\n  - {}\nread it again with `workway review show {id}` and approve what it shows",
+        .differences.join("\n  - ")
+    )]
+    NotAsReviewed {
+        /// The submission.
+        id: String,
+        /// Each difference.
+        differences: Vec<String>,
+    },
     /// Nothing approved serves this integration (and version).
     #[error("no approved version of `{0}`")]
     NotApproved(String),
@@ -282,6 +438,17 @@ impl Registry {
             return Err(RegistryError::Refused(reasons));
         };
         reasons.extend(crosscheck(&manifest, &inspection.description));
+        if let Some(owner) = self.store.submissions().owner(&manifest.name).await?
+            && owner.owner != submission.submitted_by
+        {
+            reasons.push(
+                RegistryError::NameOwned {
+                    integration: manifest.name.clone(),
+                    owner: owner.owner,
+                }
+                .to_string(),
+            );
+        }
         let earlier = self
             .store
             .submissions()
@@ -325,6 +492,7 @@ impl Registry {
             integration: manifest.name.clone(),
             version: manifest.version.clone(),
             digest: Digest::of(&submission.component),
+            manifest_sha256: manifest_sha256(&submission.manifest),
             size,
             contract_version: inspection.contract_version,
             imports: inspection.imports,
@@ -358,46 +526,120 @@ impl Registry {
         })
     }
 
-    /// Approve a pending submission: sign its claims and record the decision.
+    /// The part of submission `id`'s stored report an approval must match,
+    /// if its fingerprint is `fingerprint` (what `review show` printed);
+    /// refused when the report changed since it was shown.
+    pub async fn shown(&self, id: &str, fingerprint: &str) -> Result<Reviewed, RegistryError> {
+        let reviewed = self.show(id).await?.report.reviewed();
+        let actual = reviewed.fingerprint();
+        if actual != fingerprint.trim() {
+            return Err(RegistryError::NotAsReviewed {
+                id: id.to_string(),
+                differences: vec![format!(
+                    "its report's fingerprint is now {actual}, not {} as shown",
+                    fingerprint.trim()
+                )],
+            });
+        }
+        Ok(reviewed)
+    }
+
+    /// Approve a pending submission as `reviewer`, who was shown `seen`:
+    /// read the stored component again (its bytes checked against the
+    /// digest), inspect it in the sandbox, and sign only if the component,
+    /// the manifest, the hosts and the scopes are still what was shown.
+    /// The submitter never approves their own version, and a name owned by
+    /// another publisher is refused.
     pub async fn approve(
         &self,
         id: &str,
         reviewer: &str,
+        seen: &Reviewed,
         reason: Option<&str>,
     ) -> Result<SignedApproval, RegistryError> {
         self.check_reviewer(reviewer)?;
         let key = self.key.as_ref().ok_or(RegistryError::NoReviewKey)?;
         let row = self.row(id).await?;
-        let manifest = Manifest::from_toml(&row.manifest)
-            .map_err(|e| RegistryError::Damaged(id.to_string(), e.to_string()))?;
+        if row.state != SubmissionState::PendingReview {
+            return Err(RegistryError::WrongState {
+                id: row.id,
+                state: row.state,
+                action: "approved",
+            });
+        }
+        if row.submitted_by == reviewer {
+            return Err(RegistryError::OwnSubmission(reviewer.to_string()));
+        }
+        let damaged = |e: String| RegistryError::Damaged(id.to_string(), e);
+        let manifest = Manifest::from_toml(&row.manifest).map_err(|e| damaged(e.to_string()))?;
         let digest: Digest = row
             .digest
             .parse()
-            .map_err(|e: crate::digest::DigestParseError| {
-                RegistryError::Damaged(id.to_string(), e.to_string())
-            })?;
-        let now = now_ms();
+            .map_err(|e: crate::digest::DigestParseError| damaged(e.to_string()))?;
+        let component = self.artifacts.get(&digest)?;
+        let now = Reviewed::derive(&manifest, &row.manifest, Digest::of(&component));
+        let mut differences = seen.differences(&now);
+        if row.integration != now.integration || row.version != now.version {
+            differences.push(format!(
+                "the record files it as {} {}, but its manifest says {} {}",
+                row.integration, row.version, now.integration, now.version
+            ));
+        }
+        let inspection = match self.sandbox.inspect(&component).await {
+            Ok(inspection) => {
+                differences.extend(crosscheck(&manifest, &inspection.description));
+                Some(inspection)
+            }
+            Err(refused) => {
+                differences.extend(refused);
+                None
+            }
+        };
+        let Some(inspection) = inspection.filter(|_| differences.is_empty()) else {
+            return Err(RegistryError::NotAsReviewed {
+                id: id.to_string(),
+                differences,
+            });
+        };
         let approval = key.sign(ApprovalClaims::new(
             &manifest,
             &row.manifest,
-            digest,
-            &row.contract_version,
+            now.digest,
+            &inspection.contract_version,
             reviewer,
-            now,
+            now_ms(),
         ));
-        let json = serde_json::to_string(&approval)
-            .map_err(|e| RegistryError::Damaged(id.to_string(), e.to_string()))?;
-        self.transition(
-            &row,
-            SubmissionState::PendingReview,
-            SubmissionState::Approved,
-            reviewer,
-            reason,
-            Some(&json),
-            "approved",
-        )
-        .await?;
-        Ok(approval)
+        let json = serde_json::to_string(&approval).map_err(|e| damaged(e.to_string()))?;
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        let outcome = self
+            .store
+            .submissions()
+            .approve(
+                &Transition {
+                    id: &row.id,
+                    from: SubmissionState::PendingReview,
+                    to: SubmissionState::Approved,
+                    actor: reviewer,
+                    reason,
+                    approval: Some(&json),
+                    now: now_ms(),
+                },
+                &row.integration,
+                &row.submitted_by,
+            )
+            .await?;
+        match outcome {
+            ApproveOutcome::Approved => Ok(approval),
+            ApproveOutcome::OwnedBy(owner) => Err(RegistryError::NameOwned {
+                integration: row.integration,
+                owner,
+            }),
+            ApproveOutcome::WrongState => Err(RegistryError::WrongState {
+                state: self.row(id).await?.state,
+                id: row.id,
+                action: "approved",
+            }),
+        }
     }
 
     /// Reject a pending submission, with the reason the developer reads.
@@ -409,19 +651,12 @@ impl Registry {
     ) -> Result<(), RegistryError> {
         self.check_reviewer(reviewer)?;
         let row = self.row(id).await?;
-        self.transition(
-            &row,
-            SubmissionState::PendingReview,
-            SubmissionState::Rejected,
-            reviewer,
-            Some(reason),
-            None,
-            "rejected",
-        )
-        .await
+        self.transition_to_rejected(&row, reviewer, reason).await
     }
 
-    /// Revoke an approved submission: hosts stop starting it.
+    /// Revoke an approved submission: hosts stop starting it. The
+    /// revocation is numbered by the database and signed with the review
+    /// key, so hosts detect one that was edited or deleted.
     pub async fn revoke(
         &self,
         id: &str,
@@ -429,17 +664,62 @@ impl Registry {
         reason: &str,
     ) -> Result<(), RegistryError> {
         self.check_reviewer(reviewer)?;
+        let key = self.key.as_ref().ok_or(RegistryError::NoReviewKey)?;
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(RegistryError::ReasonRequired);
+        }
         let row = self.row(id).await?;
-        self.transition(
-            &row,
-            SubmissionState::Approved,
-            SubmissionState::Revoked,
-            reviewer,
-            Some(reason),
-            None,
-            "revoked",
-        )
-        .await
+        let wrong_state = |state| RegistryError::WrongState {
+            id: id.to_string(),
+            state,
+            action: "revoked",
+        };
+        if row.state != SubmissionState::Approved {
+            return Err(wrong_state(row.state));
+        }
+        let digest: Digest = row
+            .digest
+            .parse()
+            .map_err(|e: crate::digest::DigestParseError| {
+                RegistryError::Damaged(id.to_string(), e.to_string())
+            })?;
+        let now = now_ms();
+        let sign = |seq: i64| {
+            let signed = key.sign_revocation(RevocationClaims {
+                seq,
+                submission_id: row.id.clone(),
+                integration: row.integration.clone(),
+                version: row.version.clone(),
+                digest,
+                revoked_by: reviewer.to_string(),
+                reason: reason.to_string(),
+                revoked_at: now,
+            });
+            // Serializing strings and integers cannot fail.
+            serde_json::to_string(&signed).unwrap_or_default()
+        };
+        let revoked = self
+            .store
+            .submissions()
+            .revoke(
+                &Transition {
+                    id: &row.id,
+                    from: SubmissionState::Approved,
+                    to: SubmissionState::Revoked,
+                    actor: reviewer,
+                    reason: Some(reason),
+                    approval: None,
+                    now,
+                },
+                &row.digest,
+                &sign,
+            )
+            .await?;
+        match revoked {
+            Some(_) => Ok(()),
+            None => Err(wrong_state(self.row(id).await?.state)),
+        }
     }
 
     /// The approved component serving `integration` (the newest approved
@@ -468,25 +748,32 @@ impl Registry {
         let component = self.artifacts.get(&digest)?;
         Ok(ApprovedComponent {
             submission_id: row.id,
+            integration: row.integration,
+            version: row.version,
             component,
             manifest: row.manifest,
             approval,
         })
     }
 
-    /// The digests revoked at or after `since` (Unix ms): what hosts poll.
-    pub async fn revoked_since(&self, since: i64) -> Result<Vec<Digest>, RegistryError> {
-        self.store
+    /// The revocation log from number `from` on, in order: what hosts
+    /// poll. Each record is returned as stored; hosts verify it.
+    pub async fn revocations_from(
+        &self,
+        from: i64,
+    ) -> Result<Vec<StoredRevocation>, RegistryError> {
+        Ok(self
+            .store
             .submissions()
-            .revoked_since(since)
+            .revocations_from(from)
             .await?
             .into_iter()
-            .map(|d| {
-                d.parse().map_err(|e: crate::digest::DigestParseError| {
-                    RegistryError::Damaged(d.clone(), e.to_string())
-                })
+            .map(|row: RevocationRow| StoredRevocation {
+                seq: row.seq,
+                record: serde_json::from_str(&row.record).map_err(|e| e.to_string()),
+                raw: row.record,
             })
-            .collect()
+            .collect())
     }
 
     fn check_reviewer(&self, actor: &str) -> Result<(), RegistryError> {
@@ -505,27 +792,23 @@ impl Registry {
             .ok_or_else(|| RegistryError::UnknownSubmission(id.to_string()))
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn transition(
+    /// Move `row` from pending review to rejected, with `reason`.
+    async fn transition_to_rejected(
         &self,
         row: &SubmissionRow,
-        from: SubmissionState,
-        to: SubmissionState,
         actor: &str,
-        reason: Option<&str>,
-        approval: Option<&str>,
-        action: &'static str,
+        reason: &str,
     ) -> Result<(), RegistryError> {
-        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
-        if to != SubmissionState::Approved && reason.is_none() {
+        let reason = Some(reason.trim()).filter(|r| !r.is_empty());
+        if reason.is_none() {
             return Err(RegistryError::ReasonRequired);
         }
         let wrong_state = |state| RegistryError::WrongState {
             id: row.id.clone(),
             state,
-            action,
+            action: "rejected",
         };
-        if row.state != from {
+        if row.state != SubmissionState::PendingReview {
             return Err(wrong_state(row.state));
         }
         let moved = self
@@ -533,11 +816,11 @@ impl Registry {
             .submissions()
             .transition(&Transition {
                 id: &row.id,
-                from,
-                to,
+                from: SubmissionState::PendingReview,
+                to: SubmissionState::Rejected,
                 actor,
                 reason,
-                approval,
+                approval: None,
                 now: now_ms(),
             })
             .await?;

@@ -66,6 +66,10 @@ pub struct ConnectionRow {
     pub refresh_lease_owner: Option<String>,
     /// Until when the lease holds (Unix ms).
     pub refresh_lease_until: Option<i64>,
+    /// Which associated data the tokens were sealed with: [`SEAL_BINDING`]
+    /// for rows written by this version, 1 for rows sealed before the
+    /// owner and provider were bound (the vault re-seals those).
+    pub seal_binding: i64,
     /// When the connection was made (Unix ms).
     pub created_at: i64,
     /// When it last changed (Unix ms).
@@ -109,6 +113,35 @@ pub struct RefreshedTokens<'a> {
     pub now: i64,
 }
 
+/// The seal binding every row written from now on carries: the tokens are
+/// sealed with associated data naming the connection's id, owner and
+/// provider (see the vault). Rows from before carry 1 (id only).
+pub const SEAL_BINDING: i64 = 2;
+
+/// One refresh attempt's hold on a connection's refresh lease: the token
+/// that attempt wrote into the lease (unique per attempt, so two attempts of
+/// one process never share a lease) and the token version it read. Every
+/// write a refresher makes is fenced by both, so an attempt whose lease
+/// lapsed and was taken over, or whose tokens someone else already
+/// replaced, changes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lease<'a> {
+    /// The attempt's lease token.
+    pub token: &'a str,
+    /// The token version the attempt read and leased.
+    pub token_version: i64,
+}
+
+/// What a [`Connections::mark_needs_reauth`] is conditional on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fence<'a> {
+    /// The caller's refresh attempt still holds the lease on the version it read.
+    Lease(Lease<'a>),
+    /// The tokens are still at this version (a grant with no refresh token,
+    /// so nobody leases it).
+    Version(i64),
+}
+
 /// The queries on the `connections` table.
 #[derive(Debug, Clone, Copy)]
 pub struct Connections<'s> {
@@ -124,7 +157,7 @@ impl Store {
 
 const COLUMNS: &str = "id, owner, provider, account, scopes, access_token, refresh_token, \
      expires_at, status, status_reason, token_version, refresh_lease_owner, \
-     refresh_lease_until, created_at, updated_at";
+     refresh_lease_until, seal_binding, created_at, updated_at";
 
 fn decode(row: &AnyRow) -> Result<ConnectionRow, StoreError> {
     let scopes: String = row.try_get("scopes")?;
@@ -143,6 +176,7 @@ fn decode(row: &AnyRow) -> Result<ConnectionRow, StoreError> {
         token_version: row.try_get("token_version")?,
         refresh_lease_owner: row.try_get("refresh_lease_owner")?,
         refresh_lease_until: row.try_get("refresh_lease_until")?,
+        seal_binding: row.try_get("seal_binding")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -153,8 +187,8 @@ impl Connections<'_> {
     pub async fn insert(&self, new: &NewConnection<'_>) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO connections (id, owner, provider, account, scopes, access_token, \
-             refresh_token, expires_at, status, token_version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $10)",
+             refresh_token, expires_at, status, token_version, seal_binding, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $11, $11)",
         )
         .bind(new.id)
         .bind(new.owner)
@@ -165,6 +199,7 @@ impl Connections<'_> {
         .bind(new.refresh_token)
         .bind(new.expires_at)
         .bind(ConnectionStatus::Active.as_str())
+        .bind(SEAL_BINDING)
         .bind(new.now)
         .execute(self.store.pool())
         .await?;
@@ -195,6 +230,23 @@ impl Connections<'_> {
         .fetch_optional(self.store.pool())
         .await?;
         row.as_ref().map(decode).transpose()
+    }
+
+    /// Every connection of `owner` for `provider`, newest first.
+    pub async fn for_provider(
+        &self,
+        owner: &str,
+        provider: &str,
+    ) -> Result<Vec<ConnectionRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM connections WHERE owner = $1 AND provider = $2 \
+             ORDER BY created_at DESC, id DESC"
+        ))
+        .bind(owner)
+        .bind(provider)
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.iter().map(decode).collect()
     }
 
     /// Every connection of `owner`, oldest first.
@@ -234,16 +286,15 @@ impl Connections<'_> {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Take the refresh lease for `lease_owner` until `until`, if the
-    /// connection is active, its tokens are still at `token_version` (no
-    /// one refreshed them since the caller read them) and nobody holds an
-    /// unexpired lease. One conditional UPDATE, so exactly one of any
-    /// number of racing processes wins. Whether this caller got it.
+    /// Take the refresh lease for `lease`'s attempt until `until`, if the
+    /// connection is active, its tokens are still at `lease.token_version`
+    /// (no one refreshed them since the caller read them) and nobody holds
+    /// an unexpired lease. One conditional UPDATE, so exactly one of any
+    /// number of racing attempts wins. Whether this attempt got it.
     pub async fn try_lease(
         &self,
         id: &str,
-        lease_owner: &str,
-        token_version: i64,
+        lease: Lease<'_>,
         now: i64,
         until: i64,
     ) -> Result<bool, StoreError> {
@@ -252,79 +303,104 @@ impl Connections<'_> {
              WHERE id = $3 AND status = 'active' AND token_version = $4 \
              AND (refresh_lease_until IS NULL OR refresh_lease_until <= $5)",
         )
-        .bind(lease_owner)
+        .bind(lease.token)
         .bind(until)
         .bind(id)
-        .bind(token_version)
+        .bind(lease.token_version)
         .bind(now)
         .execute(self.store.pool())
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
-    /// Store refreshed tokens and release the lease, if `lease_owner`
-    /// still holds it. Whether the tokens were stored.
+    /// Store refreshed tokens (sealed with [`SEAL_BINDING`]) and release
+    /// the lease, if `lease`'s attempt still holds it on the version it
+    /// read. Whether the tokens were stored.
     pub async fn store_refreshed(
         &self,
         id: &str,
-        lease_owner: &str,
+        lease: Lease<'_>,
         tokens: &RefreshedTokens<'_>,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE connections SET access_token = $1, \
              refresh_token = COALESCE($2, refresh_token), expires_at = $3, \
              token_version = token_version + 1, refresh_lease_owner = NULL, \
-             refresh_lease_until = NULL, updated_at = $4 \
-             WHERE id = $5 AND refresh_lease_owner = $6",
+             refresh_lease_until = NULL, seal_binding = $4, updated_at = $5 \
+             WHERE id = $6 AND refresh_lease_owner = $7 AND token_version = $8",
         )
         .bind(tokens.access_token)
         .bind(tokens.refresh_token)
         .bind(tokens.expires_at)
+        .bind(SEAL_BINDING)
         .bind(tokens.now)
         .bind(id)
-        .bind(lease_owner)
+        .bind(lease.token)
+        .bind(lease.token_version)
         .execute(self.store.pool())
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
-    /// Give the lease back without changing the tokens.
-    pub async fn release_lease(&self, id: &str, lease_owner: &str) -> Result<(), StoreError> {
-        sqlx::query(
+    /// Give the lease back without changing the tokens, if `lease`'s
+    /// attempt still holds it. Whether it did.
+    pub async fn release_lease(&self, id: &str, lease: Lease<'_>) -> Result<bool, StoreError> {
+        let done = sqlx::query(
             "UPDATE connections SET refresh_lease_owner = NULL, refresh_lease_until = NULL \
-             WHERE id = $1 AND refresh_lease_owner = $2",
+             WHERE id = $1 AND refresh_lease_owner = $2 AND token_version = $3",
         )
         .bind(id)
-        .bind(lease_owner)
+        .bind(lease.token)
+        .bind(lease.token_version)
         .execute(self.store.pool())
         .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     /// Mark the connection as needing the user to connect again, with the
-    /// reason, and release any lease.
+    /// reason, and release the lease, if `fence` still holds: a refresher
+    /// whose lease was taken over, or whose tokens were replaced since it
+    /// read them, cannot kill a connection someone else just refreshed.
+    /// Whether the connection was marked.
     pub async fn mark_needs_reauth(
         &self,
         id: &str,
+        fence: Fence<'_>,
         reason: &str,
         now: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE connections SET status = $1, status_reason = $2, \
-             refresh_lease_owner = NULL, refresh_lease_until = NULL, updated_at = $3 \
-             WHERE id = $4",
-        )
-        .bind(ConnectionStatus::NeedsReauth.as_str())
-        .bind(reason)
-        .bind(now)
-        .bind(id)
-        .execute(self.store.pool())
-        .await?;
-        Ok(())
+    ) -> Result<bool, StoreError> {
+        let (sql, token_version, lease_token) = match fence {
+            Fence::Lease(lease) => (
+                "UPDATE connections SET status = $1, status_reason = $2, \
+                 refresh_lease_owner = NULL, refresh_lease_until = NULL, updated_at = $3 \
+                 WHERE id = $4 AND token_version = $5 AND refresh_lease_owner = $6",
+                lease.token_version,
+                Some(lease.token),
+            ),
+            Fence::Version(version) => (
+                "UPDATE connections SET status = $1, status_reason = $2, \
+                 refresh_lease_owner = NULL, refresh_lease_until = NULL, updated_at = $3 \
+                 WHERE id = $4 AND token_version = $5",
+                version,
+                None,
+            ),
+        };
+        let mut query = sqlx::query(sql)
+            .bind(ConnectionStatus::NeedsReauth.as_str())
+            .bind(reason)
+            .bind(now)
+            .bind(id)
+            .bind(token_version);
+        if let Some(token) = lease_token {
+            query = query.bind(token);
+        }
+        let done = query.execute(self.store.pool()).await?;
+        Ok(done.rows_affected() == 1)
     }
 
-    /// Replace the sealed tokens (same plaintext, new key) if they have not
-    /// changed since `token_version`. Whether they were replaced.
+    /// Replace the sealed tokens (same plaintext, new key or the current
+    /// [`SEAL_BINDING`]) if they have not changed since `token_version`.
+    /// Whether they were replaced.
     pub async fn reseal(
         &self,
         id: &str,
@@ -333,11 +409,12 @@ impl Connections<'_> {
         refresh_token: Option<&str>,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE connections SET access_token = $1, refresh_token = $2 \
-             WHERE id = $3 AND token_version = $4",
+            "UPDATE connections SET access_token = $1, refresh_token = $2, seal_binding = $3 \
+             WHERE id = $4 AND token_version = $5",
         )
         .bind(access_token)
         .bind(refresh_token)
+        .bind(SEAL_BINDING)
         .bind(id)
         .bind(token_version)
         .execute(self.store.pool())

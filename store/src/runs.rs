@@ -33,15 +33,18 @@ stored_enum! {
         Failed = "failed",
         /// Stopped by a user.
         Cancelled = "cancelled",
+        /// Never started: a trigger bound (fan-out, queued runs per owner)
+        /// refused it; `error` says which, so its owner can see why.
+        Refused = "refused",
     }
 }
 
 impl RunStatus {
-    /// Whether the run is over (succeeded, failed or cancelled).
+    /// Whether the run is over (succeeded, failed, cancelled or refused).
     pub fn is_finished(self) -> bool {
         matches!(
             self,
-            RunStatus::Succeeded | RunStatus::Failed | RunStatus::Cancelled
+            RunStatus::Succeeded | RunStatus::Failed | RunStatus::Cancelled | RunStatus::Refused
         )
     }
 }
@@ -319,12 +322,19 @@ fn decode_attempt(row: &AnyRow) -> Result<AttemptRow, StoreError> {
     })
 }
 
-/// The INSERT of a new queued run, for a pool or a transaction.
-fn insert_run<'q>(new: &NewRun<'q>) -> sqlx::query::Query<'q, sqlx::Any, AnyArguments<'q>> {
+/// The INSERT of a new run, for a pool or a transaction: queued, or, with
+/// `refused` (the reason, JSON), already finished as refused.
+fn insert_run<'q>(
+    new: &NewRun<'q>,
+    refused: Option<&'q str>,
+) -> sqlx::query::Query<'q, sqlx::Any, AnyArguments<'q>> {
     sqlx::query(
         "INSERT INTO runs (id, workflow_id, workflow_version, owner, trigger_kind, \
-         trigger_data, pins, status, next_step, not_before, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 0, $8, $8, $8)",
+         trigger_data, pins, status, next_step, not_before, error, finished_at, \
+         created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, \
+         CASE WHEN $9 IS NULL THEN 'queued' ELSE 'refused' END, 0, $8, $9, \
+         CASE WHEN $9 IS NULL THEN NULL ELSE $8 END, $8, $8)",
     )
     .bind(new.id)
     .bind(new.workflow_id)
@@ -334,6 +344,7 @@ fn insert_run<'q>(new: &NewRun<'q>) -> sqlx::query::Query<'q, sqlx::Any, AnyArgu
     .bind(new.trigger_data)
     .bind(new.pins)
     .bind(new.now)
+    .bind(refused)
 }
 
 /// Move the run per `update`, fenced by `lease_owner`'s lease at `now`.
@@ -446,7 +457,7 @@ async fn write_attempt(
 impl Runs<'_> {
     /// Store a new run: queued, at step 0, due now.
     pub async fn insert(&self, new: &NewRun<'_>) -> Result<(), StoreError> {
-        insert_run(new).execute(self.store.pool()).await?;
+        insert_run(new, None).execute(self.store.pool()).await?;
         Ok(())
     }
 
@@ -467,7 +478,46 @@ impl Runs<'_> {
         key: &str,
         expires_at: i64,
     ) -> Result<Inserted, StoreError> {
-        for _ in 0..INSERT_UNIQUE_TRIES {
+        self.insert_keyed(new, &[(key, expires_at)], None).await
+    }
+
+    /// [`Runs::insert_unique`] with several keys (`(key, expires_at)`):
+    /// the run is inserted with all of them, or, when any one is already
+    /// recorded, not at all and the run that key started is returned. A
+    /// webhook delivery uses its signature and its sender's idempotency key.
+    pub async fn insert_unique_keys(
+        &self,
+        new: &NewRun<'_>,
+        keys: &[(&str, i64)],
+    ) -> Result<Inserted, StoreError> {
+        self.insert_keyed(new, keys, None).await
+    }
+
+    /// Record a run a trigger bound refused: inserted already finished,
+    /// status `refused`, `reason` (JSON) as its error, never claimed. With
+    /// `keys`, deduplicated like [`Runs::insert_unique_keys`], so an event
+    /// seen again does not record its refusal twice.
+    pub async fn insert_refused(
+        &self,
+        new: &NewRun<'_>,
+        reason: &str,
+        keys: &[(&str, i64)],
+    ) -> Result<Inserted, StoreError> {
+        self.insert_keyed(new, keys, Some(reason)).await
+    }
+
+    async fn insert_keyed(
+        &self,
+        new: &NewRun<'_>,
+        keys: &[(&str, i64)],
+        refused: Option<&str>,
+    ) -> Result<Inserted, StoreError> {
+        // One order on every process, so two transactions inserting
+        // overlapping keys on PostgreSQL never wait on each other in a cycle.
+        let mut keys = keys.to_vec();
+        keys.sort_unstable();
+        keys.dedup_by(|a, b| a.0 == b.0);
+        'attempt: for _ in 0..INSERT_UNIQUE_TRIES {
             let mut tx = self.store.pool().begin().await?;
             // A write first (see `apply_update`). Deleting in primary key
             // order on every process keeps PostgreSQL's row locks in one
@@ -477,43 +527,98 @@ impl Runs<'_> {
                 .bind(new.now)
                 .execute(&mut *tx)
                 .await?;
-            let recorded = sqlx::query(
-                "INSERT INTO trigger_keys (workflow_id, key, run_id, expires_at) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (workflow_id, key) DO NOTHING",
-            )
-            .bind(new.workflow_id)
-            .bind(key)
-            .bind(new.id)
-            .bind(expires_at)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if !recorded {
-                let existing: Option<String> = sqlx::query_scalar(
-                    "SELECT run_id FROM trigger_keys WHERE workflow_id = $1 AND key = $2",
+            for (key, expires_at) in &keys {
+                let recorded = sqlx::query(
+                    "INSERT INTO trigger_keys (workflow_id, key, run_id, expires_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (workflow_id, key) DO NOTHING",
                 )
                 .bind(new.workflow_id)
-                .bind(key)
-                .fetch_optional(&mut *tx)
-                .await?;
-                tx.rollback().await?;
-                match existing {
-                    Some(run_id) => return Ok(Inserted::Duplicate { run_id }),
-                    None => continue,
+                .bind(*key)
+                .bind(new.id)
+                .bind(*expires_at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if !recorded {
+                    let existing: Option<String> = sqlx::query_scalar(
+                        "SELECT run_id FROM trigger_keys WHERE workflow_id = $1 AND key = $2",
+                    )
+                    .bind(new.workflow_id)
+                    .bind(*key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    tx.rollback().await?;
+                    match existing {
+                        Some(run_id) => return Ok(Inserted::Duplicate { run_id }),
+                        None => continue 'attempt,
+                    }
                 }
             }
-            insert_run(new).execute(&mut *tx).await?;
+            insert_run(new, refused).execute(&mut *tx).await?;
             tx.commit().await?;
             return Ok(Inserted::New);
         }
+        let names: Vec<&str> = keys.iter().map(|(k, _)| *k).collect();
         Err(StoreError::Conflict(format!(
-            "cannot record trigger key `{key}` of workflow {}: it kept changing",
+            "cannot record trigger key(s) `{}` of workflow {}: they kept changing",
+            names.join("`, `"),
             new.workflow_id
         )))
     }
 
-    /// The run with this id.
+    /// How many runs of `owner` wait to start or to retry (queued or
+    /// waiting): what the per-owner queue bound counts.
+    pub async fn waiting_count(&self, owner: &str) -> Result<i64, StoreError> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM runs WHERE owner = $1 AND status IN ('queued', 'waiting')",
+        )
+        .bind(owner)
+        .fetch_one(self.store.pool())
+        .await?;
+        Ok(count)
+    }
+
+    /// `owner`'s run with this id: `None` for another owner's run, exactly
+    /// as for a missing one, so a user cannot tell them apart. Every read a
+    /// user makes goes through this (or [`Runs::list`] with the owner);
+    /// [`Runs::get`] is for the executor, which works for every owner.
+    pub async fn get_owned(&self, owner: &str, id: &str) -> Result<Option<RunRow>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM runs WHERE id = $1 AND owner = $2"
+        ))
+        .bind(id)
+        .bind(owner)
+        .fetch_optional(self.store.pool())
+        .await?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    /// Every attempt of `owner`'s run `run_id`, by step then attempt; none
+    /// for another owner's run.
+    pub async fn attempts_owned(
+        &self,
+        owner: &str,
+        run_id: &str,
+    ) -> Result<Vec<AttemptRow>, StoreError> {
+        let columns: Vec<String> = ATTEMPT_COLUMNS
+            .split(", ")
+            .map(|c| format!("a.{c}"))
+            .collect();
+        let rows = sqlx::query(&format!(
+            "SELECT {} FROM step_attempts a JOIN runs r ON r.id = a.run_id \
+             WHERE a.run_id = $1 AND r.owner = $2 ORDER BY a.step_index, a.attempt",
+            columns.join(", ")
+        ))
+        .bind(run_id)
+        .bind(owner)
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.iter().map(decode_attempt).collect()
+    }
+
+    /// The run with this id, whoever owns it: for the executor and the
+    /// triggers. A user's read goes through [`Runs::get_owned`].
     pub async fn get(&self, id: &str) -> Result<Option<RunRow>, StoreError> {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM runs WHERE id = $1"))
             .bind(id)
@@ -853,7 +958,8 @@ impl Runs<'_> {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Every attempt of a run, by step then attempt.
+    /// Every attempt of a run, by step then attempt, whoever owns it (a
+    /// user's read goes through [`Runs::attempts_owned`]).
     pub async fn attempts(&self, run_id: &str) -> Result<Vec<AttemptRow>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {ATTEMPT_COLUMNS} FROM step_attempts WHERE run_id = $1 \

@@ -1,6 +1,7 @@
 //! The `submissions` and `review_events` tables: integration components
 //! submitted for review, their review state, and every transition with who
-//! made it, when and why.
+//! made it, when and why; `integration_owners`, who owns each name; and
+//! `revocations`, the numbered log of signed revocations hosts read.
 
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
@@ -117,6 +118,46 @@ pub struct Transition<'a> {
     pub approval: Option<&'a str>,
     /// Now (Unix ms).
     pub now: i64,
+}
+
+/// The publisher an integration name belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameOwner {
+    /// The integration's name.
+    pub integration: String,
+    /// Who owns it: the submitter of its first approved version.
+    pub owner: String,
+    /// That first approved submission.
+    pub submission_id: String,
+    /// When the name was claimed (Unix ms).
+    pub claimed_at: i64,
+}
+
+/// What [`Submissions::approve`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApproveOutcome {
+    /// The submission is approved (and its submitter owns the name).
+    Approved,
+    /// The submission was no longer in the expected state.
+    WrongState,
+    /// The name belongs to another publisher; nothing changed.
+    OwnedBy(String),
+}
+
+/// One stored revocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationRow {
+    /// Its number in the log, from 1, with no gaps.
+    pub seq: i64,
+    /// The revoked submission.
+    pub submission_id: String,
+    /// The revoked component's digest.
+    pub digest: String,
+    /// The signed revocation, JSON.
+    pub record: String,
+    /// When it was recorded (Unix ms, the revoking process's clock: for
+    /// display only; hosts follow `seq`).
+    pub at: i64,
 }
 
 /// The queries on the registry's tables.
@@ -272,38 +313,128 @@ impl Submissions<'_> {
     /// two reviewers acting at once only one succeeds. Whether it moved.
     pub async fn transition(&self, t: &Transition<'_>) -> Result<bool, StoreError> {
         let mut tx = self.store.pool().begin().await?;
-        let moved = sqlx::query(
-            "UPDATE submissions SET state = $1, updated_at = $2, \
-             approval = COALESCE($3, approval) WHERE id = $4 AND state = $5",
-        )
-        .bind(t.to.as_str())
-        .bind(t.now)
-        .bind(t.approval)
-        .bind(t.id)
-        .bind(t.from.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !moved {
+        if !move_state(&mut tx, t).await? {
             tx.rollback().await?;
             return Ok(false);
         }
-        sqlx::query(
-            "INSERT INTO review_events (submission_id, seq, from_state, to_state, actor, reason, at) \
-             SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6 \
-             FROM review_events WHERE submission_id = $1",
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Who owns `integration`, once a version of it was approved.
+    pub async fn owner(&self, integration: &str) -> Result<Option<NameOwner>, StoreError> {
+        let row = sqlx::query(
+            "SELECT integration, owner, submission_id, claimed_at FROM integration_owners \
+             WHERE integration = $1",
         )
+        .bind(integration)
+        .fetch_optional(self.store.pool())
+        .await?;
+        row.map(|r| {
+            Ok(NameOwner {
+                integration: r.try_get("integration")?,
+                owner: r.try_get("owner")?,
+                submission_id: r.try_get("submission_id")?,
+                claimed_at: r.try_get("claimed_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Approve a submission of `integration` submitted by `submitter`: in
+    /// one transaction, claim the name for `submitter` unless someone owns
+    /// it, refuse if the owner is someone else, then move the submission
+    /// (`t.from` must be its state) and record the event.
+    pub async fn approve(
+        &self,
+        t: &Transition<'_>,
+        integration: &str,
+        submitter: &str,
+    ) -> Result<ApproveOutcome, StoreError> {
+        let mut tx = self.store.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO integration_owners (integration, owner, submission_id, claimed_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (integration) DO NOTHING",
+        )
+        .bind(integration)
+        .bind(submitter)
         .bind(t.id)
-        .bind(t.from.as_str())
-        .bind(t.to.as_str())
-        .bind(t.actor)
-        .bind(t.reason)
+        .bind(t.now)
+        .execute(&mut *tx)
+        .await?;
+        let owner: String =
+            sqlx::query("SELECT owner FROM integration_owners WHERE integration = $1")
+                .bind(integration)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("owner")?;
+        if owner != submitter {
+            tx.rollback().await?;
+            return Ok(ApproveOutcome::OwnedBy(owner));
+        }
+        if !move_state(&mut tx, t).await? {
+            tx.rollback().await?;
+            return Ok(ApproveOutcome::WrongState);
+        }
+        tx.commit().await?;
+        Ok(ApproveOutcome::Approved)
+    }
+
+    /// Revoke a submission whose component is `digest`: in one transaction,
+    /// move it (`t.from` must be its state), take the next revocation number
+    /// and store the record `sign` makes for that number. The number, or
+    /// `None` when the submission was not in `t.from`.
+    pub async fn revoke(
+        &self,
+        t: &Transition<'_>,
+        digest: &str,
+        sign: &(dyn Fn(i64) -> String + Send + Sync),
+    ) -> Result<Option<i64>, StoreError> {
+        let mut tx = self.store.pool().begin().await?;
+        if !move_state(&mut tx, t).await? {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let seq: i64 =
+            sqlx::query("UPDATE revocation_head SET seq = seq + 1 WHERE id = 1 RETURNING seq")
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("seq")?;
+        sqlx::query(
+            "INSERT INTO revocations (seq, submission_id, digest, record, at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(seq)
+        .bind(t.id)
+        .bind(digest)
+        .bind(sign(seq))
         .bind(t.now)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(Some(seq))
+    }
+
+    /// The revocations numbered `from` and after, in order.
+    pub async fn revocations_from(&self, from: i64) -> Result<Vec<RevocationRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, submission_id, digest, record, at FROM revocations \
+             WHERE seq >= $1 ORDER BY seq",
+        )
+        .bind(from)
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RevocationRow {
+                    seq: r.try_get("seq")?,
+                    submission_id: r.try_get("submission_id")?,
+                    digest: r.try_get("digest")?,
+                    record: r.try_get("record")?,
+                    at: r.try_get("at")?,
+                })
+            })
+            .collect()
     }
 
     /// The recorded events of a submission, in order.
@@ -318,8 +449,10 @@ impl Submissions<'_> {
         rows.iter().map(decode_event).collect()
     }
 
-    /// The digests revoked at or after `since` (Unix ms), for hosts that
-    /// poll for revocations.
+    /// The digests whose submissions were revoked (their state last changed)
+    /// at or after `since` (Unix ms). The times come from the revoking
+    /// machine's clock; hosts deciding what may run read
+    /// [`revocations_from`](Submissions::revocations_from) instead.
     pub async fn revoked_since(&self, since: i64) -> Result<Vec<String>, StoreError> {
         let rows = sqlx::query(
             "SELECT DISTINCT digest FROM submissions WHERE state = $1 AND updated_at >= $2",
@@ -332,4 +465,42 @@ impl Submissions<'_> {
             .map(|r| r.try_get("digest").map_err(StoreError::from))
             .collect()
     }
+}
+
+/// The conditional state change and its event, inside `tx`: whether the
+/// submission was in `t.from` (and so moved).
+async fn move_state(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    t: &Transition<'_>,
+) -> Result<bool, StoreError> {
+    let moved = sqlx::query(
+        "UPDATE submissions SET state = $1, updated_at = $2, \
+         approval = COALESCE($3, approval) WHERE id = $4 AND state = $5",
+    )
+    .bind(t.to.as_str())
+    .bind(t.now)
+    .bind(t.approval)
+    .bind(t.id)
+    .bind(t.from.as_str())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !moved {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO review_events (submission_id, seq, from_state, to_state, actor, reason, at) \
+         SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6 \
+         FROM review_events WHERE submission_id = $1",
+    )
+    .bind(t.id)
+    .bind(t.from.as_str())
+    .bind(t.to.as_str())
+    .bind(t.actor)
+    .bind(t.reason)
+    .bind(t.now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(true)
 }

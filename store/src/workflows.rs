@@ -219,6 +219,30 @@ impl Workflows<'_> {
         row.as_ref().map(decode).transpose()
     }
 
+    /// Replace the sealed webhook signing key of `owner`'s workflow `name`
+    /// (a rotation: deliveries signed with the old key are refused from
+    /// now on). The row after the change; `None` when `owner` has no such
+    /// workflow with a webhook URL (another owner's workflow included).
+    pub async fn set_webhook_secret(
+        &self,
+        owner: &str,
+        name: &str,
+        sealed: &str,
+        now: i64,
+    ) -> Result<Option<WorkflowRow>, StoreError> {
+        let row = sqlx::query(&format!(
+            "UPDATE workflows SET webhook_secret = $1, updated_at = $2 \
+             WHERE owner = $3 AND name = $4 AND webhook_token IS NOT NULL RETURNING {COLUMNS}"
+        ))
+        .bind(sealed)
+        .bind(now)
+        .bind(owner)
+        .bind(name)
+        .fetch_optional(self.store.pool())
+        .await?;
+        row.as_ref().map(decode).transpose()
+    }
+
     /// Every workflow (of `owner` when given), by owner then name.
     pub async fn list(&self, owner: Option<&str>) -> Result<Vec<WorkflowRow>, StoreError> {
         let rows = match owner {

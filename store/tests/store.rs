@@ -1,10 +1,17 @@
 //! The store's queries, on SQLite and (when the server answers) PostgreSQL.
 
 use workway_store::Store;
-use workway_store::connections::{ConnectionStatus, NewConnection, RefreshedTokens};
+use workway_store::connections::{ConnectionStatus, Fence, Lease, NewConnection, RefreshedTokens};
 use workway_store::oauth_states::OAuthStateRow;
 use workway_store::submissions::{NewSubmission, SubmissionState, Transition};
 use workway_store::testing::test_stores;
+
+fn lease(token: &str, token_version: i64) -> Lease<'_> {
+    Lease {
+        token,
+        token_version,
+    }
+}
 
 fn scopes(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
@@ -85,7 +92,7 @@ async fn one_lease_at_a_time_and_refresh_bumps_the_version() {
         let other = t.reopen().await;
 
         assert!(
-            c.try_lease("c1", "host-a", 1, 100, 30_100)
+            c.try_lease("c1", lease("host-a", 1), 100, 30_100)
                 .await
                 .expect("lease")
         );
@@ -93,7 +100,7 @@ async fn one_lease_at_a_time_and_refresh_bumps_the_version() {
         assert!(
             !other
                 .connections()
-                .try_lease("c1", "host-b", 1, 200, 30_200)
+                .try_lease("c1", lease("host-b", 1), 200, 30_200)
                 .await
                 .expect("lease"),
             "{}",
@@ -109,12 +116,12 @@ async fn one_lease_at_a_time_and_refresh_bumps_the_version() {
         assert!(
             !other
                 .connections()
-                .store_refreshed("c1", "host-b", &tokens)
+                .store_refreshed("c1", lease("host-b", 1), &tokens)
                 .await
                 .expect("store")
         );
         assert!(
-            c.store_refreshed("c1", "host-a", &tokens)
+            c.store_refreshed("c1", lease("host-a", 1), &tokens)
                 .await
                 .expect("store"),
             "{}",
@@ -137,7 +144,7 @@ async fn one_lease_at_a_time_and_refresh_bumps_the_version() {
 
         // A lease on tokens someone already refreshed is refused.
         assert!(
-            !c.try_lease("c1", "host-a", 1, 400, 500)
+            !c.try_lease("c1", lease("host-a", 1), 400, 500)
                 .await
                 .expect("lease"),
             "{}",
@@ -145,14 +152,14 @@ async fn one_lease_at_a_time_and_refresh_bumps_the_version() {
         );
         // An expired lease can be taken over.
         assert!(
-            c.try_lease("c1", "host-a", 2, 400, 500)
+            c.try_lease("c1", lease("host-a", 2), 400, 500)
                 .await
                 .expect("lease")
         );
         assert!(
             other
                 .connections()
-                .try_lease("c1", "host-b", 2, 600, 30_600)
+                .try_lease("c1", lease("host-b", 2), 600, 30_600)
                 .await
                 .expect("lease"),
             "{}",
@@ -160,14 +167,19 @@ async fn one_lease_at_a_time_and_refresh_bumps_the_version() {
         );
         other
             .connections()
-            .release_lease("c1", "host-b")
+            .release_lease("c1", lease("host-b", 2))
             .await
             .expect("release");
 
         // A connection needing re-authorisation cannot be leased.
-        c.mark_needs_reauth("c1", "refresh failed: invalid_grant", 700)
-            .await
-            .expect("mark");
+        c.mark_needs_reauth(
+            "c1",
+            Fence::Version(2),
+            "refresh failed: invalid_grant",
+            700,
+        )
+        .await
+        .expect("mark");
         let row = c.get("c1").await.expect("get").expect("exists");
         assert_eq!(row.status, ConnectionStatus::NeedsReauth);
         assert_eq!(
@@ -175,7 +187,7 @@ async fn one_lease_at_a_time_and_refresh_bumps_the_version() {
             Some("refresh failed: invalid_grant")
         );
         assert!(
-            !c.try_lease("c1", "host-a", 2, 800, 900)
+            !c.try_lease("c1", lease("host-a", 2), 800, 900)
                 .await
                 .expect("lease"),
             "{}",

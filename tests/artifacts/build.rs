@@ -21,6 +21,7 @@ const PLUGINS: &[&str] = &[
     "adversarial",
     "imports-filesystem",
     "imports-sockets",
+    "imports-forbidden",
     "evolving-v1",
     "evolving-v2",
 ];

@@ -15,14 +15,19 @@ pub async fn live() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// The process can do its work: the store answers.
+/// The process can do its work: the store answers. A failure is logged
+/// for the operator and answered with a generic status only: the probe is
+/// open to anyone, and a store's error can name hosts, users and paths.
 pub async fn ready(State(platform): State<Arc<Platform>>) -> (StatusCode, Json<Value>) {
     match platform.store.ping().await {
         Ok(()) => (StatusCode::OK, Json(json!({"status": "ok", "store": "ok"}))),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "unavailable", "store": e.to_string()})),
-        ),
+        Err(e) => {
+            tracing::warn!("readiness probe: the store does not answer: {e}");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable", "store": "unavailable"})),
+            )
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 //! `POST /v1/hooks/{token}`: a webhook delivery. Answers 202 with the run
-//! id (200 with the earlier run for a duplicate delivery), 401 for a bad
-//! signature, 400 for an unusable body, 404 for an unknown URL.
+//! id (200 with the earlier run for a duplicate delivery, a replayed
+//! signature included), 401 for a bad signature, 400 for an unusable body,
+//! 404 for an unknown URL, 429 when the workflow's owner has too many runs
+//! waiting (the sender retries later).
 
 use std::sync::Arc;
 
@@ -41,15 +43,28 @@ pub async fn deliver(
         ),
         Err(e) => {
             let status = match &e {
-                WebhookError::UnknownHook => StatusCode::NOT_FOUND,
+                WebhookError::UnknownHook | WebhookError::NotWebhook(_) => StatusCode::NOT_FOUND,
                 WebhookError::Signature(_) => StatusCode::UNAUTHORIZED,
                 WebhookError::Body(_) => StatusCode::BAD_REQUEST,
                 WebhookError::Trigger(crate::triggers::TriggerError::Store(_)) => {
                     StatusCode::SERVICE_UNAVAILABLE
                 }
+                WebhookError::Trigger(crate::triggers::TriggerError::Refused { .. }) => {
+                    StatusCode::TOO_MANY_REQUESTS
+                }
                 WebhookError::Trigger(_) => StatusCode::UNPROCESSABLE_ENTITY,
             };
-            if status.is_server_error() || status == StatusCode::UNPROCESSABLE_ENTITY {
+            if status.is_server_error() {
+                // The store's error is for the operator, not the sender.
+                tracing::warn!("webhook delivery started no run: {e}");
+                return (
+                    status,
+                    Json(
+                        json!({"error": "the service cannot take deliveries right now; retry later"}),
+                    ),
+                );
+            }
+            if status == StatusCode::UNPROCESSABLE_ENTITY {
                 tracing::warn!("webhook delivery started no run: {e}");
             }
             (status, Json(json!({"error": e.to_string()})))

@@ -1,7 +1,7 @@
 //! The capabilities of one execution of an installed integration: the
 //! hosts its signed approval names (never a manifest on disk), the
-//! installing user's connections for the providers approved, and the
-//! installation's settings.
+//! installing user's connections whose granted scopes that approval covers
+//! (see [`ExecutionConnections`]), and the installation's settings.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -27,8 +27,8 @@ pub struct InstallationCapabilities {
 /// The capabilities of an execution of the integration `approved` (claims
 /// whose signature the caller verified) installed by `owner` with
 /// `config`: egress limited to the approved hosts (and the platform policy
-/// `egress` carries), the owner's connections for the approved OAuth
-/// providers, and the settings.
+/// `egress` carries), for each approved OAuth provider the owner's newest
+/// connection granted no scope beyond the approved ones, and the settings.
 pub async fn capabilities_for(
     egress: &Arc<Egress>,
     vault: &Vault,
@@ -36,8 +36,7 @@ pub async fn capabilities_for(
     owner: &str,
     config: BTreeMap<String, String>,
 ) -> Result<InstallationCapabilities, VaultError> {
-    let providers: Vec<String> = approved.scopes.keys().cloned().collect();
-    let connections = vault.connections_for(owner, &providers).await?;
+    let connections = vault.connections_for(owner, &approved.scopes).await?;
     let capabilities = Capabilities {
         http: Arc::new(egress.broker(approved.host_patterns())),
         connections: Arc::new(connections.clone()),

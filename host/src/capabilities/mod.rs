@@ -148,6 +148,66 @@ pub trait HttpBroker: Send + Sync {
         request: OutboundRequest,
         auth: Option<&ConnectionInfo>,
     ) -> Result<InboundResponse, BrokerError>;
+
+    /// [`send`](Self::send) for an execution whose request cap is `budget`:
+    /// the request itself is already counted, and every redirect hop the
+    /// broker follows takes one more request from `budget` (a hop past the
+    /// cap is `TooLarge`). Brokers that follow no redirects keep this default.
+    async fn send_counted(
+        &self,
+        request: OutboundRequest,
+        auth: Option<&ConnectionInfo>,
+        budget: &RequestBudget,
+    ) -> Result<InboundResponse, BrokerError> {
+        let _ = budget;
+        self.send(request, auth).await
+    }
+}
+
+/// The outbound requests one execution may make, shared with its broker so
+/// that redirect hops count as requests too.
+#[derive(Debug)]
+pub struct RequestBudget {
+    used: std::sync::atomic::AtomicU32,
+    max: u32,
+}
+
+impl RequestBudget {
+    /// A budget of `max` requests, none used.
+    pub fn new(max: u32) -> Self {
+        RequestBudget {
+            used: std::sync::atomic::AtomicU32::new(0),
+            max,
+        }
+    }
+
+    /// Count one request; `false` (and nothing counted) when all are used.
+    pub fn try_take(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        self.used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                (used < self.max).then_some(used + 1)
+            })
+            .is_ok()
+    }
+
+    /// Requests counted so far.
+    pub fn used(&self) -> u32 {
+        self.used.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The most requests allowed.
+    pub fn max(&self) -> u32 {
+        self.max
+    }
+
+    /// Why a request past the cap is refused.
+    pub fn exhausted_message(&self) -> String {
+        format!(
+            "this execution already made {} requests (each redirect hop counts as one), the most allowed",
+            self.max
+        )
+    }
 }
 
 /// Where the HTTP broker gets a connection's credentials. The vault

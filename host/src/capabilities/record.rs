@@ -13,7 +13,9 @@ use async_trait::async_trait;
 use base64::Engine as _;
 
 use super::replay::{Interaction, RecordedRequest, RecordedResponse, ReplayConnection, ReplayFile};
-use super::{BrokerError, ConnectionInfo, HttpBroker, InboundResponse, OutboundRequest};
+use super::{
+    BrokerError, ConnectionInfo, HttpBroker, InboundResponse, OutboundRequest, RequestBudget,
+};
 
 /// Response headers never written to a replay file.
 const UNRECORDED_HEADERS: &[&str] = &["set-cookie", "www-authenticate", "authorization"];
@@ -96,17 +98,22 @@ fn recorded_response(response: &InboundResponse) -> RecordedResponse {
     }
 }
 
-#[async_trait]
-impl HttpBroker for Recorder {
-    async fn send(
+impl Recorder {
+    /// Forward `request` to the inner broker (counting redirect hops against
+    /// `budget` when there is one) and remember the exchange.
+    async fn forward(
         &self,
         request: OutboundRequest,
         auth: Option<&ConnectionInfo>,
+        budget: Option<&RequestBudget>,
     ) -> Result<InboundResponse, BrokerError> {
         let method = request.method.clone();
         let url = request.url.clone();
         let json = serde_json::from_slice::<serde_json::Value>(&request.body).ok();
-        let response = self.inner.send(request, auth).await?;
+        let response = match budget {
+            Some(budget) => self.inner.send_counted(request, auth, budget).await?,
+            None => self.inner.send(request, auth).await?,
+        };
         let interaction = Interaction {
             request: RecordedRequest {
                 method,
@@ -121,5 +128,25 @@ impl HttpBroker for Recorder {
             interactions.push(interaction);
         }
         Ok(response)
+    }
+}
+
+#[async_trait]
+impl HttpBroker for Recorder {
+    async fn send(
+        &self,
+        request: OutboundRequest,
+        auth: Option<&ConnectionInfo>,
+    ) -> Result<InboundResponse, BrokerError> {
+        self.forward(request, auth, None).await
+    }
+
+    async fn send_counted(
+        &self,
+        request: OutboundRequest,
+        auth: Option<&ConnectionInfo>,
+        budget: &RequestBudget,
+    ) -> Result<InboundResponse, BrokerError> {
+        self.forward(request, auth, Some(budget)).await
     }
 }

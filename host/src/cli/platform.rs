@@ -85,9 +85,11 @@ impl PlatformOptions {
         let registry = self.registry.registry(runtime.clone()).await?;
         let catalog = Arc::new(self.trust.catalog(registry, runtime.clone())?);
         let keyring = Arc::new(self.keyring()?);
-        Ok(Arc::new(Platform::new(
-            store, runtime, catalog, keyring, &config,
-        )?))
+        let platform = Platform::new(store, runtime, catalog, keyring, &config)?;
+        // Rows sealed before owner and provider were bound are re-sealed
+        // before anything uses them.
+        platform.vault.reseal_legacy_bindings().await?;
+        Ok(Arc::new(platform))
     }
 }
 

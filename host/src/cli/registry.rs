@@ -115,19 +115,16 @@ impl TrustOptions {
     pub fn review_key(&self) -> anyhow::Result<Option<ReviewKey>> {
         self.review_key
             .as_deref()
-            .map(|text| {
-                ReviewKey::parse(text).context(
-                    "WORKWAY_REVIEW_KEY is not a review key; make one with `workway review new-key`",
-                )
-            })
+            .map(|text| ReviewKey::parse(text).context("WORKWAY_REVIEW_KEY is not usable"))
             .transpose()
     }
 
     /// The public keys approvals must be signed with.
     pub fn trusted(&self) -> anyhow::Result<TrustedKeys> {
         if let Some(list) = &self.trusted_keys {
-            return TrustedKeys::parse(list)
-                .context("WORKWAY_TRUSTED_KEYS must be `id:base64` public keys, comma-separated");
+            return TrustedKeys::parse(list).context(
+                "WORKWAY_TRUSTED_KEYS (public review keys, comma-separated) is not usable",
+            );
         }
         match self.review_key()? {
             Some(key) => Ok(TrustedKeys::parse(&key.public())?),

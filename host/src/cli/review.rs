@@ -1,6 +1,6 @@
 //! `workway review ...`: the reviewer's commands. List what waits, read a
-//! submission's report at a glance, approve (signing with the review key),
-//! reject or revoke with a reason.
+//! submission's report at a glance, approve what was read (signing with the
+//! review key), reject or revoke with a reason.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -23,7 +23,7 @@ use crate::runtime::Runtime;
   workway plugin publish plugins/slack
   workway review list
   workway review show <id>
-  workway review approve <id> --as rita
+  workway review approve <id> --reviewed <fingerprint from show> --as rita
   workway plugin run slack send-message --example --replay plugins/slack/replay.json")]
 pub enum ReviewCommand {
     /// Submissions, newest first.
@@ -33,7 +33,7 @@ pub enum ReviewCommand {
     /// Approve a pending submission, signing the approval with the review key.
     Approve(DecideArgs),
     /// Reject a pending submission.
-    Reject(ReasonArgs),
+    Reject(RejectArgs),
     /// Revoke an approved submission: every host stops starting it.
     Revoke(ReasonArgs),
     /// Print a new review key for WORKWAY_REVIEW_KEY (its public half, for
@@ -85,6 +85,11 @@ pub struct DecideArgs {
     /// The submission's id.
     pub id: String,
 
+    /// The fingerprint `workway review show` printed: the approval is
+    /// refused unless the submission is still exactly what it showed.
+    #[arg(long, value_name = "FINGERPRINT")]
+    pub reviewed: String,
+
     /// A note for the record.
     #[arg(long)]
     pub note: Option<String>,
@@ -99,7 +104,24 @@ pub struct DecideArgs {
     pub(crate) registry: RegistryOptions,
 }
 
-/// Arguments of `workway review reject` and `revoke`.
+/// Arguments of `workway review reject`.
+#[derive(Debug, Args)]
+pub struct RejectArgs {
+    /// The submission's id.
+    pub id: String,
+
+    /// Why: the developer and other reviewers read it.
+    #[arg(long)]
+    pub reason: String,
+
+    #[command(flatten)]
+    pub(crate) reviewer: ReviewerOptions,
+
+    #[command(flatten)]
+    pub(crate) registry: RegistryOptions,
+}
+
+/// Arguments of `workway review revoke`.
 #[derive(Debug, Args)]
 pub struct ReasonArgs {
     /// The submission's id.
@@ -111,6 +133,9 @@ pub struct ReasonArgs {
 
     #[command(flatten)]
     pub(crate) reviewer: ReviewerOptions,
+
+    #[command(flatten)]
+    pub(crate) trust: TrustOptions,
 
     #[command(flatten)]
     pub(crate) registry: RegistryOptions,
@@ -187,8 +212,9 @@ pub async fn run(command: ReviewCommand, runtime: Arc<Runtime>) -> anyhow::Resul
                 registry = registry.with_review_key(key);
             }
             let actor = args.reviewer.actor()?;
+            let shown = registry.shown(&args.id, &args.reviewed).await?;
             let approval = registry
-                .approve(&args.id, &actor, args.note.as_deref())
+                .approve(&args.id, &actor, &shown, args.note.as_deref())
                 .await?;
             println!(
                 "approved     {} {} ({})",
@@ -207,7 +233,10 @@ pub async fn run(command: ReviewCommand, runtime: Arc<Runtime>) -> anyhow::Resul
             println!("rejected     {}", args.id);
         }
         ReviewCommand::Revoke(args) => {
-            let registry = args.reviewer.apply(args.registry.registry(runtime).await?);
+            let mut registry = args.reviewer.apply(args.registry.registry(runtime).await?);
+            if let Some(key) = args.trust.review_key()? {
+                registry = registry.with_review_key(key);
+            }
             let actor = args.reviewer.actor()?;
             registry.revoke(&args.id, &actor, &args.reason).await?;
             println!(
@@ -267,10 +296,12 @@ pub fn details_text(details: &SubmissionDetails) -> String {
         &format!("by {} on {}", row.submitted_by, when(row.created_at)),
     );
     line("digest", &report.digest.to_string());
+    line("fingerprint", &report.reviewed().fingerprint());
     line(
         "size",
         &human_size(usize::try_from(report.size).unwrap_or(usize::MAX)),
     );
+    line("manifest", &format!("sha256 {}", report.manifest_sha256));
     line(
         "contract",
         &format!("workway:plugin@{}", report.contract_version),

@@ -107,7 +107,7 @@ pub async fn run(args: RunArgs, cache_dir: Option<PathBuf>) -> anyhow::Result<Ex
         async move { done.notified().await }
     };
     let followed = async {
-        let row = follow(&platform, &started.run_id).await;
+        let row = follow(&platform, &user, &started.run_id).await;
         done.notify_one();
         row
     };
@@ -120,14 +120,14 @@ pub async fn run(args: RunArgs, cache_dir: Option<PathBuf>) -> anyhow::Result<Ex
     })
 }
 
-/// Print each step of `run_id` as its attempts finish; return the run once
-/// it is finished.
-async fn follow(platform: &Platform, run_id: &str) -> anyhow::Result<RunRow> {
+/// Print each step of `owner`'s run `run_id` as its attempts finish;
+/// return the run once it is finished.
+async fn follow(platform: &Platform, owner: &str, run_id: &str) -> anyhow::Result<RunRow> {
     let runs = platform.store.runs();
     let mut shown = 0usize;
     let live = std::io::stderr().is_terminal();
     loop {
-        let attempts = runs.attempts(run_id).await?;
+        let attempts = runs.attempts_owned(owner, run_id).await?;
         for a in attempts.iter().skip(shown) {
             if a.status == AttemptStatus::Running {
                 break;
@@ -139,7 +139,7 @@ async fn follow(platform: &Platform, run_id: &str) -> anyhow::Result<RunRow> {
             shown += 1;
         }
         let run = runs
-            .get(run_id)
+            .get_owned(owner, run_id)
             .await?
             .with_context(|| format!("run {run_id} disappeared"))?;
         if run.status.is_finished() {
@@ -166,6 +166,11 @@ fn run_summary(run: &RunRow) -> String {
         _ => String::new(),
     };
     match &run.error {
+        Some(error) if run.status == RunStatus::Refused => {
+            let value: serde_json::Value = serde_json::from_str(error).unwrap_or_default();
+            let why = value["refused"].as_str().unwrap_or(error.as_str());
+            format!("run {} refused: {why}", run.id)
+        }
         Some(error) => format!(
             "run {} {}{took}: {}",
             run.id,
@@ -266,10 +271,12 @@ pub async fn runs(command: RunsCommand, cache_dir: Option<PathBuf>) -> anyhow::R
         }
         RunsCommand::Show(args) => {
             let platform = args.platform.platform(cache_dir).await?;
+            let user = args.platform.user();
+            // Another user's run is "no run", exactly like a missing one.
             let run = platform
                 .store
                 .runs()
-                .get(&args.run)
+                .get_owned(&user, &args.run)
                 .await?
                 .with_context(|| {
                     format!("no run `{}`; `workway runs list` shows yours", args.run)
@@ -279,7 +286,7 @@ pub async fn runs(command: RunsCommand, cache_dir: Option<PathBuf>) -> anyhow::R
                 "  workflow {} v{}, {} trigger, data {}",
                 run.workflow_id, run.workflow_version, run.trigger_kind, run.trigger_data
             );
-            for a in platform.store.runs().attempts(&run.id).await? {
+            for a in platform.store.runs().attempts_owned(&user, &run.id).await? {
                 println!("{}", attempt_line(&a));
                 if args.verbose {
                     if let Some(input) = &a.input {

@@ -1,6 +1,7 @@
-//! `workway workflow create | list | show`: workflow definitions (YAML or
-//! JSON), validated against the user's installations when saved, each save
-//! a new version.
+//! `workway workflow create | list | show | rotate-secret`: workflow
+//! definitions (YAML or JSON), validated against the user's installations
+//! when saved, each save a new version; a webhook workflow's signing
+//! secret, shown once when it is made and again only when rotated.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,6 +10,7 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 
 use super::platform::PlatformOptions;
+use crate::triggers::webhook;
 use crate::workflow::definition::{Format, WorkflowDefinition};
 use crate::workflow::saved;
 
@@ -21,7 +23,22 @@ pub enum WorkflowCommand {
     /// List your workflows.
     List(PlatformOptions),
     /// Show a workflow's definition (its current version, or --version N).
+    // `--version N` is this command's own option: clap's version flag
+    // (propagated from `workway --version`) would collide with it.
+    #[command(disable_version_flag = true)]
     Show(ShowArgs),
+    /// Give a webhook workflow a new signing secret and print it (the old
+    /// one stops working at once).
+    RotateSecret(RotateArgs),
+}
+
+/// Arguments of `workway workflow rotate-secret`.
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// The workflow's name.
+    pub name: String,
+    #[command(flatten)]
+    pub(crate) platform: PlatformOptions,
 }
 
 /// Arguments of `workway workflow create`.
@@ -56,6 +73,12 @@ pub async fn run(command: WorkflowCommand, cache_dir: Option<PathBuf>) -> anyhow
                 .with_context(|| format!("{}", args.file.display()))?;
             let platform = args.platform.platform(cache_dir).await?;
             let user = args.platform.user();
+            let had_webhook = platform
+                .store
+                .workflows()
+                .find(&user, &definition.name)
+                .await?
+                .is_some_and(|w| w.webhook_token.is_some());
             let saved = saved::save(&platform, &user, definition).await?;
             println!(
                 "saved workflow `{}` version {} ({} trigger, {} step(s))",
@@ -66,6 +89,21 @@ pub async fn run(command: WorkflowCommand, cache_dir: Option<PathBuf>) -> anyhow
             );
             if let Some(token) = &saved.row.webhook_token {
                 println!("webhook path: /v1/hooks/{token}");
+                if had_webhook {
+                    println!(
+                        "signing secret: unchanged (`workway workflow rotate-secret {}` makes a new one)",
+                        saved.row.name
+                    );
+                } else {
+                    let sealed = saved
+                        .row
+                        .webhook_secret
+                        .as_deref()
+                        .context("the saved webhook workflow has no signing secret")?;
+                    let secret = webhook::open_secret(&platform, token, sealed)
+                        .map_err(|e| anyhow::anyhow!("cannot open the signing secret: {e}"))?;
+                    print_secret(&secret);
+                }
             }
         }
         WorkflowCommand::List(options) => {
@@ -78,6 +116,16 @@ pub async fn run(command: WorkflowCommand, cache_dir: Option<PathBuf>) -> anyhow
             for row in rows {
                 println!("{:<28} v{:<4} {}", row.name, row.version, row.trigger_kind);
             }
+        }
+        WorkflowCommand::RotateSecret(args) => {
+            let platform = args.platform.platform(cache_dir).await?;
+            let user = args.platform.user();
+            let secret = webhook::rotate_secret(&platform, &user, &args.name).await?;
+            println!(
+                "new signing secret of `{}`; the old one no longer verifies",
+                args.name
+            );
+            print_secret(&secret);
         }
         WorkflowCommand::Show(args) => {
             let platform = args.platform.platform(cache_dir).await?;
@@ -97,4 +145,13 @@ pub async fn run(command: WorkflowCommand, cache_dir: Option<PathBuf>) -> anyhow
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Print a webhook signing secret, with how it is used; shown only now.
+fn print_secret(secret: &str) {
+    println!("signing secret: {secret}");
+    println!(
+        "  shown only now: keep it with the sender, which signs each delivery with it \
+         (Workway-Signature, see the README's webhook section)"
+    );
 }

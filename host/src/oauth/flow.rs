@@ -131,9 +131,16 @@ impl OAuthFlow {
         OAuthFlow { vault }
     }
 
-    /// Start connecting `owner`'s `provider` account with `scopes` (the
-    /// provider's default scopes are added): returns the URL to send the
-    /// user to. The state and PKCE verifier are stored, the verifier sealed.
+    /// Start connecting `owner`'s `provider` account for one installation:
+    /// `scopes` are the scopes that installation's approval lists for the
+    /// provider ([`crate::installations::connect`] looks them up). The
+    /// request asks for exactly those plus the provider's identity scopes
+    /// (`openid email` for Google, so the account's name is known), never
+    /// for more, and never with Google's `include_granted_scopes`, so the
+    /// grant is not widened to earlier grants' scopes; the vault hands the
+    /// resulting connection only to installations approved for what it was
+    /// granted. Returns the URL to send the user to. The state and PKCE
+    /// verifier are stored, the verifier sealed.
     pub async fn begin(
         &self,
         owner: &str,
@@ -152,7 +159,7 @@ impl OAuthFlow {
             .ok_or_else(|| FlowError::NotConfigured(provider.to_string()))?;
         check_redirect(redirect_uri)?;
         let mut all_scopes: Vec<String> = Vec::new();
-        for s in p.default_scopes.iter().chain(scopes) {
+        for s in p.identity_scopes.iter().chain(scopes) {
             if !all_scopes.contains(s) {
                 all_scopes.push(s.clone());
             }

@@ -67,11 +67,18 @@ pub struct Provider {
     pub token_url: String,
     /// The hosts this provider's bearer token may be sent to.
     pub api_hosts: Vec<HostPattern>,
-    /// Scopes asked for on top of what the integration needs.
-    pub default_scopes: Vec<String>,
+    /// Scopes that reach nothing but the account's identity (Google's
+    /// `openid` and `email`): asked for on top of an installation's
+    /// approved scopes so the account's name is known, and the only scopes
+    /// a connection may hold beyond what an installation was approved for.
+    pub identity_scopes: Vec<String>,
     /// How scopes are joined in the authorization URL.
     pub scope_separator: &'static str,
     /// Extra authorization URL parameters (Google's `access_type=offline`).
+    /// Never Google's `include_granted_scopes=true`: it would make every
+    /// new grant the union of all scopes the user ever granted the
+    /// platform, so one installation's connection would carry another's
+    /// scopes.
     pub authorize_params: Vec<(String, String)>,
     /// How the client authenticates at the token endpoint.
     pub client_auth: ClientAuth,
@@ -140,12 +147,11 @@ fn builtin() -> Vec<Provider> {
             authorization_url: "https://accounts.google.com/o/oauth2/v2/auth".into(),
             token_url: "https://oauth2.googleapis.com/token".into(),
             api_hosts: patterns(&["https://*.googleapis.com"]),
-            default_scopes: strings(&["openid", "email"]),
+            identity_scopes: strings(&["openid", "email"]),
             scope_separator: " ",
             authorize_params: vec![
                 ("access_type".into(), "offline".into()),
                 ("prompt".into(), "consent".into()),
-                ("include_granted_scopes".into(), "true".into()),
             ],
             client_auth: ClientAuth::Body,
             body_format: BodyFormat::Form,
@@ -162,7 +168,7 @@ fn builtin() -> Vec<Provider> {
             authorization_url: "https://api.notion.com/v1/oauth/authorize".into(),
             token_url: "https://api.notion.com/v1/oauth/token".into(),
             api_hosts: patterns(&["https://api.notion.com"]),
-            default_scopes: Vec::new(),
+            identity_scopes: Vec::new(),
             scope_separator: " ",
             authorize_params: vec![("owner".into(), "user".into())],
             client_auth: ClientAuth::Basic,
@@ -177,7 +183,7 @@ fn builtin() -> Vec<Provider> {
             authorization_url: "https://slack.com/oauth/v2/authorize".into(),
             token_url: "https://slack.com/api/oauth.v2.access".into(),
             api_hosts: patterns(&["https://slack.com"]),
-            default_scopes: Vec::new(),
+            identity_scopes: Vec::new(),
             scope_separator: ",",
             authorize_params: Vec::new(),
             client_auth: ClientAuth::Body,
@@ -195,7 +201,7 @@ fn builtin() -> Vec<Provider> {
             authorization_url: "https://connect.stripe.com/oauth/authorize".into(),
             token_url: "https://connect.stripe.com/oauth/token".into(),
             api_hosts: patterns(&["https://api.stripe.com", "https://files.stripe.com"]),
-            default_scopes: strings(&["read_write"]),
+            identity_scopes: Vec::new(),
             scope_separator: " ",
             authorize_params: Vec::new(),
             client_auth: ClientAuth::Body,

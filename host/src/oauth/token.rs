@@ -187,7 +187,21 @@ fn account_of(provider: &Provider, body: &Value) -> Option<String> {
     }
 }
 
+/// The statuses a token endpoint sends a documented OAuth error with:
+/// RFC 6749 5.2's 400 and 401, and 200 for Slack's `ok: false` answers.
+/// Only an OAuth error under one of these can say a grant is dead.
+const OAUTH_ERROR_STATUSES: &[u16] = &[200, 400, 401];
+
 /// Parse a token endpoint's answer.
+///
+/// A grant is declared dead ([`TokenError::Rejected`]) only by the
+/// provider's documented refusal: an OAuth error body (`invalid_grant`,
+/// Slack's `ok: false` with `invalid_refresh_token`, ...) with a status
+/// the provider sends those with. Anything else that is not tokens (a
+/// 403, 404 or 408 page from a proxy or a firewall in between, a body that
+/// is not the provider's JSON) says nothing about the grant and is
+/// [`TokenError::Unavailable`]: the refresh is tried again later instead
+/// of sending the user to reconnect.
 fn parse(provider: &Provider, status: u16, body: &[u8]) -> Result<TokenSet, TokenError> {
     let unavailable = |reason: String| TokenError::Unavailable {
         provider: provider.name.clone(),
@@ -202,6 +216,11 @@ fn parse(provider: &Provider, status: u16, body: &[u8]) -> Result<TokenSet, Toke
         if TRANSIENT_ERRORS.contains(&error.as_str()) {
             return Err(unavailable(error));
         }
+        if !OAUTH_ERROR_STATUSES.contains(&status) {
+            return Err(unavailable(format!(
+                "HTTP {status} with OAuth error `{error}`, which is not how the provider refuses a grant"
+            )));
+        }
         return Err(TokenError::Rejected {
             provider: provider.name.clone(),
             error,
@@ -209,11 +228,12 @@ fn parse(provider: &Provider, status: u16, body: &[u8]) -> Result<TokenSet, Toke
         });
     }
     if !(200..300).contains(&status) {
-        return Err(TokenError::Rejected {
-            provider: provider.name.clone(),
-            error: format!("HTTP {status}"),
-            description: None,
-        });
+        let kind = if json.is_some() {
+            "without an OAuth error"
+        } else {
+            "with a body that is not the provider's JSON (a proxy or firewall answering?)"
+        };
+        return Err(unavailable(format!("HTTP {status} {kind}")));
     }
     let json = json.ok_or_else(|| unavailable("the token response is not JSON".into()))?;
     let access_token = json
@@ -442,6 +462,44 @@ mod tests {
         let mut bare = provider("slack");
         bare.client_secret = None;
         assert!(matches!(request(&bare, &[]), Err(TokenError::NotConfigured(p)) if p == "slack"));
+    }
+
+    #[test]
+    fn an_html_403_404_or_408_from_a_proxy_does_not_mark_the_grant_dead() {
+        let html = b"<html><body><h1>403 Forbidden</h1>Request blocked.</body></html>";
+        for name in ["google", "slack", "notion", "stripe"] {
+            for status in [403, 404, 408, 401, 400] {
+                let outcome = parse(&provider(name), status, html);
+                assert!(
+                    matches!(&outcome, Err(TokenError::Unavailable { reason, .. }) if reason.contains(&format!("HTTP {status}"))),
+                    "{name} {status}: {outcome:?}"
+                );
+            }
+            // An OAuth error under a status no provider refuses grants with.
+            let odd = parse(&provider(name), 403, br#"{"error":"invalid_grant"}"#);
+            assert!(
+                matches!(odd, Err(TokenError::Unavailable { .. })),
+                "{name}: {odd:?}"
+            );
+        }
+        // The documented refusals still kill the grant.
+        for (status, body) in [
+            (400, &br#"{"error":"invalid_grant"}"#[..]),
+            (401, &br#"{"error":"invalid_client"}"#[..]),
+        ] {
+            assert!(matches!(
+                parse(&provider("google"), status, body),
+                Err(TokenError::Rejected { .. })
+            ));
+        }
+        assert!(matches!(
+            parse(
+                &provider("slack"),
+                200,
+                br#"{"ok":false,"error":"invalid_refresh_token"}"#
+            ),
+            Err(TokenError::Rejected { .. })
+        ));
     }
 
     #[test]

@@ -6,16 +6,21 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use wasmtime::{Engine, Store, Trap};
+use wasmtime::component::ResourceTableError;
+use wasmtime::{CallHook, Engine, Store, StoreContextMut, Trap, UpdateDeadline};
 
 use crate::capabilities::Capabilities;
 use crate::config::{Limits, RuntimeConfig};
 use crate::metering::Usage;
-use crate::report::{ExecutionLog, ExecutionReport, HostError, IntegrationError, Outcome};
+use crate::report::{
+    ExecutionLog, ExecutionReport, HostError, IntegrationError, Outcome, Truncation,
+};
 use crate::runtime::bindings::workway::plugin::types;
 use crate::runtime::bindings::{IntegrationInfo, IntegrationPre};
 use crate::runtime::log_sink::LogSink;
-use crate::runtime::state::{CapabilityDenied, ConnectionUnusable, HostState, ResourceLimitHit};
+use crate::runtime::state::{
+    CapabilityDenied, ConnectionUnusable, HostState, ResourceLimitHit, resource_limit_message,
+};
 use crate::runtime::{LoadedComponent, Runtime};
 
 /// What to run: an action, its JSON input, and what the execution may reach.
@@ -72,10 +77,35 @@ impl Stop {
     }
 }
 
-fn epoch_ticks(limits: &Limits, tick_ms: u64) -> u64 {
-    limits.timeout_ms.div_ceil(tick_ms.max(1)) + 1
+/// Take the fuel the host call that just returned costs (see
+/// [`HostState::count_host_call`]) from the store's fuel; a call the fuel
+/// left cannot pay for ends the execution as out of fuel.
+fn charge_host_fuel(
+    mut store: StoreContextMut<'_, HostState>,
+    hook: CallHook,
+) -> wasmtime::Result<()> {
+    if !matches!(hook, CallHook::ReturningFromHost) {
+        return Ok(());
+    }
+    let state = store.data_mut();
+    state.charge_stream_writes();
+    let debt = std::mem::take(&mut state.fuel_debt);
+    if debt == 0 {
+        return Ok(());
+    }
+    let fuel = store.get_fuel()?;
+    let taken = debt.min(fuel);
+    store.set_fuel(fuel - taken)?;
+    store.data_mut().host_fuel += taken;
+    if taken < debt {
+        return Err(wasmtime::Error::new(Trap::OutOfFuel));
+    }
+    Ok(())
 }
 
+/// A fresh store for one execution: its limits and fuel; host calls charged
+/// against the fuel; on every epoch tick the guest yields its tokio worker
+/// to other tasks, and the first tick at or past the deadline interrupts it.
 pub(super) fn new_store(
     engine: &Engine,
     limits: &Limits,
@@ -83,23 +113,43 @@ pub(super) fn new_store(
     config: &RuntimeConfig,
 ) -> (Store<HostState>, LogSink) {
     let log = LogSink::new(limits.log_bytes);
-    let mut store = Store::new(engine, HostState::new(limits, capabilities, log.clone()));
+    let state = HostState::new(limits, &config.metering, capabilities, log.clone());
+    let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
     if config.consume_fuel {
         // Fuel is enabled on the engine, so setting it cannot fail.
         let _ = store.set_fuel(limits.fuel);
+        store.call_hook(charge_host_fuel);
     }
     if config.epoch_interruption {
-        store.set_epoch_deadline(epoch_ticks(limits, config.epoch_tick_ms));
-        store.epoch_deadline_trap();
+        let deadline = Instant::now().checked_add(limits.timeout());
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            Ok(UpdateDeadline::YieldCustom(
+                1,
+                Box::pin(tokio::task::yield_now()),
+            ))
+        });
     }
     (store, log)
 }
 
-/// Turn a wasmtime error from instantiation or a call into the typed reason.
-fn classify(err: &wasmtime::Error, limits: &Limits, log: &ExecutionLog) -> HostError {
+/// Turn a wasmtime error from instantiation or a call into the typed
+/// reason; `state` is the store's data when the call ended.
+fn classify(
+    err: &wasmtime::Error,
+    limits: &Limits,
+    state: &HostState,
+    log: &ExecutionLog,
+) -> HostError {
     if let Some(hit) = err.downcast_ref::<ResourceLimitHit>() {
         return HostError::MemoryLimit(hit.0.clone());
+    }
+    if let Some(ResourceTableError::Full) = err.downcast_ref::<ResourceTableError>() {
+        return HostError::MemoryLimit(resource_limit_message(limits.resources));
     }
     if let Some(denied) = err.downcast_ref::<CapabilityDenied>() {
         return HostError::CapabilityDenied(denied.0.clone());
@@ -110,8 +160,8 @@ fn classify(err: &wasmtime::Error, limits: &Limits, log: &ExecutionLog) -> HostE
     if let Some(trap) = err.downcast_ref::<Trap>() {
         return match trap {
             Trap::OutOfFuel => HostError::FuelExhausted(format!(
-                "the guest used all {} fuel of the execution",
-                limits.fuel
+                "the execution used all {} fuel it was given ({} of it for {} host calls)",
+                limits.fuel, state.host_fuel, state.usage.host_calls
             )),
             Trap::Interrupt => HostError::Timeout(format!(
                 "the execution ran past its {} ms deadline",
@@ -159,24 +209,29 @@ where
         call(&mut store, instance).await
     })
     .await;
+    store.data_mut().charge_stream_writes();
+    let state = store.data();
+    // Guest fuel only: what host calls cost is billed as host calls.
     let fuel_used = if config.consume_fuel {
-        limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0))
+        limits
+            .fuel
+            .saturating_sub(store.get_fuel().unwrap_or(0))
+            .saturating_sub(state.host_fuel)
     } else {
         0
     };
-    let snapshot = log.snapshot();
+    let log = log.take();
     let result = match outcome {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(err)) => Err(match err.downcast_ref::<ConnectionUnusable>() {
             Some(unusable) => Stop::AuthExpired(unusable.0.clone()),
-            None => Stop::Host(classify(&err, limits, &snapshot)),
+            None => Stop::Host(classify(&err, limits, state, &log)),
         }),
         Err(_) => Err(Stop::Host(HostError::Timeout(format!(
-            "the execution ran past its {} ms deadline (blocked in a host call)",
+            "the execution ran past its {} ms deadline",
             limits.timeout_ms
         )))),
     };
-    let state = store.data();
     let usage = Usage {
         fuel: fuel_used,
         ..state.usage.clone()
@@ -184,8 +239,8 @@ where
     GuestRun {
         result,
         usage,
-        http_requests: state.http_requests,
-        log: snapshot,
+        http_requests: state.requests.used(),
+        log,
     }
 }
 
@@ -208,23 +263,61 @@ pub(super) async fn run_describe(
     (run.result.map_err(Stop::into_host_error), run.usage)
 }
 
-fn integration_error(e: types::IntegrationError) -> IntegrationError {
+/// `text` cut to at most `max` bytes (whole characters), recording the cut
+/// in `truncated` as `field`.
+fn cap_text(field: &str, mut text: String, max: usize, truncated: &mut Vec<Truncation>) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    truncated.push(Truncation {
+        field: field.to_string(),
+        original_bytes: text.len() as u64,
+        kept_bytes: end as u64,
+    });
+    text.truncate(end);
+    text.shrink_to_fit();
+    text
+}
+
+/// The plugin's typed error, its message cut to `max` bytes.
+fn integration_error(
+    e: types::IntegrationError,
+    max: usize,
+    truncated: &mut Vec<Truncation>,
+) -> IntegrationError {
     use types::IntegrationError as W;
+    let mut cap = |message: String| cap_text("error.message", message, max, truncated);
     match e {
-        W::AuthExpired(message) => IntegrationError::AuthExpired { message },
+        W::AuthExpired(message) => IntegrationError::AuthExpired {
+            message: cap(message),
+        },
         W::RateLimited(r) => IntegrationError::RateLimited {
             retry_after_ms: r.retry_after_ms,
-            message: r.message,
+            message: cap(r.message),
         },
-        W::InvalidInput(message) => IntegrationError::InvalidInput { message },
-        W::NotFound(message) => IntegrationError::NotFound { message },
-        W::PermissionDenied(message) => IntegrationError::PermissionDenied { message },
+        W::InvalidInput(message) => IntegrationError::InvalidInput {
+            message: cap(message),
+        },
+        W::NotFound(message) => IntegrationError::NotFound {
+            message: cap(message),
+        },
+        W::PermissionDenied(message) => IntegrationError::PermissionDenied {
+            message: cap(message),
+        },
         W::Upstream(u) => IntegrationError::Upstream {
             status: u.status,
-            message: u.message,
+            message: cap(u.message),
         },
-        W::Network(message) => IntegrationError::Network { message },
-        W::Internal(message) => IntegrationError::Internal { message },
+        W::Network(message) => IntegrationError::Network {
+            message: cap(message),
+        },
+        W::Internal(message) => IntegrationError::Internal {
+            message: cap(message),
+        },
     }
 }
 
@@ -330,6 +423,7 @@ pub(super) async fn execute(
     let action = request.action;
     let input_len = request.input.len() as u64;
 
+    let mut truncated = Vec::new();
     let (outcome, usage, http_requests, log) =
         match check_input(component, &action, &request.input, &limits) {
             Err(error) => (
@@ -365,7 +459,7 @@ pub(super) async fn execute(
                         error: IntegrationError::AuthExpired { message },
                     },
                     Ok(Err(e)) => Outcome::IntegrationError {
-                        error: integration_error(e),
+                        error: integration_error(e, limits.message_bytes, &mut truncated),
                     },
                     Ok(Ok(result)) => {
                         usage.bytes_out += result.data.len() as u64;
@@ -393,6 +487,7 @@ pub(super) async fn execute(
         wall_time_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         log,
         outcome,
+        truncated,
     };
     match &report.outcome {
         Outcome::HostError { error } => tracing::info!(

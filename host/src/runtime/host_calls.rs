@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use wasmtime::component::Resource;
+use wasmtime::component::{Resource, ResourceTableError};
 
 use crate::capabilities::{BrokerError, OutboundRequest, is_forbidden_for_guests};
 use crate::runtime::bindings::workway::plugin::{config, connections, http, log, types};
@@ -15,6 +15,7 @@ impl types::Host for HostState {}
 impl log::Host for HostState {
     fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
         self.count_host_call();
+        self.charge_bytes(message.len());
         let source = match level {
             log::Level::Trace => "log.trace",
             log::Level::Debug => "log.debug",
@@ -30,17 +31,21 @@ impl log::Host for HostState {
 impl config::Host for HostState {
     fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
         self.count_host_call();
-        Ok(self.capabilities.config.get(&key).cloned())
+        let value = self.capabilities.config.get(&key).cloned();
+        self.charge_bytes(key.len() + value.as_ref().map_or(0, String::len));
+        Ok(value)
     }
 
     fn get_all(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
         self.count_host_call();
-        Ok(self
+        let all: Vec<(String, String)> = self
             .capabilities
             .config
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
+            .collect();
+        self.charge_bytes(all.iter().map(|(k, v)| k.len() + v.len()).sum());
+        Ok(all)
     }
 }
 
@@ -51,7 +56,11 @@ impl connections::Host for HostState {
     ) -> wasmtime::Result<Result<Resource<ConnectionHandle>, connections::ConnectionError>> {
         self.count_host_call();
         match self.capabilities.connections.get(&provider) {
-            Ok(info) => Ok(Ok(self.table.push(ConnectionHandle { info })?)),
+            Ok(info) => match self.table.push(ConnectionHandle { info }) {
+                Ok(handle) => Ok(Ok(handle)),
+                Err(ResourceTableError::Full) => Err(self.resources_exhausted()),
+                Err(other) => Err(other.into()),
+            },
             Err(crate::capabilities::ConnectionError::NotConnected(m)) => {
                 Ok(Err(connections::ConnectionError::NotConnected(m)))
             }
@@ -103,13 +112,11 @@ impl http::Host for HostState {
         auth: Option<Resource<ConnectionHandle>>,
     ) -> wasmtime::Result<Result<http::Response, http::HttpError>> {
         self.count_host_call();
-        if self.http_requests >= self.limits.http_requests {
-            return Ok(Err(http::HttpError::TooLarge(format!(
-                "this execution already made {} requests, the most allowed",
-                self.limits.http_requests
-            ))));
+        if !self.requests.try_take() {
+            return Ok(Err(http::HttpError::TooLarge(
+                self.requests.exhausted_message(),
+            )));
         }
-        self.http_requests += 1;
         let url = match url::Url::parse(&request.url) {
             Ok(url) if matches!(url.scheme(), "https" | "http") && url.host().is_some() => url,
             Ok(url) => {
@@ -135,6 +142,7 @@ impl http::Host for HostState {
             ))));
         }
         let body = request.body.unwrap_or_default();
+        self.charge_bytes(body.len());
         if body.len() > self.limits.http_request_bytes {
             return Ok(Err(http::HttpError::TooLarge(format!(
                 "request body is {} bytes; the limit is {}",
@@ -167,7 +175,11 @@ impl http::Host for HostState {
             max_response_bytes: self.limits.http_response_bytes,
         };
         let broker = self.capabilities.http.clone();
-        let sent = tokio::time::timeout(timeout, broker.send(outbound, auth.as_ref())).await;
+        let sent = tokio::time::timeout(
+            timeout,
+            broker.send_counted(outbound, auth.as_ref(), &self.requests),
+        )
+        .await;
         let response = match sent {
             Err(_) => return Ok(Err(http::HttpError::Timeout)),
             Ok(Err(BrokerError::Denied(reason))) => {
@@ -192,6 +204,7 @@ impl http::Host for HostState {
             ))));
         }
         self.usage.bytes_in += response.body.len() as u64;
+        self.charge_bytes(response.body.len());
         Ok(Ok(http::Response {
             status: response.status,
             headers: response

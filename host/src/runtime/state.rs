@@ -5,8 +5,8 @@ use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::capabilities::{Capabilities, ConnectionInfo};
-use crate::config::Limits;
+use crate::capabilities::{Capabilities, ConnectionInfo, RequestBudget};
+use crate::config::{Limits, MeteringConfig};
 use crate::metering::Usage;
 use crate::runtime::log_sink::LogSink;
 
@@ -96,20 +96,38 @@ pub struct HostState {
     pub(crate) limiter: Limiter,
     pub(crate) limits: Limits,
     pub(crate) usage: Usage,
-    pub(crate) http_requests: u32,
+    /// Outbound requests made and allowed; redirect hops count too.
+    pub(crate) requests: RequestBudget,
     pub(crate) capabilities: Capabilities,
     pub(crate) log: LogSink,
     /// When the execution must be over; HTTP timeouts are capped by it.
     pub(crate) deadline: tokio::time::Instant,
+    /// Fuel host calls cost that is not yet taken from the store's fuel;
+    /// the store's call hook takes it when the call returns to the guest.
+    pub(crate) fuel_debt: u64,
+    /// Fuel taken for host calls so far (part of the fuel the store lost,
+    /// but not guest instructions).
+    pub(crate) host_fuel: u64,
+    /// Fuel one host call costs: the metering's `host_call_units`.
+    host_call_fuel: u64,
+    /// Fuel per KiB a host call moves: the metering's `units_per_kib`.
+    kib_fuel: u64,
 }
 
 impl HostState {
     /// Fresh state for one execution: no WASI context yet (see [`wasi_ctx`]),
     /// limits, capabilities and the log.
-    pub fn new(limits: &Limits, capabilities: Capabilities, log: LogSink) -> Self {
+    pub fn new(
+        limits: &Limits,
+        pricing: &MeteringConfig,
+        capabilities: Capabilities,
+        log: LogSink,
+    ) -> Self {
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(limits.resources);
         HostState {
             wasi: None,
-            table: ResourceTable::new(),
+            table,
             limiter: Limiter {
                 memory_bytes: limits.memory_bytes,
                 table_elements: limits.table_elements,
@@ -117,10 +135,14 @@ impl HostState {
             },
             limits: limits.clone(),
             usage: Usage::default(),
-            http_requests: 0,
+            requests: RequestBudget::new(limits.http_requests),
             capabilities,
             log,
             deadline: tokio::time::Instant::now() + limits.timeout(),
+            fuel_debt: 0,
+            host_fuel: 0,
+            host_call_fuel: pricing.host_call_units,
+            kib_fuel: pricing.units_per_kib,
         }
     }
 
@@ -129,10 +151,49 @@ impl HostState {
         wasi_ctx(&mut self.wasi, &self.log)
     }
 
-    /// Count one call into a brokered import.
+    /// Count one call into a brokered import and owe its fuel.
     pub(crate) fn count_host_call(&mut self) {
         self.usage.host_calls += 1;
+        self.fuel_debt = self.fuel_debt.saturating_add(self.host_call_fuel);
     }
+
+    /// Owe the fuel for `bytes` moved across the sandbox's boundary by the
+    /// current host call.
+    pub(crate) fn charge_bytes(&mut self, bytes: usize) {
+        let kib = (bytes as u64).div_ceil(1024);
+        self.fuel_debt = self
+            .fuel_debt
+            .saturating_add(kib.saturating_mul(self.kib_fuel));
+    }
+
+    /// Count the stdout and stderr writes since the last call as host calls
+    /// and owe their fuel.
+    pub(crate) fn charge_stream_writes(&mut self) {
+        let usage = self.log.take_stream_usage();
+        if usage.writes == 0 {
+            return;
+        }
+        self.usage.host_calls += usage.writes;
+        self.fuel_debt = self
+            .fuel_debt
+            .saturating_add(usage.writes.saturating_mul(self.host_call_fuel));
+        self.charge_bytes(usize::try_from(usage.bytes).unwrap_or(usize::MAX));
+    }
+
+    /// The error a guest gets when its resource table is full.
+    pub(crate) fn resources_exhausted(&self) -> wasmtime::Error {
+        wasmtime::Error::new(ResourceLimitHit(resource_limit_message(
+            self.limits.resources,
+        )))
+    }
+}
+
+/// Why a push into a full resource table failed, and what to do.
+pub(crate) fn resource_limit_message(limit: usize) -> String {
+    format!(
+        "the execution holds {limit} host resources (connection handles, streams) at once, the \
+         most allowed; drop handles that are no longer needed instead of taking new ones"
+    )
 }
 
 /// The execution's WASI context in `slot`, built on first use: empty

@@ -7,14 +7,24 @@
 //! `installation_created:<installation>:<version>`, ...) used as the
 //! started run's dedupe key, so an event seen twice (the executor emits it
 //! when a run finishes, and the [`sweep`] re-emits recent ones in case a
-//! host died in between) starts each watching workflow once. Chains of
-//! runs started by run events stop at [`MAX_CHAIN`] links, so workflows
-//! that watch each other cannot loop forever.
+//! host died in between) starts each watching workflow once.
+//!
+//! Many workflows watching one, and workflows watching each other, would
+//! otherwise queue runs without bound in width and depth. Three bounds
+//! hold that growth (see [`TriggerLimits`](super::TriggerLimits)): one
+//! event starts at most `max_runs_per_event` runs; a chain of runs started
+//! by run events stops at [`MAX_CHAIN`] links; and the whole tree of runs
+//! descending from one run or platform event starts at most
+//! `max_runs_per_chain` runs, because each event hands what is left of
+//! that budget, shared equally, to the runs it starts (carried in their
+//! trigger data as `budget`). A workflow an event does not start for a
+//! bound gets a run with status `refused` whose error says which bound,
+//! recorded under the event's key so a repeat does not record it again.
 
 use serde_json::{Value, json};
 use workway_store::runs::{RunRow, RunStatus};
 
-use super::{StartedRun, TriggerError, start_run};
+use super::{StartedRun, TriggerError, refuse, start_run};
 use crate::platform::Platform;
 use crate::workflow::definition::{EventKind, Trigger};
 use crate::workflow::saved;
@@ -53,7 +63,8 @@ impl Event {
             RunStatus::Failed => EventKind::RunFailed,
             _ => return Vec::new(),
         };
-        let depth = chain_depth(&run.trigger_data) + 1;
+        let (depth, budget) = chain_of(run);
+        let depth = depth + 1;
         let error: Value = run
             .error
             .as_deref()
@@ -71,6 +82,7 @@ impl Event {
                 data: json!({
                     "event": kind.as_str(),
                     "chain": depth,
+                    "budget": budget,
                     "run": {
                         "id": run.id,
                         "workflow": workflow,
@@ -134,43 +146,100 @@ impl Event {
     }
 }
 
-/// How many run-event links led to the run with this trigger data.
-fn chain_depth(trigger_data: &str) -> u64 {
-    serde_json::from_str::<Value>(trigger_data)
-        .ok()
-        .and_then(|v| v["chain"].as_u64())
-        .unwrap_or(0)
+/// How many run-event links led to `run`, and what is left of its chain's
+/// budget (`None`: it began a chain). Read only from runs an event
+/// started: any other run's trigger data is what a user or a sender wrote,
+/// and must not be able to reset a chain or raise its budget.
+fn chain_of(run: &RunRow) -> (u64, Option<u64>) {
+    if run.trigger_kind != "event" {
+        return (0, None);
+    }
+    let data = serde_json::from_str::<Value>(&run.trigger_data).unwrap_or(Value::Null);
+    (data["chain"].as_u64().unwrap_or(0), data["budget"].as_u64())
 }
 
-/// Start a run of every workflow of the event's owner that watches it.
+/// Start a run of every workflow of the event's owner that watches it,
+/// within the fan-out and chain bounds.
 pub async fn emit(platform: &Platform, event: &Event) -> Result<Vec<StartedRun>, TriggerError> {
-    if event.data["chain"].as_u64().unwrap_or(0) > MAX_CHAIN {
-        tracing::warn!(key = %event.key, "event chain longer than {MAX_CHAIN}: not followed");
+    emit_all(platform, std::slice::from_ref(event)).await
+}
+
+/// Start the runs of `events`, which happened together (the events of one
+/// finished run: its own kind and `run_finished`) and so share one
+/// fan-out bound and one budget. Workflows are taken by name; those past
+/// the bounds are refused and recorded.
+async fn emit_all(platform: &Platform, events: &[Event]) -> Result<Vec<StartedRun>, TriggerError> {
+    let Some(first) = events.first() else {
         return Ok(Vec::new());
-    }
-    let mut started = Vec::new();
-    let watching = platform
+    };
+    let depth = first.data["chain"].as_u64().unwrap_or(0);
+    let limits = &platform.triggers;
+    let budget = first.data["budget"]
+        .as_u64()
+        .unwrap_or(limits.max_runs_per_chain);
+    let mut matched = Vec::new();
+    for workflow in platform
         .store
         .workflows()
-        .with_trigger("event", Some(&event.owner))
-        .await?;
-    for workflow in watching {
+        .with_trigger("event", Some(&first.owner))
+        .await?
+    {
         let definition = saved::definition_of(platform, &workflow, workflow.version).await?;
-        if !event.matches(&definition.trigger) {
+        if let Some(event) = events.iter().find(|e| e.matches(&definition.trigger)) {
+            matched.push((workflow, definition, event));
+        }
+    }
+    let by_fan_out = if depth > MAX_CHAIN {
+        0
+    } else {
+        matched.len().min(limits.max_runs_per_event)
+    };
+    let allowed = by_fan_out.min(usize::try_from(budget).unwrap_or(usize::MAX));
+    // What each started run may start below it: the budget left after
+    // this event's own runs, shared equally.
+    let child_budget = match u64::try_from(allowed) {
+        Ok(n) if n > 0 => budget.saturating_sub(n) / n,
+        _ => 0,
+    };
+    let expires = crate::oauth::token::now_ms().saturating_add(KEY_TTL_MS);
+    let mut started = Vec::new();
+    let total = matched.len();
+    for (index, (workflow, definition, event)) in matched.into_iter().enumerate() {
+        let mut data = event.data.clone();
+        if let Some(object) = data.as_object_mut() {
+            object.insert("budget".into(), json!(child_budget));
+        }
+        let key = format!("event:{}", event.key);
+        let keys = [(key.as_str(), expires)];
+        if index >= allowed {
+            let why = if depth > MAX_CHAIN {
+                format!(
+                    "its run would be link {depth} of a chain of runs started by run events, \
+                     which stops after {MAX_CHAIN}"
+                )
+            } else if index >= by_fan_out {
+                format!(
+                    "at most {} runs start per event (triggers.max_runs_per_event)",
+                    limits.max_runs_per_event
+                )
+            } else {
+                format!(
+                    "the chain of runs it belongs to had {budget} left to start \
+                     (triggers.max_runs_per_chain is {})",
+                    limits.max_runs_per_chain
+                )
+            };
+            let reason = format!(
+                "event `{}` matched {total} workflows of {}, taken by name; {why}",
+                event.key, event.owner
+            );
+            refuse(platform, &workflow, "event", &data, &keys, reason).await;
             continue;
         }
-        let expires = crate::oauth::token::now_ms().saturating_add(KEY_TTL_MS);
-        let run = start_run(
-            platform,
-            &workflow,
-            &definition,
-            "event",
-            &event.data,
-            Some((&format!("event:{}", event.key), expires)),
-        )
-        .await?;
-        if !run.duplicate {
-            started.push(run);
+        match start_run(platform, &workflow, &definition, "event", &data, &keys).await {
+            Ok(run) if !run.duplicate => started.push(run),
+            Ok(_) | Err(TriggerError::Refused { .. }) => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(started)
@@ -181,9 +250,7 @@ pub async fn run_finished(platform: &Platform, run: &RunRow) -> Result<(), Trigg
     let Some(workflow) = platform.store.workflows().get(&run.workflow_id).await? else {
         return Ok(());
     };
-    for event in Event::of_run(run, &workflow.name) {
-        emit(platform, &event).await?;
-    }
+    emit_all(platform, &Event::of_run(run, &workflow.name)).await?;
     Ok(())
 }
 
@@ -205,9 +272,9 @@ pub async fn sweep(platform: &Platform, since: i64) -> Result<usize, TriggerErro
         let Some(workflow) = platform.store.workflows().get(&run.workflow_id).await? else {
             continue;
         };
-        for event in Event::of_run(&run, &workflow.name) {
-            started += emit(platform, &event).await?.len();
-        }
+        started += emit_all(platform, &Event::of_run(&run, &workflow.name))
+            .await?
+            .len();
     }
     Ok(started)
 }

@@ -41,7 +41,7 @@ pub async fn manual(
         &workflow.definition,
         "manual",
         input,
-        None,
+        &[],
     )
     .await
 }

@@ -14,7 +14,8 @@ pub mod manual;
 pub mod schedule;
 pub mod webhook;
 
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 use workway_store::StoreError;
 use workway_store::runs::{Inserted, NewRun};
 use workway_store::workflows::WorkflowRow;
@@ -26,6 +27,37 @@ use crate::workflow::executor::{Pin, Pins};
 use crate::workflow::saved::SaveError;
 
 pub use manual::manual;
+
+/// How many runs triggers may start (`[triggers]` in the host
+/// configuration), so that workflows watching each other, or a flood of
+/// deliveries, cannot fill the queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TriggerLimits {
+    /// Runs one event may start: of more matching workflows, the first
+    /// this many by name start and the rest are refused.
+    pub max_runs_per_event: usize,
+    /// Runs one chain of run events may start in all, from the run (or
+    /// platform event) that began it: each event shares what is left of
+    /// this among the runs it starts, so the whole tree stays within it
+    /// however wide or deep it grows.
+    pub max_runs_per_chain: u64,
+    /// Runs of one owner waiting to start or to retry (queued or waiting);
+    /// past it every trigger of that owner is refused until runs finish.
+    /// Checked before each insert, so triggers of one owner firing at the
+    /// same instant may each pass it once.
+    pub max_queued_runs_per_owner: i64,
+}
+
+impl Default for TriggerLimits {
+    fn default() -> Self {
+        TriggerLimits {
+            max_runs_per_event: 8,
+            max_runs_per_chain: 64,
+            max_queued_runs_per_owner: 1000,
+        }
+    }
+}
 
 /// Why no run was started.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +83,16 @@ pub enum TriggerError {
         /// Every problem, with the field it is in.
         problems: Vec<String>,
     },
+    /// A bound of [`TriggerLimits`] refused the run. Event and schedule
+    /// refusals are also recorded as a run with status `refused`, so the
+    /// owner sees them in `workway runs list`.
+    #[error("no run of `{workflow}` was started: {reason}")]
+    Refused {
+        /// The workflow.
+        workflow: String,
+        /// Which bound, and what to do about it.
+        reason: String,
+    },
     /// Installations could not be read.
     #[error(transparent)]
     Install(#[from] installations::InstallError),
@@ -64,21 +106,32 @@ pub enum TriggerError {
 pub struct StartedRun {
     /// The run's id (the earlier run's, for a duplicate).
     pub run_id: String,
-    /// Whether the key had already started a run, so none was created.
+    /// Whether a key had already started a run, so none was created.
     pub duplicate: bool,
 }
 
+/// Whether refusals of runs started by `kind` are recorded as refused
+/// runs: nobody waits on an event or a schedule to be told, while a
+/// manual run's user and a webhook's sender get the refusal as the answer
+/// (a recorded webhook refusal would hold the delivery's keys, so the
+/// sender's retry would be taken for a duplicate).
+fn records_refusals(kind: &str) -> bool {
+    matches!(kind, "event" | "schedule")
+}
+
 /// Queue a run of `workflow`'s current version (`definition`, as the
-/// trigger already read it) with `data` as its trigger data. With `dedupe`
-/// (a key and when it expires, Unix ms), a key seen before for this
-/// workflow returns the run it started instead.
+/// trigger already read it) with `data` as its trigger data. With `keys`
+/// (each a key and when it expires, Unix ms), a key seen before for this
+/// workflow returns the run it started instead. Refused (and, for events
+/// and schedules, recorded as refused) when the owner already has
+/// [`TriggerLimits::max_queued_runs_per_owner`] runs waiting.
 pub async fn start_run(
     platform: &Platform,
     workflow: &WorkflowRow,
     definition: &WorkflowDefinition,
     kind: &str,
     data: &Value,
-    dedupe: Option<(&str, i64)>,
+    keys: &[(&str, i64)],
 ) -> Result<StartedRun, TriggerError> {
     let mut pins = Pins::new();
     for step in &definition.steps {
@@ -101,6 +154,16 @@ pub async fn start_run(
             },
         );
     }
+    let limit = platform.triggers.max_queued_runs_per_owner;
+    let waiting = platform.store.runs().waiting_count(&workflow.owner).await?;
+    if waiting >= limit {
+        let reason = format!(
+            "{} already has {waiting} runs waiting to start (triggers.max_queued_runs_per_owner \
+             is {limit}); let them finish, or raise the bound",
+            workflow.owner
+        );
+        return Err(refuse(platform, workflow, kind, data, keys, reason).await);
+    }
     let run_id = uuid::Uuid::new_v4().to_string();
     let data = data.to_string();
     let pins = serde_json::to_string(&pins).unwrap_or_else(|_| "{}".into());
@@ -114,20 +177,14 @@ pub async fn start_run(
         pins: &pins,
         now: crate::oauth::token::now_ms(),
     };
-    let started = match dedupe {
-        None => {
-            platform.store.runs().insert(&new).await?;
-            StartedRun {
-                run_id,
-                duplicate: false,
-            }
+    let started = if keys.is_empty() {
+        platform.store.runs().insert(&new).await?;
+        StartedRun {
+            run_id,
+            duplicate: false,
         }
-        Some((key, expires_at)) => match platform
-            .store
-            .runs()
-            .insert_unique(&new, key, expires_at)
-            .await?
-        {
+    } else {
+        match platform.store.runs().insert_unique_keys(&new, keys).await? {
             Inserted::New => StartedRun {
                 run_id,
                 duplicate: false,
@@ -136,11 +193,66 @@ pub async fn start_run(
                 run_id,
                 duplicate: true,
             },
-        },
+        }
     };
     if !started.duplicate {
         tracing::info!(run = %started.run_id, workflow = %workflow.name, kind, "run queued");
         platform.queued.notify_waiters();
     }
     Ok(started)
+}
+
+/// Refuse a run of `workflow` for `reason`: logged with its owner, and
+/// recorded as a refused run (under `keys`, so the same event or tick is
+/// not refused twice, nor logged twice) when [`records_refusals`] says so.
+/// The error to return; a failure to record it is logged, not returned, so
+/// the caller still learns the refusal.
+pub(crate) async fn refuse(
+    platform: &Platform,
+    workflow: &WorkflowRow,
+    kind: &str,
+    data: &Value,
+    keys: &[(&str, i64)],
+    reason: String,
+) -> TriggerError {
+    let mut new_refusal = true;
+    if records_refusals(kind) {
+        let run_id = uuid::Uuid::new_v4().to_string();
+        let data = data.to_string();
+        let error = json!({ "refused": reason }).to_string();
+        let new = NewRun {
+            id: &run_id,
+            workflow_id: &workflow.id,
+            workflow_version: workflow.version,
+            owner: &workflow.owner,
+            trigger_kind: kind,
+            trigger_data: &data,
+            pins: "{}",
+            now: crate::oauth::token::now_ms(),
+        };
+        match platform
+            .store
+            .runs()
+            .insert_refused(&new, &error, keys)
+            .await
+        {
+            Ok(Inserted::New) => {}
+            Ok(Inserted::Duplicate { .. }) => new_refusal = false,
+            Err(e) => {
+                tracing::warn!(workflow = %workflow.name, "cannot record the refused run: {e}");
+            }
+        }
+    }
+    if new_refusal {
+        tracing::warn!(
+            owner = %workflow.owner,
+            workflow = %workflow.name,
+            kind,
+            "run refused: {reason}"
+        );
+    }
+    TriggerError::Refused {
+        workflow: workflow.name.clone(),
+        reason,
+    }
 }

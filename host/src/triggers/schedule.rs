@@ -136,15 +136,23 @@ async fn fire_workflow(
             "timezone": schedule.timezone().name(),
             "catch_up": late,
         });
-        let run = start_run(
+        let key = tick_key(ms);
+        let run = match start_run(
             platform,
             workflow,
             &definition,
             "schedule",
             &data,
-            Some((&tick_key(ms), ms.saturating_add(KEY_TTL_MS))),
+            &[(key.as_str(), ms.saturating_add(KEY_TTL_MS))],
         )
-        .await?;
+        .await
+        {
+            Ok(run) => run,
+            // Recorded as a refused run under the tick's key: the next
+            // tick is tried on its own.
+            Err(TriggerError::Refused { .. }) => continue,
+            Err(e) => return Err(e),
+        };
         if !run.duplicate {
             tracing::info!(workflow = %workflow.name, tick = %tick, late, "schedule fired");
             started.push(run);

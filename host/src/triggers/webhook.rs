@@ -3,12 +3,21 @@
 //!
 //! Every delivery must be signed: the `Workway-Signature` header is
 //! `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` under the
-//! workflow's signing secret (`whsec_...`, shown to its owner). A
-//! timestamp further than the workflow's `tolerance_secs` from the host's
-//! clock is refused, so a captured delivery cannot be replayed later. The
-//! sender's idempotency key (a header or a body field, per the workflow)
-//! is remembered durably for `dedupe_window_secs`: a repeated delivery
-//! returns the run the first one started, on any host sharing the store.
+//! workflow's signing secret (`whsec_...`, shown to its owner once when the
+//! workflow becomes a webhook workflow, and again by
+//! `workway workflow rotate-secret`). A timestamp further than the
+//! workflow's `tolerance_secs` (at most [`MAX_TOLERANCE_SECS`]) from the
+//! host's clock is refused, so a captured delivery cannot be replayed
+//! later.
+//!
+//! Every delivery is deduplicated on its signature, which an attacker who
+//! captured it cannot change without the secret: replaying it within the
+//! tolerance, whatever unsigned headers (an `X-Delivery-Id`) are changed,
+//! returns the run the first one started. The signature is remembered
+//! until its timestamp is out of tolerance by a margin. The sender's own
+//! idempotency key (a header or a body field, per the workflow) is also
+//! remembered for `dedupe_window_secs`, so a retry the sender signs anew
+//! is a duplicate too. Both hold on any host sharing the store.
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac as _};
@@ -23,6 +32,22 @@ use crate::workflow::saved;
 /// The header carrying a delivery's signature.
 pub const SIGNATURE_HEADER: &str = "workway-signature";
 
+/// The widest timestamp tolerance honoured, in seconds, whatever a
+/// workflow's `tolerance_secs` asks: a captured delivery is replayable
+/// (and its signature must be remembered) for this long at most.
+pub const MAX_TOLERANCE_SECS: u64 = 900;
+
+/// A delivery whose signature checked out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The signed timestamp (Unix seconds).
+    pub timestamp: i64,
+    /// The tolerance applied (the workflow's, capped), in seconds.
+    pub tolerance: u64,
+    /// The matching `v1` tag, hex: the delivery's dedupe key.
+    pub signature: String,
+}
+
 /// Why a delivery started no run. Each maps to an HTTP status in the API.
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
@@ -35,6 +60,11 @@ pub enum WebhookError {
     /// The body or the idempotency key is unusable.
     #[error("bad delivery: {0}")]
     Body(String),
+    /// The workflow asked for has no webhook trigger, hence no secret.
+    #[error(
+        "workflow `{0}` has no webhook trigger, so it has no signing secret; give it `trigger: {{kind: webhook}}` and save it"
+    )]
+    NotWebhook(String),
     /// The run could not be started.
     #[error(transparent)]
     Trigger(#[from] TriggerError),
@@ -91,16 +121,18 @@ pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
 }
 
 /// Check `header` against `body` at `now` (Unix seconds), allowing
-/// `tolerance` seconds of clock difference. Several `v1=` entries are
-/// allowed (a sender rotating secrets); one must match.
+/// `tolerance` seconds of clock difference (at most
+/// [`MAX_TOLERANCE_SECS`]). Several `v1=` entries are allowed (a sender
+/// rotating secrets); one must match.
 pub fn verify(
     secret: &str,
     header: Option<&str>,
     body: &[u8],
     now: i64,
     tolerance: u64,
-) -> Result<(), WebhookError> {
+) -> Result<Verified, WebhookError> {
     let refuse = |why: &str| Err(WebhookError::Signature(why.to_string()));
+    let tolerance = tolerance.min(MAX_TOLERANCE_SECS);
     let Some(header) = header else {
         return refuse(
             "no Workway-Signature header; sign each delivery with the workflow's secret",
@@ -128,14 +160,49 @@ pub fn verify(
         return refuse("the signature has no v1=<hex HMAC-SHA256>");
     }
     let expected = mac(secret, timestamp, body);
-    if tags
+    match tags
         .iter()
-        .any(|tag| expected.clone().verify_slice(tag).is_ok())
+        .find(|tag| expected.clone().verify_slice(tag).is_ok())
     {
-        Ok(())
-    } else {
-        refuse("no v1 signature matches the body under this workflow's secret")
+        Some(tag) => Ok(Verified {
+            timestamp,
+            tolerance,
+            signature: hex::encode(tag),
+        }),
+        None => refuse("no v1 signature matches the body under this workflow's secret"),
     }
+}
+
+/// Give `owner`'s webhook workflow `name` a new signing secret and return
+/// it (the only time it is shown). Deliveries signed with the old secret
+/// are refused from this moment, on every host sharing the store.
+pub async fn rotate_secret(
+    platform: &Platform,
+    owner: &str,
+    name: &str,
+) -> Result<String, WebhookError> {
+    let row = platform
+        .store
+        .workflows()
+        .find(owner, name)
+        .await
+        .map_err(TriggerError::from)?
+        .ok_or_else(|| TriggerError::from(saved::SaveError::Unknown(name.to_string())))?;
+    let token = row
+        .webhook_token
+        .ok_or_else(|| WebhookError::NotWebhook(name.to_string()))?;
+    let secret = new_secret().map_err(|e| TriggerError::from(saved::SaveError::Secret(e)))?;
+    let sealed = seal_secret(platform, &token, &secret)
+        .map_err(|e| TriggerError::from(saved::SaveError::Secret(e)))?;
+    platform
+        .store
+        .workflows()
+        .set_webhook_secret(owner, name, &sealed, crate::oauth::token::now_ms())
+        .await
+        .map_err(TriggerError::from)?
+        .ok_or_else(|| WebhookError::NotWebhook(name.to_string()))?;
+    tracing::info!(owner, workflow = name, "webhook signing secret rotated");
+    Ok(secret)
 }
 
 /// One delivery: `headers` (names lower-case) and `body` as received at
@@ -179,7 +246,7 @@ pub async fn deliver(
     let secret = open_secret(platform, token, sealed).map_err(|e| {
         WebhookError::Signature(format!("the workflow's secret cannot be opened: {e}"))
     })?;
-    verify(
+    let verified = verify(
         &secret,
         header(SIGNATURE_HEADER),
         body,
@@ -210,19 +277,22 @@ pub async fn deliver(
         (None, None) => None,
     };
     let data = json!({"body": payload, "idempotency_key": key});
+    // The signature is remembered until its timestamp is out of tolerance
+    // on a host whose clock is behind by as much again.
+    let signature_key = format!("signature:{}", verified.signature);
+    let tolerance = i64::try_from(verified.tolerance).unwrap_or(i64::MAX / 4);
+    let signature_expires = verified
+        .timestamp
+        .saturating_add(tolerance.saturating_mul(2))
+        .saturating_mul(1000)
+        .max(now_ms);
     let window_ms = i64::try_from(dedupe_window_secs.saturating_mul(1000)).unwrap_or(i64::MAX / 2);
-    let dedupe = key
-        .as_ref()
-        .map(|k| (format!("webhook:{k}"), now_ms.saturating_add(window_ms)));
-    Ok(start_run(
-        platform,
-        &row,
-        &definition,
-        "webhook",
-        &data,
-        dedupe.as_ref().map(|(k, at)| (k.as_str(), *at)),
-    )
-    .await?)
+    let sender_key = key.as_ref().map(|k| format!("webhook:{k}"));
+    let mut keys = vec![(signature_key.as_str(), signature_expires)];
+    if let Some(k) = &sender_key {
+        keys.push((k.as_str(), now_ms.saturating_add(window_ms)));
+    }
+    Ok(start_run(platform, &row, &definition, "webhook", &data, &keys).await?)
 }
 
 #[cfg(test)]
@@ -234,7 +304,13 @@ mod tests {
         let secret = new_secret().expect("randomness");
         assert!(secret.starts_with("whsec_"));
         let header = sign(&secret, 1_700_000_000, b"{\"a\":1}");
-        assert!(verify(&secret, Some(&header), b"{\"a\":1}", 1_700_000_010, 300).is_ok());
+        let verified =
+            verify(&secret, Some(&header), b"{\"a\":1}", 1_700_000_010, 300).expect("verifies");
+        assert_eq!(verified.timestamp, 1_700_000_000);
+        assert_eq!(
+            Some(verified.signature.as_str()),
+            header.split("v1=").nth(1)
+        );
         for (secret, body, now) in [
             (secret.as_str(), &b"{\"a\":2}"[..], 1_700_000_010),
             ("whsec_other", &b"{\"a\":1}"[..], 1_700_000_010),
@@ -256,5 +332,21 @@ mod tests {
         let both = format!("{old},{}", new.split_once(',').map_or("", |(_, v)| v));
         assert!(verify("whsec_new", Some(&both), b"x", 100, 5).is_ok());
         assert!(verify("whsec_old", Some(&both), b"x", 100, 5).is_ok());
+    }
+
+    #[test]
+    fn a_huge_tolerance_is_capped() {
+        let day_old = 1_700_000_000;
+        let header = sign("whsec_k", day_old, b"x");
+        let refused = verify("whsec_k", Some(&header), b"x", day_old + 86_400, u64::MAX)
+            .expect_err("a day-old delivery is refused whatever the workflow asks");
+        assert!(
+            refused
+                .to_string()
+                .contains(&format!("tolerance {MAX_TOLERANCE_SECS} s")),
+            "{refused}"
+        );
+        let within = day_old + i64::try_from(MAX_TOLERANCE_SECS).expect("small");
+        assert!(verify("whsec_k", Some(&header), b"x", within, u64::MAX).is_ok());
     }
 }

@@ -49,13 +49,38 @@ impl CredentialSource for Vault {
     }
 }
 
-/// The connections one execution may use: the installation owner's
-/// newest connection for each provider its manifest declares, looked up
-/// once before the guest starts.
+/// The connections one execution may use, chosen per installation: for
+/// each OAuth provider its signed approval names, the owner's newest
+/// connection whose granted scopes the approval covers, looked up once
+/// before the guest starts.
+///
+/// A grant is only as narrow as its scopes, and one provider's token opens
+/// every API of that provider that its scopes allow (Google's token goes to
+/// any `*.googleapis.com` host). So a connection is handed to an
+/// installation only when every scope it was granted is one the
+/// installation's approval lists for that provider, or one of the
+/// provider's identity scopes ([`Provider::identity_scopes`], which reach
+/// nothing but the account's name): a plugin approved for a read-only
+/// calendar scope never receives the user's Gmail grant, and its requests
+/// to Gmail leave without a token. Connections are made per installation
+/// the same way: the authorization request asks for exactly the approved
+/// scopes (see [`crate::oauth::flow::OAuthFlow::begin`]), and the scopes
+/// recorded are the ones the provider says it granted, so a grant widened
+/// at the provider is not handed to a narrower installation either.
+///
+/// A connection that records no scopes at all (a token pasted on the
+/// command line without `--scope`, or a provider without scopes, like
+/// Notion) grants nothing the platform can check, and is handed to any
+/// installation approved for its provider.
+///
+/// [`Provider::identity_scopes`]: crate::oauth::providers::Provider::identity_scopes
 #[derive(Debug, Clone, Default)]
 pub struct ExecutionConnections {
     declared: Vec<String>,
     connected: BTreeMap<String, ConnectionInfo>,
+    /// Why a declared provider got no connection although the owner has
+    /// some: their grants are wider than the approval.
+    refused: BTreeMap<String, String>,
     /// The token version of each connection when it was looked up, so a
     /// refresh after `auth-expired` happens only if nobody refreshed since.
     versions: BTreeMap<String, i64>,
@@ -68,24 +93,69 @@ impl ExecutionConnections {
     }
 }
 
+/// Whether a connection that was granted `granted` may be handed to an
+/// installation approved for `approved` with `provider`'s identity scopes.
+fn covered(granted: &[String], approved: &[String], identity: &[String]) -> bool {
+    granted
+        .iter()
+        .all(|scope| approved.contains(scope) || identity.contains(scope))
+}
+
 impl Vault {
-    /// The connections of `owner` for the `declared` providers.
+    /// The connections of `owner` for an installation whose approval grants
+    /// `approved` (OAuth scopes by provider): per provider, the newest
+    /// connection whose granted scopes the approval covers.
     pub async fn connections_for(
         &self,
         owner: &str,
-        declared: &[String],
+        approved: &BTreeMap<String, Vec<String>>,
     ) -> Result<ExecutionConnections, VaultError> {
         let mut connected = BTreeMap::new();
+        let mut refused = BTreeMap::new();
         let mut versions = BTreeMap::new();
-        for provider in declared {
-            if let Some(row) = self.store().connections().find(owner, provider).await? {
-                versions.insert(row.id.clone(), row.token_version);
-                connected.insert(provider.clone(), super::info_of(&row));
+        for (provider, scopes) in approved {
+            let identity = self
+                .providers()
+                .get(provider)
+                .map(|p| p.identity_scopes.as_slice())
+                .unwrap_or_default();
+            let rows = self
+                .store()
+                .connections()
+                .for_provider(owner, provider)
+                .await?;
+            match rows
+                .iter()
+                .find(|row| covered(&row.scopes, scopes, identity))
+            {
+                Some(row) => {
+                    versions.insert(row.id.clone(), row.token_version);
+                    connected.insert(provider.clone(), super::info_of(row));
+                }
+                None if !rows.is_empty() => {
+                    let mut wider: Vec<&str> = rows
+                        .iter()
+                        .flat_map(|row| row.scopes.iter())
+                        .filter(|s| !scopes.contains(s) && !identity.contains(s))
+                        .map(String::as_str)
+                        .collect();
+                    wider.sort_unstable();
+                    wider.dedup();
+                    refused.insert(
+                        provider.clone(),
+                        format!(
+                            "the user's `{provider}` connections grant scopes this integration was not approved for ({}); connect a `{provider}` account for this integration, which asks only for the approved scopes",
+                            wider.join(", ")
+                        ),
+                    );
+                }
+                None => {}
             }
         }
         Ok(ExecutionConnections {
-            declared: declared.to_vec(),
+            declared: approved.keys().cloned().collect(),
             connected,
+            refused,
             versions,
         })
     }
@@ -110,9 +180,7 @@ impl Vault {
                 if row.refresh_token.is_none() {
                     continue;
                 }
-                let stale = self
-                    .keyring()
-                    .open(&row.access_token, &super::access_context(id))?;
+                let stale = self.open_access(&row)?;
                 self.token_rejected(id, &stale).await?;
             }
             renewed.push(id.clone());
@@ -128,10 +196,15 @@ impl ConnectionBroker for ExecutionConnections {
                 "the integration's manifest does not declare the `{provider}` provider; add it under [oauth.{provider}]"
             )));
         }
-        self.connected.get(provider).cloned().ok_or_else(|| {
-            ConnectionError::NotConnected(format!(
-                "the user has not connected a `{provider}` account; connect one and run again"
-            ))
-        })
+        if let Some(info) = self.connected.get(provider) {
+            return Ok(info.clone());
+        }
+        Err(ConnectionError::NotConnected(
+            self.refused.get(provider).cloned().unwrap_or_else(|| {
+                format!(
+                    "the user has not connected a `{provider}` account; connect one and run again"
+                )
+            }),
+        ))
     }
 }

@@ -2,9 +2,10 @@
 //! can be rotated without losing what the old key sealed.
 //!
 //! A sealed value is `v1.<key id>.<base64url(nonce ‖ ciphertext ‖ tag)>`.
-//! Every value is sealed with associated data naming what it is (for
-//! example `connection:<id>:access`), so a sealed token copied into another
-//! row or field does not open there.
+//! Every value is sealed with associated data naming what it is (for a
+//! connection's token: its id, owner, provider and field; see the vault),
+//! so a sealed token copied into another row or field, or left in a row
+//! whose owner or provider was changed, does not open there.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};

@@ -11,6 +11,24 @@
 //! racing on N hosts cause one call to the token endpoint. A refresh the
 //! provider refuses marks the connection as needing re-authorisation, and
 //! every execution that needs it ends with `auth-expired` and that reason.
+//!
+//! Every write a refresher makes (the new tokens, giving the lease back,
+//! marking the grant dead) is fenced by a lease token unique to that one
+//! attempt and by the token version it read: an attempt whose lease lapsed
+//! and was taken over, by another process or by another task of this one,
+//! changes nothing, so a stale refresher can never mark a connection
+//! someone just refreshed as needing re-authorisation.
+//!
+//! Tokens are sealed with associated data naming the connection's id, its
+//! owner and its provider ([`SEAL_BINDING`]): a sealed token copied into
+//! another row, or a row whose owner or provider is changed in the
+//! database, does not open. Rows sealed before owner and provider were
+//! bound (binding 1, id only) are opened once with the old associated data
+//! and re-sealed under the new one: all of them by
+//! [`Vault::reseal_legacy_bindings`] when a host starts, and any left at
+//! first use. A row is opened only with the binding its `seal_binding`
+//! column names, and a row sealed under the new binding never opens with
+//! the old data, so lowering that column does not weaken a row.
 
 pub mod credentials;
 pub mod keyring;
@@ -18,7 +36,9 @@ pub mod keyring;
 use std::sync::Arc;
 use std::time::Duration;
 
-use workway_store::connections::{ConnectionRow, ConnectionStatus, NewConnection, RefreshedTokens};
+use workway_store::connections::{
+    ConnectionRow, ConnectionStatus, Fence, Lease, NewConnection, RefreshedTokens, SEAL_BINDING,
+};
 use workway_store::{Store, StoreError};
 
 use crate::capabilities::ConnectionInfo;
@@ -145,12 +165,57 @@ fn summary_of(row: &ConnectionRow) -> ConnectionSummary {
     }
 }
 
-fn access_context(id: &str) -> String {
-    format!("connection:{id}:access")
+/// The seal binding of rows written before owner and provider were bound:
+/// the associated data names the connection's id only.
+const LEGACY_BINDING: i64 = 1;
+
+/// Which of a connection's two sealed tokens.
+#[derive(Debug, Clone, Copy)]
+enum Field {
+    Access,
+    Refresh,
 }
 
-fn refresh_context(id: &str) -> String {
-    format!("connection:{id}:refresh")
+impl Field {
+    fn name(self) -> &'static str {
+        match self {
+            Field::Access => "access",
+            Field::Refresh => "refresh",
+        }
+    }
+}
+
+/// The associated data a token of connection `id` (of `owner`, for
+/// `provider`) is sealed with under seal binding `binding`. The current
+/// binding encodes the parts as a JSON array, so no choice of owner or
+/// provider text can make two different rows produce the same data.
+fn context(
+    binding: i64,
+    id: &str,
+    owner: &str,
+    provider: &str,
+    field: Field,
+) -> Result<String, KeyringError> {
+    match binding {
+        LEGACY_BINDING => Ok(format!("connection:{id}:{}", field.name())),
+        SEAL_BINDING => Ok(format!(
+            "connection/v2:{}",
+            serde_json::json!([id, owner, provider, field.name()])
+        )),
+        other => Err(KeyringError::Corrupt(format!(
+            "connection {id} names seal binding {other}, which this host does not know"
+        ))),
+    }
+}
+
+/// What a pass re-sealing many rows does with a row that does not open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unopenable {
+    /// Stop with the error (key rotation: the operator must hear that a
+    /// key is missing before removing any).
+    Fail,
+    /// Log it and go on (the start-up pass).
+    Skip,
 }
 
 /// The vault. One per process; share it with `Arc`.
@@ -230,8 +295,11 @@ impl Vault {
             return Err(VaultError::UnknownProvider(provider.to_string()));
         }
         let id = uuid::Uuid::new_v4().to_string();
-        let (access, refresh) =
-            self.seal_tokens(&id, &tokens.access_token, tokens.refresh_token.as_ref())?;
+        let (access, refresh) = self.seal_tokens(
+            (&id, owner, provider),
+            &tokens.access_token,
+            tokens.refresh_token.as_ref(),
+        )?;
         let scopes = tokens.scopes.clone().unwrap_or_else(|| scopes.to_vec());
         self.store
             .connections()
@@ -304,12 +372,7 @@ impl Vault {
         };
         // Open the tokens before the row goes; a damaged row is still deleted.
         let access = self.open_access(&row);
-        let refresh = row
-            .refresh_token
-            .as_ref()
-            .map(|r| self.keyring.open(r, &refresh_context(id)))
-            .transpose()
-            .map_err(VaultError::from);
+        let refresh = self.open_refresh(&row);
         if !self.delete(id).await? {
             return Ok(None);
         }
@@ -366,27 +429,80 @@ impl Vault {
                 reason: row.status_reason.unwrap_or_else(|| "unknown".into()),
             });
         }
-        Ok(row)
+        self.upgraded(row).await
     }
 
-    /// Seal connection `id`'s access and refresh tokens for storage.
+    /// `row`, re-sealed under the current binding first if it was sealed
+    /// under the legacy one (and read again).
+    async fn upgraded(&self, row: ConnectionRow) -> Result<ConnectionRow, VaultError> {
+        if row.seal_binding == SEAL_BINDING {
+            return Ok(row);
+        }
+        self.reseal(&row).await?;
+        self.store
+            .connections()
+            .get(&row.id)
+            .await?
+            .ok_or_else(|| VaultError::NotFound(row.id.clone()))
+    }
+
+    /// Seal a connection's access and refresh tokens for storage, bound to
+    /// its `(id, owner, provider)`.
     fn seal_tokens(
         &self,
-        id: &str,
+        (id, owner, provider): (&str, &str, &str),
         access: &Secret,
         refresh: Option<&Secret>,
     ) -> Result<(String, Option<String>), KeyringError> {
-        let access = self.keyring.seal(access.expose(), &access_context(id))?;
-        let refresh = refresh
-            .map(|r| self.keyring.seal(r.expose(), &refresh_context(id)))
-            .transpose()?;
+        let seal = |secret: &Secret, field| {
+            self.keyring.seal(
+                secret.expose(),
+                &context(SEAL_BINDING, id, owner, provider, field)?,
+            )
+        };
+        let access = seal(access, Field::Access)?;
+        let refresh = refresh.map(|r| seal(r, Field::Refresh)).transpose()?;
         Ok((access, refresh))
     }
 
+    /// Open one of `row`'s sealed tokens with the binding the row names.
+    fn open_field(
+        &self,
+        row: &ConnectionRow,
+        sealed: &str,
+        field: Field,
+    ) -> Result<Secret, VaultError> {
+        let context = context(row.seal_binding, &row.id, &row.owner, &row.provider, field)?;
+        Ok(self.keyring.open(sealed, &context)?)
+    }
+
     fn open_access(&self, row: &ConnectionRow) -> Result<Secret, VaultError> {
+        self.open_field(row, &row.access_token, Field::Access)
+    }
+
+    fn open_refresh(&self, row: &ConnectionRow) -> Result<Option<Secret>, VaultError> {
+        row.refresh_token
+            .as_deref()
+            .map(|r| self.open_field(row, r, Field::Refresh))
+            .transpose()
+    }
+
+    /// Re-seal `row`'s tokens under the active key and the current binding,
+    /// unless they changed since it was read. Whether they were re-sealed.
+    async fn reseal(&self, row: &ConnectionRow) -> Result<bool, VaultError> {
+        let refresh = self.open_refresh(row)?;
+        let (access, refresh) = self.seal_tokens(
+            (&row.id, &row.owner, &row.provider),
+            &self.open_access(row)?,
+            refresh.as_ref(),
+        )?;
+        // A refresh racing with this already sealed with the active key and
+        // the current binding; skipping that row is right.
         Ok(self
-            .keyring
-            .open(&row.access_token, &access_context(&row.id))?)
+            .store
+            .connections()
+            .reseal(&row.id, row.token_version, &access, refresh.as_deref())
+            .await?)
     }
 
     /// Whether the access token is good for a while yet. The margin is
@@ -436,14 +552,19 @@ impl Vault {
             if !stale && self.fresh(&row, now) {
                 return Ok(current);
             }
-            let Some(sealed_refresh) = &row.refresh_token else {
+            let Some(refresh_token) = self.open_refresh(&row)? else {
                 if row.expires_at.is_some_and(|at| at <= now) {
                     let reason =
                         "the access token expired and the provider issued no refresh token";
-                    self.store
+                    let marked = self
+                        .store
                         .connections()
-                        .mark_needs_reauth(id, reason, now)
+                        .mark_needs_reauth(id, Fence::Version(row.token_version), reason, now)
                         .await?;
+                    if !marked {
+                        // The tokens changed since they were read: look again.
+                        continue;
+                    }
                     return Err(VaultError::NeedsReauth {
                         provider: row.provider,
                         reason: reason.into(),
@@ -451,54 +572,69 @@ impl Vault {
                 }
                 return Ok(current);
             };
+            // A token for this attempt alone: another task of this process
+            // taking the lease after this one lapsed holds a different one.
+            let lease_token = format!("{}:{}", self.holder, uuid::Uuid::new_v4().simple());
+            let lease = Lease {
+                token: &lease_token,
+                token_version: row.token_version,
+            };
             let leased = self
                 .store
                 .connections()
-                .try_lease(
-                    id,
-                    &self.holder,
-                    row.token_version,
-                    now,
-                    now.saturating_add(lease_ms),
-                )
+                .try_lease(id, lease, now, now.saturating_add(lease_ms))
                 .await?;
             if !leased {
-                // Another process is refreshing (or just did): wait for the
+                // Another attempt is refreshing (or just did): wait for the
                 // row to change, then look again.
                 tokio::time::sleep(poll).await;
                 poll = (poll * 3 / 2).min(self.settings.poll_max);
                 continue;
             }
-            let refresh_token = self.keyring.open(sealed_refresh, &refresh_context(id))?;
-            return self.refresh_leased(&row, &refresh_token, current).await;
+            match self
+                .refresh_leased(&row, lease, &refresh_token, current)
+                .await?
+            {
+                Some(token) => return Ok(token),
+                // The lease was lost before the outcome could be stored:
+                // whoever took it over decides; read the row again.
+                None => continue,
+            }
         }
     }
 
-    /// Call the token endpoint while holding the lease, and store the
-    /// outcome.
+    /// Call the token endpoint while holding `lease`, and store the
+    /// outcome. `None` when the lease was lost before a refusal could be
+    /// recorded (someone else took over, and their outcome stands).
     async fn refresh_leased(
         &self,
         row: &ConnectionRow,
+        lease: Lease<'_>,
         refresh_token: &Secret,
         current: Secret,
-    ) -> Result<Secret, VaultError> {
+    ) -> Result<Option<Secret>, VaultError> {
         let connections = self.store.connections();
         let provider = match self.providers.get(&row.provider) {
             Some(p) => p,
             None => {
-                connections.release_lease(&row.id, &self.holder).await?;
+                connections.release_lease(&row.id, lease).await?;
                 return Err(VaultError::UnknownProvider(row.provider.clone()));
             }
         };
         tracing::info!(connection = %row.id, provider = %row.provider, "refreshing connection");
         match token::refresh(&self.egress, provider, refresh_token).await {
             Ok(tokens) => {
-                let (access, refresh) =
-                    self.seal_tokens(&row.id, &tokens.access_token, tokens.refresh_token.as_ref())?;
+                // A provider that keeps the refresh token gets it re-sealed
+                // too, so both tokens carry the current binding.
+                let (access, refresh) = self.seal_tokens(
+                    (&row.id, &row.owner, &row.provider),
+                    &tokens.access_token,
+                    Some(tokens.refresh_token.as_ref().unwrap_or(refresh_token)),
+                )?;
                 let stored = connections
                     .store_refreshed(
                         &row.id,
-                        &self.holder,
+                        lease,
                         &RefreshedTokens {
                             access_token: &access,
                             refresh_token: refresh.as_deref(),
@@ -517,14 +653,18 @@ impl Vault {
                     // tokens win, but ours are valid too.
                     tracing::warn!(connection = %row.id, "refresh lease lapsed before the new tokens were stored");
                 }
-                Ok(tokens.access_token)
+                Ok(Some(tokens.access_token))
             }
             Err(error @ TokenError::Rejected { .. })
             | Err(error @ TokenError::NotConfigured(_)) => {
                 let reason = format!("refreshing failed: {error}");
-                connections
-                    .mark_needs_reauth(&row.id, &reason, now_ms())
+                let marked = connections
+                    .mark_needs_reauth(&row.id, Fence::Lease(lease), &reason, now_ms())
                     .await?;
+                if !marked {
+                    tracing::warn!(connection = %row.id, "a refresh was refused after this attempt's lease was taken over; the connection is left to the new holder: {reason}");
+                    return Ok(None);
+                }
                 tracing::warn!(connection = %row.id, "{reason}");
                 Err(VaultError::NeedsReauth {
                     provider: row.provider.clone(),
@@ -532,51 +672,65 @@ impl Vault {
                 })
             }
             Err(TokenError::Unavailable { provider, reason }) => {
-                connections.release_lease(&row.id, &self.holder).await?;
+                connections.release_lease(&row.id, lease).await?;
                 if row.expires_at.is_some_and(|at| at > now_ms()) {
                     // Not expired yet: keep using it and refresh next time.
-                    return Ok(current);
+                    return Ok(Some(current));
                 }
                 Err(VaultError::RefreshUnavailable { provider, reason })
             }
         }
     }
 
-    /// Re-seal every stored token under the active key, so older keys can
-    /// be removed from the configuration. Returns how many connections were
-    /// re-sealed.
+    /// Re-seal every stored token under the active key and the current
+    /// binding, so older keys can be removed from the configuration.
+    /// Returns how many connections were re-sealed.
     pub async fn rotate_keys(&self) -> Result<u64, VaultError> {
-        let connections = self.store.connections();
         let active = self.keyring.active_id().to_string();
+        self.reseal_where(Unopenable::Fail, |row| {
+            row.seal_binding != SEAL_BINDING
+                || Keyring::key_id_of(&row.access_token) != Some(active.as_str())
+                || row
+                    .refresh_token
+                    .as_deref()
+                    .is_some_and(|r| Keyring::key_id_of(r) != Some(active.as_str()))
+        })
+        .await
+    }
+
+    /// Re-seal every connection still sealed under the legacy, id-only
+    /// binding (rows written before owner and provider were bound), so a
+    /// change of a row's owner or provider in the database stops it from
+    /// opening. Hosts run this when they start; a row that does not open
+    /// (damaged, or sealed with a key no longer configured) is logged and
+    /// left as it is, failing where it is used, so one bad row does not
+    /// keep a host from starting. Returns how many were re-sealed.
+    pub async fn reseal_legacy_bindings(&self) -> Result<u64, VaultError> {
+        self.reseal_where(Unopenable::Skip, |row| row.seal_binding != SEAL_BINDING)
+            .await
+    }
+
+    /// Walk the whole table and re-seal the rows `needs` picks.
+    async fn reseal_where(
+        &self,
+        unopenable: Unopenable,
+        needs: impl Fn(&ConnectionRow) -> bool,
+    ) -> Result<u64, VaultError> {
+        let connections = self.store.connections();
         let mut after: Option<String> = None;
         let mut resealed = 0;
         loop {
             let page = connections.page(after.as_deref(), 200).await?;
             let Some(last) = page.last() else { break };
             after = Some(last.id.clone());
-            for row in &page {
-                let current = Keyring::key_id_of(&row.access_token) == Some(active.as_str())
-                    && row
-                        .refresh_token
-                        .as_deref()
-                        .is_none_or(|r| Keyring::key_id_of(r) == Some(active.as_str()));
-                if current {
-                    continue;
-                }
-                let refresh = row
-                    .refresh_token
-                    .as_ref()
-                    .map(|r| self.keyring.open(r, &refresh_context(&row.id)))
-                    .transpose()?;
-                let (access, refresh) =
-                    self.seal_tokens(&row.id, &self.open_access(row)?, refresh.as_ref())?;
-                // A refresh racing with the rotation already sealed with
-                // the active key; skipping that row is right.
-                if connections
-                    .reseal(&row.id, row.token_version, &access, refresh.as_deref())
-                    .await?
-                {
-                    resealed += 1;
+            for row in page.iter().filter(|row| needs(row)) {
+                match self.reseal(row).await {
+                    Ok(true) => resealed += 1,
+                    Ok(false) => {}
+                    Err(VaultError::Keyring(e)) if unopenable == Unopenable::Skip => {
+                        tracing::warn!(connection = %row.id, "cannot re-seal the connection: {e}");
+                    }
+                    Err(e) => return Err(e),
                 }
             }
         }

@@ -13,7 +13,11 @@ fn runtime_with_cache(dir: &std::path::Path) -> Runtime {
 
 fn cached_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut files = Vec::new();
-    for engine_dir in std::fs::read_dir(dir).expect("cache dir exists").flatten() {
+    for engine_dir in std::fs::read_dir(dir)
+        .expect("cache dir exists")
+        .flatten()
+        .filter(|e| e.path().is_dir())
+    {
         for file in std::fs::read_dir(engine_dir.path())
             .expect("engine dir")
             .flatten()
@@ -90,5 +94,67 @@ async fn a_loaded_component_survives_its_cache_entry_being_replaced() {
 
     for _ in 0..3 {
         assert_greets(&mapped, &component).await;
+    }
+}
+
+/// The cache entry of the component with `digest` under `dir`.
+fn entry_of(dir: &std::path::Path, digest: &workway_host::Digest) -> std::path::PathBuf {
+    cached_files(dir)
+        .into_iter()
+        .find(|f| {
+            f.to_string_lossy()
+                .ends_with(&format!("{}.cwasm", digest.to_hex()))
+        })
+        .expect("an entry for the component")
+}
+
+#[tokio::test]
+async fn a_cache_entry_is_trusted_only_if_this_host_wrote_it_for_that_component() {
+    let well_behaved =
+        std::fs::read(workway_test_artifacts::WELL_BEHAVED).expect("test plugin built");
+    let evolving = std::fs::read(workway_test_artifacts::EVOLVING_V1).expect("test plugin built");
+    let ours = tempfile::tempdir().expect("temp dir");
+    let theirs = tempfile::tempdir().expect("temp dir");
+
+    // Both hosts compile both components into their own caches.
+    let mut digests = Vec::new();
+    for dir in [ours.path(), theirs.path()] {
+        let runtime = runtime_with_cache(dir);
+        for bytes in [&well_behaved, &evolving] {
+            let loaded = runtime.load(bytes).await.expect("compiles");
+            assert!(!loaded.from_cache);
+            digests.push(loaded.digest);
+        }
+    }
+    let (wb, ev) = (digests[0], digests[1]);
+    assert!(std::fs::metadata(ours.path().join("cache.key")).is_ok());
+    assert_ne!(
+        std::fs::read(ours.path().join("cache.key")).expect("key"),
+        std::fs::read(theirs.path().join("cache.key")).expect("key"),
+        "each host has its own key"
+    );
+
+    // Planted: another component's compiled code under this component's
+    // name. Loading the file by its name would run `evolving`'s code as
+    // `well-behaved`; it is compiled again instead.
+    std::fs::copy(entry_of(ours.path(), &ev), entry_of(ours.path(), &wb)).expect("plant");
+    let runtime = runtime_with_cache(ours.path());
+    let loaded = runtime.load(&well_behaved).await.expect("recompiles");
+    assert!(!loaded.from_cache, "a renamed entry is not loaded");
+    assert_eq!(loaded.description.name, "well-behaved");
+    assert_greets(&runtime, &loaded).await;
+    drop((loaded, runtime));
+
+    // Foreign: the same component's entry from another host's cache.
+    std::fs::copy(entry_of(theirs.path(), &ev), entry_of(ours.path(), &ev)).expect("copy");
+    let runtime = runtime_with_cache(ours.path());
+    let loaded = runtime.load(&evolving).await.expect("recompiles");
+    assert!(!loaded.from_cache, "another host's entry is not loaded");
+    drop((loaded, runtime));
+
+    // Both were rewritten by this host, and load from the cache again.
+    let runtime = runtime_with_cache(ours.path());
+    for bytes in [&well_behaved, &evolving] {
+        assert!(runtime.load(bytes).await.expect("loads").from_cache);
     }
 }

@@ -10,13 +10,13 @@ use std::time::Duration;
 
 use workway_host::capabilities::Capabilities;
 use workway_host::capabilities::egress::{Egress, EgressConfig};
-use workway_host::catalog::{Catalog, CatalogError};
+use workway_host::catalog::{ApprovedSource, Catalog, CatalogError};
 use workway_registry::approval::TrustedKeys;
 use workway_registry::review::{Registry, RegistryError, Submission};
 use workway_registry::{ArtifactStore, ReviewKey};
 use workway_store::testing::test_stores;
 
-use crate::registry::{REVIEWER, evolving, registry};
+use crate::registry::{REVIEWER, approve, evolving, registry};
 use crate::support::{data, host_error, run, shared_runtime};
 
 /// How often the catalogs in these tests read revocations.
@@ -112,8 +112,7 @@ async fn only_approved_components_run_and_a_revocation_stops_new_executions_with
             "{}",
             t.label
         );
-        f.registry
-            .approve(&v1.id, REVIEWER, None)
+        approve(&f.registry, &v1.id, REVIEWER, None)
             .await
             .expect("approved");
         let v2 = f
@@ -147,8 +146,7 @@ async fn only_approved_components_run_and_a_revocation_stops_new_executions_with
             .submit(well_behaved(&[]))
             .await
             .expect("accepted");
-        f.registry
-            .approve(&wb.id, REVIEWER, None)
+        approve(&f.registry, &wb.id, REVIEWER, None)
             .await
             .expect("approved");
         for host in [&host_a, &host_b] {
@@ -170,8 +168,7 @@ async fn only_approved_components_run_and_a_revocation_stops_new_executions_with
             .submit(evolving("2.0.0", &[]))
             .await
             .expect("a rejected version can be submitted again");
-        f.registry
-            .approve(&v3.id, REVIEWER, None)
+        approve(&f.registry, &v3.id, REVIEWER, None)
             .await
             .expect("approved");
         tokio::time::sleep(POLL + Duration::from_millis(50)).await;
@@ -248,8 +245,7 @@ async fn the_broker_allows_the_signed_hosts_and_an_edited_manifest_widens_nothin
         let submission = well_behaved(&["http://api.example.test"]);
         let approved_manifest = submission.manifest.clone();
         let row = f.registry.submit(submission).await.expect("accepted");
-        f.registry
-            .approve(&row.id, REVIEWER, None)
+        approve(&f.registry, &row.id, REVIEWER, None)
             .await
             .expect("approved");
 
@@ -327,6 +323,350 @@ async fn the_broker_allows_the_signed_hosts_and_an_edited_manifest_widens_nothin
             refused.err()
         );
         assert_eq!(upstream.request_count(), 1, "nothing reached the new host");
+        t.cleanup().await;
+    }
+}
+
+/// Approve `submission` through `f`'s registry; its submission id.
+async fn approved(f: &crate::registry::Fixture, submission: Submission) -> String {
+    let row = f.registry.submit(submission).await.expect("accepted");
+    approve(&f.registry, &row.id, REVIEWER, None)
+        .await
+        .expect("approved");
+    row.id
+}
+
+#[tokio::test]
+async fn the_catalog_refuses_an_approval_filed_under_another_name_or_version() {
+    for t in test_stores().await {
+        let f = registry(t.store.clone());
+        let v1 = approved(&f, evolving("1.0.0", &[])).await;
+        approved(&f, well_behaved(&[])).await;
+
+        // The row of `evolving` refiled as another integration: its approval
+        // still verifies against the bytes and the manifest, but it names
+        // `evolving`, not what was asked for.
+        t.tamper(
+            "UPDATE submissions SET integration = 'well-behaved', version = '9.0.0' WHERE id = $1",
+            &[&v1],
+        )
+        .await;
+        let host = other_host(&t, f.artifacts_dir.path(), &f.key_public).await;
+        let refused = host.get("well-behaved", None).await;
+        assert!(
+            matches!(refused, Err(CatalogError::NotAsked { .. })),
+            "{}: {:?}",
+            t.label,
+            refused.err()
+        );
+
+        // Refiled as another version of itself: refused asked by version and
+        // as the newest.
+        t.tamper(
+            "UPDATE submissions SET integration = 'evolving', version = '9.0.0' WHERE id = $1",
+            &[&v1],
+        )
+        .await;
+        let host = other_host(&t, f.artifacts_dir.path(), &f.key_public).await;
+        for version in [Some("9.0.0"), None] {
+            let refused = host.get("evolving", version).await;
+            assert!(
+                matches!(refused, Err(CatalogError::NotAsked { .. })),
+                "{} {version:?}: {:?}",
+                t.label,
+                refused.err()
+            );
+        }
+        t.tamper(
+            "UPDATE submissions SET version = '1.0.0' WHERE id = $1",
+            &[&v1],
+        )
+        .await;
+        let host = other_host(&t, f.artifacts_dir.path(), &f.key_public).await;
+        assert_eq!(ping(&host).await.expect("as approved"), "1.0.0");
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_revocation_does_not_depend_on_the_revoking_machines_clock() {
+    for t in test_stores().await {
+        let f = registry(t.store.clone());
+        approved(&f, well_behaved(&[])).await;
+        let v1 = approved(&f, evolving("1.0.0", &[])).await;
+        let host = other_host(&t, f.artifacts_dir.path(), &f.key_public).await;
+        assert_eq!(ping(&host).await.expect("v1 runs"), "1.0.0");
+
+        // Revoked from a machine whose clock is a day behind.
+        f.registry
+            .revoke(&v1, REVIEWER, "exfiltrates data")
+            .await
+            .expect("revoked");
+        let day_ago = (chrono::Utc::now().timestamp_millis() - 86_400_000).to_string();
+        t.tamper(
+            "UPDATE submissions SET updated_at = CAST($1 AS BIGINT) WHERE id = $2",
+            &[&day_ago, &v1],
+        )
+        .await;
+        t.tamper(
+            "UPDATE revocations SET at = CAST($1 AS BIGINT)",
+            &[&day_ago],
+        )
+        .await;
+        // The same bytes approved again under a new submission stay revoked
+        // on a host that was running before the revocation.
+        approved(&f, evolving("1.0.0", &[])).await;
+        tokio::time::sleep(POLL + Duration::from_millis(50)).await;
+        let refused = host.get("evolving", None).await;
+        assert!(
+            matches!(refused, Err(CatalogError::Revoked { .. })),
+            "{}: {:?}",
+            t.label,
+            refused.err()
+        );
+        assert!(host.get("well-behaved", None).await.is_ok());
+        t.cleanup().await;
+    }
+}
+
+/// The revocation log as stored: (seq, submission id, digest, record, at).
+async fn log_rows(t: &workway_store::testing::TestStore) -> Vec<[String; 5]> {
+    t.store
+        .submissions()
+        .revocations_from(1)
+        .await
+        .expect("log")
+        .into_iter()
+        .map(|r| {
+            [
+                r.seq.to_string(),
+                r.submission_id,
+                r.digest,
+                r.record,
+                r.at.to_string(),
+            ]
+        })
+        .collect()
+}
+
+async fn restore(t: &workway_store::testing::TestStore, rows: &[[String; 5]]) {
+    t.tamper("DELETE FROM revocations", &[]).await;
+    for [seq, id, digest, record, at] in rows {
+        t.tamper(
+            "INSERT INTO revocations (seq, submission_id, digest, record, at) \
+             VALUES (CAST($1 AS BIGINT), $2, $3, $4, CAST($5 AS BIGINT))",
+            &[seq, id, digest, record, at],
+        )
+        .await;
+    }
+}
+
+fn log_altered(result: Result<Arc<workway_host::catalog::ApprovedIntegration>, CatalogError>) {
+    assert!(
+        matches!(result, Err(CatalogError::RevocationLog(_))),
+        "{:?}",
+        result.err()
+    );
+}
+
+#[tokio::test]
+async fn an_edited_or_deleted_revocation_stops_the_catalog() {
+    for t in test_stores().await {
+        let f = registry(t.store.clone());
+        approved(&f, well_behaved(&[])).await;
+        let v1 = approved(&f, evolving("1.0.0", &[])).await;
+        let v2 = approved(&f, evolving("2.0.0", &[])).await;
+        f.registry
+            .revoke(&v2, REVIEWER, "first")
+            .await
+            .expect("revoked");
+        f.registry
+            .revoke(&v1, REVIEWER, "second")
+            .await
+            .expect("revoked");
+        let rows = log_rows(&t).await;
+        assert_eq!(rows.len(), 2);
+        let reader = other_host(&t, f.artifacts_dir.path(), &f.key_public).await;
+        assert!(
+            reader.get("well-behaved", None).await.is_ok(),
+            "{}",
+            t.label
+        );
+
+        // An edited record (pointed at another digest) fails its signature.
+        let edited = rows[0][3].replace(rows[0][2].trim_start_matches("sha256:"), &"0".repeat(64));
+        assert_ne!(edited, rows[0][3]);
+        t.tamper(
+            "UPDATE revocations SET record = $1 WHERE seq = 1",
+            &[&edited],
+        )
+        .await;
+        log_altered(
+            other_host(&t, f.artifacts_dir.path(), &f.key_public)
+                .await
+                .get("well-behaved", None)
+                .await,
+        );
+        restore(&t, &rows).await;
+
+        // A deleted record leaves a gap.
+        t.tamper("DELETE FROM revocations WHERE seq = 1", &[]).await;
+        log_altered(
+            other_host(&t, f.artifacts_dir.path(), &f.key_public)
+                .await
+                .get("well-behaved", None)
+                .await,
+        );
+        restore(&t, &rows).await;
+
+        // A record renumbered to hide the gap fails its signature.
+        t.tamper("DELETE FROM revocations WHERE seq = 1", &[]).await;
+        t.tamper("UPDATE revocations SET seq = 1 WHERE seq = 2", &[])
+            .await;
+        log_altered(
+            other_host(&t, f.artifacts_dir.path(), &f.key_public)
+                .await
+                .get("well-behaved", None)
+                .await,
+        );
+        restore(&t, &rows).await;
+
+        // The last record deleted: a host that read it notices; put back,
+        // it runs again.
+        t.tamper("DELETE FROM revocations WHERE seq = 2", &[]).await;
+        tokio::time::sleep(POLL + Duration::from_millis(50)).await;
+        log_altered(reader.get("well-behaved", None).await);
+        restore(&t, &rows).await;
+        assert!(
+            reader.get("well-behaved", None).await.is_ok(),
+            "{}",
+            t.label
+        );
+        t.cleanup().await;
+    }
+}
+
+/// A registry whose `approved` for one name waits until released, telling
+/// the test when it has started.
+struct Gated {
+    inner: Registry,
+    gated: &'static str,
+    entered: tokio::sync::mpsc::UnboundedSender<()>,
+    release: Arc<tokio::sync::Notify>,
+}
+
+#[workway_host::catalog::async_trait]
+impl ApprovedSource for Gated {
+    async fn approved(
+        &self,
+        integration: &str,
+        version: Option<&str>,
+    ) -> Result<workway_registry::ApprovedComponent, RegistryError> {
+        if integration == self.gated {
+            let _ = self.entered.send(());
+            self.release.notified().await;
+        }
+        self.inner.approved(integration, version).await
+    }
+
+    async fn revocations_from(
+        &self,
+        from: i64,
+    ) -> Result<Vec<workway_registry::StoredRevocation>, RegistryError> {
+        self.inner.revocations_from(from).await
+    }
+}
+
+#[tokio::test]
+async fn one_names_cold_load_does_not_hold_up_another_name() {
+    for t in test_stores().await {
+        let f = registry(t.store.clone());
+        approved(&f, well_behaved(&[])).await;
+        approved(&f, evolving("1.0.0", &[])).await;
+        let (entered, mut entered_rx) = tokio::sync::mpsc::unbounded_channel();
+        let release = Arc::new(tokio::sync::Notify::new());
+        let gated = Gated {
+            inner: Registry::new(
+                t.reopen().await,
+                ArtifactStore::open(f.artifacts_dir.path()).expect("artifact store"),
+                shared_runtime(),
+            ),
+            gated: "evolving",
+            entered,
+            release: release.clone(),
+        };
+        let catalog = Arc::new(Catalog::new(
+            Arc::new(gated),
+            shared_runtime(),
+            TrustedKeys::parse(&f.key_public).expect("public key"),
+        ));
+        let blocked = tokio::spawn({
+            let catalog = catalog.clone();
+            async move { catalog.get("evolving", None).await.map(|_| ()) }
+        });
+        entered_rx
+            .recv()
+            .await
+            .expect("the load of `evolving` started");
+
+        // While `evolving` is held mid-load, `well-behaved` loads and is
+        // served. (The timeout only turns a deadlock into a failure.)
+        let other =
+            tokio::time::timeout(Duration::from_secs(60), catalog.get("well-behaved", None))
+                .await
+                .expect("another name is not held up by a load in progress");
+        assert!(other.is_ok(), "{}", t.label);
+        assert!(!blocked.is_finished(), "`evolving` is still held");
+
+        release.notify_one();
+        blocked
+            .await
+            .expect("joins")
+            .expect("`evolving` loads once released");
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_refusal_states_its_reason_once() {
+    for t in test_stores().await {
+        let f = registry(t.store.clone());
+        let submission = well_behaved(&["http://api.example.test"]);
+        let manifest = submission.manifest.clone();
+        let id = approved(&f, submission).await;
+        let widened = manifest.replace("api.example.test", "files.example.test");
+        t.tamper(
+            "UPDATE submissions SET manifest = $1 WHERE id = $2",
+            &[&widened, &id],
+        )
+        .await;
+        let err = other_host(&t, f.artifacts_dir.path(), &f.key_public)
+            .await
+            .get("well-behaved", None)
+            .await
+            .err()
+            .expect("refused");
+        // What the CLI prints: the error and its whole chain of causes.
+        let printed = format!("{:#}", anyhow::Error::new(err));
+        assert_eq!(
+            printed.matches("the manifest was changed").count(),
+            1,
+            "{printed}"
+        );
+
+        // A corrupt artifact, as the registry reports it.
+        let digest = workway_registry::Digest::of(
+            &std::fs::read(workway_test_artifacts::WELL_BEHAVED).expect("built"),
+        );
+        let path = f.artifacts_dir.path().join("sha256").join(digest.to_hex());
+        std::fs::write(&path, b"not the component").expect("tamper");
+        let err = f
+            .registry
+            .approved("well-behaved", None)
+            .await
+            .expect_err("refused");
+        let printed = format!("{:#}", anyhow::Error::new(err));
+        assert_eq!(printed.matches("is corrupt").count(), 1, "{printed}");
         t.cleanup().await;
     }
 }

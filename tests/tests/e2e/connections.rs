@@ -39,8 +39,9 @@ struct World {
 }
 
 /// The API answers `{"ok": true, "saw": <authorization header or null>}`
-/// when the provider would accept the request, and the provider's own
-/// authentication failure otherwise (for requests to the provider's host).
+/// for the non-provider host and Google's API hosts, and for the other
+/// providers' hosts `{"ok": true}` when the provider would accept the
+/// request and the provider's own authentication failure otherwise.
 async fn world(flavor: Flavor) -> World {
     let oauth = MockOAuthProvider::start(flavor, CLIENT_ID, CLIENT_SECRET).await;
     let checker = oauth.token_checker();
@@ -50,7 +51,7 @@ async fn world(flavor: Flavor) -> World {
     let api = MockServer::start_tls(
         move |req| {
             let host = req.header("host").unwrap_or_default().to_string();
-            if host.starts_with("api.example.test") {
+            if host.starts_with("api.example.test") || host.ends_with("googleapis.com") {
                 return MockResponse::json(
                     200,
                     serde_json::json!({"ok": true, "saw": req.header("authorization")}),
@@ -64,7 +65,13 @@ async fn world(flavor: Flavor) -> World {
                 Err(denied) => denied,
             }
         },
-        ca.server_config(&["slack.com", "api.notion.com", "api.example.test"]),
+        ca.server_config(&[
+            "slack.com",
+            "api.notion.com",
+            "api.example.test",
+            "www.googleapis.com",
+            "gmail.googleapis.com",
+        ]),
     )
     .await;
     let entry = Keyring::generate_entry("k1").expect("random");
@@ -86,6 +93,8 @@ impl World {
                 format!("slack.com:443=127.0.0.1:{port}"),
                 format!("api.notion.com:443=127.0.0.1:{port}"),
                 format!("api.example.test:443=127.0.0.1:{port}"),
+                format!("www.googleapis.com:443=127.0.0.1:{port}"),
+                format!("gmail.googleapis.com:443=127.0.0.1:{port}"),
             ],
             extra_root_certificates: vec![self.ca_pem.clone()],
             ..EgressConfig::default()
@@ -146,15 +155,17 @@ fn approved(patterns: &[&str]) -> Vec<HostPattern> {
         .collect()
 }
 
-/// Capabilities of one execution of alice's installation.
+/// Capabilities of one execution of alice's installation, approved for
+/// `provider` (with no particular scopes; the test grants record none).
 async fn capabilities(
     egress: &Arc<Egress>,
     vault: &Vault,
     provider: &str,
     hosts: &[&str],
 ) -> Capabilities {
+    let scopes = BTreeMap::from([(provider.to_string(), Vec::new())]);
     let connections = vault
-        .connections_for("alice", &[provider.to_string()])
+        .connections_for("alice", &scopes)
         .await
         .expect("connections");
     Capabilities {
@@ -236,50 +247,49 @@ async fn two_hosts_racing_on_an_expired_connection_refresh_once_and_both_succeed
 
 #[tokio::test]
 async fn a_token_is_attached_only_for_the_provider_s_hosts() {
-    let Some(t) = test_stores().await.into_iter().next() else {
-        return;
-    };
-    let w = world(Flavor::Slack).await;
-    let (egress, vault) = w.host(t.store.clone());
-    let (_, token) = w.connect(&vault, None).await;
-    let hosts = ["https://slack.com", "https://api.example.test"];
+    for t in test_stores().await {
+        let w = world(Flavor::Slack).await;
+        let (egress, vault) = w.host(t.store.clone());
+        let (_, token) = w.connect(&vault, None).await;
+        let hosts = ["https://slack.com", "https://api.example.test"];
 
-    let ok = fetch(
-        serde_json::json!({"url": "https://slack.com/api/auth.test", "connection": "slack"}),
-        capabilities(&egress, &vault, "slack", &hosts).await,
-        None,
-    )
-    .await;
-    assert_eq!(body(&ok)["ok"], true);
-    assert_eq!(
-        w.api.requests()[0].header("authorization"),
-        Some(format!("Bearer {token}").as_str())
-    );
+        let ok = fetch(
+            serde_json::json!({"url": "https://slack.com/api/auth.test", "connection": "slack"}),
+            capabilities(&egress, &vault, "slack", &hosts).await,
+            None,
+        )
+        .await;
+        assert_eq!(body(&ok)["ok"], true);
+        assert_eq!(
+            w.api.requests()[0].header("authorization"),
+            Some(format!("Bearer {token}").as_str())
+        );
 
-    // An approved host that is not Slack's: the Slack connection may not go there.
-    let denied = fetch(
-        serde_json::json!({"url": "https://api.example.test/collect", "connection": "slack"}),
-        capabilities(&egress, &vault, "slack", &hosts).await,
-        None,
-    )
-    .await;
-    let error = host_error(&denied).to_string();
-    assert!(error.starts_with("capability-denied"), "{error}");
-    assert!(
-        error.contains("slack") && error.contains("api.example.test"),
-        "{error}"
-    );
-    assert_eq!(w.api.request_count(), 1, "the denied request never left");
+        // An approved host that is not Slack's: the Slack connection may not go there.
+        let denied = fetch(
+            serde_json::json!({"url": "https://api.example.test/collect", "connection": "slack"}),
+            capabilities(&egress, &vault, "slack", &hosts).await,
+            None,
+        )
+        .await;
+        let error = host_error(&denied).to_string();
+        assert!(error.starts_with("capability-denied"), "{error}");
+        assert!(
+            error.contains("slack") && error.contains("api.example.test"),
+            "{error}"
+        );
+        assert_eq!(w.api.request_count(), 1, "the denied request never left");
 
-    // The same host without the connection: allowed, and no credentials.
-    let plain = fetch(
-        serde_json::json!({"url": "https://api.example.test/collect"}),
-        capabilities(&egress, &vault, "slack", &hosts).await,
-        None,
-    )
-    .await;
-    assert_eq!(body(&plain)["saw"], serde_json::Value::Null);
-    t.cleanup().await;
+        // The same host without the connection: allowed, and no credentials.
+        let plain = fetch(
+            serde_json::json!({"url": "https://api.example.test/collect"}),
+            capabilities(&egress, &vault, "slack", &hosts).await,
+            None,
+        )
+        .await;
+        assert_eq!(body(&plain)["saw"], serde_json::Value::Null);
+        t.cleanup().await;
+    }
 }
 
 #[tokio::test]
@@ -355,45 +365,44 @@ async fn a_refused_refresh_ends_the_execution_with_auth_expired() {
 
 #[tokio::test]
 async fn oversized_responses_and_too_many_requests_are_cut_off() {
-    let Some(t) = test_stores().await.into_iter().next() else {
-        return;
-    };
-    let w = world(Flavor::Slack).await;
-    let (egress, vault) = w.host(t.store.clone());
-    let hosts = ["https://slack.com", "https://api.example.test"];
-    let limits = Limits {
-        http_requests: 2,
-        http_response_bytes: 1 << 20,
-        ..Limits::default()
-    };
-    let big = fetch(
-        serde_json::json!({"url": "https://slack.com/big"}),
-        capabilities(&egress, &vault, "slack", &hosts).await,
-        Some(limits.clone()),
-    )
-    .await;
-    let Outcome::IntegrationError { error } = &big.outcome else {
-        panic!("expected the plugin's error, got {:?}", big.outcome)
-    };
-    assert!(error.to_string().contains("1048576"), "{error}");
-    assert!(
-        big.bytes_in < 1 << 20,
-        "the body was not kept: {}",
-        big.bytes_in
-    );
+    for t in test_stores().await {
+        let w = world(Flavor::Slack).await;
+        let (egress, vault) = w.host(t.store.clone());
+        let hosts = ["https://slack.com", "https://api.example.test"];
+        let limits = Limits {
+            http_requests: 2,
+            http_response_bytes: 1 << 20,
+            ..Limits::default()
+        };
+        let big = fetch(
+            serde_json::json!({"url": "https://slack.com/big"}),
+            capabilities(&egress, &vault, "slack", &hosts).await,
+            Some(limits.clone()),
+        )
+        .await;
+        let Outcome::IntegrationError { error } = &big.outcome else {
+            panic!("expected the plugin's error, got {:?}", big.outcome)
+        };
+        assert!(error.to_string().contains("1048576"), "{error}");
+        assert!(
+            big.bytes_in < 1 << 20,
+            "the body was not kept: {}",
+            big.bytes_in
+        );
 
-    let many = fetch(
-        serde_json::json!({"url": "https://api.example.test/x", "times": 3}),
-        capabilities(&egress, &vault, "slack", &hosts).await,
-        Some(limits),
-    )
-    .await;
-    let Outcome::IntegrationError { error } = &many.outcome else {
-        panic!("expected the plugin's error, got {:?}", many.outcome)
-    };
-    assert!(error.to_string().contains("2 requests"), "{error}");
-    assert_eq!(many.http_requests, 2);
-    t.cleanup().await;
+        let many = fetch(
+            serde_json::json!({"url": "https://api.example.test/x", "times": 3}),
+            capabilities(&egress, &vault, "slack", &hosts).await,
+            Some(limits),
+        )
+        .await;
+        let Outcome::IntegrationError { error } = &many.outcome else {
+            panic!("expected the plugin's error, got {:?}", many.outcome)
+        };
+        assert!(error.to_string().contains("2 requests"), "{error}");
+        assert_eq!(many.http_requests, 2);
+        t.cleanup().await;
+    }
 }
 
 /// A `tracing` writer that keeps everything in memory.
@@ -422,81 +431,78 @@ async fn tokens_never_appear_in_logs_reports_or_errors() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let Some(t) = test_stores().await.into_iter().next() else {
-        return;
-    };
-    let w = world(Flavor::Slack).await;
-    let (egress, vault) = w.host(t.store.clone());
-    let (_, first) = w.connect(&vault, Some(now_ms() - 1)).await;
-    let mut tokens = vec![first];
-    tokens.extend(w.oauth.current_refresh_token());
-    let hosts = ["https://slack.com", "https://api.example.test"];
-    let mut evidence = Vec::new();
-    // A refresh and a successful call, a denied call, then a refused refresh.
-    for (input, fail) in [
-        (
-            serde_json::json!({"url": "https://slack.com/api/auth.test", "connection": "slack"}),
-            false,
-        ),
-        (
-            serde_json::json!({"url": "https://api.example.test/x", "connection": "slack"}),
-            false,
-        ),
-        (
-            serde_json::json!({"url": "https://slack.com/api/auth.test", "connection": "slack"}),
-            true,
-        ),
-    ] {
-        if fail {
-            // A second, expired grant whose refresh the provider refuses.
-            w.oauth.fail_refresh_with(Some("invalid_grant"));
-            let (_, access) = w.connect(&vault, Some(now_ms() - 1)).await;
-            tokens.push(access);
-            tokens.extend(w.oauth.current_refresh_token());
-        }
-        let report = fetch(
-            input,
-            capabilities(&egress, &vault, "slack", &hosts).await,
-            None,
-        )
-        .await;
-        tokens.extend(w.oauth.current_access_token());
+    for t in test_stores().await {
+        let w = world(Flavor::Slack).await;
+        let (egress, vault) = w.host(t.store.clone());
+        let (_, first) = w.connect(&vault, Some(now_ms() - 1)).await;
+        let mut tokens = vec![first];
         tokens.extend(w.oauth.current_refresh_token());
-        evidence.push(serde_json::to_string(&report).expect("report JSON"));
-        evidence.push(format!("{report:?}"));
-    }
-    evidence.push(format!("{vault:?}"));
-    evidence.push(format!("{:?}", vault.list("alice").await.expect("list")));
-    let logs = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf-8");
-    assert!(
-        logs.contains("refreshing connection"),
-        "the capture works: {logs}"
-    );
-    evidence.push(logs);
-    let _ = std::io::stderr().flush();
-    tokens.sort();
-    tokens.dedup();
-    assert!(tokens.len() >= 3, "{tokens:?}");
-    for token in &tokens {
-        for text in &evidence {
-            assert!(
-                !text.contains(token.as_str()),
-                "a token leaked into: {text}"
-            );
+        let hosts = ["https://slack.com", "https://api.example.test"];
+        let mut evidence = Vec::new();
+        // A refresh and a successful call, a denied call, then a refused refresh.
+        for (input, fail) in [
+            (
+                serde_json::json!({"url": "https://slack.com/api/auth.test", "connection": "slack"}),
+                false,
+            ),
+            (
+                serde_json::json!({"url": "https://api.example.test/x", "connection": "slack"}),
+                false,
+            ),
+            (
+                serde_json::json!({"url": "https://slack.com/api/auth.test", "connection": "slack"}),
+                true,
+            ),
+        ] {
+            if fail {
+                // A second, expired grant whose refresh the provider refuses.
+                w.oauth.fail_refresh_with(Some("invalid_grant"));
+                let (_, access) = w.connect(&vault, Some(now_ms() - 1)).await;
+                tokens.push(access);
+                tokens.extend(w.oauth.current_refresh_token());
+            }
+            let report = fetch(
+                input,
+                capabilities(&egress, &vault, "slack", &hosts).await,
+                None,
+            )
+            .await;
+            tokens.extend(w.oauth.current_access_token());
+            tokens.extend(w.oauth.current_refresh_token());
+            evidence.push(serde_json::to_string(&report).expect("report JSON"));
+            evidence.push(format!("{report:?}"));
         }
+        evidence.push(format!("{vault:?}"));
+        evidence.push(format!("{:?}", vault.list("alice").await.expect("list")));
+        let logs = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf-8");
+        assert!(
+            logs.contains("refreshing connection"),
+            "the capture works: {logs}"
+        );
+        evidence.push(logs);
+        let _ = std::io::stderr().flush();
+        tokens.sort();
+        tokens.dedup();
+        assert!(tokens.len() >= 3, "{tokens:?}");
+        for token in &tokens {
+            for text in &evidence {
+                assert!(
+                    !text.contains(token.as_str()),
+                    "a token leaked into: {text}"
+                );
+            }
+        }
+        t.cleanup().await;
     }
-    t.cleanup().await;
 }
 
 #[tokio::test]
 async fn an_installation_reaches_only_its_approved_hosts_with_its_owner_s_connections() {
-    let Some(t) = test_stores().await.into_iter().next() else {
-        return;
-    };
-    let w = world(Flavor::Slack).await;
-    let (egress, vault) = w.host(t.store.clone());
-    w.connect(&vault, None).await;
-    let text = r#"
+    for t in test_stores().await {
+        let w = world(Flavor::Slack).await;
+        let (egress, vault) = w.host(t.store.clone());
+        w.connect(&vault, None).await;
+        let text = r#"
         name = "well-behaved"
         version = "0.1.0"
         publisher = "workway"
@@ -511,61 +517,274 @@ async fn an_installation_reaches_only_its_approved_hosts_with_its_owner_s_connec
         [http]
         hosts = ["https://slack.com"]
         "#;
-    let manifest = workway_registry::Manifest::from_toml(text).expect("valid manifest");
-    // What the host takes from the verified approval.
-    let approved = workway_registry::ApprovalClaims::new(
+        let manifest = workway_registry::Manifest::from_toml(text).expect("valid manifest");
+        // What the host takes from the verified approval.
+        let approved = workway_registry::ApprovalClaims::new(
+            &manifest,
+            text,
+            workway_registry::Digest::of(b"component"),
+            "0.1.0",
+            "rita",
+            0,
+        );
+        let installed = workway_host::capabilities::installation::capabilities_for(
+            &egress,
+            &vault,
+            &approved,
+            "alice",
+            BTreeMap::new(),
+        )
+        .await
+        .expect("capabilities");
+        let ok = fetch(
+            serde_json::json!({"url": "https://slack.com/api/auth.test", "connection": "slack"}),
+            installed.capabilities.clone(),
+            None,
+        )
+        .await;
+        assert_eq!(body(&ok)["ok"], true);
+        let elsewhere = fetch(
+            serde_json::json!({"url": "https://api.example.test/x"}),
+            installed.capabilities.clone(),
+            None,
+        )
+        .await;
+        let error = host_error(&elsewhere).to_string();
+        assert!(
+            error.contains("approved hosts (https://slack.com)"),
+            "{error}"
+        );
+
+        // Another user's installation has no Slack connection.
+        let bob = workway_host::capabilities::installation::capabilities_for(
+            &egress,
+            &vault,
+            &approved,
+            "bob",
+            BTreeMap::new(),
+        )
+        .await
+        .expect("capabilities");
+        let unconnected = fetch(
+            serde_json::json!({"url": "https://slack.com/api/auth.test", "connection": "slack"}),
+            bob.capabilities,
+            None,
+        )
+        .await;
+        assert!(!unconnected.outcome.is_ok(), "{:?}", unconnected.outcome);
+        assert_eq!(w.api.request_count(), 1);
+        t.cleanup().await;
+    }
+}
+
+const GMAIL_SCOPE: &str = "https://www.googleapis.com/auth/gmail.modify";
+const CALENDAR_SCOPE: &str = "https://www.googleapis.com/auth/calendar.readonly";
+
+/// The claims a reviewer signs for the well-behaved plugin approved for
+/// Google with `scope`, reaching Google's API hosts.
+fn google_approval(scope: &str) -> workway_registry::ApprovalClaims {
+    let text = format!(
+        r#"
+        name = "well-behaved"
+        version = "0.1.0"
+        publisher = "workway"
+        description = "Test plugin."
+
+        [actions.fetch]
+        description = "Send a request."
+
+        [oauth.google]
+        scopes = ["{scope}"]
+
+        [http]
+        hosts = ["https://www.googleapis.com", "https://gmail.googleapis.com"]
+        "#
+    );
+    let manifest = workway_registry::Manifest::from_toml(&text).expect("valid manifest");
+    workway_registry::ApprovalClaims::new(
         &manifest,
-        text,
+        &text,
         workway_registry::Digest::of(b"component"),
         "0.1.0",
         "rita",
         0,
-    );
-    let installed = workway_host::capabilities::installation::capabilities_for(
-        &egress,
-        &vault,
-        &approved,
-        "alice",
-        BTreeMap::new(),
     )
-    .await
-    .expect("capabilities");
-    let ok = fetch(
-        serde_json::json!({"url": "https://slack.com/api/auth.test", "connection": "slack"}),
-        installed.capabilities.clone(),
-        None,
-    )
-    .await;
-    assert_eq!(body(&ok)["ok"], true);
-    let elsewhere = fetch(
-        serde_json::json!({"url": "https://api.example.test/x"}),
-        installed.capabilities.clone(),
-        None,
-    )
-    .await;
-    let error = host_error(&elsewhere).to_string();
-    assert!(
-        error.contains("approved hosts (https://slack.com)"),
-        "{error}"
-    );
+}
 
-    // Another user's installation has no Slack connection.
-    let bob = workway_host::capabilities::installation::capabilities_for(
-        &egress,
-        &vault,
-        &approved,
-        "bob",
-        BTreeMap::new(),
-    )
-    .await
-    .expect("capabilities");
-    let unconnected = fetch(
-        serde_json::json!({"url": "https://slack.com/api/auth.test", "connection": "slack"}),
-        bob.capabilities,
-        None,
-    )
-    .await;
-    assert!(!unconnected.outcome.is_ok(), "{:?}", unconnected.outcome);
-    assert_eq!(w.api.request_count(), 1);
-    t.cleanup().await;
+#[tokio::test]
+async fn a_calendar_only_installation_s_gmail_call_leaves_without_a_token() {
+    for t in test_stores().await {
+        let w = world(Flavor::Google).await;
+        let (egress, vault) = w.host(t.store.clone());
+        // Alice connected Google for her Gmail installation: the grant
+        // covers Gmail (and her identity).
+        let grant = w.oauth.seed_grant();
+        vault
+            .save(
+                "alice",
+                "google",
+                &[],
+                &TokenSet {
+                    access_token: Secret::new(grant.access_token.clone()),
+                    refresh_token: Some(Secret::new(grant.refresh_token)),
+                    expires_at: None,
+                    scopes: Some(vec![
+                        "openid".into(),
+                        "email".into(),
+                        GMAIL_SCOPE.to_string(),
+                    ]),
+                    account: Some("alice@example.com".into()),
+                },
+            )
+            .await
+            .expect("saved");
+        let gmail_api = "https://www.googleapis.com/gmail/v1/users/me/messages";
+
+        // A plugin approved for a read-only calendar scope asks for the
+        // Google connection to call Gmail: it gets none.
+        let calendar = workway_host::capabilities::installation::capabilities_for(
+            &egress,
+            &vault,
+            &google_approval(CALENDAR_SCOPE),
+            "alice",
+            BTreeMap::new(),
+        )
+        .await
+        .expect("capabilities");
+        let refused = fetch(
+            serde_json::json!({"url": gmail_api, "connection": "google"}),
+            calendar.capabilities.clone(),
+            None,
+        )
+        .await;
+        let outcome = format!("{:?}", refused.outcome);
+        assert!(!refused.outcome.is_ok(), "{outcome}");
+        assert!(
+            outcome.contains("not approved") && outcome.contains(GMAIL_SCOPE),
+            "{} : {outcome}",
+            t.label
+        );
+        // The same call without a handle leaves, without a token.
+        let plain = fetch(
+            serde_json::json!({"url": gmail_api}),
+            calendar.capabilities.clone(),
+            None,
+        )
+        .await;
+        assert_eq!(body(&plain)["saw"], serde_json::Value::Null);
+        assert_eq!(w.api.request_count(), 1);
+        assert!(
+            w.api
+                .requests()
+                .iter()
+                .all(|r| r.header("authorization").is_none()),
+            "no request carried the Gmail grant ({})",
+            t.label
+        );
+
+        // The Gmail installation is handed the grant.
+        let gmail = workway_host::capabilities::installation::capabilities_for(
+            &egress,
+            &vault,
+            &google_approval(GMAIL_SCOPE),
+            "alice",
+            BTreeMap::new(),
+        )
+        .await
+        .expect("capabilities");
+        let ok = fetch(
+            serde_json::json!({"url": "https://gmail.googleapis.com/gmail/v1/users/me/profile", "connection": "google"}),
+            gmail.capabilities,
+            None,
+        )
+        .await;
+        assert_eq!(
+            body(&ok)["saw"],
+            format!("Bearer {}", grant.access_token),
+            "{}",
+            t.label
+        );
+        t.cleanup().await;
+    }
+}
+
+/// The query parameters of `url`, decoded (`+` and `%XX`).
+fn query_params(url: &str) -> BTreeMap<String, String> {
+    fn decode(text: &str) -> String {
+        let bytes = text.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < bytes.len() => {
+                    let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).expect("ascii");
+                    out.push(u8::from_str_radix(hex, 16).expect("percent escape"));
+                    i += 2;
+                }
+                other => out.push(other),
+            }
+            i += 1;
+        }
+        String::from_utf8(out).expect("UTF-8")
+    }
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
+}
+
+#[tokio::test]
+async fn connecting_for_an_installation_asks_for_exactly_its_approved_scopes() {
+    use workway_host::installations::{self, InstallError};
+    for t in test_stores().await {
+        let d = workway_fixtures::Deployment::start(&t, crate::support::shared_runtime()).await;
+        let redirect = "https://workway.example/oauth/callback";
+        let start = installations::connect(
+            &d.platform,
+            workway_fixtures::USER,
+            "gmail",
+            "google",
+            redirect,
+        )
+        .await
+        .expect("authorization started");
+        let params = query_params(&start.authorization_url);
+        // Gmail's approval lists gmail.modify; only Google's identity
+        // scopes are added, and earlier grants are not folded in.
+        assert_eq!(params["scope"], format!("openid email {GMAIL_SCOPE}"));
+        assert!(
+            !params.contains_key("include_granted_scopes"),
+            "{} on {}",
+            start.authorization_url,
+            t.label
+        );
+        let other = installations::connect(
+            &d.platform,
+            workway_fixtures::USER,
+            "gmail",
+            "slack",
+            redirect,
+        )
+        .await;
+        assert!(
+            matches!(other, Err(InstallError::ProviderNotApproved { .. })),
+            "{other:?}"
+        );
+        let absent = installations::connect(
+            &d.platform,
+            workway_fixtures::USER,
+            "stripe",
+            "stripe",
+            redirect,
+        )
+        .await;
+        assert!(
+            matches!(absent, Err(InstallError::NotInstalled(_))),
+            "{absent:?}"
+        );
+        t.cleanup().await;
+    }
 }

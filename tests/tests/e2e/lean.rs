@@ -79,3 +79,23 @@ async fn a_lean_panic_is_a_trap_with_its_message() {
         report.outcome
     );
 }
+
+/// A lean component has no clock: `SystemTime::now` panics, and the report
+/// shows that panic's message; the wasm32-wasip2 build reads the clock.
+#[tokio::test]
+async fn a_lean_clock_read_is_a_trap_with_its_message() {
+    let lean = load(workway_test_artifacts::ADVERSARIAL_LEAN).await;
+    let report = run(&lean, "read-clock", "{}", None, Capabilities::none()).await;
+    assert!(
+        matches!(host_error(&report), HostError::Trap(m)
+            if m.contains("the guest panicked") && m.contains("time not implemented")),
+        "{:?}",
+        report.outcome
+    );
+    let wasi = load(workway_test_artifacts::ADVERSARIAL).await;
+    let report = run(&wasi, "read-clock", "{}", None, Capabilities::none()).await;
+    assert!(
+        data(&report)["unix_seconds"].as_u64() > Some(1_600_000_000),
+        "{report:?}"
+    );
+}

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use workway_registry::approval::TrustedKeys;
+use workway_registry::approval::{SignedApproval, TrustedKeys};
 use workway_registry::artifacts::{ArtifactError, ArtifactStore};
 use workway_registry::review::{Registry, RegistryError, Sandbox, Submission};
 use workway_registry::{Digest, ReviewKey};
@@ -43,6 +43,17 @@ pub fn registry(store: Store) -> Fixture {
         key_public,
         artifacts_dir,
     }
+}
+
+/// Approve `id` as `reviewer`, who was shown its stored report.
+pub async fn approve(
+    registry: &Registry,
+    id: &str,
+    reviewer: &str,
+    note: Option<&str>,
+) -> Result<SignedApproval, RegistryError> {
+    let shown = registry.show(id).await?.report.reviewed();
+    registry.approve(id, reviewer, &shown, note).await
 }
 
 fn refused(result: Result<impl std::fmt::Debug, RegistryError>) -> Vec<String> {
@@ -102,106 +113,107 @@ async fn each_first_party_integration_reaches_pending_review_with_its_report() {
 
 #[tokio::test]
 async fn bad_submissions_are_refused_with_clear_reasons_and_nothing_is_stored() {
-    let Some(t) = test_stores().await.into_iter().next() else {
-        return;
-    };
-    let f = registry(t.store.clone());
-    let slack = first_party_submission("slack");
+    for t in test_stores().await {
+        let f = registry(t.store.clone());
+        let slack = first_party_submission("slack");
 
-    // A component importing wasi:filesystem.
-    let filesystem = Submission {
-        component: std::fs::read(workway_test_artifacts::IMPORTS_FILESYSTEM).expect("built"),
-        ..slack.clone()
-    };
-    let reasons = refused(f.registry.submit(filesystem).await);
-    assert!(
-        reasons.iter().any(|r| r.contains("wasi:filesystem")),
-        "{reasons:#?}"
-    );
+        // A component importing wasi:filesystem.
+        let filesystem = Submission {
+            component: std::fs::read(workway_test_artifacts::IMPORTS_FILESYSTEM).expect("built"),
+            ..slack.clone()
+        };
+        let reasons = refused(f.registry.submit(filesystem).await);
+        assert!(
+            reasons.iter().any(|r| r.contains("wasi:filesystem")),
+            "{reasons:#?}"
+        );
 
-    // describe() disagrees with the manifest.
-    let disagreeing = Submission {
-        manifest: slack.manifest.replace(
-            "[actions.list-channels]",
-            "[actions.archive-channel]\ndescription = \"Archive.\"\n\n[actions.list-channels]",
-        ),
-        ..slack.clone()
-    };
-    let reasons = refused(f.registry.submit(disagreeing).await);
-    assert!(
-        reasons.iter().any(|r| r.contains("archive-channel")),
-        "{reasons:#?}"
-    );
+        // describe() disagrees with the manifest.
+        let disagreeing = Submission {
+            manifest: slack.manifest.replace(
+                "[actions.list-channels]",
+                "[actions.archive-channel]\ndescription = \"Archive.\"\n\n[actions.list-channels]",
+            ),
+            ..slack.clone()
+        };
+        let reasons = refused(f.registry.submit(disagreeing).await);
+        assert!(
+            reasons.iter().any(|r| r.contains("archive-channel")),
+            "{reasons:#?}"
+        );
 
-    // A scope of another provider.
-    let misfiled = Submission {
-        manifest: slack.manifest.replace(
-            "\"chat:write\"",
-            "\"https://www.googleapis.com/auth/gmail.modify\"",
-        ),
-        ..slack.clone()
-    };
-    let reasons = refused(f.registry.submit(misfiled).await);
-    assert!(
-        reasons
-            .iter()
-            .any(|r| r
+        // A scope of another provider.
+        let misfiled = Submission {
+            manifest: slack.manifest.replace(
+                "\"chat:write\"",
+                "\"https://www.googleapis.com/auth/gmail.modify\"",
+            ),
+            ..slack.clone()
+        };
+        let reasons = refused(f.registry.submit(misfiled).await);
+        assert!(
+            reasons.iter().any(|r| r
                 .contains("`slack` has no scope `https://www.googleapis.com/auth/gmail.modify`")),
-        "{reasons:#?}"
-    );
+            "{reasons:#?}"
+        );
 
-    // A component targeting a contract version no host supports: the same
-    // component with its import versions rewritten.
-    let mut future = slack.component.clone();
-    let from = b"workway:plugin/http@0.1.0";
-    let to = b"workway:plugin/http@0.9.0";
-    let at = future
-        .windows(from.len())
-        .position(|w| w == from)
-        .expect("the component imports http@0.1.0");
-    future[at..at + to.len()].copy_from_slice(to);
-    let reasons = refused(
-        f.registry
-            .submit(Submission {
-                component: future,
-                ..slack.clone()
-            })
-            .await,
-    );
-    assert!(reasons.iter().any(|r| r.contains("0.9.0")), "{reasons:#?}");
+        // A component targeting a contract version no host supports: the same
+        // component with its import versions rewritten.
+        let mut future = slack.component.clone();
+        let from = b"workway:plugin/http@0.1.0";
+        let to = b"workway:plugin/http@0.9.0";
+        let at = future
+            .windows(from.len())
+            .position(|w| w == from)
+            .expect("the component imports http@0.1.0");
+        future[at..at + to.len()].copy_from_slice(to);
+        let reasons = refused(
+            f.registry
+                .submit(Submission {
+                    component: future,
+                    ..slack.clone()
+                })
+                .await,
+        );
+        assert!(reasons.iter().any(|r| r.contains("0.9.0")), "{reasons:#?}");
 
-    // A corrupt file.
-    let mut corrupt = slack.component.clone();
-    corrupt.truncate(corrupt.len() / 2);
-    let reasons = refused(
-        f.registry
-            .submit(Submission {
-                component: corrupt,
-                ..slack.clone()
-            })
-            .await,
-    );
-    assert!(
-        reasons
-            .iter()
-            .any(|r| r.contains("not a valid WebAssembly component")),
-        "{reasons:#?}"
-    );
+        // A corrupt file.
+        let mut corrupt = slack.component.clone();
+        corrupt.truncate(corrupt.len() / 2);
+        let reasons = refused(
+            f.registry
+                .submit(Submission {
+                    component: corrupt,
+                    ..slack.clone()
+                })
+                .await,
+        );
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.contains("not a valid WebAssembly component")),
+            "{reasons:#?}"
+        );
 
-    // A manifest that does not parse, listed with the component's problems.
-    let reasons = refused(
-        f.registry
-            .submit(Submission {
-                manifest: "name = ".into(),
-                component: b"not wasm".to_vec(),
-                ..slack.clone()
-            })
-            .await,
-    );
-    assert!(reasons.len() >= 2, "{reasons:#?}");
+        // A manifest that does not parse, listed with the component's problems.
+        let reasons = refused(
+            f.registry
+                .submit(Submission {
+                    manifest: "name = ".into(),
+                    component: b"not wasm".to_vec(),
+                    ..slack.clone()
+                })
+                .await,
+        );
+        assert!(reasons.len() >= 2, "{reasons:#?}");
 
-    assert!(f.registry.list(None).await.expect("list").is_empty());
-    t.cleanup().await;
+        assert!(
+            f.registry.list(None).await.expect("list").is_empty(),
+            "{}",
+            t.label
+        );
+        t.cleanup().await;
+    }
 }
 
 /// The `evolving` integration at `version` (1.0.0 or 2.0.0) with `hosts`.
@@ -248,14 +260,17 @@ async fn review_signs_approvals_records_who_and_why_and_serves_only_approved_byt
             Err(RegistryError::NotApproved(_))
         ));
         assert!(matches!(
-            f.registry.approve(&v1.id, "dev@workway", None).await,
+            approve(&f.registry, &v1.id, "dev@workway", None).await,
             Err(RegistryError::NotAReviewer(_))
         ));
-        let approval = f
-            .registry
-            .approve(&v1.id, REVIEWER, Some("hosts match the actions"))
-            .await
-            .expect("approved");
+        let approval = approve(
+            &f.registry,
+            &v1.id,
+            REVIEWER,
+            Some("hosts match the actions"),
+        )
+        .await
+        .expect("approved");
         let trusted = TrustedKeys::parse(&f.key_public).expect("public key");
         let served = f.registry.approved("evolving", None).await.expect("serves");
         assert_eq!(served.submission_id, v1.id);
@@ -268,7 +283,7 @@ async fn review_signs_approvals_records_who_and_why_and_serves_only_approved_byt
         assert_eq!(claims.contract_version, "0.1.0");
         assert_eq!(approval, served.approval);
         assert!(matches!(
-            f.registry.approve(&v1.id, REVIEWER, None).await,
+            approve(&f.registry, &v1.id, REVIEWER, None).await,
             Err(RegistryError::WrongState { .. })
         ));
 
@@ -321,7 +336,7 @@ async fn review_signs_approvals_records_who_and_why_and_serves_only_approved_byt
             .await
             .expect("rejected");
         assert!(matches!(
-            f.registry.approve(&v2.id, REVIEWER, None).await,
+            approve(&f.registry, &v2.id, REVIEWER, None).await,
             Err(RegistryError::WrongState { .. })
         ));
 
@@ -372,6 +387,259 @@ async fn review_signs_approvals_records_who_and_why_and_serves_only_approved_byt
             "{}",
             t.label
         );
+        t.cleanup().await;
+    }
+}
+
+/// `evolving` at `version` submitted by `who`.
+fn evolving_by(version: &str, who: &str) -> Submission {
+    Submission {
+        submitted_by: who.into(),
+        ..evolving(version, &["https://api.example.com"])
+    }
+}
+
+#[tokio::test]
+async fn an_approval_signs_what_the_reviewer_was_shown_not_a_row_changed_since() {
+    for t in test_stores().await {
+        let f = registry(t.store.clone());
+        let row = f
+            .registry
+            .submit(evolving("1.0.0", &["https://api.example.com"]))
+            .await
+            .expect("accepted");
+        let shown = f.registry.show(&row.id).await.expect("show").report;
+        let fingerprint = shown.reviewed().fingerprint();
+
+        // After the reviewer read the report, someone with write access to
+        // the database widens the manifest, its hash and the report alike.
+        let widened = row.manifest.replace(
+            "hosts = [\"https://api.example.com\"]",
+            "hosts = [\"https://api.example.com\", \"https://evil.example.com\"]",
+        );
+        assert_ne!(widened, row.manifest);
+        let mut report = shown.clone();
+        report.hosts.push("https://evil.example.com".into());
+        report.manifest_sha256 = workway_registry::approval::manifest_sha256(&widened);
+        let report = serde_json::to_string(&report).expect("json");
+        let hash = workway_registry::approval::manifest_sha256(&widened);
+        assert_eq!(
+            t.tamper(
+                "UPDATE submissions SET manifest = $1, manifest_sha256 = $2, report = $3 WHERE id = $4",
+                &[&widened, &hash, &report, &row.id],
+            )
+            .await,
+            1
+        );
+
+        // The fingerprint the reviewer was given no longer matches ...
+        let stale = f.registry.shown(&row.id, &fingerprint).await;
+        assert!(
+            matches!(stale, Err(RegistryError::NotAsReviewed { .. })),
+            "{}: {stale:?}",
+            t.label
+        );
+        // ... and approving with what was shown names each difference.
+        let refused = approve_shown(&f.registry, &row.id, &shown.reviewed()).await;
+        let Err(RegistryError::NotAsReviewed { differences, .. }) = refused else {
+            panic!("{}: expected a refusal, got {refused:?}", t.label);
+        };
+        assert!(
+            differences
+                .iter()
+                .any(|d| d.contains("the hosts") && d.contains("evil.example.com")),
+            "{differences:#?}"
+        );
+        assert!(
+            differences.iter().any(|d| d.contains("manifest's sha256")),
+            "{differences:#?}"
+        );
+
+        // The stored component swapped for another stored artifact (the
+        // row's digest pointed at version 2.0.0's bytes) is refused too.
+        let other = f
+            .registry
+            .submit(evolving("2.0.0", &["https://api.example.com"]))
+            .await
+            .expect("accepted");
+        assert_eq!(
+            t.tamper(
+                "UPDATE submissions SET manifest = $1, manifest_sha256 = $2, report = $3, digest = $4 WHERE id = $5",
+                &[
+                    &row.manifest,
+                    &row.manifest_sha256,
+                    &row.report,
+                    &other.digest,
+                    &row.id
+                ],
+            )
+            .await,
+            1
+        );
+        let refused = approve_shown(&f.registry, &row.id, &shown.reviewed()).await;
+        let Err(RegistryError::NotAsReviewed { differences, .. }) = refused else {
+            panic!("{}: expected a refusal, got {refused:?}", t.label);
+        };
+        assert!(
+            differences
+                .iter()
+                .any(|d| d.contains("digest") && d.contains(&other.digest)),
+            "{differences:#?}"
+        );
+        let state = f.registry.show(&row.id).await.expect("show").row.state;
+        assert_eq!(state, SubmissionState::PendingReview, "nothing was signed");
+
+        // Put back as shown, it is approved, and the signed claims are what
+        // the reviewer read.
+        t.tamper(
+            "UPDATE submissions SET digest = $1 WHERE id = $2",
+            &[&row.digest, &row.id],
+        )
+        .await;
+        let approval = approve_shown(&f.registry, &row.id, &shown.reviewed())
+            .await
+            .expect("approved");
+        assert_eq!(approval.claims.hosts, shown.hosts);
+        assert_eq!(approval.claims.digest, shown.digest);
+        assert_eq!(approval.claims.manifest_sha256, shown.manifest_sha256);
+        t.cleanup().await;
+    }
+}
+
+async fn approve_shown(
+    registry: &Registry,
+    id: &str,
+    shown: &workway_registry::Reviewed,
+) -> Result<SignedApproval, RegistryError> {
+    registry.approve(id, REVIEWER, shown, None).await
+}
+
+#[tokio::test]
+async fn the_submitter_of_a_version_can_never_approve_it() {
+    for t in test_stores().await {
+        let f = registry(t.store.clone());
+        // The developer is on the reviewer list too.
+        let registry = f
+            .registry
+            .with_reviewers([REVIEWER.to_string(), "dev@workway".to_string()]);
+        let row = registry
+            .submit(evolving("1.0.0", &[]))
+            .await
+            .expect("accepted");
+        let own = approve(&registry, &row.id, "dev@workway", None).await;
+        assert!(
+            matches!(&own, Err(RegistryError::OwnSubmission(who)) if who == "dev@workway"),
+            "{}: {own:?}",
+            t.label
+        );
+        assert_eq!(
+            registry.show(&row.id).await.expect("show").row.state,
+            SubmissionState::PendingReview
+        );
+        approve(&registry, &row.id, REVIEWER, None)
+            .await
+            .expect("another reviewer approves");
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn an_integration_name_belongs_to_its_first_approved_publisher() {
+    for t in test_stores().await {
+        let f = registry(t.store.clone());
+        // Two publishers submit first versions before either is approved.
+        let mallory = f
+            .registry
+            .submit(evolving_by("1.0.0", "mallory"))
+            .await
+            .expect("no one owns the name yet");
+        let dev = f
+            .registry
+            .submit(evolving_by("2.0.0", "dev@workway"))
+            .await
+            .expect("no one owns the name yet");
+        approve(&f.registry, &dev.id, REVIEWER, None)
+            .await
+            .expect("the first approval claims the name");
+
+        // The other publisher's pending version cannot be approved ...
+        let taken = approve(&f.registry, &mallory.id, REVIEWER, None).await;
+        assert!(
+            matches!(&taken, Err(RegistryError::NameOwned { owner, .. }) if owner == "dev@workway"),
+            "{}: {taken:?}",
+            t.label
+        );
+        assert_eq!(
+            f.registry.show(&mallory.id).await.expect("show").row.state,
+            SubmissionState::PendingReview
+        );
+        // ... and a new one is refused at submission, while the owner's
+        // next version is accepted.
+        f.registry
+            .reject(&mallory.id, REVIEWER, "not the owner")
+            .await
+            .expect("rejected");
+        let reasons = refused(f.registry.submit(evolving_by("1.0.0", "mallory")).await);
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.contains("`evolving` belongs to `dev@workway`")),
+            "{}: {reasons:#?}",
+            t.label
+        );
+        f.registry
+            .submit(evolving_by("1.0.0", "dev@workway"))
+            .await
+            .expect("the owner publishes another version");
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn revocations_are_numbered_by_the_database_and_signed() {
+    for t in test_stores().await {
+        let f = registry(t.store.clone());
+        let trusted = TrustedKeys::parse(&f.key_public).expect("public key");
+        let mut ids = Vec::new();
+        for version in ["1.0.0", "2.0.0"] {
+            let row = f
+                .registry
+                .submit(evolving(version, &[]))
+                .await
+                .expect("accepted");
+            approve(&f.registry, &row.id, REVIEWER, None)
+                .await
+                .expect("approved");
+            ids.push(row);
+        }
+        for row in ids.iter().rev() {
+            f.registry
+                .revoke(&row.id, REVIEWER, "withdrawn")
+                .await
+                .expect("revoked");
+        }
+        let log = f.registry.revocations_from(1).await.expect("log");
+        let numbers: Vec<i64> = log.iter().map(|r| r.seq).collect();
+        assert_eq!(numbers, [1, 2], "{}", t.label);
+        for (entry, row) in log.iter().zip(ids.iter().rev()) {
+            let record = entry.record.as_ref().expect("parses");
+            let claims = trusted.verify_revocation(record).expect("signed");
+            assert_eq!(claims.seq, entry.seq);
+            assert_eq!(claims.submission_id, row.id);
+            assert_eq!(claims.digest.to_string(), row.digest);
+            assert_eq!(claims.revoked_by, REVIEWER);
+        }
+        // A registry without the review key cannot revoke.
+        let unsigned = Registry::new(
+            t.reopen().await,
+            ArtifactStore::open(f.artifacts_dir.path()).expect("artifact store"),
+            sandbox(),
+        )
+        .with_reviewers([REVIEWER.to_string()]);
+        assert!(matches!(
+            unsigned.revoke(&ids[0].id, REVIEWER, "again").await,
+            Err(RegistryError::NoReviewKey)
+        ));
         t.cleanup().await;
     }
 }

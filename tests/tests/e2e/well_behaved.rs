@@ -287,3 +287,101 @@ pub(crate) async fn assert_transform_grows_memory(component: &LoadedComponent) {
     assert_eq!(out["strings"], 30_000);
     assert_eq!(out["longest"], "A LONGER STRING VALUE HERE");
 }
+
+/// A plain-HTTP server on 127.0.0.1 that answers `/hop/N` with a 302 to
+/// `/hop/N-1` and `/hop/0` with 200; it counts the requests it receives.
+async fn redirect_chain() -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds");
+    let port = listener.local_addr().expect("an address").port();
+    let received = Arc::new(AtomicUsize::new(0));
+    let counter = received.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&head);
+                let path = head.split_whitespace().nth(1).unwrap_or("/");
+                let hops: u32 = path
+                    .strip_prefix("/hop/")
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                let answer = if hops == 0 {
+                    "HTTP/1.1 200 OK\r\ncontent-length: 4\r\nconnection: close\r\n\r\ndone"
+                        .to_string()
+                } else {
+                    format!(
+                        "HTTP/1.1 302 Found\r\nlocation: /hop/{}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                        hops - 1
+                    )
+                };
+                let _ = stream.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    (port, received)
+}
+
+/// Capabilities whose HTTP goes through the production egress broker, with
+/// `api.redirect.test:port` approved and pointed at 127.0.0.1.
+fn egress_to(port: u16) -> Capabilities {
+    use workway_host::capabilities::egress::{Egress, EgressConfig};
+
+    let egress = Arc::new(
+        Egress::new(EgressConfig {
+            overrides: vec![format!("api.redirect.test:{port}=127.0.0.1:{port}")],
+            ..EgressConfig::default()
+        })
+        .expect("egress"),
+    );
+    let approved = format!("http://api.redirect.test:{port}")
+        .parse()
+        .expect("a host pattern");
+    Capabilities {
+        http: Arc::new(egress.broker(vec![approved])),
+        ..Capabilities::none()
+    }
+}
+
+#[tokio::test]
+async fn redirect_hops_count_as_requests() {
+    let component = well_behaved().await;
+    let (port, received) = redirect_chain().await;
+    let input = format!(r#"{{"url": "http://api.redirect.test:{port}/hop/3"}}"#);
+    let report = run(&component, "fetch", &input, None, egress_to(port)).await;
+    assert_eq!(data(&report)["body"], "done");
+    assert_eq!(report.http_requests, 4, "one request and three hops");
+    assert_eq!(received.load(std::sync::atomic::Ordering::SeqCst), 4);
+
+    // With a cap of three, the third hop is refused before it is sent.
+    let (port, received) = redirect_chain().await;
+    let input = format!(r#"{{"url": "http://api.redirect.test:{port}/hop/3"}}"#);
+    let limits = workway_host::Limits {
+        http_requests: 3,
+        ..workway_host::Limits::default()
+    };
+    let report = run(&component, "fetch", &input, Some(limits), egress_to(port)).await;
+    match &report.outcome {
+        Outcome::IntegrationError { error } => assert!(
+            error
+                .to_string()
+                .contains("each redirect hop counts as one"),
+            "{error}"
+        ),
+        other => panic!("expected the capped request to fail, got {other:?}"),
+    }
+    assert_eq!(report.http_requests, 3);
+    assert_eq!(received.load(std::sync::atomic::Ordering::SeqCst), 3);
+}

@@ -47,7 +47,7 @@ use workway_registry::hosts::HostPattern;
 
 use super::{
     BrokerError, ConnectionInfo, CredentialSource, HttpBroker, InboundResponse, OutboundRequest,
-    is_forbidden_for_guests, is_transport_header,
+    RequestBudget, is_forbidden_for_guests, is_transport_header,
 };
 use crate::secret::Secret;
 pub use address::{AddressClass, Embedding, Refusal};
@@ -572,6 +572,7 @@ impl NetworkBroker {
         request: OutboundRequest,
         auth: Option<&ConnectionInfo>,
         redirects: &mut usize,
+        budget: Option<&RequestBudget>,
     ) -> Result<InboundResponse, BrokerError> {
         let url = parse_url(&request.url)?;
         let method = method_of(&request.method)?;
@@ -656,6 +657,15 @@ impl NetworkBroker {
                         ))
                     },
                 )?;
+                if let Some(budget) = budget
+                    && !budget.try_take()
+                {
+                    return Err(BrokerError::TooLarge(format!(
+                        "the {status} redirect from `{}` is not followed: {}",
+                        shown(&hop.url),
+                        budget.exhausted_message()
+                    )));
+                }
                 *redirects += 1;
                 if next.drop_body {
                     hop.body = Bytes::new();
@@ -679,12 +689,14 @@ impl NetworkBroker {
     }
 }
 
-#[async_trait]
-impl HttpBroker for NetworkBroker {
-    async fn send(
+impl NetworkBroker {
+    /// Send `request` and log it; redirect hops count against `budget`
+    /// when given.
+    async fn send_logged(
         &self,
         request: OutboundRequest,
         auth: Option<&ConnectionInfo>,
+        budget: Option<&RequestBudget>,
     ) -> Result<InboundResponse, BrokerError> {
         let started = Instant::now();
         let method = request.method.clone();
@@ -693,11 +705,34 @@ impl HttpBroker for NetworkBroker {
             .unwrap_or_default();
         let timeout = request.timeout;
         let mut redirects = 0;
-        let sent = tokio::time::timeout(timeout, self.exchange(request, auth, &mut redirects))
-            .await
-            .unwrap_or(Err(BrokerError::Timeout));
+        let sent = tokio::time::timeout(
+            timeout,
+            self.exchange(request, auth, &mut redirects, budget),
+        )
+        .await
+        .unwrap_or(Err(BrokerError::Timeout));
         log_request("plugin", &method, &shown_url, &sent, redirects, started);
         sent
+    }
+}
+
+#[async_trait]
+impl HttpBroker for NetworkBroker {
+    async fn send(
+        &self,
+        request: OutboundRequest,
+        auth: Option<&ConnectionInfo>,
+    ) -> Result<InboundResponse, BrokerError> {
+        self.send_logged(request, auth, None).await
+    }
+
+    async fn send_counted(
+        &self,
+        request: OutboundRequest,
+        auth: Option<&ConnectionInfo>,
+        budget: &RequestBudget,
+    ) -> Result<InboundResponse, BrokerError> {
+        self.send_logged(request, auth, Some(budget)).await
     }
 }
 

@@ -1,10 +1,24 @@
 //! Name resolution: the [`Resolve`] trait, the system resolver and the
 //! operator's explicit [`HostOverride`]s.
+//!
+//! The system resolver (`getaddrinfo`) blocks, so each lookup runs on
+//! tokio's blocking pool, which the whole process shares (files, the
+//! store's SQLite connections, compilation). Plugins choose the names
+//! looked up, and a slow or unresponsive DNS server would otherwise let
+//! them fill that pool with stuck lookups. So lookups go through a
+//! [`LookupLimiter`]: at most [`MAX_CONCURRENT_LOOKUPS`] in flight in the
+//! process, each caller waiting at most [`LOOKUP_TIMEOUT`] (queueing for a
+//! slot included), and a slot is held until its blocking lookup really
+//! returns, even when the caller gave up on it.
 
 use std::fmt;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs as _};
 use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -20,15 +34,92 @@ pub trait Resolve: Send + Sync {
     async fn resolve(&self, host: &str, port: u16) -> io::Result<Vec<IpAddr>>;
 }
 
-/// The operating system's resolver, through `tokio::net::lookup_host`.
+/// The most system lookups in flight at once in one process.
+pub const MAX_CONCURRENT_LOOKUPS: usize = 16;
+
+/// The longest a caller waits for a system lookup, its wait for a free
+/// slot included.
+pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Runs blocking lookups on the blocking pool, at most `permits` at once,
+/// and gives up waiting for one after `timeout`.
+#[derive(Debug, Clone)]
+pub struct LookupLimiter {
+    permits: Arc<Semaphore>,
+    timeout: Duration,
+}
+
+impl LookupLimiter {
+    /// A limiter allowing `permits` lookups in flight, each waited for at
+    /// most `timeout`.
+    pub fn new(permits: usize, timeout: Duration) -> Self {
+        LookupLimiter {
+            permits: Arc::new(Semaphore::new(permits)),
+            timeout,
+        }
+    }
+
+    /// Run `lookup` on the blocking pool once a slot is free. The slot is
+    /// released when `lookup` returns, not when the caller stops waiting,
+    /// so lookups that outlive their callers still count against the
+    /// bound. `TimedOut` when no answer came within the timeout.
+    pub async fn run<F>(&self, host: &str, lookup: F) -> io::Result<Vec<IpAddr>>
+    where
+        F: FnOnce() -> io::Result<Vec<IpAddr>> + Send + 'static,
+    {
+        let timed_out = || {
+            io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "no answer for `{host}` within {} ms",
+                    self.timeout.as_millis()
+                ),
+            )
+        };
+        let work = async {
+            let permit = self
+                .permits
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| io::Error::other("the resolver is shut down"))?;
+            tokio::task::spawn_blocking(move || {
+                let answer = lookup();
+                drop(permit);
+                answer
+            })
+            .await
+            .map_err(|e| io::Error::other(format!("the lookup task failed: {e}")))?
+        };
+        tokio::time::timeout(self.timeout, work)
+            .await
+            .map_err(|_| timed_out())?
+    }
+}
+
+/// The process's one limiter for [`SystemResolver`].
+fn system_limiter() -> &'static LookupLimiter {
+    static LIMITER: std::sync::OnceLock<LookupLimiter> = std::sync::OnceLock::new();
+    LIMITER.get_or_init(|| LookupLimiter::new(MAX_CONCURRENT_LOOKUPS, LOOKUP_TIMEOUT))
+}
+
+/// The operating system's resolver (`getaddrinfo` on the blocking pool),
+/// bounded and timed out by the process's [`LookupLimiter`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemResolver;
 
 #[async_trait]
 impl Resolve for SystemResolver {
     async fn resolve(&self, host: &str, port: u16) -> io::Result<Vec<IpAddr>> {
-        let addresses = tokio::net::lookup_host((host, port)).await?;
-        Ok(addresses.map(|a| a.ip()).collect())
+        let name = host.to_string();
+        system_limiter()
+            .run(host, move || {
+                Ok((name.as_str(), port)
+                    .to_socket_addrs()?
+                    .map(|a| a.ip())
+                    .collect())
+            })
+            .await
     }
 }
 
@@ -150,6 +241,78 @@ pub(crate) fn find_override<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Condvar, Mutex};
+
+    /// A gate blocking lookups until opened.
+    #[derive(Default)]
+    struct Gate {
+        open: Mutex<bool>,
+        opened: Condvar,
+    }
+
+    impl Gate {
+        fn wait(&self) {
+            let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+            while !*open {
+                open = self.opened.wait(open).unwrap_or_else(|p| p.into_inner());
+            }
+        }
+
+        fn open(&self) {
+            *self.open.lock().unwrap_or_else(|p| p.into_inner()) = true;
+            self.opened.notify_all();
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dns_lookups_cannot_tie_up_the_blocking_pool() {
+        let limiter = LookupLimiter::new(2, Duration::from_millis(200));
+        let gate = Arc::new(Gate::default());
+        let started = Arc::new(AtomicUsize::new(0));
+        let mut callers = Vec::new();
+        // Eight lookups against a DNS server that never answers.
+        for i in 0..8 {
+            let (limiter, gate, started) = (limiter.clone(), gate.clone(), started.clone());
+            callers.push(tokio::spawn(async move {
+                limiter
+                    .run(&format!("stuck-{i}.test"), move || {
+                        started.fetch_add(1, Ordering::SeqCst);
+                        gate.wait();
+                        Ok(vec![IpAddr::from([192, 0, 2, 1])])
+                    })
+                    .await
+            }));
+        }
+        for caller in callers {
+            let outcome = caller.await.expect("joined");
+            let error = outcome.expect_err("nobody answered");
+            assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+            assert!(error.to_string().contains("200 ms"), "{error}");
+        }
+        // Every caller gave up, yet only two blocking threads were ever
+        // taken: the other six never reached the pool.
+        assert_eq!(started.load(Ordering::SeqCst), 2);
+        // Lookups still stuck keep their slots: a new caller waits too.
+        let waiting = limiter.run("next.test", || Ok(vec![IpAddr::from([192, 0, 2, 2])]));
+        assert_eq!(
+            waiting.await.expect_err("no free slot").kind(),
+            io::ErrorKind::TimedOut
+        );
+        // Once the stuck lookups return, their slots are free again.
+        gate.open();
+        while limiter.permits.available_permits() < 2 {
+            tokio::task::yield_now().await;
+        }
+        let answer = limiter
+            .run("next.test", || Ok(vec![IpAddr::from([192, 0, 2, 2])]))
+            .await;
+        assert_eq!(
+            answer.expect("answered"),
+            vec![IpAddr::from([192, 0, 2, 2])]
+        );
+        assert_eq!(started.load(Ordering::SeqCst), 2);
+    }
 
     #[test]
     fn overrides_parse_with_and_without_port() {

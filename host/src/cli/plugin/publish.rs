@@ -107,10 +107,13 @@ pub async fn run(args: PublishArgs, runtime: Arc<Runtime>) -> anyhow::Result<Exi
         }
         Err(other) => return Err(other.into()),
     };
-    print!("{}", details_text(&registry.show(&row.id).await?));
+    let details = registry.show(&row.id).await?;
+    print!("{}", details_text(&details));
     eprintln!(
-        "submitted; a reviewer decides with `workway review approve {}` or `reject {} --reason ...`",
-        row.id, row.id
+        "submitted; another reviewer decides with `workway review approve {} --reviewed {}` or `reject {} --reason ...`",
+        row.id,
+        details.report.reviewed().fingerprint(),
+        row.id
     );
     Ok(ExitCode::SUCCESS)
 }

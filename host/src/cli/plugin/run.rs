@@ -420,8 +420,9 @@ fn spread(wall_times: &mut [u64]) -> String {
 pub fn text_report(r: &ExecutionReport) -> String {
     let outcome = match &r.outcome {
         Outcome::Ok { .. } => "ok".to_string(),
-        Outcome::IntegrationError { error } => format!("integration-error {error}"),
-        Outcome::HostError { error } => format!("host-error {error}"),
+        // The message itself is printed once, on the closing `error:` line.
+        Outcome::IntegrationError { error } => format!("integration-error {}", error.kind()),
+        Outcome::HostError { error } => format!("host-error {}", error.kind()),
     };
     let class = serde_json::to_value(r.billing_class)
         .ok()

@@ -12,7 +12,8 @@
 //!   resumes at the first step without a committed result.
 //! - Bounds: at most `max_in_flight` runs driven by one process, at most
 //!   `max_runs_per_owner` running per user across every process sharing the
-//!   store, and at most `max_executions_per_installation` executions of one
+//!   store (each process reads the count once per claim pass, so P
+//!   processes may briefly hold up to P times the bound), and at most `max_executions_per_installation` executions of one
 //!   user's installation at once in this process. Runs over a bound wait in
 //!   the queue.
 
@@ -190,9 +191,11 @@ impl Executor {
     /// Claim up to `free` due runs, one at a time, so that no owner gets
     /// more than `max_runs_per_owner` running: owners at the bound (counted
     /// across every process from the live leases, plus what this pass
-    /// claimed) are excluded from each claim. Two processes claiming for
-    /// one owner at the same instant can each take its last free place, so
-    /// across processes the bound may be passed by one run per process.
+    /// claimed) are excluded from each claim. The count across processes
+    /// is read once per pass, so P processes whose passes overlap can each
+    /// claim up to the bound for one owner: the worst case is P times
+    /// `max_runs_per_owner` running at once, and the excess drains before
+    /// that owner gets more.
     async fn claim_within_bounds(
         &self,
         free: usize,

@@ -117,6 +117,29 @@ impl State {
             }
         };
         let (scope, state) = (get("scope"), get("state"));
+        // Google's incremental authorization: with
+        // `include_granted_scopes=true` the new grant also carries every
+        // scope the user granted this client before.
+        let incremental = self.flavor == Flavor::Google
+            && params
+                .iter()
+                .any(|(k, v)| k == "include_granted_scopes" && v == "true");
+        let granted = if incremental {
+            let mut all: Vec<String> = Vec::new();
+            let earlier = self.grants.iter().filter(|g| !g.revoked);
+            for word in earlier
+                .flat_map(|g| g.scope.split(' '))
+                .chain(scope.as_deref().unwrap_or_default().split(' '))
+                .filter(|w| !w.is_empty())
+            {
+                if !all.iter().any(|a| a == word) {
+                    all.push(word.to_owned());
+                }
+            }
+            Some(all.join(" "))
+        } else {
+            scope.clone()
+        };
         self.authorize_requests.push(AuthorizeRequest {
             url: url.to_owned(),
             client_id,
@@ -135,13 +158,13 @@ impl State {
             if let Some(state) = &state {
                 query.append_pair("state", state);
             }
-            if let (Flavor::Google | Flavor::Stripe, Some(scope)) = (self.flavor, &scope) {
+            if let (Flavor::Google | Flavor::Stripe, Some(scope)) = (self.flavor, &granted) {
                 query.append_pair("scope", scope);
             }
         }
         let issued = IssuedCode {
             redirect_uri,
-            scope,
+            scope: granted,
             challenge,
             issued_at: Instant::now(),
             used: false,

@@ -101,6 +101,110 @@ fn flood_logs(_input: Nothing) -> Result<Never> {
     Ok(Never {})
 }
 
+/// How `empty-log-lines` writes its empty lines.
+#[derive(Deserialize, JsonSchema)]
+pub struct EmptyLines {
+    /// `log` (the log import), `println` (`println!()`) or `newlines`
+    /// (64 KiB of `\n` per write to stdout).
+    pub via: String,
+}
+
+/// Write empty log lines forever: each costs the guest almost nothing.
+#[action]
+fn empty_log_lines(input: EmptyLines) -> Result<Never> {
+    let newlines = "\n".repeat(64 << 10);
+    let mut stdout = std::io::stdout();
+    loop {
+        match input.via.as_str() {
+            "log" => log::info(""),
+            "println" => println!(),
+            _ => {
+                let _ = std::io::Write::write_all(&mut stdout, newlines.as_bytes());
+            }
+        }
+    }
+}
+
+/// Which typed error `huge-error` returns.
+#[derive(Deserialize, JsonSchema)]
+pub struct HugeError {
+    /// `invalid-input`, `upstream` or `internal`.
+    pub kind: String,
+}
+
+/// Fail with a 50 MiB message.
+#[action]
+fn huge_error(input: HugeError) -> Result<Never> {
+    let message = "e".repeat(50 << 20);
+    Err(match input.kind.as_str() {
+        "invalid-input" => Error::InvalidInput(message),
+        "upstream" => Error::Upstream {
+            status: 502,
+            message,
+        },
+        _ => Error::Internal(message),
+    })
+}
+
+/// Which host call `call-host-forever` repeats.
+#[derive(Deserialize, JsonSchema)]
+pub struct HostLoop {
+    /// `config` (`config.get`) or `log` (the log import).
+    pub call: String,
+}
+
+/// Call the host in a loop that burns almost no guest fuel per call.
+#[action]
+fn call_host_forever(ctx: &Context, input: HostLoop) -> Result<Never> {
+    loop {
+        match input.call.as_str() {
+            "config" => {
+                black_box(ctx.config("key"));
+            }
+            _ => log::info("x"),
+        }
+    }
+}
+
+/// Take connection handles without ever dropping one.
+#[action]
+fn hoard_connections(ctx: &Context, _input: Nothing) -> Result<Never> {
+    let mut held = Vec::new();
+    loop {
+        held.push(ctx.connection("hoard")?);
+        black_box(&held);
+    }
+}
+
+/// Tell the host it started (one request to `https://busy.test/started`),
+/// then loop without calling the host again.
+#[action]
+fn request_then_spin(_input: Nothing) -> Result<Never> {
+    http::get("https://busy.test/started").send()?;
+    let mut x: u64 = 0;
+    loop {
+        x = black_box(x.wrapping_add(1));
+    }
+}
+
+/// What the clock said.
+#[derive(Serialize, JsonSchema)]
+pub struct Clock {
+    /// Seconds since the Unix epoch.
+    pub unix_seconds: u64,
+}
+
+/// Read the wall clock: fine with WASI, a panic in a lean component.
+#[action]
+fn read_clock(_input: Nothing) -> Result<Clock> {
+    let now = std::time::SystemTime::now();
+    let unix_seconds = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| Error::internal(e.to_string()))?
+        .as_secs();
+    Ok(Clock { unix_seconds })
+}
+
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 static mut SCRATCH: [u8; 64] = [0; 64];
 
@@ -156,5 +260,5 @@ fn exit(_input: Nothing) -> Result<Never> {
 
 workway_sdk::integration! {
     name: "adversarial",
-    actions: [spin, sleep, slow_upstream, exfiltrate, grow_memory, recurse_forever, panic, huge_output, flood_logs, leftovers, exit],
+    actions: [spin, sleep, slow_upstream, exfiltrate, grow_memory, recurse_forever, panic, huge_output, flood_logs, leftovers, exit, empty_log_lines, huge_error, call_host_forever, hoard_connections, request_then_spin, read_clock],
 }

@@ -130,7 +130,13 @@ async fn the_service_gets_the_vault_s_token_and_the_plugin_sees_none() {
         );
         let slack = Integration::load("slack").await;
         let connections = vault
-            .connections_for("alice", &["slack".to_string()])
+            .connections_for(
+                "alice",
+                &std::collections::BTreeMap::from([(
+                    "slack".to_string(),
+                    vec!["chat:write".to_string()],
+                )]),
+            )
             .await
             .expect("connections");
         // The plugin's whole view of the connection: what `connections.get`

@@ -1,6 +1,8 @@
 //! Bounds on SQLite and PostgreSQL: runs over a user's limit, or
 //! executions over an installation's, wait in the queue and then finish;
-//! none fails for it, and the bound is never exceeded.
+//! none fails for it, and the bound is never exceeded. A run whose step
+//! outlasts its lease keeps it by renewal while a second worker on the same
+//! store polls the queue.
 
 use std::time::Duration;
 
@@ -128,6 +130,169 @@ async fn executions_over_the_per_installation_limit_wait_their_turn() {
             "{}: executions overlapped: {spans:?}",
             t.label
         );
+        t.cleanup().await;
+    }
+}
+
+/// One step telling Slack the run's id, so each run's deliveries can be
+/// told apart.
+fn tell_run_id() -> String {
+    format!(
+        "name: tell-id\ntrigger:\n  kind: manual\nsteps:\n  - id: say\n    action: slack.send-message\n    input: {{ channel: \"{CHANNEL}\", text: \"run {{{{ /run/id }}}}\" }}\n"
+    )
+}
+
+/// Poll `check` every 10 ms until it holds, at most a minute.
+async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewed_lease_is_never_taken_by_a_competing_worker() {
+    for t in test_stores().await {
+        let d = deployment(&t).await;
+        d.save(&tell_run_id()).await;
+        // The first run's Slack call outlasts its 300 ms lease many times.
+        d.slack.faults().push(
+            workway_mocks::MockResponse::json(
+                200,
+                json!({"ok": true, "channel": CHANNEL, "ts": "1712345678.000100", "message": {"text": "slow"}}),
+            )
+            .delay(Duration::from_secs(8)),
+        );
+        let lease = ExecutorConfig {
+            lease_ms: 300,
+            poll_ms: 10,
+            max_in_flight: 1,
+            ..ExecutorConfig::default()
+        };
+        let runs = d.platform.store.runs();
+        let (stop_a, stopped_a) = tokio::sync::oneshot::channel::<()>();
+        let (stop_b, stopped_b) = tokio::sync::oneshot::channel::<()>();
+        let slow = d.start_run("tell-id", json!({})).await;
+        let first = d.executor(lease.clone());
+        let first_holder = first.holder().to_string();
+        let first_work = tokio::spawn(async move {
+            first
+                .work(async {
+                    let _ = stopped_a.await;
+                })
+                .await;
+        });
+        until("the slow step to reach Slack", async || {
+            d.slack
+                .requests()
+                .iter()
+                .any(|r| r.body_text().contains(&slow))
+        })
+        .await;
+        let claimed = runs.get(&slow).await.expect("read").expect("run");
+        assert_eq!(claimed.lease_owner.as_deref(), Some(first_holder.as_str()));
+        let first_until = claimed.lease_until.expect("a lease");
+        // Past the lease the claim gave, it is still held: renewed.
+        let mut renewals = 0;
+        let mut seen_until = first_until;
+        until(
+            "the first lease to have lapsed had it not been renewed",
+            async || {
+                let run = runs.get(&slow).await.expect("read").expect("run");
+                if let Some(until) = run.lease_until
+                    && until > seen_until
+                {
+                    renewals += 1;
+                    seen_until = until;
+                }
+                workway_host::oauth::token::now_ms() > first_until + 300
+            },
+        )
+        .await;
+        let held = runs.get(&slow).await.expect("read").expect("run");
+        assert_eq!(held.status, RunStatus::Running, "{}", t.label);
+        assert_eq!(held.lease_owner.as_deref(), Some(first_holder.as_str()));
+        assert!(renewals >= 1, "{}: the lease was renewed", t.label);
+
+        // A second worker on the same store, its own pool, competes: the
+        // queue's oldest due run is the slow one, had its lease lapsed.
+        let other = d.second_host(&t).await;
+        let second = std::sync::Arc::new(workway_host::workflow::executor::Executor::new(
+            other, lease,
+        ));
+        let second_work = tokio::spawn({
+            let second = second.clone();
+            async move {
+                second
+                    .work(async {
+                        let _ = stopped_b.await;
+                    })
+                    .await;
+            }
+        });
+        // The second worker is polling: it takes and finishes a run queued
+        // now (the first worker has no free slot), while the slow run stays
+        // with the first.
+        let quick = d.start_run("tell-id", json!({})).await;
+        until("the second worker to finish the quick run", async || {
+            runs.get(&quick)
+                .await
+                .expect("read")
+                .is_some_and(|r| r.status.is_finished())
+        })
+        .await;
+        let slow_now = runs.get(&slow).await.expect("read").expect("run");
+        assert_eq!(
+            (slow_now.status, slow_now.lease_owner.as_deref()),
+            (RunStatus::Running, Some(first_holder.as_str())),
+            "{}: the slow run is still the first worker's while the second one works",
+            t.label
+        );
+        until("the slow run to finish", async || {
+            runs.get(&slow)
+                .await
+                .expect("read")
+                .is_some_and(|r| r.status.is_finished())
+        })
+        .await;
+        let _ = stop_a.send(());
+        let _ = stop_b.send(());
+        let _ = first_work.await;
+        let _ = second_work.await;
+
+        for id in [&slow, &quick] {
+            let run = runs.get(id).await.expect("read").expect("run");
+            assert_eq!(
+                run.status,
+                RunStatus::Succeeded,
+                "{}: {:?}",
+                t.label,
+                run.error
+            );
+            let attempts: Vec<(String, i64)> = runs
+                .attempts(id)
+                .await
+                .expect("read")
+                .iter()
+                .map(|a| (a.step_id.clone(), a.attempt))
+                .collect();
+            assert_eq!(attempts, [("say".to_string(), 1)], "{}", t.label);
+        }
+        // Slack saw the slow step once: a takeover would have delivered it
+        // again.
+        let delivered = |id: &str| {
+            d.slack
+                .requests()
+                .iter()
+                .filter(|r| r.body_text().contains(id))
+                .count()
+        };
+        assert_eq!(delivered(&slow), 1, "{}", t.label);
+        assert_eq!(delivered(&quick), 1, "{}", t.label);
         t.cleanup().await;
     }
 }

@@ -1,17 +1,23 @@
 //! The event trigger on SQLite and PostgreSQL: the three-step workflow
 //! starts when another workflow's run succeeds (once, however often the
 //! event is seen), and a workflow watching `installation_created` starts
-//! when the user installs an integration.
+//! when the user installs an integration. Fan-out is bounded per event,
+//! per chain and per owner's queue, each refusal recorded where the owner
+//! sees it; chains stop at `MAX_CHAIN` links; a user reads only their own
+//! runs.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use workway_host::installations;
-use workway_host::triggers::events;
-use workway_store::runs::RunStatus;
+use workway_host::platform::{HostConfig, Platform};
+use workway_host::triggers::{self, TriggerError, TriggerLimits, events};
+use workway_host::vault::Keyring;
+use workway_store::runs::{RunRow, RunStatus};
 use workway_store::testing::test_stores;
 
-use super::{CHANNEL, DATABASE, USER, assert_succeeded, deployment, inbox_to_notion};
+use super::{CHANNEL, DATABASE, Deployment, USER, assert_succeeded, deployment, inbox_to_notion};
 
 /// A one-step manual workflow that says hello in Slack.
 fn hello() -> String {
@@ -148,6 +154,359 @@ async fn installing_an_integration_starts_the_workflow_watching_installations() 
                 .expect("listed")
                 .len(),
             1
+        );
+        t.cleanup().await;
+    }
+}
+
+/// Another host on the deployment's store with trigger bounds `limits`.
+fn host_with(d: &Deployment, limits: TriggerLimits) -> Arc<Platform> {
+    let keyring =
+        Arc::new(Keyring::parse(&Keyring::generate_entry("k2").expect("random")).expect("valid"));
+    Arc::new(
+        Platform::new(
+            d.platform.store.clone(),
+            d.platform.runtime.clone(),
+            d.platform.catalog.clone(),
+            keyring,
+            &HostConfig {
+                triggers: limits,
+                ..HostConfig::default()
+            },
+        )
+        .expect("assembles"),
+    )
+}
+
+/// A `hello` variant called `name` whose trigger is `trigger` (YAML lines).
+fn watcher(name: &str, trigger: &str) -> String {
+    hello()
+        .replace("name: hello", &format!("name: {name}"))
+        .replace("  kind: manual", trigger)
+}
+
+/// Every run of [`USER`], oldest first.
+async fn all_runs(platform: &Platform) -> Vec<RunRow> {
+    let mut runs = platform
+        .store
+        .runs()
+        .list(Some(USER), None, 10_000)
+        .await
+        .expect("listed");
+    runs.reverse();
+    runs
+}
+
+/// Without running any step, finish every queued run as succeeded and
+/// emit its events on `platform`, until no run is queued (or more than
+/// `runaway` runs exist, which fails the test): a cascade of run events.
+async fn cascade(platform: &Platform, runaway: usize) -> Vec<RunRow> {
+    let runs = platform.store.runs();
+    loop {
+        let all = all_runs(platform).await;
+        assert!(all.len() <= runaway, "runaway: {} runs", all.len());
+        let queued: Vec<RunRow> = all
+            .into_iter()
+            .filter(|r| r.status == RunStatus::Queued)
+            .collect();
+        if queued.is_empty() {
+            return all_runs(platform).await;
+        }
+        for run in queued {
+            let now = workway_host::oauth::token::now_ms();
+            assert!(
+                runs.finish_unleased(&run.id, RunStatus::Succeeded, None, now)
+                    .await
+                    .expect("finished")
+            );
+            let run = runs.get(&run.id).await.expect("read").expect("exists");
+            events::run_finished(platform, &run).await.expect("emitted");
+        }
+    }
+}
+
+/// The reason recorded on a refused run.
+fn refusal(run: &RunRow) -> String {
+    assert_eq!(run.status, RunStatus::Refused, "{run:?}");
+    let error: Value = serde_json::from_str(run.error.as_deref().expect("a reason")).expect("JSON");
+    error["refused"].as_str().expect("a refusal").to_string()
+}
+
+#[tokio::test]
+async fn one_event_starts_at_most_max_runs_per_event_and_records_the_rest() {
+    for t in test_stores().await {
+        let d = deployment(&t).await;
+        let host = host_with(
+            &d,
+            TriggerLimits {
+                max_runs_per_event: 2,
+                ..TriggerLimits::default()
+            },
+        );
+        d.save(&hello()).await;
+        for name in ["watch-a", "watch-b", "watch-c"] {
+            d.save(&watcher(
+                name,
+                "  kind: event\n  on: run_finished\n  workflow: hello",
+            ))
+            .await;
+        }
+        triggers::manual(&host, USER, "hello", &json!({}))
+            .await
+            .expect("started");
+        let all = cascade(&host, 50).await;
+        let name_of = |r: &RunRow| {
+            let data: Value = serde_json::from_str(&r.trigger_data).expect("JSON");
+            (
+                r.trigger_kind.clone(),
+                r.status,
+                data["run"]["workflow"].clone(),
+            )
+        };
+        let started: Vec<&RunRow> = all
+            .iter()
+            .filter(|r| r.trigger_kind == "event" && r.status != RunStatus::Refused)
+            .collect();
+        assert_eq!(
+            started.len(),
+            2,
+            "{}: {:?}",
+            t.label,
+            all.iter().map(name_of).collect::<Vec<_>>()
+        );
+        let refused: Vec<&RunRow> = all
+            .iter()
+            .filter(|r| r.status == RunStatus::Refused)
+            .collect();
+        assert_eq!(refused.len(), 1, "{}", t.label);
+        let watch_c = d
+            .platform
+            .store
+            .workflows()
+            .find(USER, "watch-c")
+            .await
+            .expect("read")
+            .expect("saved");
+        assert_eq!(
+            refused[0].workflow_id, watch_c.id,
+            "the last by name is refused"
+        );
+        let why = refusal(refused[0]);
+        assert!(
+            why.contains("matched 3 workflows") && why.contains("triggers.max_runs_per_event"),
+            "{why}"
+        );
+
+        // Seen again (a sweep after a crash): nothing new, not even a refusal.
+        assert_eq!(events::sweep(&host, 0).await.expect("swept"), 0);
+        assert_eq!(all_runs(&host).await.len(), all.len(), "{}", t.label);
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_fan_out_loop_stays_within_the_chain_budget() {
+    for t in test_stores().await {
+        let d = deployment(&t).await;
+        let host = host_with(
+            &d,
+            TriggerLimits {
+                max_runs_per_event: 3,
+                max_runs_per_chain: 10,
+                ..TriggerLimits::default()
+            },
+        );
+        // `hub` starts three watchers per run, and the first of them starts
+        // `hub` again: without a budget, 3 + 1 + 3 + 1 ... runs to the
+        // chain's depth cap (16). With 10: `hub`'s event starts w1..w3 and
+        // leaves each (10 - 3) / 3 = 2; w1 starts `hub` (1 left), whose
+        // event starts w1 only (0 left), whose event starts nothing: five
+        // runs, and w2, w3 and `hub` refused on the way.
+        d.save(&watcher(
+            "hub",
+            "  kind: event\n  on: run_finished\n  workflow: w1",
+        ))
+        .await;
+        for name in ["w1", "w2", "w3"] {
+            d.save(&watcher(
+                name,
+                "  kind: event\n  on: run_finished\n  workflow: hub",
+            ))
+            .await;
+        }
+        triggers::manual(&host, USER, "hub", &json!({}))
+            .await
+            .expect("started");
+        let all = cascade(&host, 200).await;
+        let by_events = all
+            .iter()
+            .filter(|r| r.trigger_kind == "event" && r.status != RunStatus::Refused)
+            .count();
+        assert_eq!(by_events, 5, "{}: runs started by events", t.label);
+        let refused: Vec<String> = all
+            .iter()
+            .filter(|r| r.status == RunStatus::Refused)
+            .map(refusal)
+            .collect();
+        assert_eq!(refused.len(), 3, "{}: {refused:?}", t.label);
+        assert!(
+            refused
+                .iter()
+                .all(|why| why.contains("triggers.max_runs_per_chain is 10")),
+            "{refused:?}"
+        );
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn the_event_chain_stops_at_max_chain_links() {
+    for t in test_stores().await {
+        let d = deployment(&t).await;
+        // Two workflows that start each other whenever one finishes.
+        d.save(&watcher(
+            "ping",
+            "  kind: event\n  on: run_finished\n  workflow: pong",
+        ))
+        .await;
+        d.save(&watcher(
+            "pong",
+            "  kind: event\n  on: run_finished\n  workflow: ping",
+        ))
+        .await;
+        triggers::manual(&d.platform, USER, "ping", &json!({}))
+            .await
+            .expect("started");
+        let all = cascade(&d.platform, 50).await;
+        let chained: Vec<u64> = all
+            .iter()
+            .filter(|r| r.trigger_kind == "event" && r.status == RunStatus::Succeeded)
+            .map(|r| {
+                let data: Value = serde_json::from_str(&r.trigger_data).expect("JSON");
+                data["chain"].as_u64().expect("a chain depth")
+            })
+            .collect();
+        assert_eq!(
+            chained,
+            (1..=events::MAX_CHAIN).collect::<Vec<_>>(),
+            "{}",
+            t.label
+        );
+        let refused: Vec<String> = all
+            .iter()
+            .filter(|r| r.status == RunStatus::Refused)
+            .map(refusal)
+            .collect();
+        assert_eq!(refused.len(), 1, "{}: {refused:?}", t.label);
+        assert!(refused[0].contains("stops after 8"), "{}", refused[0]);
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn queued_runs_per_owner_are_bounded_with_a_visible_refusal() {
+    for t in test_stores().await {
+        let d = deployment(&t).await;
+        let host = host_with(
+            &d,
+            TriggerLimits {
+                max_queued_runs_per_owner: 2,
+                ..TriggerLimits::default()
+            },
+        );
+        d.save(&hello()).await;
+        d.save(&watcher(
+            "on-install",
+            "  kind: event\n  on: installation_created",
+        ))
+        .await;
+        for _ in 0..2 {
+            triggers::manual(&host, USER, "hello", &json!({}))
+                .await
+                .expect("within the bound");
+        }
+        let refused = triggers::manual(&host, USER, "hello", &json!({}))
+            .await
+            .expect_err("a third queued run is one too many");
+        assert!(matches!(refused, TriggerError::Refused { .. }), "{refused}");
+        let message = refused.to_string();
+        assert!(
+            message.contains("2 runs waiting") && message.contains("max_queued_runs_per_owner"),
+            "{message}"
+        );
+        // The user was told; no run, refused or not, is stored for it.
+        assert_eq!(all_runs(&host).await.len(), 2, "{}", t.label);
+
+        // An event nobody waits on is recorded as a refused run.
+        let event = events::Event::installation_created(USER, "stripe", "0.1.0", "i-1");
+        assert!(
+            events::emit(&host, &event)
+                .await
+                .expect("emitted")
+                .is_empty()
+        );
+        let all = all_runs(&host).await;
+        assert_eq!(all.len(), 3, "{}", t.label);
+        let recorded: Vec<String> = all
+            .iter()
+            .filter(|r| r.status == RunStatus::Refused)
+            .map(refusal)
+            .collect();
+        assert_eq!(recorded.len(), 1, "{}", t.label);
+        assert!(
+            recorded[0].contains("max_queued_runs_per_owner"),
+            "{recorded:?}"
+        );
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn another_owners_run_reads_as_not_found() {
+    for t in test_stores().await {
+        let d = deployment(&t).await;
+        d.save(&hello()).await;
+        let id = d.start_run("hello", json!({})).await;
+        let (run, attempts) = d.finish(&id, Duration::from_secs(30)).await;
+        assert_succeeded(&run, &attempts);
+        let runs = d.platform.store.runs();
+        let own = runs.get_owned(USER, &id).await.expect("read");
+        assert_eq!(own.as_ref().map(|r| r.id.as_str()), Some(id.as_str()));
+        assert!(
+            !runs
+                .attempts_owned(USER, &id)
+                .await
+                .expect("read")
+                .is_empty()
+        );
+        // Mallory gets exactly what a missing id gets.
+        assert_eq!(runs.get_owned("mallory", &id).await.expect("read"), None);
+        assert_eq!(
+            runs.get_owned("mallory", "no-such-run")
+                .await
+                .expect("read"),
+            None
+        );
+        assert!(
+            runs.attempts_owned("mallory", &id)
+                .await
+                .expect("read")
+                .is_empty()
+        );
+        assert!(
+            runs.list(Some("mallory"), None, 10)
+                .await
+                .expect("read")
+                .is_empty()
+        );
+        assert!(
+            d.platform
+                .store
+                .workflows()
+                .set_webhook_secret("mallory", "hello", "sealed", 0)
+                .await
+                .expect("ran")
+                .is_none()
         );
         t.cleanup().await;
     }

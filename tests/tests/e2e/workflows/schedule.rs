@@ -1,5 +1,6 @@
 //! The schedule trigger on SQLite and PostgreSQL: two hosts sharing one
-//! store fire each cron tick exactly once over a minute of ticks; the
+//! store fire each cron tick exactly once over a minute of ticks, and in
+//! real time with both passing at the same instants; the
 //! catch-up policy decides what a host that was down fires; a scheduled
 //! run of the three-step workflow runs to the end.
 
@@ -9,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone as _, Utc};
 use serde_json::Value;
 use workway_host::platform::{HostConfig, Platform};
-use workway_host::triggers::schedule::{Scheduler, fire_due};
+use workway_host::triggers::schedule::fire_due;
 use workway_host::vault::Keyring;
 use workway_store::testing::{TestStore, test_stores};
 
@@ -86,6 +87,56 @@ async fn two_hosts_fire_each_tick_of_a_minute_exactly_once() {
     }
 }
 
+/// Two hosts' scheduler loops in real time, passing at the same instants
+/// (a barrier before each pass) so that every tick is raced for, until the
+/// store holds `ticks` scheduled runs. What each host's passes started.
+async fn race_in_real_time(
+    hosts: [Arc<Platform>; 2],
+    store: &workway_store::Store,
+    ticks: usize,
+) -> [usize; 2] {
+    let barrier = Arc::new(tokio::sync::Barrier::new(2));
+    let passes = hosts.map(|host| {
+        let barrier = barrier.clone();
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut started = 0;
+            loop {
+                barrier.wait().await;
+                let now = Utc::now();
+                let runs = fire_due(&host, now).await.expect("a pass");
+                started += runs.len();
+                // Both passes are done: both read the same count and stop
+                // at the same pass.
+                barrier.wait().await;
+                let scheduled = schedule_runs(&store).await;
+                barrier.wait().await;
+                if scheduled >= ticks {
+                    return started;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    });
+    let [a, b] = passes;
+    let (a, b) = tokio::time::timeout(Duration::from_secs(120), async { tokio::join!(a, b) })
+        .await
+        .expect("the ticks fire");
+    [a.expect("host a"), b.expect("host b")]
+}
+
+/// How many scheduled runs `store` holds.
+async fn schedule_runs(store: &workway_store::Store) -> usize {
+    store
+        .runs()
+        .list(None, None, 10_000)
+        .await
+        .expect("listed")
+        .iter()
+        .filter(|r| r.trigger_kind == "schedule")
+        .count()
+}
+
 #[tokio::test]
 async fn two_scheduler_loops_in_real_time_never_fire_a_tick_twice() {
     for t in test_stores().await {
@@ -95,12 +146,15 @@ async fn two_scheduler_loops_in_real_time_never_fire_a_tick_twice() {
         ))
         .await;
         let other = second_host(&t, &d).await;
-        let a = Scheduler::new(d.platform.clone(), Duration::from_millis(100));
-        let b = Scheduler::new(other, Duration::from_millis(100));
-        let stop = || tokio::time::sleep(Duration::from_millis(3500));
-        tokio::join!(a.run(stop()), b.run(stop()));
+        let started = race_in_real_time([d.platform.clone(), other], &t.store, 5).await;
         let fired = ticks(&d).await;
-        assert!(fired.len() >= 3, "{}: {fired:?}", t.label);
+        assert!(fired.len() >= 5, "{}: {fired:?}", t.label);
+        assert_eq!(
+            started[0] + started[1],
+            fired.len(),
+            "{}: every run started is one tick: {started:?} {fired:?}",
+            t.label
+        );
         for pair in fired.windows(2) {
             assert_eq!(
                 pair[1] - pair[0],

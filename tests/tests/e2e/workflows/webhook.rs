@@ -1,8 +1,11 @@
 //! The webhook trigger over HTTP, on SQLite and PostgreSQL: a signed
 //! delivery to the workflow's secret URL starts the three-step workflow,
 //! which runs to the end; a repeated delivery (same idempotency key) makes
-//! no second run; unsigned, wrongly signed, stale and keyless deliveries
-//! are refused with the status that says why, and start nothing.
+//! no second run, and neither does a captured delivery replayed with a new
+//! delivery id; unsigned, wrongly signed, stale and keyless deliveries
+//! are refused with the status that says why, and start nothing. A rotated
+//! secret refuses what the old one signs; the readiness probe never shows
+//! the store's error.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +16,7 @@ use workway_host::platform::Platform;
 use workway_host::triggers::webhook::{self, SIGNATURE_HEADER};
 use workway_store::testing::test_stores;
 
-use super::{DATABASE, assert_succeeded, deployment, inbox_to_notion};
+use super::{DATABASE, USER, assert_succeeded, deployment, inbox_to_notion};
 
 /// The API of `platform` on a free local port; its address.
 async fn serve(platform: Arc<Platform>) -> std::net::SocketAddr {
@@ -217,4 +220,198 @@ async fn get_health(address: std::net::SocketAddr) -> (u16, Value) {
         .and_then(|(_, b)| serde_json::from_str(b).ok())
         .unwrap_or(Value::Null);
     (status, json)
+}
+
+/// The runs of the deployment's store, all owners.
+async fn run_count(platform: &Platform) -> usize {
+    platform
+        .store
+        .runs()
+        .list(None, None, 1_000)
+        .await
+        .expect("listed")
+        .len()
+}
+
+/// The signing secret of a saved webhook workflow, as its owner sees it.
+fn secret_of(platform: &Platform, saved: &workway_host::workflow::saved::SavedWorkflow) -> String {
+    let token = saved.row.webhook_token.as_deref().expect("a webhook URL");
+    webhook::open_secret(
+        platform,
+        token,
+        saved
+            .row
+            .webhook_secret
+            .as_deref()
+            .expect("a sealed secret"),
+    )
+    .expect("the owner can read the secret")
+}
+
+#[tokio::test]
+async fn a_replayed_delivery_with_a_new_delivery_id_starts_no_second_run() {
+    for t in test_stores().await {
+        let d = deployment(&t).await;
+        let keyed = d
+            .save(&inbox_to_notion(
+                "  kind: webhook\n  idempotency_header: X-Delivery-Id",
+            ))
+            .await;
+        let keyless = d
+            .save(
+                &inbox_to_notion("  kind: webhook")
+                    .replace("name: inbox-to-notion", "name: keyless"),
+            )
+            .await;
+        assert_eq!(keyless.row.name, "keyless");
+        let address = serve(d.platform.clone()).await;
+        let body = json!({"invoice": 42}).to_string();
+
+        // One captured delivery, replayed with fresh (unsigned) delivery ids.
+        let secret = secret_of(&d.platform, &keyed);
+        let captured = webhook::sign(&secret, now_secs(), body.as_bytes());
+        let path = format!(
+            "/v1/hooks/{}",
+            keyed.row.webhook_token.as_deref().expect("URL")
+        );
+        let mut run_ids = Vec::new();
+        for (delivery, expected) in [("evt_1", 202), ("evt_2", 200), ("evt_3", 200)] {
+            let (status, answer) = post(
+                address,
+                &path,
+                &[
+                    (SIGNATURE_HEADER, captured.clone()),
+                    ("x-delivery-id", delivery.into()),
+                ],
+                &body,
+            )
+            .await;
+            assert_eq!(status, expected, "{}: {delivery}: {answer}", t.label);
+            run_ids.push(answer["run_id"].as_str().expect("a run id").to_string());
+        }
+        assert!(run_ids.iter().all(|id| *id == run_ids[0]), "{run_ids:?}");
+        assert_eq!(run_count(&d.platform).await, 1, "{}", t.label);
+
+        // Without any idempotency setting, a replay is still one delivery.
+        let secret = secret_of(&d.platform, &keyless);
+        let captured = webhook::sign(&secret, now_secs(), body.as_bytes());
+        let path = format!(
+            "/v1/hooks/{}",
+            keyless.row.webhook_token.as_deref().expect("URL")
+        );
+        for expected in [202, 200] {
+            let (status, answer) = post(
+                address,
+                &path,
+                &[(SIGNATURE_HEADER, captured.clone())],
+                &body,
+            )
+            .await;
+            assert_eq!(status, expected, "{}: {answer}", t.label);
+        }
+        assert_eq!(run_count(&d.platform).await, 2, "{}", t.label);
+
+        // A new delivery (signed anew, with a new id) still starts a run.
+        let fresh = webhook::sign(&secret, now_secs() + 1, body.as_bytes());
+        let (status, answer) = post(address, &path, &[(SIGNATURE_HEADER, fresh)], &body).await;
+        assert_eq!(status, 202, "{}: {answer}", t.label);
+        assert_eq!(run_count(&d.platform).await, 3, "{}", t.label);
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_rotated_secret_refuses_deliveries_signed_with_the_old_one() {
+    for t in test_stores().await {
+        let d = deployment(&t).await;
+        let saved = d.save(&inbox_to_notion("  kind: webhook")).await;
+        let old = secret_of(&d.platform, &saved);
+        let address = serve(d.platform.clone()).await;
+        let path = format!(
+            "/v1/hooks/{}",
+            saved.row.webhook_token.as_deref().expect("URL")
+        );
+        let body = json!({"invoice": 7}).to_string();
+
+        // Only the owner rotates: another user's name finds nothing.
+        let stranger = webhook::rotate_secret(&d.platform, "mallory", "inbox-to-notion")
+            .await
+            .expect_err("not mallory's workflow");
+        assert!(stranger.to_string().contains("no workflow"), "{stranger}");
+        let new = webhook::rotate_secret(&d.platform, USER, "inbox-to-notion")
+            .await
+            .expect("rotated");
+        assert!(new.starts_with("whsec_") && new != old, "{}", t.label);
+
+        let (status, answer) = post(
+            address,
+            &path,
+            &[(
+                SIGNATURE_HEADER,
+                webhook::sign(&old, now_secs(), body.as_bytes()),
+            )],
+            &body,
+        )
+        .await;
+        assert_eq!(status, 401, "{}: {answer}", t.label);
+        assert_eq!(run_count(&d.platform).await, 0, "{}", t.label);
+        let (status, answer) = post(
+            address,
+            &path,
+            &[(
+                SIGNATURE_HEADER,
+                webhook::sign(&new, now_secs(), body.as_bytes()),
+            )],
+            &body,
+        )
+        .await;
+        assert_eq!(status, 202, "{}: {answer}", t.label);
+
+        // A workflow without a webhook has no secret to rotate.
+        d.save(
+            &inbox_to_notion("  kind: manual").replace("name: inbox-to-notion", "name: by-hand"),
+        )
+        .await;
+        let none = webhook::rotate_secret(&d.platform, USER, "by-hand")
+            .await
+            .expect_err("no webhook");
+        assert!(none.to_string().contains("no webhook trigger"), "{none}");
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn readiness_answers_a_generic_status_not_the_store_error() {
+    for t in test_stores().await {
+        let d = deployment(&t).await;
+        // A host whose store connection is gone.
+        let keyring = Arc::new(
+            workway_host::vault::Keyring::parse(
+                &workway_host::vault::Keyring::generate_entry("k2").expect("random"),
+            )
+            .expect("valid"),
+        );
+        let store = t.reopen().await;
+        let broken = Arc::new(
+            Platform::new(
+                store.clone(),
+                d.platform.runtime.clone(),
+                d.platform.catalog.clone(),
+                keyring,
+                &workway_host::platform::HostConfig::default(),
+            )
+            .expect("assembles"),
+        );
+        store.close().await;
+        let address = serve(broken).await;
+        let (status, health) = get_health(address).await;
+        assert_eq!(status, 503, "{}", t.label);
+        assert_eq!(
+            health,
+            json!({"status": "unavailable", "store": "unavailable"}),
+            "{}: nothing of the store's error reaches the caller",
+            t.label
+        );
+        t.cleanup().await;
+    }
 }

@@ -1,0 +1,13 @@
+-- Sealed tokens bind the connection's owner and provider, not only its id
+-- (host/src/vault/mod.rs, "associated data"): a row whose owner or
+-- provider is changed in the database no longer opens.
+--
+-- Existing rows were sealed with the id alone. Re-sealing needs the vault
+-- key, which the database never has, so this migration only records which
+-- binding each row was sealed under: `seal_binding` 1 is the old,
+-- id-only binding; rows written from now on carry 2. The vault re-seals
+-- every row still at 1 when it starts (and any it meets before that), and
+-- opens a row only with the binding its column names: a row sealed under
+-- binding 2 never opens with the id-only data, so lowering the column does
+-- not weaken it.
+ALTER TABLE connections ADD COLUMN seal_binding BIGINT NOT NULL DEFAULT 1;
