@@ -11,13 +11,18 @@
 //! renamed from another component's entry, altered) is compiled again and
 //! replaced, never deserialized.
 //!
+//! The tag and magic come after the compiled bytes, so that an entry
+//! starts with wasmtime's own artifact and can be mapped from its file as
+//! it is (see [`ComponentCache::get`]).
+//!
 //! ```text
 //! <root>/cache.key                      the host's cache key
-//! <root>/wasmtime-<hash>/<hex>.cwasm    "WWCACHE1", the 32-byte tag, the compiled component
+//! <root>/wasmtime-<hash>/<hex>.cwasm    the compiled component, the 32-byte tag, "WWCACHE2"
 //! ```
 
+use std::fs::File;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use hmac::{Hmac, Mac};
@@ -27,10 +32,15 @@ use wasmtime::component::Component;
 
 use workway_registry::Digest;
 
-/// Every entry starts with these bytes.
-const MAGIC: &[u8; 8] = b"WWCACHE1";
+/// Every entry ends with these bytes, after its tag.
+const MAGIC: &[u8; 8] = b"WWCACHE2";
 /// The length of an entry's tag.
 const TAG_LEN: usize = 32;
+/// The tag and the magic that end an entry.
+const TRAILER_LEN: usize = TAG_LEN + MAGIC.len();
+/// How much of an entry is read (and hashed) at a time: small enough to
+/// stay in the CPU cache, large enough to need few reads.
+const CHUNK: usize = 64 * 1024;
 /// The name of the key file under the cache root.
 const KEY_FILE: &str = "cache.key";
 
@@ -72,53 +82,58 @@ impl ComponentCache {
         self.dir.join(format!("{}.cwasm", digest.to_hex()))
     }
 
-    /// The tag of `compiled` stored as the entry for `digest`.
-    fn mac(&self, key: &[u8; 32], digest: &Digest, compiled: &[u8]) -> Hmac<Sha256> {
+    /// The MAC of an entry for `digest` whose compiled bytes are
+    /// `compiled_len` long, before those bytes are fed to it.
+    fn mac(&self, key: &[u8; 32], digest: &Digest, compiled_len: u64) -> Hmac<Sha256> {
         // HMAC accepts keys of any length.
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
             .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-        mac.update(b"workway-compiled-component-v1\n");
+        mac.update(b"workway-compiled-component-v2\n");
         mac.update(self.engine_id.as_bytes());
         mac.update(b"\n");
         mac.update(digest.to_hex().as_bytes());
         mac.update(b"\n");
-        mac.update(compiled);
+        mac.update(&compiled_len.to_le_bytes());
         mac
     }
 
     /// The compiled component for `digest`, if cached, authentic and
     /// loadable.
     ///
-    /// The entry is read whole and its tag checked before wasmtime sees a
-    /// byte of it; wasmtime then copies the checked bytes, so a file
-    /// changed after the check is never what runs.
+    /// The entry is opened once, its tag checked by reading it through that
+    /// open file, and wasmtime then maps that same open file (on Linux, by
+    /// `/proc/self/fd/<n>`, which names the open inode, not the directory
+    /// entry), so only the pages an execution touches are faulted in, from
+    /// the page cache, instead of the artifact being copied into a buffer
+    /// and again into executable memory. A rename of another file over the
+    /// entry's name between the check and the mapping therefore changes
+    /// nothing: what is mapped is the inode that was checked. Its content
+    /// cannot change either: [`put`] never writes an entry in place (it
+    /// writes a new file, mode 0600, and renames it over the old one, whose
+    /// inode lives on for whoever holds it), so writing into an entry takes
+    /// the host user's own rights, which also read the key. Where the open
+    /// inode cannot be named, the checked file is read into memory instead.
+    ///
+    /// [`put`]: ComponentCache::put
     pub fn get(&self, engine: &Engine, digest: &Digest) -> Option<Component> {
         let key = self.key.as_ref()?;
         let path = self.path(digest);
-        let bytes = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
+        let entry = match self.open_authentic(key, digest, &path) {
+            Ok(Some(entry)) => entry,
+            Ok(None) => {
+                tracing::warn!(
+                    path = %path.display(),
+                    "ignoring a cache entry this host did not write for this component; compiling again"
+                );
+                return None;
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
             Err(e) => {
                 tracing::warn!(path = %path.display(), "cannot read a cache entry: {e}");
                 return None;
             }
         };
-        let Some(compiled) = self.authentic(key, digest, &bytes) else {
-            tracing::warn!(
-                path = %path.display(),
-                "ignoring a cache entry this host did not write for this component; compiling again"
-            );
-            return None;
-        };
-        // SAFETY: the bytes carry a valid tag under this host's secret key
-        // for this digest and engine directory, so they are what `put` below
-        // wrote from `Component::serialize` of this engine configuration;
-        // wasmtime also checks the header and version and refuses anything
-        // else. They are an owned copy, so nothing changes them while
-        // wasmtime loads them.
-        #[allow(unsafe_code)]
-        let loaded = unsafe { Component::deserialize(engine, compiled) };
-        match loaded {
+        match entry.load(engine) {
             Ok(component) => Some(component),
             Err(e) => {
                 tracing::warn!(path = %path.display(), "ignoring unusable cache entry: {e:#}");
@@ -127,15 +142,42 @@ impl ComponentCache {
         }
     }
 
-    /// The compiled bytes of `entry` if its magic and tag hold.
-    fn authentic<'a>(&self, key: &[u8; 32], digest: &Digest, entry: &'a [u8]) -> Option<&'a [u8]> {
-        let rest = entry.strip_prefix(MAGIC.as_slice())?;
-        if rest.len() < TAG_LEN {
-            return None;
+    /// The entry at `path`, open, if its magic and tag hold for `digest`;
+    /// `None` if they do not.
+    fn open_authentic(
+        &self,
+        key: &[u8; 32],
+        digest: &Digest,
+        path: &Path,
+    ) -> std::io::Result<Option<Authentic>> {
+        let mut file = File::open(path)?;
+        let len = file.metadata()?.len();
+        let Some(compiled_len) = len.checked_sub(TRAILER_LEN as u64) else {
+            return Ok(None);
+        };
+        let mut mac = self.mac(key, digest, compiled_len);
+        let mut buf = vec![0u8; CHUNK];
+        let mut compiled = (&mut file).take(compiled_len);
+        let mut hashed = 0u64;
+        loop {
+            let read = match compiled.read(&mut buf) {
+                Ok(0) => break,
+                Ok(read) => read,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            mac.update(&buf[..read]);
+            hashed += read as u64;
         }
-        let (tag, compiled) = rest.split_at(TAG_LEN);
-        self.mac(key, digest, compiled).verify_slice(tag).ok()?;
-        Some(compiled)
+        let mut trailer = [0u8; TRAILER_LEN];
+        if hashed != compiled_len || file.read_exact(&mut trailer).is_err() {
+            return Ok(None);
+        }
+        let (tag, magic) = trailer.split_at(TAG_LEN);
+        if magic != MAGIC.as_slice() || mac.verify_slice(tag).is_err() {
+            return Ok(None);
+        }
+        Ok(Some(Authentic { file, compiled_len }))
     }
 
     /// Store `component` under `digest`, tagged, atomically (write a new
@@ -147,14 +189,65 @@ impl ComponentCache {
         let compiled = component
             .serialize()
             .map_err(|e| std::io::Error::other(e.to_string()))?;
-        let tag = self.mac(key, digest, &compiled).finalize().into_bytes();
+        let mut mac = self.mac(key, digest, compiled.len() as u64);
+        mac.update(&compiled);
+        let tag = mac.finalize().into_bytes();
         std::fs::create_dir_all(&self.dir)?;
+        // A new temporary file is mode 0600: only the host's user can write it.
         let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
-        tmp.write_all(MAGIC)?;
-        tmp.write_all(&tag)?;
         tmp.write_all(&compiled)?;
+        tmp.write_all(&tag)?;
+        tmp.write_all(MAGIC)?;
         tmp.persist(self.path(digest)).map_err(|e| e.error)?;
         Ok(())
+    }
+}
+
+/// An open cache entry whose tag verified.
+struct Authentic {
+    file: File,
+    /// The length of the compiled bytes, before the trailer.
+    compiled_len: u64,
+}
+
+impl Authentic {
+    /// The component in this entry: mapped from the open file where it can
+    /// be named, read from it otherwise.
+    fn load(mut self, engine: &Engine) -> wasmtime::Result<Component> {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd as _;
+            let open_inode = PathBuf::from(format!("/proc/self/fd/{}", self.file.as_raw_fd()));
+            if open_inode.is_file() {
+                // SAFETY: `open_inode` names the file `open_authentic` opened
+                // and checked (this process holds it open until wasmtime has
+                // opened it again; the name follows the open file, not the
+                // directory entry, so a rename over the entry does not change
+                // what it names). Its bytes carry a valid tag under this
+                // host's secret key for this digest and engine directory, so
+                // they are what `put` wrote from `Component::serialize` of
+                // this engine configuration, and entries are never written in
+                // place, so the mapped pages stay those bytes (see `get`).
+                // Wasmtime also checks the header and version and refuses
+                // anything else; the trailer after its artifact is ignored.
+                #[allow(unsafe_code)]
+                return unsafe { Component::deserialize_file(engine, &open_inode) };
+            }
+        }
+        let mut compiled = Vec::with_capacity(usize::try_from(self.compiled_len)?);
+        self.file.seek(SeekFrom::Start(0))?;
+        (&mut self.file)
+            .take(self.compiled_len)
+            .read_to_end(&mut compiled)?;
+        // SAFETY: these are the bytes whose tag `open_authentic` checked,
+        // read again from the same open file, which is never written in
+        // place (see `get`); they are an owned copy, so nothing changes them
+        // while wasmtime loads them. Wasmtime also checks the header and
+        // version and refuses anything else.
+        #[allow(unsafe_code)]
+        unsafe {
+            Component::deserialize(engine, &compiled)
+        }
     }
 }
 
@@ -189,5 +282,73 @@ fn load_or_make_key(root: &Path) -> std::io::Result<[u8; 32]> {
         Ok(_) => Ok(key),
         Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => read(&path),
         Err(e) => Err(e.error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names a component imports, which tell two components apart.
+    fn imports(engine: &Engine, component: &Component) -> Vec<String> {
+        component
+            .component_type()
+            .imports(engine)
+            .map(|(name, _)| name.to_string())
+            .collect()
+    }
+
+    fn compile(engine: &Engine, path: &str) -> (Digest, Component) {
+        let bytes = std::fs::read(path).expect("test plugin built");
+        let component = Component::new(engine, &bytes).expect("compiles");
+        (Digest::of(&bytes), component)
+    }
+
+    /// The tag is checked on one open file and wasmtime maps a file: the
+    /// mapped file must be the checked one, not whatever the entry's name
+    /// points to by then.
+    #[test]
+    fn an_entry_swapped_by_rename_after_its_check_is_not_what_loads() {
+        let engine = Engine::default();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cache = ComponentCache::new(dir.path(), &engine);
+        let key = cache.key.expect("the cache has a key");
+        let (digest, checked) = compile(&engine, workway_test_artifacts::WELL_BEHAVED);
+        let (_, planted) = compile(&engine, workway_test_artifacts::IMPORTS_FILESYSTEM);
+        assert_ne!(imports(&engine, &checked), imports(&engine, &planted));
+        cache.put(&digest, &checked).expect("cached");
+
+        let path = cache.path(&digest);
+        let entry = cache
+            .open_authentic(&key, &digest, &path)
+            .expect("readable")
+            .expect("authentic");
+        let swap = dir.path().join("planted.cwasm");
+        std::fs::write(&swap, planted.serialize().expect("serializes")).expect("written");
+        std::fs::rename(&swap, &path).expect("renamed over the entry");
+
+        let loaded = entry.load(&engine).expect("loads");
+        assert_eq!(imports(&engine, &loaded), imports(&engine, &checked));
+        assert!(
+            cache.get(&engine, &digest).is_none(),
+            "the planted file itself is refused"
+        );
+    }
+
+    #[test]
+    fn an_entry_altered_in_its_compiled_bytes_is_not_loaded() {
+        let engine = Engine::default();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cache = ComponentCache::new(dir.path(), &engine);
+        let (digest, component) = compile(&engine, workway_test_artifacts::WELL_BEHAVED);
+        cache.put(&digest, &component).expect("cached");
+        assert!(cache.get(&engine, &digest).is_some());
+
+        let path = cache.path(&digest);
+        let mut bytes = std::fs::read(&path).expect("entry");
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 1;
+        std::fs::write(&path, &bytes).expect("altered");
+        assert!(cache.get(&engine, &digest).is_none());
     }
 }
