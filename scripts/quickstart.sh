@@ -63,12 +63,17 @@ for name in gmail notion; do
     wasm="$("$workway" plugin build "plugins/$name" | sed -n 1p)"
     "$workway" plugin publish "$wasm" --manifest "plugins/$name/workway.toml" --as developer \
         > "target/quickstart/$name.txt"
-    "$workway" review approve "$(awk 'NR == 1 {print $2}' "target/quickstart/$name.txt")" --as reviewer
+    "$workway" review approve "$(awk 'NR == 1 {print $2}' "target/quickstart/$name.txt")" \
+        --reviewed "$(awk '$1 == "fingerprint" {print $2}' "target/quickstart/$name.txt")" --as reviewer
 done
 for name in gmail notion slack; do "$workway" install "$name"; done
-echo ya29.local-stand-in | "$workway" connect google --token - --account me@example.com
+# A pasted token names the scopes it was granted (Notion's carry none): a
+# connection is handed only to installations approved for all of them.
+echo ya29.local-stand-in | "$workway" connect google --token - --account me@example.com \
+    --scope https://www.googleapis.com/auth/gmail.modify
 echo secret_local-stand-in | "$workway" connect notion --token - --account "Acme workspace"
-echo xoxb-local-stand-in | "$workway" connect slack --token - --account "Acme"
+echo xoxb-local-stand-in | "$workway" connect slack --token - --account "Acme" \
+    --scope chat:write --scope channels:read --scope groups:read
 "$workway" workflow create examples/workflows/inbox-to-notion.yaml
 "$workway" run inbox-to-notion
 "$workway" runs list

@@ -176,7 +176,7 @@ async fn connect(
         .save(
             "bench",
             "slack",
-            &[],
+            &["chat:write".to_string()],
             &TokenSet {
                 access_token: Secret::new(access),
                 refresh_token: Some(Secret::new(refresh)),
@@ -327,7 +327,10 @@ async fn executions(w: &World, stores: &[TestStore], n: usize) {
                     vault
                         .connections_for(
                             "bench",
-                            &BTreeMap::from([("slack".to_string(), Vec::new())]),
+                            &BTreeMap::from([(
+                                "slack".to_string(),
+                                vec!["chat:write".to_string()],
+                            )]),
                         )
                         .await
                         .expect("connections"),

@@ -981,3 +981,93 @@ fn workflow_commands_show_the_secret_once_and_scope_reads_by_owner() {
     let listed = workway_with(&["runs", "list", "--as", "mallory"], &envs);
     assert!(!stdout(&listed).contains(&run), "{}", stdout(&listed));
 }
+
+/// A pasted token for a provider whose tokens carry scopes must say which
+/// it was granted: a connection that records none would otherwise be
+/// handed to an installation approved for far less.
+#[test]
+fn connect_without_a_scope_is_refused_for_a_provider_whose_tokens_carry_scopes() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let data_dir = data.path().to_str().expect("utf-8 path");
+    let key = workway_with(&["review", "new-key", "--id", "review-1"], &[]);
+    assert!(key.status.success(), "{}", stderr(&key));
+    let key = stdout(&key).trim().to_string();
+    let envs = [
+        ("WORKWAY_DATA_DIR", data_dir),
+        ("WORKWAY_REVIEW_KEY", key.as_str()),
+        ("WORKWAY_USER", "alice"),
+    ];
+    let calendar = "https://www.googleapis.com/auth/calendar.readonly";
+
+    let scopeless = workway_with(&["connect", "google", "--token", "-"], &envs);
+    assert!(!scopeless.status.success(), "{}", stdout(&scopeless));
+    let refusal = stderr(&scopeless);
+    assert!(
+        refusal.contains("name the scopes the `google` token was granted"),
+        "{refusal}"
+    );
+    assert!(
+        refusal
+            .contains("workway connect google --token - --scope https://www.googleapis.com/auth/"),
+        "{refusal}"
+    );
+    for provider in ["slack", "stripe"] {
+        let refused = workway_with(&["connect", provider, "--token", "t0ken"], &envs);
+        assert!(!refused.status.success(), "{provider}");
+        assert!(stderr(&refused).contains("--scope"), "{}", stderr(&refused));
+    }
+
+    // A scope spelled for another provider, or given to Notion, is refused.
+    let misspelled = workway_with(
+        &[
+            "connect",
+            "google",
+            "--token",
+            "ya29.x",
+            "--scope",
+            "chat:write",
+        ],
+        &envs,
+    );
+    assert!(!misspelled.status.success());
+    assert!(
+        stderr(&misspelled).contains("has no scope `chat:write`"),
+        "{}",
+        stderr(&misspelled)
+    );
+    let notion_scoped = workway_with(
+        &[
+            "connect", "notion", "--token", "secret_x", "--scope", "read",
+        ],
+        &envs,
+    );
+    assert!(!notion_scoped.status.success());
+    assert!(
+        stderr(&notion_scoped).contains("`notion` tokens carry no scopes"),
+        "{}",
+        stderr(&notion_scoped)
+    );
+    let none = workway_with(&["connections"], &envs);
+    assert!(none.status.success(), "{}", stderr(&none));
+    assert!(
+        stdout(&none).contains("no connections yet"),
+        "{}",
+        stdout(&none)
+    );
+
+    // With its scopes (and Notion without any) the token is sealed.
+    let google = workway_with(
+        &[
+            "connect", "google", "--token", "ya29.x", "--scope", calendar,
+        ],
+        &envs,
+    );
+    assert!(google.status.success(), "{}", stderr(&google));
+    let notion = workway_with(&["connect", "notion", "--token", "secret_x"], &envs);
+    assert!(notion.status.success(), "{}", stderr(&notion));
+    let listed = stdout(&workway_with(&["connections"], &envs));
+    assert!(
+        listed.contains("google") && listed.contains("notion"),
+        "{listed}"
+    );
+}

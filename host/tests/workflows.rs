@@ -42,6 +42,26 @@ const TOKENS: [(&str, &str); 4] = [
 /// The integrations of the three-step workflow.
 const THREE: [&str; 3] = ["gmail", "notion", "slack"];
 
+/// The scopes the first-party integrations' manifests ask `provider` for:
+/// what the user's connection is granted, so it is within each approval.
+fn first_party_scopes(provider: &str) -> Vec<String> {
+    ["gmail", "notion", "slack", "stripe"]
+        .iter()
+        .flat_map(|name| {
+            let text = std::fs::read_to_string(
+                Path::new(first_party::DIR).join(name).join("workway.toml"),
+            )
+            .expect("manifest");
+            workway_registry::Manifest::from_toml(&text)
+                .expect("valid manifest")
+                .oauth
+                .get(provider)
+                .map(|requirement| requirement.scopes.clone())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
 /// Everything one test's processes share: the store, the folders and the
 /// keys, as environment variables.
 struct Env {
@@ -256,7 +276,7 @@ impl Env {
                 .save(
                     "alice",
                     provider,
-                    &[],
+                    &first_party_scopes(provider),
                     &TokenSet {
                         access_token: Secret::new(token),
                         refresh_token: None,

@@ -7,6 +7,10 @@
 //! other's rows. With `WORKWAY_REQUIRE_POSTGRES=1` (CI sets it after
 //! starting the server) an unreachable server fails the test instead of
 //! skipping PostgreSQL.
+//!
+//! A test store is deleted by [`TestStore::cleanup`], or, when a test
+//! panics before getting there, when the [`TestStore`] is dropped, so a
+//! failing test leaves no schema behind in the shared database.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,8 +23,14 @@ use crate::{Backend, Store};
 /// The PostgreSQL server tests use unless `WORKWAY_TEST_POSTGRES_URL` says otherwise.
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
+/// How long dropping a [`TestStore`] that was not cleaned up waits for its
+/// schema to be dropped: bounded, so a server that stopped answering (or a
+/// lock a panicked test still holds) never hangs the test.
+const DROP_CLEANUP_WAIT: Duration = Duration::from_secs(10);
+
 /// A store made for one test, with what it takes to open it again and to
-/// clean it up.
+/// clean it up. Dropping it without [`TestStore::cleanup`] (a test that
+/// panicked) still deletes its file or schema, best effort.
 #[derive(Debug)]
 pub struct TestStore {
     /// The store.
@@ -28,13 +38,48 @@ pub struct TestStore {
     /// `sqlite` or `postgres`, for assertion messages.
     pub label: &'static str,
     url: String,
-    cleanup: Cleanup,
+    /// What is left to delete; `None` once [`TestStore::cleanup`] ran.
+    cleanup: Option<Cleanup>,
 }
 
 #[derive(Debug)]
 enum Cleanup {
     File(PathBuf),
     Schema { admin_url: String, schema: String },
+}
+
+impl Cleanup {
+    /// Delete the file or the schema.
+    async fn run(self) {
+        match self {
+            Cleanup::File(path) => remove_sqlite_files(&path),
+            Cleanup::Schema { admin_url, schema } => drop_schema(&admin_url, &schema).await,
+        }
+    }
+}
+
+/// Remove a SQLite database and its journal files.
+fn remove_sqlite_files(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.to_path_buf().into_os_string();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+/// Drop `schema` and everything in it, best effort. The statement gives up
+/// on locks after a few seconds rather than waiting on a connection of a
+/// test that panicked mid-transaction.
+async fn drop_schema(admin_url: &str, schema: &str) {
+    if let Ok(pool) = admin_pool(admin_url).await {
+        if let Ok(mut connection) = pool.acquire().await {
+            let _ = connection.execute("SET lock_timeout = '5s'").await;
+            let _ = connection
+                .execute(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE").as_str())
+                .await;
+        }
+        pool.close().await;
+    }
 }
 
 impl TestStore {
@@ -67,22 +112,39 @@ impl TestStore {
     }
 
     /// Close the store and delete its file or schema.
-    pub async fn cleanup(self) {
+    pub async fn cleanup(mut self) {
         self.store.close().await;
-        match self.cleanup {
-            Cleanup::File(path) => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let mut p = path.clone().into_os_string();
-                    p.push(suffix);
-                    let _ = std::fs::remove_file(p);
-                }
-            }
-            Cleanup::Schema { admin_url, schema } => {
-                if let Ok(pool) = admin_pool(&admin_url).await {
-                    let _ = pool
-                        .execute(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE").as_str())
-                        .await;
-                    pool.close().await;
+        if let Some(cleanup) = self.cleanup.take() {
+            cleanup.run().await;
+        }
+    }
+}
+
+impl Drop for TestStore {
+    /// A test that did not reach [`TestStore::cleanup`] (it panicked, or
+    /// forgot): delete the file here, and drop the schema on a thread of
+    /// its own with its own runtime (`drop` cannot await, and may run on
+    /// the test's runtime thread, which must not be blocked on itself),
+    /// waiting at most [`DROP_CLEANUP_WAIT`] for it.
+    fn drop(&mut self) {
+        match self.cleanup.take() {
+            None => {}
+            Some(Cleanup::File(path)) => remove_sqlite_files(&path),
+            Some(Cleanup::Schema { admin_url, schema }) => {
+                let (done, finished) = std::sync::mpsc::channel();
+                let spawned = std::thread::Builder::new()
+                    .name("wwtest-cleanup".into())
+                    .spawn(move || {
+                        if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
+                        {
+                            runtime.block_on(drop_schema(&admin_url, &schema));
+                        }
+                        let _ = done.send(());
+                    });
+                if spawned.is_ok() {
+                    let _ = finished.recv_timeout(DROP_CLEANUP_WAIT);
                 }
             }
         }
@@ -108,7 +170,7 @@ pub async fn sqlite_store() -> TestStore {
         store,
         label: "sqlite",
         url,
-        cleanup: Cleanup::File(path),
+        cleanup: Some(Cleanup::File(path)),
     }
 }
 
@@ -145,7 +207,7 @@ pub async fn postgres_store() -> Option<TestStore> {
         store,
         label: "postgres",
         url,
-        cleanup: Cleanup::Schema { admin_url, schema },
+        cleanup: Some(Cleanup::Schema { admin_url, schema }),
     })
 }
 
@@ -155,4 +217,56 @@ pub async fn test_stores() -> Vec<TestStore> {
     let mut stores = vec![sqlite_store().await];
     stores.extend(postgres_store().await);
     stores
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether the schema called `schema` exists on the server at `admin_url`.
+    async fn schema_exists(admin_url: &str, schema: &str) -> bool {
+        let pool = admin_pool(admin_url).await.expect("the server answers");
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pg_namespace WHERE nspname = $1")
+            .bind(schema)
+            .fetch_one(&pool)
+            .await
+            .expect("pg_namespace is readable");
+        pool.close().await;
+        count == 1
+    }
+
+    #[tokio::test]
+    async fn a_test_that_panics_before_cleanup_leaves_no_schema_or_file_behind() {
+        for t in test_stores().await {
+            let label = t.label;
+            let left = match &t.cleanup {
+                Some(Cleanup::File(path)) => {
+                    assert!(path.exists(), "{label}");
+                    Cleanup::File(path.clone())
+                }
+                Some(Cleanup::Schema { admin_url, schema }) => {
+                    assert!(schema_exists(admin_url, schema).await, "{label}");
+                    Cleanup::Schema {
+                        admin_url: admin_url.clone(),
+                        schema: schema.clone(),
+                    }
+                }
+                None => panic!("a fresh test store has something to clean up"),
+            };
+            // The test holding the store panics on the test's own runtime
+            // thread, long before it would call `cleanup()`.
+            let failed = tokio::spawn(async move {
+                let _held = t;
+                panic!("the {label} test failed before its cleanup");
+            })
+            .await;
+            assert!(failed.is_err_and(|e| e.is_panic()), "{label}");
+            match left {
+                Cleanup::File(path) => assert!(!path.exists(), "{}", path.display()),
+                Cleanup::Schema { admin_url, schema } => {
+                    assert!(!schema_exists(&admin_url, &schema).await, "{schema}");
+                }
+            }
+        }
+    }
 }

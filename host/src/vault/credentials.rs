@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use workway_registry::hosts::HostPattern;
+use workway_store::connections::ConnectionRow;
 
 use super::{Vault, VaultError};
 use crate::capabilities::{
@@ -68,10 +69,12 @@ impl CredentialSource for Vault {
 /// recorded are the ones the provider says it granted, so a grant widened
 /// at the provider is not handed to a narrower installation either.
 ///
-/// A connection that records no scopes at all (a token pasted on the
-/// command line without `--scope`, or a provider without scopes, like
-/// Notion) grants nothing the platform can check, and is handed to any
-/// installation approved for its provider.
+/// A connection that records no scopes at all (a provider without scopes,
+/// like Notion, or a token pasted on the command line without `--scope`)
+/// gives the platform nothing to check against the approval, so it is
+/// handed only to an installation whose approval lists no scopes for its
+/// provider: a broad Google token pasted without its scopes never reaches
+/// a plugin approved for a read-only calendar scope.
 ///
 /// [`Provider::identity_scopes`]: crate::oauth::providers::Provider::identity_scopes
 #[derive(Debug, Clone, Default)]
@@ -79,7 +82,7 @@ pub struct ExecutionConnections {
     declared: Vec<String>,
     connected: BTreeMap<String, ConnectionInfo>,
     /// Why a declared provider got no connection although the owner has
-    /// some: their grants are wider than the approval.
+    /// some: their grants are wider than the approval, or record no scopes.
     refused: BTreeMap<String, String>,
     /// The token version of each connection when it was looked up, so a
     /// refresh after `auth-expired` happens only if nobody refreshed since.
@@ -95,10 +98,49 @@ impl ExecutionConnections {
 
 /// Whether a connection that was granted `granted` may be handed to an
 /// installation approved for `approved` with `provider`'s identity scopes.
+/// A connection that records no scopes is covered only by an approval
+/// that lists none: what such a token can reach is unknown.
 fn covered(granted: &[String], approved: &[String], identity: &[String]) -> bool {
+    if granted.is_empty() {
+        return approved.is_empty();
+    }
     granted
         .iter()
         .all(|scope| approved.contains(scope) || identity.contains(scope))
+}
+
+/// Why none of a provider's connections, `rows`, may be handed to an
+/// installation approved for `approved` (with the provider's `identity`
+/// scopes): their grants are wider than the approval, or they record no
+/// scopes to check.
+fn refusal(
+    provider: &str,
+    rows: &[ConnectionRow],
+    approved: &[String],
+    identity: &[String],
+) -> String {
+    let mut wider: Vec<&str> = rows
+        .iter()
+        .flat_map(|row| row.scopes.iter())
+        .filter(|s| !approved.contains(s) && !identity.contains(s))
+        .map(String::as_str)
+        .collect();
+    wider.sort_unstable();
+    wider.dedup();
+    let mut reasons = Vec::new();
+    if !wider.is_empty() {
+        reasons.push(format!(
+            "the user's `{provider}` connections grant scopes this integration was not approved for ({}); connect a `{provider}` account for this integration, which asks only for the approved scopes",
+            wider.join(", ")
+        ));
+    }
+    if rows.iter().any(|row| row.scopes.is_empty()) {
+        reasons.push(format!(
+            "the `{provider}` connection records no scopes, so the platform cannot tell it is within what this integration was approved for ({}); connect it again with `workway connect {provider} --token - --scope <scope> ...`, naming each scope the token was granted",
+            approved.join(", ")
+        ));
+    }
+    reasons.join("; ")
 }
 
 impl Vault {
@@ -133,21 +175,7 @@ impl Vault {
                     connected.insert(provider.clone(), super::info_of(row));
                 }
                 None if !rows.is_empty() => {
-                    let mut wider: Vec<&str> = rows
-                        .iter()
-                        .flat_map(|row| row.scopes.iter())
-                        .filter(|s| !scopes.contains(s) && !identity.contains(s))
-                        .map(String::as_str)
-                        .collect();
-                    wider.sort_unstable();
-                    wider.dedup();
-                    refused.insert(
-                        provider.clone(),
-                        format!(
-                            "the user's `{provider}` connections grant scopes this integration was not approved for ({}); connect a `{provider}` account for this integration, which asks only for the approved scopes",
-                            wider.join(", ")
-                        ),
-                    );
+                    refused.insert(provider.clone(), refusal(provider, &rows, scopes, identity));
                 }
                 None => {}
             }

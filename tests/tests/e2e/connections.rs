@@ -9,8 +9,8 @@ use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use workway_host::capabilities::Capabilities;
 use workway_host::capabilities::egress::{Egress, EgressConfig};
+use workway_host::capabilities::{Capabilities, ConnectionBroker as _};
 use workway_host::oauth::providers::{ProviderRegistry, ProviderSettings};
 use workway_host::oauth::token::{TokenSet, now_ms};
 use workway_host::report::{ExecutionReport, IntegrationError, Outcome};
@@ -126,14 +126,16 @@ impl World {
         (egress, vault)
     }
 
-    /// A grant the provider knows, stored for alice.
+    /// A grant the provider knows, stored for alice with the scopes the
+    /// first-party integrations ask the provider for.
     async fn connect(&self, vault: &Vault, expires_at: Option<i64>) -> (String, String) {
         let grant = self.oauth.seed_grant();
+        let provider = self.oauth.flavor().provider_name();
         let info = vault
             .save(
                 "alice",
-                self.oauth.flavor().provider_name(),
-                &[],
+                provider,
+                &workway_fixtures::first_party_scopes(provider),
                 &TokenSet {
                     access_token: Secret::new(grant.access_token.clone()),
                     refresh_token: Some(Secret::new(grant.refresh_token)),
@@ -156,14 +158,18 @@ fn approved(patterns: &[&str]) -> Vec<HostPattern> {
 }
 
 /// Capabilities of one execution of alice's installation, approved for
-/// `provider` (with no particular scopes; the test grants record none).
+/// `provider` with the scopes the first-party integrations ask it for (the
+/// ones [`World::connect`] records).
 async fn capabilities(
     egress: &Arc<Egress>,
     vault: &Vault,
     provider: &str,
     hosts: &[&str],
 ) -> Capabilities {
-    let scopes = BTreeMap::from([(provider.to_string(), Vec::new())]);
+    let scopes = BTreeMap::from([(
+        provider.to_string(),
+        workway_fixtures::first_party_scopes(provider),
+    )]);
     let connections = vault
         .connections_for("alice", &scopes)
         .await
@@ -512,7 +518,7 @@ async fn an_installation_reaches_only_its_approved_hosts_with_its_owner_s_connec
         description = "Send a request."
 
         [oauth.slack]
-        scopes = ["chat:write"]
+        scopes = ["chat:write", "channels:read", "groups:read"]
 
         [http]
         hosts = ["https://slack.com"]
@@ -704,6 +710,110 @@ async fn a_calendar_only_installation_s_gmail_call_leaves_without_a_token() {
             "{}",
             t.label
         );
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_connection_without_recorded_scopes_is_not_handed_to_a_scoped_installation() {
+    for t in test_stores().await {
+        let w = world(Flavor::Google).await;
+        let (egress, vault) = w.host(t.store.clone());
+        // Alice pasted a broad Google token without saying which scopes it
+        // was granted: the connection records none.
+        let pasted = w.oauth.seed_grant();
+        vault
+            .save(
+                "alice",
+                "google",
+                &[],
+                &TokenSet {
+                    access_token: Secret::new(pasted.access_token.clone()),
+                    refresh_token: None,
+                    expires_at: None,
+                    scopes: None,
+                    account: Some("alice@example.com".into()),
+                },
+            )
+            .await
+            .expect("saved");
+        let gmail_api = "https://www.googleapis.com/gmail/v1/users/me/messages";
+
+        // A plugin approved only for the read-only calendar scope is not
+        // handed it: its Gmail call is refused before anything leaves.
+        let calendar = workway_host::capabilities::installation::capabilities_for(
+            &egress,
+            &vault,
+            &google_approval(CALENDAR_SCOPE),
+            "alice",
+            BTreeMap::new(),
+        )
+        .await
+        .expect("capabilities");
+        let refused = fetch(
+            serde_json::json!({"url": gmail_api, "connection": "google"}),
+            calendar.capabilities,
+            None,
+        )
+        .await;
+        let outcome = format!("{:?}", refused.outcome);
+        assert!(!refused.outcome.is_ok(), "{outcome}");
+        assert!(
+            outcome.contains("the `google` connection records no scopes")
+                && outcome.contains(CALENDAR_SCOPE)
+                && outcome.contains("workway connect google --token - --scope"),
+            "{} : {outcome}",
+            t.label
+        );
+        assert_eq!(w.api.request_count(), 0, "{}", t.label);
+
+        // Connected again with the scope it was granted, the token is
+        // handed to the calendar installation.
+        let scoped = vault
+            .save(
+                "alice",
+                "google",
+                &[CALENDAR_SCOPE.to_string()],
+                &TokenSet {
+                    access_token: Secret::new(pasted.access_token.clone()),
+                    refresh_token: None,
+                    expires_at: None,
+                    scopes: None,
+                    account: Some("alice@example.com".into()),
+                },
+            )
+            .await
+            .expect("saved");
+        let calendar = BTreeMap::from([("google".to_string(), vec![CALENDAR_SCOPE.to_string()])]);
+        let given = vault
+            .connections_for("alice", &calendar)
+            .await
+            .expect("connections");
+        assert_eq!(given.get("google").expect("handed").id, scoped.id);
+
+        // A provider whose approvals list no scopes (Notion) still gets a
+        // connection that records none.
+        let notion = vault
+            .save(
+                "alice",
+                "notion",
+                &[],
+                &TokenSet {
+                    access_token: Secret::new("secret_notion"),
+                    refresh_token: None,
+                    expires_at: None,
+                    scopes: None,
+                    account: Some("Acme".into()),
+                },
+            )
+            .await
+            .expect("saved");
+        let approved = BTreeMap::from([("notion".to_string(), Vec::new())]);
+        let given = vault
+            .connections_for("alice", &approved)
+            .await
+            .expect("connections");
+        assert_eq!(given.get("notion").expect("handed").id, notion.id);
         t.cleanup().await;
     }
 }
