@@ -51,11 +51,56 @@ async fn isolated(runtime: &Runtime, component: &LoadedComponent, action: &str, 
     );
 }
 
-fn extism_manifest() -> extism::Manifest {
-    static WASM: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
-    let bytes =
-        WASM.get_or_init(|| std::fs::read(env!("EXTISM_ECHO_WASM")).expect("extism-echo built"));
-    extism::Manifest::new([extism::Wasm::data(bytes.clone())])
+/// The Extism rows of the latency table: the same echo through Extism's
+/// host (feature `extism`, which `scripts/bench.sh` turns on; without it the
+/// workspace builds one wasmtime, not two).
+#[cfg(feature = "extism")]
+fn extism_rows(iterations: usize) -> Vec<(&'static str, Spread)> {
+    fn manifest() -> extism::Manifest {
+        static WASM: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+        let bytes = WASM
+            .get_or_init(|| std::fs::read(env!("EXTISM_ECHO_WASM")).expect("extism-echo built"));
+        extism::Manifest::new([extism::Wasm::data(bytes.clone())])
+    }
+    let mut rows = Vec::new();
+    let mut reused = extism::Plugin::new(manifest(), [], false).expect("extism plugin");
+    rows.push((
+        "Extism, call into a running plugin",
+        time_sync(iterations, || {
+            let out: String = reused.call("echo", ECHO_INPUT).expect("extism echo");
+            std::hint::black_box(out);
+        }),
+    ));
+    let compiled = extism::PluginBuilder::new(manifest())
+        .compile()
+        .expect("extism compiles");
+    rows.push((
+        "Extism, fresh instance per call",
+        time_sync(iterations / 5, || {
+            let mut plugin = extism::Plugin::new_from_compiled(&compiled).expect("instance");
+            let out: String = plugin.call("echo", ECHO_INPUT).expect("extism echo");
+            std::hint::black_box(out);
+        }),
+    ));
+    rows.push((
+        "Extism, new plugin per call (compiles)",
+        time_sync(iterations / 50, || {
+            let mut plugin = extism::Plugin::new(manifest(), [], false).expect("plugin");
+            let out: String = plugin.call("echo", ECHO_INPUT).expect("extism echo");
+            std::hint::black_box(out);
+        }),
+    ));
+    rows
+}
+
+/// Without the `extism` feature the table has no Extism rows; say how to
+/// get them.
+#[cfg(not(feature = "extism"))]
+fn extism_rows(_iterations: usize) -> Vec<(&'static str, Spread)> {
+    eprintln!(
+        "(no Extism rows: run scripts/bench.sh, or cargo bench -p workway-bench --features extism)"
+    );
+    Vec::new()
 }
 
 fn rss_kib(field: &str) -> u64 {
@@ -109,33 +154,7 @@ async fn latency_table(iterations: usize) {
         })
         .await,
     ));
-    let mut reused = extism::Plugin::new(extism_manifest(), [], false).expect("extism plugin");
-    rows.push((
-        "Extism, call into a running plugin",
-        time_sync(iterations, || {
-            let out: String = reused.call("echo", ECHO_INPUT).expect("extism echo");
-            std::hint::black_box(out);
-        }),
-    ));
-    let compiled = extism::PluginBuilder::new(extism_manifest())
-        .compile()
-        .expect("extism compiles");
-    rows.push((
-        "Extism, fresh instance per call",
-        time_sync(iterations / 5, || {
-            let mut plugin = extism::Plugin::new_from_compiled(&compiled).expect("instance");
-            let out: String = plugin.call("echo", ECHO_INPUT).expect("extism echo");
-            std::hint::black_box(out);
-        }),
-    ));
-    rows.push((
-        "Extism, new plugin per call (compiles)",
-        time_sync(iterations / 50, || {
-            let mut plugin = extism::Plugin::new(extism_manifest(), [], false).expect("plugin");
-            let out: String = plugin.call("echo", ECHO_INPUT).expect("extism echo");
-            std::hint::black_box(out);
-        }),
-    ));
+    rows.extend(extism_rows(iterations));
     let exe = env!("CARGO_BIN_EXE_echo-process");
     rows.push((
         "spawn a native process per call",
