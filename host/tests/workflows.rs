@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use workway_fixtures::first_party_scopes;
 use workway_host::capabilities::egress::{Egress, EgressConfig};
 use workway_host::oauth::providers::ProviderRegistry;
 use workway_host::oauth::token::TokenSet;
@@ -41,26 +42,6 @@ const TOKENS: [(&str, &str); 4] = [
 ];
 /// The integrations of the three-step workflow.
 const THREE: [&str; 3] = ["gmail", "notion", "slack"];
-
-/// The scopes the first-party integrations' manifests ask `provider` for:
-/// what the user's connection is granted, so it is within each approval.
-fn first_party_scopes(provider: &str) -> Vec<String> {
-    ["gmail", "notion", "slack", "stripe"]
-        .iter()
-        .flat_map(|name| {
-            let text = std::fs::read_to_string(
-                Path::new(first_party::DIR).join(name).join("workway.toml"),
-            )
-            .expect("manifest");
-            workway_registry::Manifest::from_toml(&text)
-                .expect("valid manifest")
-                .oauth
-                .get(provider)
-                .map(|requirement| requirement.scopes.clone())
-                .unwrap_or_default()
-        })
-        .collect()
-}
 
 /// Everything one test's processes share: the store, the folders and the
 /// keys, as environment variables.

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use wasmtime::component::{Resource, ResourceTableError};
+use wasmtime::component::Resource;
 
 use crate::capabilities::{BrokerError, OutboundRequest, is_forbidden_for_guests};
 use crate::runtime::bindings::workway::plugin::{config, connections, http, log, types};
@@ -56,11 +56,9 @@ impl connections::Host for HostState {
     ) -> wasmtime::Result<Result<Resource<ConnectionHandle>, connections::ConnectionError>> {
         self.count_host_call();
         match self.capabilities.connections.get(&provider) {
-            Ok(info) => match self.table.push(ConnectionHandle { info }) {
-                Ok(handle) => Ok(Ok(handle)),
-                Err(ResourceTableError::Full) => Err(self.resources_exhausted()),
-                Err(other) => Err(other.into()),
-            },
+            // A full table ends the execution as `memory-limit` (see
+            // `execute::classify`), as it does for WASI streams.
+            Ok(info) => Ok(Ok(self.table.push(ConnectionHandle { info })?)),
             Err(crate::capabilities::ConnectionError::NotConnected(m)) => {
                 Ok(Err(connections::ConnectionError::NotConnected(m)))
             }

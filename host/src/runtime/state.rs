@@ -169,6 +169,11 @@ impl HostState {
     /// Count the stdout and stderr writes since the last call as host calls
     /// and owe their fuel.
     pub(crate) fn charge_stream_writes(&mut self) {
+        // Streams exist only once the guest's first WASI call built the
+        // context; components that make none never take the log's lock here.
+        if self.wasi.is_none() {
+            return;
+        }
         let usage = self.log.take_stream_usage();
         if usage.writes == 0 {
             return;
@@ -178,13 +183,6 @@ impl HostState {
             .fuel_debt
             .saturating_add(usage.writes.saturating_mul(self.host_call_fuel));
         self.charge_bytes(usize::try_from(usage.bytes).unwrap_or(usize::MAX));
-    }
-
-    /// The error a guest gets when its resource table is full.
-    pub(crate) fn resources_exhausted(&self) -> wasmtime::Error {
-        wasmtime::Error::new(ResourceLimitHit(resource_limit_message(
-            self.limits.resources,
-        )))
     }
 }
 
