@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 
 echo "==> building the workway CLI"
-cargo build --quiet -p workway-host --bin workway
+cargo build --quiet -p workway-cli --bin workway
 workway="$PWD/target/debug/workway"
 
 example="$PWD/target/quickstart/example"

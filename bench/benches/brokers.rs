@@ -20,16 +20,17 @@ use bytes::Bytes;
 use http_body_util::{BodyExt as _, Empty};
 use hyper_util::rt::TokioIo;
 use workway_bench::timing::{Spread, spread, time_async};
-use workway_host::capabilities::egress::{Egress, EgressConfig};
-use workway_host::capabilities::{Capabilities, ConnectionInfo, HttpBroker, OutboundRequest};
-use workway_host::oauth::providers::{ProviderRegistry, ProviderSettings};
-use workway_host::oauth::token::{TokenSet, now_ms};
-use workway_host::report::Outcome;
-use workway_host::secret::Secret;
-use workway_host::vault::{Keyring, Vault};
-use workway_host::{ExecutionRequest, Runtime, RuntimeConfig};
+use workway_capabilities::secret::Secret;
+use workway_capabilities::{Capabilities, ConnectionInfo, HttpBroker, OutboundRequest};
+use workway_egress::{Egress, EgressConfig};
 use workway_mocks::{Flavor, MockOAuthProvider, MockResponse, MockServer, TestCa};
+use workway_report::Outcome;
+use workway_runtime::{ExecutionRequest, Runtime, RuntimeConfig};
+use workway_store::clock::now_ms;
 use workway_store::testing::{TestStore, test_stores};
+use workway_vault::oauth::providers::{ProviderRegistry, ProviderSettings};
+use workway_vault::oauth::token::TokenSet;
+use workway_vault::{Keyring, Vault};
 
 const HOST: &str = "api.bench.test";
 

@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 
 use workway_bench::timing::{Spread, spread, time_async, time_sync};
 use workway_bench::{ECHO_INPUT, SlowUpstream, native_echo};
-use workway_host::capabilities::Capabilities;
-use workway_host::report::Outcome;
-use workway_host::{ExecutionRequest, LoadedComponent, Runtime, RuntimeConfig};
+use workway_capabilities::Capabilities;
+use workway_report::Outcome;
+use workway_runtime::{ExecutionRequest, LoadedComponent, Runtime, RuntimeConfig};
 
 fn bench_config() -> RuntimeConfig {
     RuntimeConfig {

@@ -20,10 +20,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use workway_bench::timing::spread;
+use workway_engine::executor::{Executor, ExecutorConfig};
 use workway_fixtures::{Deployment, inbox_to_notion};
-use workway_host::report::ExecutionReport;
-use workway_host::workflow::executor::{Executor, ExecutorConfig};
-use workway_host::{Runtime, RuntimeConfig};
+use workway_report::ExecutionReport;
+use workway_runtime::{Runtime, RuntimeConfig};
 use workway_store::runs::RunStatus;
 use workway_store::testing::{TestStore, test_stores};
 

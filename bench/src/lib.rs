@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use workway_host::capabilities::{
+use workway_capabilities::{
     BrokerError, ConnectionInfo, HttpBroker, InboundResponse, OutboundRequest,
 };
 

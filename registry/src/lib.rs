@@ -13,6 +13,7 @@ mod digest;
 pub mod hosts;
 pub mod manifest;
 pub mod review;
+pub mod schema;
 pub mod scopes;
 
 pub use approval::{ApprovalClaims, ApprovalError, ReviewKey, SignedApproval, TrustedKeys};
@@ -21,7 +22,4 @@ pub use crosscheck::{ActionDescription, IntegrationDescription, crosscheck};
 pub use digest::{Digest, DigestParseError};
 pub use hosts::{HostPattern, HostPatternError, host_matches, is_host_name};
 pub use manifest::{Manifest, ManifestError};
-pub use review::{
-    ApprovedComponent, ExampleRun, Inspection, Registry, RegistryError, ReviewReport, Reviewed,
-    Sandbox, StoredRevocation, Submission,
-};
+pub use review::{ExampleRun, Inspection, ReviewReport, Reviewed, Sandbox, Submission};

@@ -18,6 +18,7 @@
 #[macro_use]
 mod stored_enum;
 
+pub mod clock;
 pub mod connections;
 mod error;
 pub mod installations;

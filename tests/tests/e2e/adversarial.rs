@@ -7,14 +7,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use workway_host::capabilities::replay::{ReplayBroker, ReplayFile};
-use workway_host::capabilities::{
+use workway_capabilities::replay::{ReplayBroker, ReplayFile};
+use workway_capabilities::{
     BrokerError, Capabilities, ConnectionBroker, ConnectionError, ConnectionInfo, HttpBroker,
     InboundResponse, OutboundRequest,
 };
-use workway_host::config::LOG_ENTRY_BYTES;
-use workway_host::report::{HostError, IntegrationError, Outcome};
-use workway_host::{Limits, LoadError, LoadedComponent, MeteringConfig};
+use workway_report::config::LOG_ENTRY_BYTES;
+use workway_report::{HostError, IntegrationError, Outcome};
+use workway_runtime::{Limits, LoadError, LoadedComponent, MeteringConfig};
 
 use crate::support::{
     adversarial, assert_host_still_serves, data, host_error, run, runtime, with_config,
@@ -510,7 +510,7 @@ fn busy_guests_yield_their_workers() {
         let addr = listener.local_addr().expect("an address");
         let api = axum::Router::new().route(
             "/health/live",
-            axum::routing::get(workway_host::api::health::live),
+            axum::routing::get(workway_server::health::live),
         );
         tokio::spawn(async move { axum::serve(listener, api).await });
 

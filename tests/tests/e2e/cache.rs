@@ -1,6 +1,6 @@
 //! Compiled components are cached on disk and reused by a new runtime.
 
-use workway_host::{Runtime, RuntimeConfig};
+use workway_runtime::{Runtime, RuntimeConfig};
 
 fn runtime_with_cache(dir: &std::path::Path) -> Runtime {
     Runtime::new(RuntimeConfig {
@@ -61,11 +61,11 @@ async fn a_new_runtime_loads_the_serialized_component() {
     assert!(std::fs::metadata(&files[0]).expect("rewritten").len() > 1000);
 }
 
-async fn assert_greets(runtime: &Runtime, component: &workway_host::LoadedComponent) {
+async fn assert_greets(runtime: &Runtime, component: &workway_runtime::LoadedComponent) {
     let report = runtime
         .execute(
             component,
-            workway_host::ExecutionRequest::new("greet", r#"{"name": "cache", "times": 1}"#),
+            workway_runtime::ExecutionRequest::new("greet", r#"{"name": "cache", "times": 1}"#),
         )
         .await;
     assert!(report.outcome.is_ok(), "{:?}", report.outcome);
@@ -98,7 +98,7 @@ async fn a_loaded_component_survives_its_cache_entry_being_replaced() {
 }
 
 /// The cache entry of the component with `digest` under `dir`.
-fn entry_of(dir: &std::path::Path, digest: &workway_host::Digest) -> std::path::PathBuf {
+fn entry_of(dir: &std::path::Path, digest: &workway_runtime::Digest) -> std::path::PathBuf {
     cached_files(dir)
         .into_iter()
         .find(|f| {

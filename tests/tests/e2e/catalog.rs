@@ -8,11 +8,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use workway_host::capabilities::Capabilities;
-use workway_host::capabilities::egress::{Egress, EgressConfig};
-use workway_host::catalog::{ApprovedSource, Catalog, CatalogError};
+use workway_capabilities::Capabilities;
+use workway_egress::{Egress, EgressConfig};
+use workway_engine::catalog::{ApprovedSource, Catalog, CatalogError};
+use workway_engine::review::{Registry, RegistryError};
 use workway_registry::approval::TrustedKeys;
-use workway_registry::review::{Registry, RegistryError, Submission};
+use workway_registry::review::Submission;
 use workway_registry::{ArtifactStore, ReviewKey};
 use workway_store::testing::test_stores;
 
@@ -249,7 +250,7 @@ async fn the_broker_allows_the_signed_hosts_and_an_edited_manifest_widens_nothin
             .await
             .expect("approved");
 
-        let fetch = |integration: Arc<workway_host::catalog::ApprovedIntegration>,
+        let fetch = |integration: Arc<workway_engine::catalog::ApprovedIntegration>,
                      url: &'static str| {
             let egress = egress.clone();
             async move {
@@ -461,7 +462,7 @@ async fn restore(t: &workway_store::testing::TestStore, rows: &[[String; 5]]) {
     }
 }
 
-fn log_altered(result: Result<Arc<workway_host::catalog::ApprovedIntegration>, CatalogError>) {
+fn log_altered(result: Result<Arc<workway_engine::catalog::ApprovedIntegration>, CatalogError>) {
     assert!(
         matches!(result, Err(CatalogError::RevocationLog(_))),
         "{:?}",
@@ -555,13 +556,13 @@ struct Gated {
     release: Arc<tokio::sync::Notify>,
 }
 
-#[workway_host::catalog::async_trait]
+#[workway_engine::catalog::async_trait]
 impl ApprovedSource for Gated {
     async fn approved(
         &self,
         integration: &str,
         version: Option<&str>,
-    ) -> Result<workway_registry::ApprovedComponent, RegistryError> {
+    ) -> Result<workway_engine::review::ApprovedComponent, RegistryError> {
         if integration == self.gated {
             let _ = self.entered.send(());
             self.release.notified().await;
@@ -572,7 +573,7 @@ impl ApprovedSource for Gated {
     async fn revocations_from(
         &self,
         from: i64,
-    ) -> Result<Vec<workway_registry::StoredRevocation>, RegistryError> {
+    ) -> Result<Vec<workway_engine::review::StoredRevocation>, RegistryError> {
         self.inner.revocations_from(from).await
     }
 }

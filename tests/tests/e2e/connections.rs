@@ -9,18 +9,19 @@ use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use workway_host::capabilities::egress::{Egress, EgressConfig};
-use workway_host::capabilities::{Capabilities, ConnectionBroker as _};
-use workway_host::oauth::providers::{ProviderRegistry, ProviderSettings};
-use workway_host::oauth::token::{TokenSet, now_ms};
-use workway_host::report::{ExecutionReport, IntegrationError, Outcome};
-use workway_host::secret::Secret;
-use workway_host::vault::{Keyring, Vault};
-use workway_host::{ExecutionRequest, Limits};
+use workway_capabilities::secret::Secret;
+use workway_capabilities::{Capabilities, ConnectionBroker as _};
+use workway_egress::{Egress, EgressConfig};
 use workway_mocks::{Flavor, MockOAuthProvider, MockResponse, MockServer, TestCa};
 use workway_registry::hosts::HostPattern;
+use workway_report::{ExecutionReport, IntegrationError, Outcome};
+use workway_runtime::{ExecutionRequest, Limits};
 use workway_store::Store;
+use workway_store::clock::now_ms;
 use workway_store::testing::test_stores;
+use workway_vault::oauth::providers::{ProviderRegistry, ProviderSettings};
+use workway_vault::oauth::token::TokenSet;
+use workway_vault::{Keyring, Vault};
 
 use crate::support::{data, host_error, runtime, well_behaved};
 
@@ -533,7 +534,7 @@ async fn an_installation_reaches_only_its_approved_hosts_with_its_owner_s_connec
             "rita",
             0,
         );
-        let installed = workway_host::capabilities::installation::capabilities_for(
+        let installed = workway_engine::capabilities::capabilities_for(
             &egress,
             &vault,
             &approved,
@@ -562,7 +563,7 @@ async fn an_installation_reaches_only_its_approved_hosts_with_its_owner_s_connec
         );
 
         // Another user's installation has no Slack connection.
-        let bob = workway_host::capabilities::installation::capabilities_for(
+        let bob = workway_engine::capabilities::capabilities_for(
             &egress,
             &vault,
             &approved,
@@ -648,7 +649,7 @@ async fn a_calendar_only_installation_s_gmail_call_leaves_without_a_token() {
 
         // A plugin approved for a read-only calendar scope asks for the
         // Google connection to call Gmail: it gets none.
-        let calendar = workway_host::capabilities::installation::capabilities_for(
+        let calendar = workway_engine::capabilities::capabilities_for(
             &egress,
             &vault,
             &google_approval(CALENDAR_SCOPE),
@@ -689,7 +690,7 @@ async fn a_calendar_only_installation_s_gmail_call_leaves_without_a_token() {
         );
 
         // The Gmail installation is handed the grant.
-        let gmail = workway_host::capabilities::installation::capabilities_for(
+        let gmail = workway_engine::capabilities::capabilities_for(
             &egress,
             &vault,
             &google_approval(GMAIL_SCOPE),
@@ -741,7 +742,7 @@ async fn a_connection_without_recorded_scopes_is_not_handed_to_a_scoped_installa
 
         // A plugin approved only for the read-only calendar scope is not
         // handed it: its Gmail call is refused before anything leaves.
-        let calendar = workway_host::capabilities::installation::capabilities_for(
+        let calendar = workway_engine::capabilities::capabilities_for(
             &egress,
             &vault,
             &google_approval(CALENDAR_SCOPE),
@@ -848,7 +849,7 @@ fn query_params(url: &str) -> BTreeMap<String, String> {
 
 #[tokio::test]
 async fn connecting_for_an_installation_asks_for_exactly_its_approved_scopes() {
-    use workway_host::installations::{self, InstallError};
+    use workway_engine::installations::{self, InstallError};
     for t in test_stores().await {
         let d = workway_fixtures::Deployment::start(&t, crate::support::shared_runtime()).await;
         let redirect = "https://workway.example/oauth/callback";

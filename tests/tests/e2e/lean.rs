@@ -3,8 +3,8 @@
 //! The lean builds of the test plugins keep the whole contract, the
 //! containment and the isolation of their wasm32-wasip2 builds.
 
-use workway_host::capabilities::Capabilities;
-use workway_host::report::{HostError, IntegrationError, Outcome};
+use workway_capabilities::Capabilities;
+use workway_report::{HostError, IntegrationError, Outcome};
 
 use crate::adversarial::assert_no_state_survives;
 use crate::support::{data, host_error, load, run, well_behaved};

@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
+use workway_engine::review::{Registry, RegistryError};
 use workway_registry::approval::{SignedApproval, TrustedKeys};
 use workway_registry::artifacts::{ArtifactError, ArtifactStore};
-use workway_registry::review::{Registry, RegistryError, Sandbox, Submission};
+use workway_registry::review::{Sandbox, Submission};
 use workway_registry::{Digest, ReviewKey};
 use workway_store::Store;
 use workway_store::submissions::SubmissionState;

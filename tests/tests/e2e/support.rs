@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
-use workway_host::capabilities::Capabilities;
-use workway_host::report::{ExecutionReport, HostError, Outcome};
-use workway_host::{ExecutionRequest, Limits, LoadedComponent, Runtime, RuntimeConfig};
+use workway_capabilities::Capabilities;
+use workway_report::{ExecutionReport, HostError, Outcome};
+use workway_runtime::{ExecutionRequest, Limits, LoadedComponent, Runtime, RuntimeConfig};
 
 /// The process-wide runtime.
 pub fn runtime() -> &'static Runtime {

@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use workway_host::LoadedComponent;
-use workway_host::capabilities::Capabilities;
-use workway_host::capabilities::replay::{ReplayBroker, ReplayFile};
-use workway_host::metering::BillingClass;
-use workway_host::report::{HostError, IntegrationError, Outcome};
+use workway_capabilities::Capabilities;
+use workway_capabilities::replay::{ReplayBroker, ReplayFile};
+use workway_report::metering::BillingClass;
+use workway_report::{HostError, IntegrationError, Outcome};
+use workway_runtime::LoadedComponent;
 
 use crate::support::{data, host_error, run, well_behaved, with_config};
 
@@ -337,7 +337,7 @@ async fn redirect_chain() -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
 /// Capabilities whose HTTP goes through the production egress broker, with
 /// `api.redirect.test:port` approved and pointed at 127.0.0.1.
 fn egress_to(port: u16) -> Capabilities {
-    use workway_host::capabilities::egress::{Egress, EgressConfig};
+    use workway_egress::{Egress, EgressConfig};
 
     let egress = Arc::new(
         Egress::new(EgressConfig {
@@ -368,9 +368,9 @@ async fn redirect_hops_count_as_requests() {
     // With a cap of three, the third hop is refused before it is sent.
     let (port, received) = redirect_chain().await;
     let input = format!(r#"{{"url": "http://api.redirect.test:{port}/hop/3"}}"#);
-    let limits = workway_host::Limits {
+    let limits = workway_runtime::Limits {
         http_requests: 3,
-        ..workway_host::Limits::default()
+        ..workway_runtime::Limits::default()
     };
     let report = run(&component, "fetch", &input, Some(limits), egress_to(port)).await;
     match &report.outcome {

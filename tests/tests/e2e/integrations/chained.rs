@@ -5,10 +5,10 @@
 //! step's input template draws on earlier steps.
 
 use serde_json::{Value, json};
-use workway_host::report::{ExecutionReport, Outcome};
 use workway_mocks::services::AcceptedTokens;
 use workway_mocks::services::gmail::{self, GmailMock, SeedMessage};
 use workway_mocks::services::notion::{self, NotionMock};
+use workway_report::{ExecutionReport, Outcome};
 
 use super::{Integration, World};
 use crate::support::data;

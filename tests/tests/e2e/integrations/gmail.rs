@@ -4,11 +4,11 @@
 //! typed errors; the manifest examples offline against `replay.json`.
 
 use serde_json::{Value, json};
-use workway_host::capabilities::Capabilities;
-use workway_host::report::{ExecutionReport, HostError, IntegrationError};
+use workway_capabilities::Capabilities;
 use workway_mocks::services::AcceptedTokens;
 use workway_mocks::services::gmail::{GmailMock, HOST, SeedMessage};
 use workway_mocks::{MockResponse, RecordedRequest};
+use workway_report::{ExecutionReport, HostError, IntegrationError};
 
 use super::{Integration, World, integration_error, metadata};
 use crate::support::{data, host_error};

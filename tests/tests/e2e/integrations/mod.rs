@@ -16,16 +16,16 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use workway_host::capabilities::Capabilities;
-use workway_host::capabilities::egress::{Egress, EgressConfig};
-use workway_host::capabilities::replay::{ReplayBroker, ReplayFile};
-use workway_host::capabilities::static_tokens::StaticTokens;
-use workway_host::oauth::providers::ProviderRegistry;
-use workway_host::report::{ExecutionReport, IntegrationError, Outcome};
-use workway_host::{ExecutionRequest, LoadedComponent};
+use workway_capabilities::Capabilities;
+use workway_capabilities::replay::{ReplayBroker, ReplayFile};
+use workway_egress::{Egress, EgressConfig};
 use workway_mocks::TestCa;
 use workway_registry::Manifest;
+use workway_report::{ExecutionReport, IntegrationError, Outcome};
+use workway_runtime::{ExecutionRequest, LoadedComponent};
 use workway_test_artifacts::first_party;
+use workway_vault::oauth::providers::ProviderRegistry;
+use workway_vault::static_tokens::StaticTokens;
 
 use crate::support::{load, runtime};
 

@@ -5,11 +5,11 @@
 //! error bodies map onto the typed integration errors.
 
 use serde_json::{Value, json};
-use workway_host::capabilities::Capabilities;
-use workway_host::report::{ExecutionReport, IntegrationError};
+use workway_capabilities::Capabilities;
 use workway_mocks::RecordedRequest;
 use workway_mocks::services::AcceptedTokens;
 use workway_mocks::services::notion::{self, HOST, NotionMock};
+use workway_report::{ExecutionReport, IntegrationError};
 
 use super::{Integration, World, integration_error, metadata};
 use crate::support::data;

@@ -7,17 +7,17 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use workway_host::capabilities::Capabilities;
-use workway_host::capabilities::egress::{Egress, EgressConfig};
-use workway_host::oauth::providers::{ProviderRegistry, ProviderSettings};
-use workway_host::oauth::token::TokenSet;
-use workway_host::secret::Secret;
-use workway_host::vault::{Keyring, Vault};
+use workway_capabilities::Capabilities;
+use workway_capabilities::secret::Secret;
+use workway_egress::{Egress, EgressConfig};
 use workway_mocks::services::AcceptedTokens;
 use workway_mocks::services::slack::{Channel, HOST, SlackMock};
 use workway_mocks::{Flavor, MockOAuthProvider};
 use workway_store::testing::test_stores;
 use workway_test_artifacts::first_party;
+use workway_vault::oauth::providers::{ProviderRegistry, ProviderSettings};
+use workway_vault::oauth::token::TokenSet;
+use workway_vault::{Keyring, Vault};
 
 use super::{Integration, World};
 use crate::support::data;
@@ -143,7 +143,7 @@ async fn the_service_gets_the_vault_s_token_and_the_plugin_sees_none() {
         // hands the guest (provider, account, scopes, an opaque id).
         let view = format!(
             "{:?}",
-            workway_host::capabilities::ConnectionBroker::get(&connections, "slack")
+            workway_capabilities::ConnectionBroker::get(&connections, "slack")
         );
         let caps = Capabilities {
             http: Arc::new(egress.broker(slack.manifest.host_patterns())),

@@ -6,11 +6,11 @@
 //! manifest example offline against `replay.json`.
 
 use serde_json::{Value, json};
-use workway_host::capabilities::Capabilities;
-use workway_host::report::IntegrationError;
+use workway_capabilities::Capabilities;
 use workway_mocks::services::AcceptedTokens;
 use workway_mocks::services::slack::{Channel, HOST, SlackMock};
 use workway_mocks::{MockResponse, RecordedRequest};
+use workway_report::IntegrationError;
 
 use super::{Integration, World, integration_error, metadata};
 use crate::support::{data, well_behaved};
@@ -39,7 +39,7 @@ async fn slack() -> Slack {
 }
 
 impl Slack {
-    async fn run(&self, action: &str, input: Value) -> workway_host::report::ExecutionReport {
+    async fn run(&self, action: &str, input: Value) -> workway_report::ExecutionReport {
         self.integration.run(&self.caps, action, input).await
     }
 }

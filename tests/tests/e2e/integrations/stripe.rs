@@ -3,10 +3,10 @@
 //! by the host) and offline against its replay file.
 
 use serde_json::{Value, json};
-use workway_host::report::{HostError, IntegrationError};
 use workway_mocks::services::AcceptedTokens;
 use workway_mocks::services::stripe::{HOST, StripeMock};
 use workway_mocks::{MockResponse, RecordedRequest};
+use workway_report::{HostError, IntegrationError};
 
 use super::{Integration, World, integration_error, metadata};
 use crate::support::{data, host_error};
@@ -36,7 +36,7 @@ impl Setup {
         }
     }
 
-    fn capabilities_with(&self, token: &str) -> workway_host::capabilities::Capabilities {
+    fn capabilities_with(&self, token: &str) -> workway_capabilities::Capabilities {
         self.world.capabilities(
             &self.integration,
             &[(HOST, self.mock.port())],
@@ -44,7 +44,7 @@ impl Setup {
         )
     }
 
-    async fn run(&self, action: &str, input: Value) -> workway_host::report::ExecutionReport {
+    async fn run(&self, action: &str, input: Value) -> workway_report::ExecutionReport {
         self.integration
             .run(&self.capabilities_with(TOKEN), action, input)
             .await
@@ -55,7 +55,7 @@ impl Setup {
         action: &str,
         input: Value,
         key: &str,
-    ) -> workway_host::report::ExecutionReport {
+    ) -> workway_report::ExecutionReport {
         self.integration
             .run_with_key(&self.capabilities_with(TOKEN), action, input, Some(key))
             .await

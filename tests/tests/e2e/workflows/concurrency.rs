@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use workway_host::workflow::executor::ExecutorConfig;
+use workway_engine::executor::ExecutorConfig;
 use workway_store::runs::{RunRow, RunStatus, Runs};
 use workway_store::testing::test_stores;
 
@@ -209,7 +209,7 @@ async fn a_renewed_lease_is_never_taken_by_a_competing_worker() {
                     renewals += 1;
                     seen_until = until;
                 }
-                workway_host::oauth::token::now_ms() > first_until + 300
+                workway_store::clock::now_ms() > first_until + 300
             },
         )
         .await;
@@ -221,9 +221,7 @@ async fn a_renewed_lease_is_never_taken_by_a_competing_worker() {
         // A second worker on the same store, its own pool, competes: the
         // queue's oldest due run is the slow one, had its lease lapsed.
         let other = d.second_host(&t).await;
-        let second = std::sync::Arc::new(workway_host::workflow::executor::Executor::new(
-            other, lease,
-        ));
+        let second = std::sync::Arc::new(workway_engine::executor::Executor::new(other, lease));
         let second_work = tokio::spawn({
             let second = second.clone();
             async move {

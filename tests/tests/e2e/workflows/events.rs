@@ -10,12 +10,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use workway_host::installations;
-use workway_host::platform::{HostConfig, Platform};
-use workway_host::triggers::{self, TriggerError, TriggerLimits, events};
-use workway_host::vault::Keyring;
+use workway_engine::installations;
+use workway_engine::platform::{HostConfig, Platform};
+use workway_engine::triggers::{self, TriggerError, TriggerLimits, events};
 use workway_store::runs::{RunRow, RunStatus};
 use workway_store::testing::test_stores;
+use workway_vault::Keyring;
 
 use super::{CHANNEL, DATABASE, Deployment, USER, assert_succeeded, deployment, inbox_to_notion};
 
@@ -213,7 +213,7 @@ async fn cascade(platform: &Platform, runaway: usize) -> Vec<RunRow> {
             return all_runs(platform).await;
         }
         for run in queued {
-            let now = workway_host::oauth::token::now_ms();
+            let now = workway_store::clock::now_ms();
             assert!(
                 runs.finish_unleased(&run.id, RunStatus::Succeeded, None, now)
                     .await

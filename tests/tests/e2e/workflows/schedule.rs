@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone as _, Utc};
 use serde_json::Value;
-use workway_host::platform::{HostConfig, Platform};
-use workway_host::triggers::schedule::fire_due;
-use workway_host::vault::Keyring;
+use workway_engine::platform::{HostConfig, Platform};
+use workway_engine::triggers::schedule::fire_due;
 use workway_store::testing::{TestStore, test_stores};
+use workway_vault::Keyring;
 
 use super::{Deployment, assert_succeeded, deployment, inbox_to_notion};
 

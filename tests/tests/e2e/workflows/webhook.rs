@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use workway_host::platform::Platform;
-use workway_host::triggers::webhook::{self, SIGNATURE_HEADER};
+use workway_engine::platform::Platform;
+use workway_engine::triggers::webhook::{self, SIGNATURE_HEADER};
 use workway_store::testing::test_stores;
 
 use super::{DATABASE, USER, assert_succeeded, deployment, inbox_to_notion};
@@ -24,7 +24,7 @@ async fn serve(platform: Arc<Platform>) -> std::net::SocketAddr {
         .await
         .expect("a free port");
     let address = listener.local_addr().expect("bound");
-    tokio::spawn(workway_host::api::serve(
+    tokio::spawn(workway_server::serve(
         listener,
         platform,
         std::future::pending(),
@@ -74,7 +74,7 @@ async fn post(
 }
 
 fn now_secs() -> i64 {
-    workway_host::oauth::token::now_ms() / 1000
+    workway_store::clock::now_ms() / 1000
 }
 
 #[tokio::test]
@@ -234,7 +234,7 @@ async fn run_count(platform: &Platform) -> usize {
 }
 
 /// The signing secret of a saved webhook workflow, as its owner sees it.
-fn secret_of(platform: &Platform, saved: &workway_host::workflow::saved::SavedWorkflow) -> String {
+fn secret_of(platform: &Platform, saved: &workway_engine::saved::SavedWorkflow) -> String {
     let token = saved.row.webhook_token.as_deref().expect("a webhook URL");
     webhook::open_secret(
         platform,
@@ -386,8 +386,8 @@ async fn readiness_answers_a_generic_status_not_the_store_error() {
         let d = deployment(&t).await;
         // A host whose store connection is gone.
         let keyring = Arc::new(
-            workway_host::vault::Keyring::parse(
-                &workway_host::vault::Keyring::generate_entry("k2").expect("random"),
+            workway_vault::Keyring::parse(
+                &workway_vault::Keyring::generate_entry("k2").expect("random"),
             )
             .expect("valid"),
         );
@@ -398,7 +398,7 @@ async fn readiness_answers_a_generic_status_not_the_store_error() {
                 d.platform.runtime.clone(),
                 d.platform.catalog.clone(),
                 keyring,
-                &workway_host::platform::HostConfig::default(),
+                &workway_engine::platform::HostConfig::default(),
             )
             .expect("assembles"),
         );

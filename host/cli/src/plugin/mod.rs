@@ -1,0 +1,85 @@
+//! `workway plugin ...`: the plugin author's commands.
+
+mod build;
+mod check;
+mod new;
+mod publish;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Subcommand;
+
+use workway_report::config::RuntimeConfig;
+use workway_runtime::Runtime;
+
+/// The plugin author's commands.
+#[derive(Debug, Subcommand)]
+#[command(after_help = "A first integration, start to finish:
+  workway plugin new hello
+  workway plugin build hello            # prints the .wasm path and its sha256
+  workway plugin check hello/target/wasm32-wasip2/release/hello.wasm
+  workway plugin run hello/target/wasm32-wasip2/release/hello.wasm echo --input '{\"message\": \"hi\"}'
+  workway plugin publish hello          # submit it for review (see `workway review --help`)")]
+pub enum PluginCommand {
+    /// Create a new integration crate with one example action and its manifest.
+    New(new::NewArgs),
+    /// Build an integration crate into a component (release):
+    /// wasm32-wasip2, or a lean component with `--lean`.
+    Build(build::BuildArgs),
+    /// Validate a component and cross-check it with its manifest.
+    Check(check::CheckArgs),
+    /// Run one action of a component, or of an approved integration by
+    /// name, in the sandbox.
+    Run(Box<run::RunArgs>),
+    /// Submit an integration for review (validated first; nothing is
+    /// stored if it is refused).
+    Publish(Box<publish::PublishArgs>),
+}
+
+/// Run a plugin command.
+pub async fn run(command: PluginCommand, cache_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    match command {
+        PluginCommand::New(args) => new::run(args),
+        PluginCommand::Build(args) => build::run(args),
+        PluginCommand::Check(args) => check::run(args, runtime(cache_dir)?).await,
+        PluginCommand::Run(args) => run::run(*args, runtime(cache_dir)?).await,
+        PluginCommand::Publish(args) => publish::run(*args, runtime(cache_dir)?).await,
+    }
+}
+
+/// The runtime the CLI's commands run components in.
+pub(crate) fn runtime(cache_dir: Option<PathBuf>) -> anyhow::Result<Arc<Runtime>> {
+    Ok(Arc::new(Runtime::new(RuntimeConfig {
+        cache_dir,
+        // The CLI runs one execution at a time.
+        max_concurrent_instances: 8,
+        ..RuntimeConfig::default()
+    })?))
+}
+
+/// Bytes as a short human figure.
+pub(crate) fn human_size(bytes: usize) -> String {
+    if bytes >= 1 << 20 {
+        format!("{:.1} MiB", bytes as f64 / f64::from(1u32 << 20))
+    } else if bytes >= 1 << 10 {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+/// A count with thousands separators (`1,234,567`).
+pub(crate) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

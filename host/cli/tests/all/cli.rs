@@ -1,0 +1,1073 @@
+//! The `workway` binary as a plugin author uses it.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn workway(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_workway"))
+        .args(args)
+        .env(
+            "WORKWAY_CACHE_DIR",
+            std::env::temp_dir().join("workway-cli-test-cache"),
+        )
+        .output()
+        .expect("the workway binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn help_explains_every_plugin_command() {
+    let help = workway(&["plugin", "--help"]);
+    assert!(help.status.success());
+    for command in ["new", "build", "check", "run"] {
+        assert!(stdout(&help).contains(command), "{}", stdout(&help));
+    }
+    let run_help = stdout(&workway(&["plugin", "run", "--help"]));
+    for flag in [
+        "--input",
+        "--replay",
+        "--fuel",
+        "--timeout-ms",
+        "--memory-mb",
+        "--report",
+    ] {
+        assert!(run_help.contains(flag), "{run_help}");
+    }
+}
+
+/// The initial size, in 64 KiB pages, of the linear memory the component's
+/// core module defines.
+fn initial_memory_pages(component: &[u8]) -> Option<u64> {
+    wasmparser::Parser::new(0)
+        .parse_all(component)
+        .find_map(|payload| match payload {
+            Ok(wasmparser::Payload::MemorySection(memories)) => memories
+                .into_iter()
+                .next()?
+                .ok()
+                .map(|memory| memory.initial),
+            _ => None,
+        })
+}
+
+#[test]
+fn new_build_check_and_run_a_fresh_integration() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plugin = dir.path().join("hello-world");
+    let plugin_arg = plugin.to_str().expect("utf-8 path");
+    let created = workway(&["plugin", "new", plugin_arg]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    assert!(plugin.join("workway.toml").exists());
+
+    // Share compiled dependencies between test runs.
+    let shared_target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/cli-test-plugins");
+    let built = Command::new(env!("CARGO_BIN_EXE_workway"))
+        .args(["plugin", "build", plugin_arg])
+        .env("CARGO_TARGET_DIR", &shared_target)
+        .output()
+        .expect("workway runs");
+    assert!(built.status.success(), "{}", stderr(&built));
+    let out = stdout(&built);
+    let mut lines = out.lines();
+    let wasm = lines.next().expect("path of the component");
+    assert!(wasm.ends_with("hello_world.wasm"), "{out}");
+    assert!(lines.next().expect("digest").starts_with("sha256:"));
+    let component = std::fs::read(wasm).expect("the built component");
+    assert_eq!(
+        initial_memory_pages(&component),
+        Some(32),
+        "`workway plugin build` links with 2 MiB of initial memory"
+    );
+
+    let checked = workway(&[
+        "plugin",
+        "check",
+        wasm,
+        "--manifest",
+        plugin.join("workway.toml").to_str().expect("utf-8"),
+    ]);
+    assert!(
+        checked.status.success(),
+        "{}{}",
+        stdout(&checked),
+        stderr(&checked)
+    );
+    let summary = stdout(&checked);
+    assert!(
+        summary.contains("integration  hello-world 0.1.0"),
+        "{summary}"
+    );
+    assert!(summary.contains("echo  Echo a message back"), "{summary}");
+    assert!(summary.contains("check        OK"), "{summary}");
+
+    assert_shouts(wasm);
+
+    // The same crate as a lean component: no WASI imports, same behaviour.
+    let lean = Command::new(env!("CARGO_BIN_EXE_workway"))
+        .args(["plugin", "build", "--lean", plugin_arg])
+        .env("CARGO_TARGET_DIR", &shared_target)
+        .output()
+        .expect("workway runs");
+    assert!(lean.status.success(), "{}", stderr(&lean));
+    let out = stdout(&lean);
+    let lean_wasm = out.lines().next().expect("path of the component");
+    assert!(lean_wasm.ends_with("lean/hello_world.wasm"), "{out}");
+    let component = std::fs::read(lean_wasm).expect("the lean component");
+    assert_eq!(initial_memory_pages(&component), Some(32));
+    let imports = component_imports(&component);
+    assert!(
+        imports.iter().any(|i| i.starts_with("workway:plugin/"))
+            && !imports.iter().any(|i| i.starts_with("wasi:")),
+        "{imports:?}"
+    );
+    assert_shouts(lean_wasm);
+}
+
+/// The template's `echo` action of the component at `wasm` shouts, in a
+/// light execution.
+fn assert_shouts(wasm: &str) {
+    let ran = workway(&[
+        "plugin",
+        "run",
+        wasm,
+        "echo",
+        "--input",
+        r#"{"message": "hi", "shout": true}"#,
+    ]);
+    assert!(ran.status.success(), "{}", stderr(&ran));
+    let result: serde_json::Value = serde_json::from_str(&stdout(&ran)).expect("JSON result");
+    assert_eq!(
+        result["data"],
+        serde_json::json!({"message": "HI", "length": 2})
+    );
+    assert!(stderr(&ran).contains("outcome      ok"), "{}", stderr(&ran));
+    assert!(stderr(&ran).contains("(light)"), "{}", stderr(&ran));
+}
+
+/// The names of a component's top-level imports.
+fn component_imports(component: &[u8]) -> Vec<String> {
+    let mut names = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(component) {
+        if let Ok(wasmparser::Payload::ComponentImportSection(imports)) = payload {
+            names.extend(
+                imports
+                    .into_iter()
+                    .flatten()
+                    .map(|i| i.name.name.to_string()),
+            );
+        }
+    }
+    names
+}
+
+#[test]
+fn run_answers_requests_from_a_replay_file_and_reports_json() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let replay = dir.path().join("replay.json");
+    std::fs::write(
+        &replay,
+        r#"{"connections": {"slack": {"account": "acme", "scopes": ["users:read"]}},
+            "interactions": [{"request": {"method": "GET", "url": "https://api.example.com/users/U1", "authorized_by": "slack"},
+                              "response": {"json": {"display_name": "Ada"}}}]}"#,
+    )
+    .expect("write replay");
+    let input = dir.path().join("input.json");
+    std::fs::write(&input, r#"{"user": "U1"}"#).expect("write input");
+    let ran = workway(&[
+        "plugin",
+        "run",
+        workway_test_artifacts::WELL_BEHAVED,
+        "profile",
+        "--input",
+        &format!("@{}", input.display()),
+        "--replay",
+        replay.to_str().expect("utf-8"),
+        "--report",
+        "json",
+    ]);
+    assert!(ran.status.success(), "{}", stderr(&ran));
+    let result: serde_json::Value = serde_json::from_str(&stdout(&ran)).expect("JSON result");
+    assert_eq!(result["data"]["display_name"], "Ada");
+    assert_eq!(result["data"]["account"], "acme");
+    let report: serde_json::Value = serde_json::from_str(stderr(&ran).trim()).expect("JSON report");
+    assert_eq!(report["http_requests"], 1);
+    assert_eq!(report["billing_class"], "light");
+    assert!(report["fuel_used"].as_u64().expect("fuel") > 0);
+
+    // Without the replay file the same request is refused.
+    let denied = workway(&[
+        "plugin",
+        "run",
+        workway_test_artifacts::WELL_BEHAVED,
+        "profile",
+        "--input",
+        r#"{"user": "U1"}"#,
+    ]);
+    assert_eq!(denied.status.code(), Some(1));
+    assert!(
+        stderr(&denied).contains("auth-expired"),
+        "{}",
+        stderr(&denied)
+    );
+}
+
+#[test]
+fn run_fails_with_the_typed_error() {
+    let bad_input = workway(&[
+        "plugin",
+        "run",
+        workway_test_artifacts::WELL_BEHAVED,
+        "greet",
+        "--input",
+        r#"{"name": "Ada", "times": 99}"#,
+    ]);
+    assert_eq!(bad_input.status.code(), Some(1));
+    assert!(
+        stderr(&bad_input).contains("error: host-error input-invalid"),
+        "{}",
+        stderr(&bad_input)
+    );
+    // The report's outcome line names the kind; the message is printed once.
+    assert!(
+        stderr(&bad_input).contains("outcome      host-error input-invalid\n"),
+        "{}",
+        stderr(&bad_input)
+    );
+    assert_eq!(
+        stderr(&bad_input).matches("input-invalid").count(),
+        2,
+        "the kind on the outcome line and the error line, the message once: {}",
+        stderr(&bad_input)
+    );
+
+    let out_of_fuel = workway(&[
+        "plugin",
+        "run",
+        workway_test_artifacts::ADVERSARIAL,
+        "spin",
+        "--fuel",
+        "1000000",
+    ]);
+    assert_eq!(out_of_fuel.status.code(), Some(1));
+    assert!(
+        stderr(&out_of_fuel).contains("fuel-exhausted"),
+        "{}",
+        stderr(&out_of_fuel)
+    );
+
+    let bad_replay = workway(&[
+        "plugin",
+        "run",
+        workway_test_artifacts::WELL_BEHAVED,
+        "greet",
+        "--replay",
+        "/nonexistent/replay.json",
+    ]);
+    assert_eq!(bad_replay.status.code(), Some(2));
+    assert!(
+        stderr(&bad_replay).contains("cannot read replay file"),
+        "{}",
+        stderr(&bad_replay)
+    );
+}
+
+#[test]
+fn check_lists_every_reason_for_refusal() {
+    let refused = workway(&[
+        "plugin",
+        "check",
+        workway_test_artifacts::IMPORTS_FILESYSTEM,
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("wasi:filesystem/"),
+        "{}",
+        stderr(&refused)
+    );
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let manifest = dir.path().join("workway.toml");
+    std::fs::write(
+        &manifest,
+        r#"name = "well-behaved"
+version = "0.2.0"
+publisher = "tests"
+description = "Disagrees with the component."
+[actions.greet]
+description = "Greets."
+[actions.fly]
+description = "Not offered."
+"#,
+    )
+    .expect("write manifest");
+    let mismatch = workway(&[
+        "plugin",
+        "check",
+        workway_test_artifacts::WELL_BEHAVED,
+        "--manifest",
+        manifest.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(mismatch.status.code(), Some(1));
+    let errors = stderr(&mismatch);
+    assert!(
+        errors.contains("version is 0.2.0 but the component reports 0.1.0"),
+        "{errors}"
+    );
+    assert!(errors.contains("declares action `fly`"), "{errors}");
+    assert!(errors.contains("offers action `work`"), "{errors}");
+}
+
+#[test]
+fn live_mode_attaches_tokens_only_for_the_provider_and_records_a_replay_file() {
+    let rt = tokio::runtime::Runtime::new().expect("tokio");
+    let ca = workway_mocks::TestCa::new();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca_pem = ca.write_pem(dir.path());
+    let api = rt.block_on(workway_mocks::MockServer::start_tls(
+        |req| {
+            workway_mocks::MockResponse::json(
+                200,
+                serde_json::json!({"ok": true, "path": req.path, "authorized": req.header("authorization").is_some()}),
+            )
+        },
+        ca.server_config(&["slack.com", "api.example.test"]),
+    ));
+    let port = api.port();
+    let record = dir.path().join("recorded.json");
+    let token = "xoxb-cli-live-token";
+    let live = |input: &str, record_to: Option<&Path>| {
+        let mut args = vec![
+            "plugin".to_string(),
+            "run".into(),
+            workway_test_artifacts::WELL_BEHAVED.into(),
+            "fetch".into(),
+            "--input".into(),
+            input.into(),
+            "--allow-host".into(),
+            "https://slack.com".into(),
+            "--allow-host".into(),
+            "https://api.example.test".into(),
+            "--resolve".into(),
+            format!("slack.com:443=127.0.0.1:{port}"),
+            "--resolve".into(),
+            format!("api.example.test=127.0.0.1:{port}"),
+            "--ca-cert".into(),
+            ca_pem.display().to_string(),
+            "--connection".into(),
+            format!("slack={token}"),
+        ];
+        if let Some(path) = record_to {
+            args.push("--record".into());
+            args.push(path.display().to_string());
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        workway(&args)
+    };
+
+    let input = r#"{"url": "https://slack.com/api/auth.test", "connection": "slack"}"#;
+    let ran = live(input, Some(&record));
+    assert!(ran.status.success(), "{}", stderr(&ran));
+    let result: serde_json::Value = serde_json::from_str(&stdout(&ran)).expect("JSON result");
+    assert!(
+        result["data"]["body"]
+            .as_str()
+            .expect("body")
+            .contains(r#""authorized":true"#)
+    );
+    assert_eq!(
+        api.requests()[0].header("authorization"),
+        Some(format!("Bearer {token}").as_str())
+    );
+
+    // The Slack token may not go to another approved host.
+    let denied = live(
+        r#"{"url": "https://api.example.test/collect", "connection": "slack"}"#,
+        None,
+    );
+    assert_eq!(denied.status.code(), Some(1));
+    assert!(
+        stderr(&denied).contains("capability-denied"),
+        "{}",
+        stderr(&denied)
+    );
+    assert_eq!(api.request_count(), 1, "the denied request never left");
+
+    // The token is in no output and not in the recording.
+    let recorded = std::fs::read_to_string(&record).expect("recording written");
+    for text in [&recorded, &stdout(&ran), &stderr(&ran), &stderr(&denied)] {
+        assert!(!text.contains(token), "the token leaked: {text}");
+    }
+
+    // The recording answers the same run offline.
+    let replayed = workway(&[
+        "plugin",
+        "run",
+        workway_test_artifacts::WELL_BEHAVED,
+        "fetch",
+        "--input",
+        input,
+        "--replay",
+        record.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        replayed.status.success(),
+        "{}\n{recorded}",
+        stderr(&replayed)
+    );
+    assert_eq!(stdout(&replayed), stdout(&ran));
+    assert_eq!(api.request_count(), 1, "replay did not touch the network");
+
+    // A host outside --allow-host is refused with the reason.
+    let outside = live(r#"{"url": "https://example.org/"}"#, None);
+    assert!(
+        stderr(&outside).contains("capability-denied"),
+        "{}",
+        stderr(&outside)
+    );
+    assert!(
+        stderr(&outside).contains("example.org"),
+        "{}",
+        stderr(&outside)
+    );
+}
+
+#[test]
+fn vault_keys_are_generated_and_rotation_runs_on_a_database() {
+    let first = workway(&["vault", "new-key", "--id", "k2"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let entry = stdout(&first).trim().to_string();
+    let (id, key) = entry.split_once(':').expect("id:key");
+    assert_eq!(id, "k2");
+    assert_eq!(key.len(), 44, "32 bytes, base64");
+    assert_ne!(
+        stdout(&workway(&["vault", "new-key", "--id", "k2"])).trim(),
+        entry
+    );
+
+    let bad_id = workway(&["vault", "new-key", "--id", "k 2"]);
+    assert_eq!(bad_id.status.code(), Some(2));
+    assert!(stderr(&bad_id).contains("letters"), "{}", stderr(&bad_id));
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database = format!("sqlite://{}", dir.path().join("workway.db").display());
+    let rotated = workway(&["vault", "rotate", "--database", &database, "--keys", &entry]);
+    assert!(rotated.status.success(), "{}", stderr(&rotated));
+    assert!(stdout(&rotated).contains("re-sealed 0 connection(s) under key `k2`"));
+
+    let short_key = "k1:AAAAAAAAAAAAAAAAAAAAAA==";
+    let bad_keys = workway(&[
+        "vault",
+        "rotate",
+        "--database",
+        &database,
+        "--keys",
+        short_key,
+    ]);
+    assert_eq!(bad_keys.status.code(), Some(2));
+    assert!(
+        stderr(&bad_keys).contains("16 bytes, not 32"),
+        "{}",
+        stderr(&bad_keys)
+    );
+    assert!(
+        !stderr(&bad_keys).contains("AAAAAAAA"),
+        "keys are not echoed: {}",
+        stderr(&bad_keys)
+    );
+}
+
+/// Every first-party integration passes `plugin check` with its manifest
+/// (hosts and scopes shown, examples fitting the input schemas), and every
+/// action runs offline on its manifest example against the integration's
+/// replay file.
+#[test]
+fn first_party_integrations_check_and_run_their_examples_offline() {
+    use workway_test_artifacts::first_party;
+    let plugins = [
+        (
+            "gmail",
+            first_party::GMAIL,
+            "https://gmail.googleapis.com",
+            "google",
+        ),
+        (
+            "notion",
+            first_party::NOTION,
+            "https://api.notion.com",
+            "notion",
+        ),
+        ("slack", first_party::SLACK, "https://slack.com", "slack"),
+        (
+            "stripe",
+            first_party::STRIPE,
+            "https://api.stripe.com",
+            "stripe",
+        ),
+    ];
+    for (name, component, host, provider) in plugins {
+        let dir = Path::new(first_party::DIR).join(name);
+        let manifest = dir.join("workway.toml");
+        let manifest = manifest.to_str().expect("utf-8 path");
+        let checked = workway(&["plugin", "check", component, "--manifest", manifest]);
+        let out = stdout(&checked);
+        assert!(
+            checked.status.success(),
+            "{name}: {out}\n{}",
+            stderr(&checked)
+        );
+        assert!(out.contains(&format!("hosts      {host}")), "{out}");
+        assert!(out.contains(&format!("oauth      {provider}:")), "{out}");
+        assert!(out.contains("checked against the input schemas"), "{out}");
+        assert!(out.contains("check        OK"), "{out}");
+
+        let replay = dir.join("replay.json");
+        let replay = replay.to_str().expect("utf-8 path");
+        let actions: Vec<String> = workway_registry::Manifest::from_file(Path::new(manifest))
+            .expect("valid manifest")
+            .actions
+            .into_keys()
+            .collect();
+        assert!(!actions.is_empty(), "{name}: no actions in the manifest");
+        for action in &actions {
+            let ran = workway(&[
+                "plugin",
+                "run",
+                component,
+                action,
+                "--example",
+                "--manifest",
+                manifest,
+                "--replay",
+                replay,
+            ]);
+            assert!(
+                ran.status.success(),
+                "{name}.{action}: {}\n{}",
+                stdout(&ran),
+                stderr(&ran)
+            );
+            let result: serde_json::Value =
+                serde_json::from_str(&stdout(&ran)).expect("the result envelope is JSON");
+            assert!(result["data"].is_object(), "{name}.{action}: {result}");
+        }
+    }
+}
+
+/// `workway` with `envs` set (and the registry's own variables cleared, so
+/// the caller's environment cannot leak in).
+fn workway_with(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_workway"));
+    command.args(args).env(
+        "WORKWAY_CACHE_DIR",
+        std::env::temp_dir().join("workway-cli-test-cache"),
+    );
+    for name in [
+        "WORKWAY_DATABASE_URL",
+        "WORKWAY_ARTIFACTS_DIR",
+        "WORKWAY_REVIEW_KEY",
+        "WORKWAY_TRUSTED_KEYS",
+        "WORKWAY_REVIEWERS",
+        "WORKWAY_ACTOR",
+    ] {
+        command.env_remove(name);
+    }
+    for (name, value) in envs {
+        command.env(name, value);
+    }
+    command.output().expect("the workway binary runs")
+}
+
+/// The review flow by hand: publish, list, show, approve, run by name,
+/// revoke; with the refusals a developer or reviewer meets on the way.
+#[test]
+fn publish_review_approve_then_run_by_name_until_revoked() {
+    use workway_test_artifacts::first_party;
+    let data = tempfile::tempdir().expect("temp dir");
+    let data_dir = data.path().to_str().expect("utf-8 path");
+    let key = workway_with(&["review", "new-key", "--id", "review-1"], &[]);
+    assert!(key.status.success(), "{}", stderr(&key));
+    let key = stdout(&key).trim().to_string();
+    assert!(key.starts_with("review-1:"), "{key}");
+    let envs = [
+        ("WORKWAY_DATA_DIR", data_dir),
+        ("WORKWAY_REVIEW_KEY", key.as_str()),
+        ("WORKWAY_REVIEWERS", "rita,sam"),
+    ];
+    let slack = Path::new(first_party::DIR).join("slack");
+    let manifest = slack.join("workway.toml");
+    let manifest = manifest.to_str().expect("utf-8 path");
+    let replay = slack.join("replay.json");
+    let replay = replay.to_str().expect("utf-8 path");
+
+    // A manifest that disagrees with the component: every reason, nothing stored.
+    let wrong = data.path().join("wrong.toml");
+    std::fs::write(
+        &wrong,
+        std::fs::read_to_string(manifest)
+            .expect("manifest")
+            .replace("version = \"0.1.0\"", "version = \"0.2.0\""),
+    )
+    .expect("write");
+    let refused = workway_with(
+        &[
+            "plugin",
+            "publish",
+            first_party::SLACK,
+            "--manifest",
+            wrong.to_str().expect("utf-8"),
+            "--as",
+            "dev",
+        ],
+        &envs,
+    );
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused)
+            .contains("the manifest's version is 0.2.0 but the component reports 0.1.0"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(stderr(&refused).contains("nothing was stored"));
+
+    let published = workway_with(
+        &[
+            "plugin",
+            "publish",
+            first_party::SLACK,
+            "--manifest",
+            manifest,
+            "--as",
+            "dev",
+        ],
+        &envs,
+    );
+    let report = stdout(&published);
+    assert!(published.status.success(), "{report}{}", stderr(&published));
+    for expected in [
+        "(pending_review)",
+        "slack 0.1.0",
+        "hosts        https://slack.com",
+        "oauth        slack: chat:write channels:read groups:read",
+        "first version of this integration",
+        "send-message",
+        "workway:plugin@0.1.0  connections, http, log",
+    ] {
+        assert!(report.contains(expected), "{expected}: {report}");
+    }
+    let id = report
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .expect("the submission id")
+        .to_string();
+    let fingerprint = report
+        .lines()
+        .find_map(|l| l.strip_prefix("fingerprint"))
+        .map(str::trim)
+        .expect("the fingerprint a reviewer approves with")
+        .to_string();
+
+    let listed = stdout(&workway_with(&["review", "list"], &envs));
+    assert!(
+        listed.contains(&id) && listed.contains("pending_review"),
+        "{listed}"
+    );
+    let shown = stdout(&workway_with(&["review", "show", &id], &envs));
+    assert!(
+        shown.contains("history") && shown.contains("dev"),
+        "{shown}"
+    );
+
+    // Not approved yet: it does not run by name.
+    let run_by_name = |envs: &[(&str, &str)]| {
+        workway_with(
+            &[
+                "plugin",
+                "run",
+                "slack",
+                "send-message",
+                "--example",
+                "--replay",
+                replay,
+            ],
+            envs,
+        )
+    };
+    let pending = run_by_name(&envs);
+    assert!(!pending.status.success());
+    assert!(
+        stderr(&pending).contains("no approved version of `slack`"),
+        "{}",
+        stderr(&pending)
+    );
+
+    // Only reviewers approve.
+    let not_reviewer = workway_with(
+        &[
+            "review",
+            "approve",
+            &id,
+            "--reviewed",
+            &fingerprint,
+            "--as",
+            "dev",
+        ],
+        &envs,
+    );
+    assert!(!not_reviewer.status.success());
+    assert!(stderr(&not_reviewer).contains("`dev` is not a reviewer"));
+    let approved = workway_with(
+        &[
+            "review",
+            "approve",
+            &id,
+            "--reviewed",
+            &fingerprint,
+            "--as",
+            "rita",
+            "--note",
+            "scopes fit",
+        ],
+        &envs,
+    );
+    assert!(approved.status.success(), "{}", stderr(&approved));
+    assert!(stdout(&approved).contains("may reach    https://slack.com"));
+
+    let ran = run_by_name(&envs);
+    assert!(ran.status.success(), "{}\n{}", stdout(&ran), stderr(&ran));
+    assert!(
+        stderr(&ran).contains("approved by rita"),
+        "{}",
+        stderr(&ran)
+    );
+    assert!(stdout(&ran).contains("\"channel\""), "{}", stdout(&ran));
+
+    // A host that trusts another key refuses the approval.
+    let stranger = workway_with(&["review", "new-key", "--id", "stranger"], &[]);
+    let stranger_public = stderr(&stranger)
+        .rsplit(' ')
+        .next()
+        .expect("public half")
+        .trim()
+        .to_string();
+    let untrusting = run_by_name(&[
+        ("WORKWAY_DATA_DIR", data_dir),
+        ("WORKWAY_TRUSTED_KEYS", stranger_public.as_str()),
+    ]);
+    assert!(!untrusting.status.success());
+    assert!(
+        stderr(&untrusting).contains("does not hold"),
+        "{}",
+        stderr(&untrusting)
+    );
+
+    // Live mode may only name approved hosts.
+    let widened = workway_with(
+        &[
+            "plugin",
+            "run",
+            "slack",
+            "list-channels",
+            "--allow-host",
+            "https://evil.example",
+        ],
+        &envs,
+    );
+    assert!(!widened.status.success());
+    assert!(
+        stderr(&widened)
+            .contains("was not approved for this integration; it may reach: https://slack.com"),
+        "{}",
+        stderr(&widened)
+    );
+
+    let no_reason = workway_with(
+        &["review", "revoke", &id, "--as", "sam", "--reason", " "],
+        &envs,
+    );
+    assert!(!no_reason.status.success());
+    let revoked = workway_with(
+        &[
+            "review",
+            "revoke",
+            &id,
+            "--as",
+            "sam",
+            "--reason",
+            "posts to every channel",
+        ],
+        &envs,
+    );
+    assert!(revoked.status.success(), "{}", stderr(&revoked));
+    let after = run_by_name(&envs);
+    assert!(!after.status.success());
+    let history = stdout(&workway_with(&["review", "show", &id], &envs));
+    assert!(
+        history.contains("revoked") && history.contains("sam: posts to every channel"),
+        "{history}"
+    );
+}
+
+/// clap's own consistency checks on the whole command line (names, flags,
+/// the propagated `--version`), so a collision fails here instead of
+/// panicking in front of a user.
+#[test]
+fn the_command_line_passes_clap_debug_asserts() {
+    use clap::CommandFactory as _;
+    workway_cli::Cli::command().debug_assert();
+}
+
+/// A user's workflow commands on a local database: `workflow create`
+/// shows a webhook's signing secret once, `rotate-secret` replaces it,
+/// `workflow show` (with and without `--version N`) does not panic, and
+/// another user sees neither the workflow nor its runs.
+#[test]
+fn workflow_commands_show_the_secret_once_and_scope_reads_by_owner() {
+    use workway_test_artifacts::first_party;
+    let data = tempfile::tempdir().expect("temp dir");
+    let data_dir = data.path().to_str().expect("utf-8 path");
+    let key = workway_with(&["review", "new-key", "--id", "review-1"], &[]);
+    assert!(key.status.success(), "{}", stderr(&key));
+    let key = stdout(&key).trim().to_string();
+    let envs = [
+        ("WORKWAY_DATA_DIR", data_dir),
+        ("WORKWAY_REVIEW_KEY", key.as_str()),
+        ("WORKWAY_REVIEWERS", "rita"),
+    ];
+    let manifest = Path::new(first_party::DIR).join("slack/workway.toml");
+    let manifest = manifest.to_str().expect("utf-8 path");
+    let published = workway_with(
+        &[
+            "plugin",
+            "publish",
+            first_party::SLACK,
+            "--manifest",
+            manifest,
+            "--as",
+            "dev",
+        ],
+        &envs,
+    );
+    assert!(published.status.success(), "{}", stderr(&published));
+    let id = stdout(&published)
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .expect("the submission id")
+        .to_string();
+    let shown = stdout(&workway_with(&["review", "show", &id], &envs));
+    let fingerprint = shown
+        .lines()
+        .find(|l| l.trim_start().starts_with("fingerprint"))
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap_or_else(|| panic!("a fingerprint in {shown}"))
+        .to_string();
+    let approved = workway_with(
+        &[
+            "review",
+            "approve",
+            &id,
+            "--reviewed",
+            &fingerprint,
+            "--as",
+            "rita",
+        ],
+        &envs,
+    );
+    assert!(approved.status.success(), "{}", stderr(&approved));
+    let installed = workway_with(&["install", "slack", "--as", "alice"], &envs);
+    assert!(installed.status.success(), "{}", stderr(&installed));
+
+    let file = data.path().join("hook.yaml");
+    std::fs::write(
+        &file,
+        "name: hook\ntrigger:\n  kind: webhook\nsteps:\n  - id: say\n    action: slack.send-message\n    input: { channel: C1, text: hi }\n",
+    )
+    .expect("write");
+    let file = file.to_str().expect("utf-8 path");
+    let secret_in = |out: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix("signing secret: whsec_"))
+            .map(|s| format!("whsec_{s}"))
+    };
+    let created = workway_with(&["workflow", "create", file, "--as", "alice"], &envs);
+    assert!(created.status.success(), "{}", stderr(&created));
+    let first = secret_in(&stdout(&created)).expect("the secret is shown at creation");
+    assert!(stdout(&created).contains("webhook path: /v1/hooks/"));
+    let again = workway_with(&["workflow", "create", file, "--as", "alice"], &envs);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(secret_in(&stdout(&again)), None, "shown once only");
+    assert!(
+        stdout(&again).contains("rotate-secret hook"),
+        "{}",
+        stdout(&again)
+    );
+
+    let rotated = workway_with(
+        &["workflow", "rotate-secret", "hook", "--as", "alice"],
+        &envs,
+    );
+    assert!(rotated.status.success(), "{}", stderr(&rotated));
+    let second = secret_in(&stdout(&rotated)).expect("the new secret is shown");
+    assert_ne!(first, second);
+    let stranger = workway_with(
+        &["workflow", "rotate-secret", "hook", "--as", "mallory"],
+        &envs,
+    );
+    assert!(!stranger.status.success());
+    assert!(
+        stderr(&stranger).contains("no workflow `hook`"),
+        "{}",
+        stderr(&stranger)
+    );
+
+    // `workflow show` used to panic (exit 101) on its `--version` option.
+    let shown = workway_with(&["workflow", "show", "hook", "--as", "alice"], &envs);
+    assert_eq!(shown.status.code(), Some(0), "{}", stderr(&shown));
+    assert!(
+        stdout(&shown).contains("# hook version 2 of 2"),
+        "{}",
+        stdout(&shown)
+    );
+    let old = workway_with(
+        &[
+            "workflow",
+            "show",
+            "hook",
+            "--version",
+            "1",
+            "--as",
+            "alice",
+        ],
+        &envs,
+    );
+    assert_eq!(old.status.code(), Some(0), "{}", stderr(&old));
+    assert!(
+        stdout(&old).contains("# hook version 1 of 2"),
+        "{}",
+        stdout(&old)
+    );
+    let hidden = workway_with(&["workflow", "show", "hook", "--as", "mallory"], &envs);
+    assert!(!hidden.status.success());
+    assert!(
+        stderr(&hidden).contains("no workflow `hook`"),
+        "{}",
+        stderr(&hidden)
+    );
+
+    // A run is shown to its owner only; to anyone else it does not exist.
+    let queued = workway_with(&["run", "hook", "--detach", "--as", "alice"], &envs);
+    assert!(queued.status.success(), "{}", stderr(&queued));
+    let run = stdout(&queued).trim().to_string();
+    let own = workway_with(&["runs", "show", &run, "--as", "alice"], &envs);
+    assert!(own.status.success(), "{}", stderr(&own));
+    assert!(stdout(&own).contains(&run), "{}", stdout(&own));
+    let other = workway_with(&["runs", "show", &run, "--as", "mallory"], &envs);
+    assert!(!other.status.success(), "{}", stdout(&other));
+    let missing = workway_with(&["runs", "show", "no-such-run", "--as", "mallory"], &envs);
+    assert_eq!(
+        stderr(&other).replace(&run, "<id>"),
+        stderr(&missing).replace("no-such-run", "<id>"),
+        "another user's run reads exactly as a missing one"
+    );
+    assert!(stdout(&other).is_empty(), "{}", stdout(&other));
+    let listed = workway_with(&["runs", "list", "--as", "mallory"], &envs);
+    assert!(!stdout(&listed).contains(&run), "{}", stdout(&listed));
+}
+
+/// A pasted token for a provider whose tokens carry scopes must say which
+/// it was granted: a connection that records none would otherwise be
+/// handed to an installation approved for far less.
+#[test]
+fn connect_without_a_scope_is_refused_for_a_provider_whose_tokens_carry_scopes() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let data_dir = data.path().to_str().expect("utf-8 path");
+    let key = workway_with(&["review", "new-key", "--id", "review-1"], &[]);
+    assert!(key.status.success(), "{}", stderr(&key));
+    let key = stdout(&key).trim().to_string();
+    let envs = [
+        ("WORKWAY_DATA_DIR", data_dir),
+        ("WORKWAY_REVIEW_KEY", key.as_str()),
+        ("WORKWAY_USER", "alice"),
+    ];
+    let calendar = "https://www.googleapis.com/auth/calendar.readonly";
+
+    let scopeless = workway_with(&["connect", "google", "--token", "-"], &envs);
+    assert!(!scopeless.status.success(), "{}", stdout(&scopeless));
+    let refusal = stderr(&scopeless);
+    assert!(
+        refusal.contains("name the scopes the `google` token was granted"),
+        "{refusal}"
+    );
+    assert!(
+        refusal
+            .contains("workway connect google --token - --scope https://www.googleapis.com/auth/"),
+        "{refusal}"
+    );
+    for provider in ["slack", "stripe"] {
+        let refused = workway_with(&["connect", provider, "--token", "t0ken"], &envs);
+        assert!(!refused.status.success(), "{provider}");
+        assert!(stderr(&refused).contains("--scope"), "{}", stderr(&refused));
+    }
+
+    // A scope spelled for another provider, or given to Notion, is refused.
+    let misspelled = workway_with(
+        &[
+            "connect",
+            "google",
+            "--token",
+            "ya29.x",
+            "--scope",
+            "chat:write",
+        ],
+        &envs,
+    );
+    assert!(!misspelled.status.success());
+    assert!(
+        stderr(&misspelled).contains("has no scope `chat:write`"),
+        "{}",
+        stderr(&misspelled)
+    );
+    let notion_scoped = workway_with(
+        &[
+            "connect", "notion", "--token", "secret_x", "--scope", "read",
+        ],
+        &envs,
+    );
+    assert!(!notion_scoped.status.success());
+    assert!(
+        stderr(&notion_scoped).contains("`notion` tokens carry no scopes"),
+        "{}",
+        stderr(&notion_scoped)
+    );
+    let none = workway_with(&["connections"], &envs);
+    assert!(none.status.success(), "{}", stderr(&none));
+    assert!(
+        stdout(&none).contains("no connections yet"),
+        "{}",
+        stdout(&none)
+    );
+
+    // With its scopes (and Notion without any) the token is sealed.
+    let google = workway_with(
+        &[
+            "connect", "google", "--token", "ya29.x", "--scope", calendar,
+        ],
+        &envs,
+    );
+    assert!(google.status.success(), "{}", stderr(&google));
+    let notion = workway_with(&["connect", "notion", "--token", "secret_x"], &envs);
+    assert!(notion.status.success(), "{}", stderr(&notion));
+    let listed = stdout(&workway_with(&["connections"], &envs));
+    assert!(
+        listed.contains("google") && listed.contains("notion"),
+        "{listed}"
+    );
+}

@@ -1,0 +1,39 @@
+//! The Workway engine: the services that turn approved components into
+//! running workflows, over the store.
+//!
+//! Bottom to top (each module uses only those above it in this list):
+//!
+//! - [`config`]: the host configuration file and the executor's and
+//!   triggers' bounds;
+//! - [`events`]: the events the platform raises (a run finished, an
+//!   integration installed, a connection needs re-authorisation);
+//! - [`review`]: submissions and their review, the state behind the
+//!   registry's signed approvals and revocations;
+//! - [`catalog`]: approved integrations by name, verified and loaded;
+//! - [`capabilities`]: an installation's capabilities from its approval
+//!   and its user's connections;
+//! - [`platform`]: one process's services wired together, with the
+//!   **outbox** every event is published to;
+//! - [`hook_secrets`]: webhook workflows' signing secrets, sealed;
+//! - [`installations`]: which approved version each user installed, and
+//!   the pins a run takes of them;
+//! - [`saved`]: saving a validated workflow definition as its next version;
+//! - [`triggers`]: the one place runs are created (manual, webhook,
+//!   schedule, events); the event trigger consumes the outbox;
+//! - [`executor`]: claiming runs under a lease and driving them step by
+//!   step, each result committed before the next step starts;
+//! - [`assemble`]: the default wiring, the event trigger subscribed to the
+//!   outbox.
+
+pub mod assemble;
+pub mod capabilities;
+pub mod catalog;
+pub mod config;
+pub mod events;
+pub mod executor;
+pub mod hook_secrets;
+pub mod installations;
+pub mod platform;
+pub mod review;
+pub mod saved;
+pub mod triggers;

@@ -1,0 +1,161 @@
+//! One host process's services, wired together once: the store, the
+//! runtime, the catalog of approved integrations, outbound HTTP with the
+//! vault's credentials, the signal that wakes the executor when a run is
+//! queued, and the outbox services publish events to. The CLI builds it
+//! from its options, tests from their mocks; everything that runs
+//! workflows takes an `Arc<Platform>`.
+//!
+//! The outbox is how a service raises an event without knowing who
+//! listens: the executor publishes a finished run, installing publishes
+//! `installation_created`, and the event trigger, a layer above, is the
+//! subscriber ([`crate::assemble`] subscribes it). So the services that
+//! start runs never call back into the triggers that use them.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use tokio::sync::Notify;
+use workway_store::Store;
+
+use crate::config::{ExecutorConfig, TriggerLimits};
+use crate::events::Event;
+
+use crate::catalog::Catalog;
+use workway_egress::{Egress, EgressConfig, EgressError};
+use workway_runtime::Runtime;
+use workway_vault::oauth::providers::{ProviderError, ProviderRegistry, ProviderSettings};
+use workway_vault::{Keyring, Vault};
+
+/// The host configuration file (TOML, `--config` / `WORKWAY_CONFIG`):
+/// outbound HTTP policy, OAuth provider settings and the executor's
+/// bounds. Every table is optional.
+///
+/// ```toml
+/// [egress]
+/// overrides = ["api.slack.com:443=127.0.0.1:38291"]
+///
+/// [oauth.slack]
+/// client_id = "..."
+/// client_secret = "..."
+///
+/// [executor]
+/// max_in_flight = 64
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HostConfig {
+    /// The outbound HTTP policy.
+    pub egress: EgressConfig,
+    /// Settings per OAuth provider.
+    pub oauth: BTreeMap<String, ProviderSettings>,
+    /// How runs are executed.
+    pub executor: ExecutorConfig,
+    /// How many runs triggers may start.
+    pub triggers: TriggerLimits,
+}
+
+impl HostConfig {
+    /// Read and parse a configuration file.
+    pub fn from_file(path: &std::path::Path) -> Result<HostConfig, PlatformError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| PlatformError::Config(format!("cannot read {}: {e}", path.display())))?;
+        toml::from_str(&text).map_err(|e| PlatformError::Config(format!("{}: {e}", path.display())))
+    }
+}
+
+/// Why the platform could not be assembled.
+#[derive(Debug, thiserror::Error)]
+pub enum PlatformError {
+    /// The configuration file is unreadable or wrong.
+    #[error("host configuration: {0}")]
+    Config(String),
+    /// The egress settings are wrong.
+    #[error(transparent)]
+    Egress(#[from] EgressError),
+    /// The OAuth provider settings are wrong.
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+}
+
+/// The services of one host process.
+pub struct Platform {
+    /// The shared store.
+    pub store: Store,
+    /// The sandboxed runtime.
+    pub runtime: Arc<Runtime>,
+    /// Approved integrations, verified and loaded.
+    pub catalog: Arc<Catalog>,
+    /// Outbound HTTP for executions, with the vault's credentials.
+    pub egress: Arc<Egress>,
+    /// Users' connections.
+    pub vault: Arc<Vault>,
+    /// Notified when a run is queued by this process, so a local executor
+    /// starts it at once instead of at its next poll.
+    pub queued: Arc<Notify>,
+    /// How many runs triggers may start (from the configuration).
+    pub triggers: TriggerLimits,
+    /// Who takes the events services publish.
+    subscriber: Arc<dyn EventSubscriber>,
+}
+
+/// Takes the events published to the platform's outbox (the event
+/// trigger, in the default wiring).
+#[async_trait]
+pub trait EventSubscriber: Send + Sync {
+    /// Act on `events`, which happened together (the events of one
+    /// finished run share one fan-out bound and one budget).
+    async fn deliver(&self, platform: &Platform, events: &[Event]) -> Result<(), PublishError>;
+}
+
+/// Why published events were not all acted on. The publisher logs it and
+/// goes on: events of finished runs are delivered again by the sweep.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot deliver `{key}`: {source}")]
+pub struct PublishError {
+    /// The key of the first event not acted on.
+    pub key: String,
+    /// Why.
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl Platform {
+    /// Wire the services: a vault over `store` sealing with `keyring`
+    /// (refreshing through the configured providers), the executions'
+    /// egress, which takes credentials from that vault, and an outbox
+    /// delivering to `subscriber`. [`Platform::new`] is the default wiring.
+    pub fn with_subscriber(
+        store: Store,
+        runtime: Arc<Runtime>,
+        catalog: Arc<Catalog>,
+        keyring: Arc<Keyring>,
+        config: &HostConfig,
+        subscriber: Arc<dyn EventSubscriber>,
+    ) -> Result<Platform, PlatformError> {
+        let providers = Arc::new(ProviderRegistry::builtin().configure(&config.oauth)?);
+        let token_egress = Arc::new(Egress::new(config.egress.clone())?);
+        let vault = Arc::new(Vault::new(store.clone(), keyring, providers, token_egress));
+        let egress = Arc::new(Egress::new(config.egress.clone())?.with_credentials(vault.clone()));
+        Ok(Platform {
+            store,
+            runtime,
+            catalog,
+            egress,
+            vault,
+            queued: Arc::new(Notify::new()),
+            triggers: config.triggers.clone(),
+            subscriber,
+        })
+    }
+
+    /// Publish `events`, which happened together, to the outbox: the
+    /// subscriber acts on them before this returns.
+    pub async fn publish(&self, events: &[Event]) -> Result<(), PublishError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.subscriber.deliver(self, events).await
+    }
+}

@@ -1,0 +1,197 @@
+//! Saved workflows: a definition is validated against the owner's
+//! installed integrations (every action exists, every reference resolves,
+//! every literal fits the action's input schema) before it is stored as
+//! the workflow's next version. Runs keep the version they started with.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use workway_store::StoreError;
+use workway_store::workflows::{SaveWorkflow, WorkflowRow};
+
+use crate::catalog::ApprovedIntegration;
+use crate::installations;
+use crate::platform::Platform;
+use workway_workflow::definition::{DefinitionError, Trigger, WorkflowDefinition};
+use workway_workflow::validate::{ActionLookup, ActionSchemas, ValidationError, validate};
+
+/// Why a workflow could not be saved or read.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    /// The text does not parse as a definition.
+    #[error(transparent)]
+    Definition(#[from] DefinitionError),
+    /// The definition does not hold against the installed integrations;
+    /// every problem is listed with the step and field it is in.
+    #[error("the workflow is not valid:\n  - {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  - "))]
+    Invalid(Vec<ValidationError>),
+    /// No workflow of that name.
+    #[error("no workflow `{0}`; `workway workflow list` shows yours")]
+    Unknown(String),
+    /// A stored definition no longer parses.
+    #[error("stored workflow `{0}` is damaged: {1}")]
+    Damaged(String, String),
+    /// The webhook signing secret could not be made or sealed.
+    #[error("cannot make the webhook's signing secret: {0}")]
+    Secret(#[source] crate::hook_secrets::SecretError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Installations could not be read.
+    #[error(transparent)]
+    Install(#[from] installations::InstallError),
+}
+
+/// A stored workflow with its current definition.
+#[derive(Debug, Clone)]
+pub struct SavedWorkflow {
+    /// The stored row (id, version, webhook token...).
+    pub row: WorkflowRow,
+    /// The definition of `row.version`.
+    pub definition: WorkflowDefinition,
+}
+
+/// What the owner's installations offer, resolved before validation.
+struct Installed(BTreeMap<String, Result<Arc<ApprovedIntegration>, String>>);
+
+impl ActionLookup for Installed {
+    fn action(&self, integration: &str, action: &str) -> Result<ActionSchemas, String> {
+        match self.0.get(integration) {
+            None => Err(format!(
+                "`{integration}` is not installed: run `workway install {integration}`"
+            )),
+            Some(Err(why)) => Err(why.clone()),
+            Some(Ok(approved)) => match approved.component.action(action) {
+                Some(a) => Ok(ActionSchemas {
+                    input: a.input_schema.clone(),
+                    output: a.output_schema.clone(),
+                }),
+                None => {
+                    let offered: Vec<&str> = approved
+                        .component
+                        .description
+                        .actions
+                        .iter()
+                        .map(|a| a.name.as_str())
+                        .collect();
+                    Err(format!(
+                        "`{integration}` has no action `{action}`; it offers: {}",
+                        offered.join(", ")
+                    ))
+                }
+            },
+        }
+    }
+}
+
+async fn installed(
+    platform: &Platform,
+    owner: &str,
+    definition: &WorkflowDefinition,
+) -> Result<Installed, SaveError> {
+    let mut map = BTreeMap::new();
+    for step in &definition.steps {
+        let name = step.integration();
+        if map.contains_key(name) {
+            continue;
+        }
+        let Some(installation) = installations::find(&platform.store, owner, name).await? else {
+            continue;
+        };
+        let resolved = platform
+            .catalog
+            .get(name, Some(&installation.row.version))
+            .await
+            .map_err(|e| {
+                format!(
+                    "`{name}` {} is installed but cannot run: {e}",
+                    installation.row.version
+                )
+            });
+        map.insert(name.to_string(), resolved);
+    }
+    Ok(Installed(map))
+}
+
+/// Validate `definition` against `owner`'s installations and store it as the
+/// next version of the workflow of its name (version 1 when new).
+pub async fn save(
+    platform: &Platform,
+    owner: &str,
+    definition: WorkflowDefinition,
+) -> Result<SavedWorkflow, SaveError> {
+    let lookup = installed(platform, owner, &definition).await?;
+    validate(&definition, &lookup).map_err(SaveError::Invalid)?;
+    // A webhook workflow keeps its URL and signing key across versions;
+    // one becomes a webhook workflow gets both, made here.
+    let existing = platform
+        .store
+        .workflows()
+        .find(owner, &definition.name)
+        .await?;
+    let (token, secret) = match (&definition.trigger, existing.and_then(|w| w.webhook_token)) {
+        (Trigger::Webhook { .. }, None) => {
+            let token = new_token();
+            let sealed = crate::hook_secrets::new_secret()
+                .and_then(|secret| crate::hook_secrets::seal_secret(platform, &token, &secret))
+                .map_err(SaveError::Secret)?;
+            (Some(token), Some(sealed))
+        }
+        _ => (None, None),
+    };
+    let row = platform
+        .store
+        .workflows()
+        .save(&SaveWorkflow {
+            new_id: &uuid::Uuid::new_v4().to_string(),
+            owner,
+            name: &definition.name,
+            trigger_kind: definition.trigger_kind(),
+            webhook_token: token.as_deref(),
+            webhook_secret: secret.as_deref(),
+            definition: &definition.to_json(),
+            now: workway_store::clock::now_ms(),
+        })
+        .await?;
+    tracing::info!(owner, workflow = %row.name, version = row.version, "workflow saved");
+    Ok(SavedWorkflow { row, definition })
+}
+
+/// A random token for a webhook URL's secret path: 128 bits, URL-safe.
+fn new_token() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// The workflow `name` of `owner`, at its current version.
+pub async fn load(
+    platform: &Platform,
+    owner: &str,
+    name: &str,
+) -> Result<SavedWorkflow, SaveError> {
+    let row = platform
+        .store
+        .workflows()
+        .find(owner, name)
+        .await?
+        .ok_or_else(|| SaveError::Unknown(name.to_string()))?;
+    let definition = definition_of(platform, &row, row.version).await?;
+    Ok(SavedWorkflow { row, definition })
+}
+
+/// Version `version` of the stored workflow `row`.
+pub async fn definition_of(
+    platform: &Platform,
+    row: &WorkflowRow,
+    version: i64,
+) -> Result<WorkflowDefinition, SaveError> {
+    let stored = platform
+        .store
+        .workflows()
+        .version(&row.id, version)
+        .await?
+        .ok_or_else(|| {
+            SaveError::Damaged(row.name.clone(), format!("version {version} is missing"))
+        })?;
+    WorkflowDefinition::from_json(&stored.definition)
+        .map_err(|e| SaveError::Damaged(row.name.clone(), e.to_string()))
+}
