@@ -15,6 +15,26 @@ pub const PATTERN_SIZE_LIMIT: usize = 1 << 20;
 /// matching.
 pub const PATTERN_DFA_LIMIT: usize = 2 << 20;
 
+/// Why a JSON Schema cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    /// A `pattern` needs a backtracking engine or is over
+    /// [`PATTERN_SIZE_LIMIT`] once compiled.
+    #[error(
+        "the pattern {pattern} cannot be used: patterns are matched without \
+         backtracking (no look-around, no back-references) and may compile to \
+         at most {} KiB; simplify it",
+        PATTERN_SIZE_LIMIT >> 10
+    )]
+    Pattern {
+        /// The pattern, as the schema gives it (a JSON string).
+        pattern: serde_json::Value,
+    },
+    /// The schema is not a valid JSON Schema.
+    #[error(transparent)]
+    Invalid(#[from] jsonschema::ValidationError<'static>),
+}
+
 /// A compiled JSON Schema.
 pub struct Schema {
     validator: Validator,
@@ -22,7 +42,7 @@ pub struct Schema {
 
 impl Schema {
     /// Compile `schema`; an error says why it is not a usable JSON Schema.
-    pub fn compile(schema: &serde_json::Value) -> Result<Self, String> {
+    pub fn compile(schema: &serde_json::Value) -> Result<Self, SchemaError> {
         jsonschema::options()
             .with_pattern_options(
                 PatternOptions::regex()
@@ -33,15 +53,11 @@ impl Schema {
             .map(|validator| Schema { validator })
             .map_err(|e| match e.kind() {
                 jsonschema::error::ValidationErrorKind::Format { format } if format == "regex" => {
-                    format!(
-                        "the pattern {} cannot be used: patterns are matched without \
-                         backtracking (no look-around, no back-references) and may compile to \
-                         at most {} KiB; simplify it",
-                        e.instance(),
-                        PATTERN_SIZE_LIMIT >> 10
-                    )
+                    SchemaError::Pattern {
+                        pattern: e.instance().clone().into_owned(),
+                    }
                 }
-                _ => e.to_string(),
+                _ => SchemaError::Invalid(e),
             })
     }
 
@@ -124,7 +140,8 @@ mod tests {
         let pattern = "(?=(a+)+c)x";
         let error = Schema::compile(&json!({"type": "string", "pattern": pattern}))
             .err()
-            .expect("look-around needs backtracking and is refused");
+            .expect("look-around needs backtracking and is refused")
+            .to_string();
         assert!(
             error.contains(pattern) && error.contains("without backtracking"),
             "{error}"
@@ -135,7 +152,8 @@ mod tests {
     fn oversized_patterns_are_refused_at_compile() {
         let error = Schema::compile(&json!({"type": "string", "pattern": "(a{1000}){1000}"}))
             .err()
-            .expect("a pattern over the size limit is refused");
+            .expect("a pattern over the size limit is refused")
+            .to_string();
         assert!(
             error.contains("(a{1000}){1000}") && error.contains("at most 1024 KiB"),
             "{error}"

@@ -23,6 +23,16 @@ pub enum StoreError {
     /// A query failed.
     #[error("database query failed: {0}")]
     Query(#[from] sqlx::Error),
+    /// A stored value is not one this version knows (the row was changed
+    /// behind the store's back, or written by a newer version): the row is
+    /// damaged, and is reported as such rather than read as some default.
+    #[error("stored {what} `{value}` is unknown: the row is damaged")]
+    Damaged {
+        /// What the value is (`run status`, `trigger kind`, ...).
+        what: &'static str,
+        /// The value as stored.
+        value: String,
+    },
     /// The operation does not fit the rows as stored (finishing a step
     /// attempt that is not running, say) or was given arguments it cannot
     /// apply: a bug in the caller, not a database failure.

@@ -2,8 +2,10 @@
 //! once, so the Rust value, the stored text and the parser cannot drift.
 
 /// Define a `Copy` enum whose variants are stored as fixed names: it gets
-/// `as_str`, `parse`, `Display` and a private `decode` that turns an
-/// unknown stored name into a decode error naming `$what`.
+/// `as_str`, `parse`, `Display` (which honours width and alignment, so
+/// the names line up in tables) and a crate-private `decode` that reports
+/// an unknown stored name as [`StoreError::Damaged`](crate::StoreError)
+/// naming `$what`, never as some default variant.
 macro_rules! stored_enum {
     (
         $(#[$meta:meta])*
@@ -33,18 +35,18 @@ macro_rules! stored_enum {
                 }
             }
 
-            fn decode(text: &str) -> Result<Self, $crate::StoreError> {
-                Self::parse(text).ok_or_else(|| {
-                    $crate::StoreError::Query(sqlx::Error::Decode(
-                        format!(concat!("unknown ", $what, " `{}`"), text).into(),
-                    ))
+            /// Decode a stored name; an unknown one means the row is damaged.
+            pub(crate) fn decode(text: &str) -> Result<Self, $crate::StoreError> {
+                Self::parse(text).ok_or_else(|| $crate::StoreError::Damaged {
+                    what: $what,
+                    value: text.to_string(),
                 })
             }
         }
 
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
+                f.pad(self.as_str())
             }
         }
     };

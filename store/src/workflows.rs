@@ -1,11 +1,28 @@
 //! The `workflows` and `workflow_versions` tables: workflows named per
 //! owner, with every version of their definition kept (runs pin the
-//! version they started with).
+//! version they started with), and [`TriggerKind`], how a workflow's runs
+//! start (stored with the workflow and with each of its runs).
 
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
 use crate::{Store, StoreError};
+
+stored_enum! {
+    /// How a workflow's runs start. Stored with the workflow (which
+    /// trigger serves it) and with each run (what started it).
+    pub enum TriggerKind("trigger kind") {
+        /// Started by hand (`workway run`).
+        Manual = "manual",
+        /// Started by a signed POST to the workflow's webhook URL.
+        Webhook = "webhook",
+        /// Started by a cron tick.
+        Schedule = "schedule",
+        /// Started by another workflow's run finishing, or by a platform
+        /// event about the owner.
+        Event = "event",
+    }
+}
 
 /// A stored workflow.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,8 +35,8 @@ pub struct WorkflowRow {
     pub name: String,
     /// Its latest version, from 1.
     pub version: i64,
-    /// How its runs start: `manual`, `webhook`, `schedule` or `event`.
-    pub trigger_kind: String,
+    /// How its runs start.
+    pub trigger_kind: TriggerKind,
     /// The secret path component of its webhook URL, when it has one.
     pub webhook_token: Option<String>,
     /// The sealed key its webhook deliveries are signed with.
@@ -53,7 +70,7 @@ pub struct SaveWorkflow<'a> {
     /// Its name.
     pub name: &'a str,
     /// How its runs start (replaces the stored kind).
-    pub trigger_kind: &'a str,
+    pub trigger_kind: TriggerKind,
     /// Its webhook token: set when the workflow is new or when given; an
     /// existing workflow keeps its token when this is `None`.
     pub webhook_token: Option<&'a str>,
@@ -89,12 +106,13 @@ const VERSION_COLUMNS: &str = "workflow_id, version, definition, created_at";
 const SAVE_TRIES: usize = 8;
 
 fn decode(row: &AnyRow) -> Result<WorkflowRow, StoreError> {
+    let trigger_kind: String = row.try_get("trigger_kind")?;
     Ok(WorkflowRow {
         id: row.try_get("id")?,
         owner: row.try_get("owner")?,
         name: row.try_get("name")?,
         version: row.try_get("version")?,
-        trigger_kind: row.try_get("trigger_kind")?,
+        trigger_kind: TriggerKind::decode(&trigger_kind)?,
         webhook_token: row.try_get("webhook_token")?,
         webhook_secret: row.try_get("webhook_secret")?,
         created_at: row.try_get("created_at")?,
@@ -133,7 +151,7 @@ impl Workflows<'_> {
                  webhook_secret = COALESCE($6, webhook_secret) \
                  WHERE owner = $4 AND name = $5 RETURNING {COLUMNS}"
             ))
-            .bind(w.trigger_kind)
+            .bind(w.trigger_kind.as_str())
             .bind(w.webhook_token)
             .bind(w.now)
             .bind(w.owner)
@@ -152,7 +170,7 @@ impl Workflows<'_> {
                     .bind(w.new_id)
                     .bind(w.owner)
                     .bind(w.name)
-                    .bind(w.trigger_kind)
+                    .bind(w.trigger_kind.as_str())
                     .bind(w.webhook_token)
                     .bind(w.now)
                     .bind(w.webhook_secret)
@@ -265,18 +283,18 @@ impl Workflows<'_> {
         rows.iter().map(decode).collect()
     }
 
-    /// Every workflow whose runs start by `kind` (`schedule`, ...), of
-    /// `owner` only when given, by owner then name.
+    /// Every workflow whose runs start by `kind`, of `owner` only when
+    /// given, by owner then name.
     pub async fn with_trigger(
         &self,
-        kind: &str,
+        kind: TriggerKind,
         owner: Option<&str>,
     ) -> Result<Vec<WorkflowRow>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM workflows WHERE trigger_kind = $1 \
              AND ($2 IS NULL OR owner = $2) ORDER BY owner, name"
         ))
-        .bind(kind)
+        .bind(kind.as_str())
         .bind(owner)
         .fetch_all(self.store.pool())
         .await?;

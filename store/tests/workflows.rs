@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use tokio::sync::Barrier;
 
-use workway_store::Store;
 use workway_store::installations::NewInstallation;
 use workway_store::runs::{
     AttemptStatus, FinishAttempt, Inserted, NewAttempt, NewRun, RunStatus, RunUpdate,
 };
 use workway_store::testing::test_stores;
-use workway_store::workflows::SaveWorkflow;
+use workway_store::workflows::{SaveWorkflow, TriggerKind};
+use workway_store::{Store, StoreError};
 
 fn install<'a>(
     id: &'a str,
@@ -109,7 +109,7 @@ fn save<'a>(
         new_id,
         owner,
         name,
-        trigger_kind: "manual",
+        trigger_kind: TriggerKind::Manual,
         webhook_token: None,
         webhook_secret: None,
         definition,
@@ -123,7 +123,7 @@ async fn workflows_keep_every_version() {
         let w = t.store.workflows();
         let v1 = w
             .save(&SaveWorkflow {
-                trigger_kind: "webhook",
+                trigger_kind: TriggerKind::Webhook,
                 webhook_token: Some("tok-1"),
                 webhook_secret: None,
                 ..save("w1", "alice", "triage", "{\"v\":1}", 1_000)
@@ -138,7 +138,7 @@ async fn workflows_keep_every_version() {
         // ignored) and keeps the token when none is given.
         let v2 = w
             .save(&SaveWorkflow {
-                trigger_kind: "webhook",
+                trigger_kind: TriggerKind::Webhook,
                 ..save("ignored", "alice", "triage", "{\"v\":2}", 2_000)
             })
             .await
@@ -200,7 +200,7 @@ async fn workflows_keep_every_version() {
         );
         let rotated = w
             .save(&SaveWorkflow {
-                trigger_kind: "webhook",
+                trigger_kind: TriggerKind::Webhook,
                 webhook_token: Some("tok-2"),
                 webhook_secret: None,
                 ..save("x", "alice", "triage", "{\"v\":3}", 5_000)
@@ -217,7 +217,7 @@ async fn workflows_keep_every_version() {
         );
 
         w.save(&SaveWorkflow {
-            trigger_kind: "schedule",
+            trigger_kind: TriggerKind::Schedule,
             ..save("w4", "alice", "nightly", "{}", 6_000)
         })
         .await
@@ -241,7 +241,7 @@ async fn workflows_keep_every_version() {
         );
         assert_eq!(w.list(Some("bob")).await.expect("list").len(), 1);
         let scheduled: Vec<String> = w
-            .with_trigger("schedule", None)
+            .with_trigger(TriggerKind::Schedule, None)
             .await
             .expect("with trigger")
             .into_iter()
@@ -308,7 +308,7 @@ fn new_run<'a>(id: &'a str, owner: &'a str, now: i64) -> NewRun<'a> {
         workflow_id: "w1",
         workflow_version: 1,
         owner,
-        trigger_kind: "manual",
+        trigger_kind: TriggerKind::Manual,
         trigger_data: "{}",
         pins: "{\"slack\":{\"version\":\"1.0.0\"}}",
         now,
@@ -932,6 +932,131 @@ async fn racing_claimers_take_every_run_once() {
             }
         }
         other.close().await;
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn every_trigger_kind_round_trips_through_workflows_and_runs() {
+    let kinds = [
+        TriggerKind::Manual,
+        TriggerKind::Webhook,
+        TriggerKind::Schedule,
+        TriggerKind::Event,
+    ];
+    for t in test_stores().await {
+        for (n, kind) in kinds.into_iter().enumerate() {
+            let id = format!("w{n}");
+            let name = format!("flow-{kind}");
+            let saved = t
+                .store
+                .workflows()
+                .save(&SaveWorkflow {
+                    trigger_kind: kind,
+                    ..save(&id, "alice", &name, "{}", 1_000)
+                })
+                .await
+                .expect("save");
+            assert_eq!(saved.trigger_kind, kind, "{}", t.label);
+            let run_id = format!("r{n}");
+            t.store
+                .runs()
+                .insert(&NewRun {
+                    trigger_kind: kind,
+                    ..new_run(&run_id, "alice", 1_000)
+                })
+                .await
+                .expect("insert");
+            let run = t.store.runs().get(&run_id).await.expect("get");
+            assert_eq!(run.map(|r| r.trigger_kind), Some(kind), "{}", t.label);
+        }
+        for (n, kind) in kinds.into_iter().enumerate() {
+            let found: Vec<String> = t
+                .store
+                .workflows()
+                .with_trigger(kind, Some("alice"))
+                .await
+                .expect("with trigger")
+                .into_iter()
+                .map(|w| w.id)
+                .collect();
+            assert_eq!(found, [format!("w{n}")], "{}: {kind}", t.label);
+        }
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_stored_trigger_kind_is_reported_as_damaged_not_read_as_another() {
+    for t in test_stores().await {
+        t.store
+            .workflows()
+            .save(&save("w1", "alice", "triage", "{}", 1_000))
+            .await
+            .expect("save");
+        t.store
+            .runs()
+            .insert(&new_run("r1", "alice", 1_000))
+            .await
+            .expect("insert");
+        let changed = t
+            .tamper(
+                "UPDATE workflows SET trigger_kind = 'pigeon' WHERE id = $1",
+                &["w1"],
+            )
+            .await;
+        assert_eq!(changed, 1, "{}", t.label);
+        let changed = t
+            .tamper(
+                "UPDATE runs SET trigger_kind = 'pigeon' WHERE id = $1",
+                &["r1"],
+            )
+            .await;
+        assert_eq!(changed, 1, "{}", t.label);
+
+        let damaged = |err: StoreError| {
+            let shown = err.to_string();
+            assert!(
+                matches!(
+                    &err,
+                    StoreError::Damaged { what: "trigger kind", value } if value == "pigeon"
+                ),
+                "{}: {err:?}",
+                t.label
+            );
+            assert!(
+                shown.contains("trigger kind `pigeon`") && shown.contains("damaged"),
+                "{shown}"
+            );
+        };
+        damaged(
+            t.store
+                .workflows()
+                .get("w1")
+                .await
+                .expect_err("the workflow row is damaged"),
+        );
+        damaged(
+            t.store
+                .workflows()
+                .list(Some("alice"))
+                .await
+                .expect_err("listing reads the damaged row"),
+        );
+        damaged(
+            t.store
+                .runs()
+                .get("r1")
+                .await
+                .expect_err("the run row is damaged"),
+        );
+        damaged(
+            t.store
+                .runs()
+                .list(Some("alice"), None, 10)
+                .await
+                .expect_err("listing reads the damaged row"),
+        );
         t.cleanup().await;
     }
 }

@@ -126,7 +126,31 @@ pub enum ReplayError {
     Read(String, std::io::Error),
     /// The file is not a valid replay file.
     #[error("replay file {0} is not valid: {1}")]
-    Parse(String, String),
+    Parse(String, ReplayParseError),
+}
+
+/// Why replay JSON is not a valid replay file; the message says where.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayParseError {
+    /// The text is not JSON of the replay file's shape.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// An interaction's response gives more than one body.
+    #[error(
+        "interaction {index}: give at most one of response.json, response.body and response.body_base64"
+    )]
+    SeveralBodies {
+        /// The interaction's position in the file, from 0.
+        index: usize,
+    },
+    /// An interaction's `body_base64` is not base64.
+    #[error("interaction {index}: response.body_base64: {error}")]
+    BodyBase64 {
+        /// The interaction's position in the file, from 0.
+        index: usize,
+        /// What the decoder said (in the message, so not also a source).
+        error: base64::DecodeError,
+    },
 }
 
 impl ReplayFile {
@@ -138,20 +162,18 @@ impl ReplayFile {
     }
 
     /// Parse replay JSON; the error says where it is wrong.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let file: ReplayFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        for (i, interaction) in file.interactions.iter().enumerate() {
+    pub fn parse(text: &str) -> Result<Self, ReplayParseError> {
+        let file: ReplayFile = serde_json::from_str(text)?;
+        for (index, interaction) in file.interactions.iter().enumerate() {
             let r = &interaction.response;
             let bodies = [r.json.is_some(), r.body.is_some(), r.body_base64.is_some()];
             if bodies.iter().filter(|b| **b).count() > 1 {
-                return Err(format!(
-                    "interaction {i}: give at most one of response.json, response.body and response.body_base64"
-                ));
+                return Err(ReplayParseError::SeveralBodies { index });
             }
             if let Some(b64) = &r.body_base64 {
                 base64::engine::general_purpose::STANDARD
                     .decode(b64)
-                    .map_err(|e| format!("interaction {i}: response.body_base64: {e}"))?;
+                    .map_err(|error| ReplayParseError::BodyBase64 { index, error })?;
             }
         }
         Ok(file)
@@ -309,7 +331,8 @@ mod tests {
         let err = ReplayFile::parse(
             r#"{"interactions": [{"request": {"method": "GET", "url": "u"}, "response": {"json": 1, "body": "x"}}]}"#,
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("interaction 0"), "{err}");
         assert!(ReplayFile::parse(r#"{"interactoins": []}"#).is_err());
     }

@@ -149,9 +149,20 @@ pub struct NewKeyArgs {
     pub id: String,
 }
 
-fn parse_state(text: &str) -> Result<SubmissionState, String> {
-    SubmissionState::parse(text)
-        .ok_or_else(|| "use pending_review, approved, rejected or revoked".to_string())
+/// A `--state` value that names no submission state.
+#[derive(Debug)]
+struct UnknownState;
+
+impl std::fmt::Display for UnknownState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("use pending_review, approved, rejected or revoked")
+    }
+}
+
+impl std::error::Error for UnknownState {}
+
+fn parse_state(text: &str) -> Result<SubmissionState, UnknownState> {
+    SubmissionState::parse(text).ok_or(UnknownState)
 }
 
 impl ReviewerOptions {

@@ -357,7 +357,7 @@ impl Egress {
     ) -> Result<InboundResponse, BrokerError> {
         let url = parse_url(&request.url)?;
         *shown_url = shown(&url);
-        let target = Target::of(&url).map_err(BrokerError::InvalidRequest)?;
+        let target = Target::of(&url).map_err(|e| BrokerError::InvalidRequest(e.to_string()))?;
         let method = method_of(&request.method)?;
         let mut headers = header_map(&request.headers, is_transport_header)?;
         if !headers.contains_key(USER_AGENT) {
@@ -580,8 +580,8 @@ impl NetworkBroker {
         if !headers.contains_key(USER_AGENT) {
             headers.insert(USER_AGENT, self.egress.user_agent.clone());
         }
-        let target =
-            check_url(&url, &self.egress.policy, &self.approved).map_err(BrokerError::Denied)?;
+        let target = check_url(&url, &self.egress.policy, &self.approved)
+            .map_err(|e| BrokerError::Denied(e.to_string()))?;
         let mut grant = match auth {
             Some(connection) => Some(self.grant(connection, &url, &target).await?),
             None => None,

@@ -9,7 +9,7 @@ use std::str::FromStr;
 use url::{Host, Url};
 use workway_registry::hosts::{HostPattern, host_matches, is_host_name};
 
-use super::address;
+use super::address::{self, Refusal};
 
 /// The host of a URL, normalised.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,20 +31,101 @@ pub(crate) struct Target {
     pub port: u16,
 }
 
+/// Why a URL has no [`Target`]; the message names the URL (as [`shown`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum TargetError {
+    /// The URL names no host.
+    #[error("`{url}` has no host")]
+    NoHost {
+        /// The URL, without userinfo or query.
+        url: String,
+    },
+    /// The URL names no port and its scheme has no default one.
+    #[error("`{url}` has no port")]
+    NoPort {
+        /// The URL, without userinfo or query.
+        url: String,
+    },
+}
+
+/// Why the platform policy refuses a URL; the message names the URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum PolicyRefusal {
+    /// The scheme is not among the platform's allowed schemes.
+    #[error(
+        "`{url}` uses scheme `{scheme}`, which the platform policy does not allow (allowed: {})",
+        .allowed.join(", ")
+    )]
+    Scheme {
+        /// The URL, without userinfo or query.
+        url: String,
+        /// The scheme it uses.
+        scheme: String,
+        /// The schemes the platform allows.
+        allowed: Vec<String>,
+    },
+    /// The host matches one of the platform's denied hosts.
+    #[error("`{url}` is refused: host `{host}` is denied by the platform policy (`{denied}`)")]
+    DeniedHost {
+        /// The URL, without userinfo or query.
+        url: String,
+        /// The host, as [`Target::host_text`] spells it.
+        host: String,
+        /// The entry that denies it.
+        denied: DeniedHost,
+    },
+}
+
+/// Why a URL may not be requested at all: the reason for
+/// `BrokerError::Denied`. The message names the URL and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum UrlRefusal {
+    /// The URL carries `user:password@`.
+    #[error("`{url}` carries credentials in the URL (`user:password@`); such URLs are refused")]
+    Credentials {
+        /// The URL, without userinfo or query.
+        url: String,
+    },
+    /// The URL has no target.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// The host is an IP literal a plugin may not reach.
+    #[error("`{url}` names {ip}, {refusal}; requests to such addresses are refused")]
+    Address {
+        /// The URL, without userinfo or query.
+        url: String,
+        /// The address it names.
+        ip: IpAddr,
+        /// Why that address is refused.
+        refusal: Refusal,
+    },
+    /// The platform policy refuses the URL.
+    #[error(transparent)]
+    Policy(#[from] PolicyRefusal),
+    /// No approved host pattern matches the URL.
+    #[error("`{url}` is not among this integration's approved hosts ({})", list(.approved))]
+    NotApproved {
+        /// The URL, without userinfo or query.
+        url: String,
+        /// The integration's approved hosts.
+        approved: Vec<HostPattern>,
+    },
+}
+
 impl Target {
     /// The target of `url`, or why it has none.
-    pub fn of(url: &Url) -> Result<Target, String> {
+    pub fn of(url: &Url) -> Result<Target, TargetError> {
         let host = match url.host() {
             Some(Host::Domain(name)) => {
                 TargetHost::Name(name.trim_end_matches('.').to_ascii_lowercase())
             }
             Some(Host::Ipv4(ip)) => TargetHost::Ip(IpAddr::V4(ip)),
             Some(Host::Ipv6(ip)) => TargetHost::Ip(IpAddr::V6(ip)),
-            None => return Err(format!("`{}` has no host", shown(url))),
+            None => return Err(TargetError::NoHost { url: shown(url) }),
         };
         let port = url
             .port_or_known_default()
-            .ok_or_else(|| format!("`{}` has no port", shown(url)))?;
+            .ok_or_else(|| TargetError::NoPort { url: shown(url) })?;
         Ok(Target {
             scheme: url.scheme().to_ascii_lowercase(),
             host,
@@ -214,18 +295,17 @@ pub struct PlatformPolicy {
 impl PlatformPolicy {
     /// Refuse `url` (pointing at `target`) unless the platform allows it.
     /// The reason names the URL and what is wrong.
-    pub(crate) fn check(&self, url: &Url, target: &Target) -> Result<(), String> {
+    pub(crate) fn check(&self, url: &Url, target: &Target) -> Result<(), PolicyRefusal> {
         if !self
             .allowed_schemes
             .iter()
             .any(|s| s.eq_ignore_ascii_case(&target.scheme))
         {
-            return Err(format!(
-                "`{}` uses scheme `{}`, which the platform policy does not allow (allowed: {})",
-                shown(url),
-                target.scheme,
-                self.allowed_schemes.join(", ")
-            ));
+            return Err(PolicyRefusal::Scheme {
+                url: shown(url),
+                scheme: target.scheme.clone(),
+                allowed: self.allowed_schemes.clone(),
+            });
         }
         let host = target.host_text();
         if let Some(denied) = self
@@ -233,10 +313,11 @@ impl PlatformPolicy {
             .iter()
             .find(|d| d.matches(&target.scheme, &host, target.port))
         {
-            return Err(format!(
-                "`{}` is refused: host `{host}` is denied by the platform policy (`{denied}`)",
-                shown(url)
-            ));
+            return Err(PolicyRefusal::DeniedHost {
+                url: shown(url),
+                host,
+                denied: denied.clone(),
+            });
         }
         Ok(())
     }
@@ -250,29 +331,26 @@ pub(crate) fn check_url(
     url: &Url,
     policy: &PlatformPolicy,
     approved: &[HostPattern],
-) -> Result<Target, String> {
+) -> Result<Target, UrlRefusal> {
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(format!(
-            "`{}` carries credentials in the URL (`user:password@`); such URLs are refused",
-            shown(url)
-        ));
+        return Err(UrlRefusal::Credentials { url: shown(url) });
     }
     let target = Target::of(url)?;
     if let TargetHost::Ip(ip) = target.host
         && let Some(refusal) = address::refusal(ip)
     {
-        return Err(format!(
-            "`{}` names {ip}, {refusal}; requests to such addresses are refused",
-            shown(url)
-        ));
+        return Err(UrlRefusal::Address {
+            url: shown(url),
+            ip,
+            refusal,
+        });
     }
     policy.check(url, &target)?;
     if !approved.iter().any(|p| target.matches(p)) {
-        return Err(format!(
-            "`{}` is not among this integration's approved hosts ({})",
-            shown(url),
-            list(approved)
-        ));
+        return Err(UrlRefusal::NotApproved {
+            url: shown(url),
+            approved: approved.to_vec(),
+        });
     }
     Ok(target)
 }
@@ -353,7 +431,8 @@ mod tests {
         assert_eq!(ok.port, 443);
 
         let other = check_url(&url("https://evil.test/x?q=1"), &policy(), &patterns)
-            .expect_err("not approved");
+            .expect_err("not approved")
+            .to_string();
         assert_eq!(
             other,
             "`https://evil.test/x` is not among this integration's approved hosts \
@@ -361,7 +440,8 @@ mod tests {
         );
 
         let port = check_url(&url("https://api.slack.com:8443/"), &policy(), &patterns)
-            .expect_err("wrong port");
+            .expect_err("wrong port")
+            .to_string();
         assert!(port.contains("not among"), "{port}");
 
         let denied = check_url(
@@ -369,7 +449,8 @@ mod tests {
             &policy(),
             &patterns,
         )
-        .expect_err("denied");
+        .expect_err("denied")
+        .to_string();
         assert!(denied.contains("denied by the platform policy"), "{denied}");
 
         let https_only = PlatformPolicy {
@@ -381,7 +462,8 @@ mod tests {
             &https_only,
             &approved(&["http://api.slack.com"]),
         )
-        .expect_err("scheme");
+        .expect_err("scheme")
+        .to_string();
         assert!(scheme.contains("scheme `http`"), "{scheme}");
     }
 
@@ -393,22 +475,27 @@ mod tests {
             "http://10.1.2.3",
         ]);
         let userinfo = check_url(&url("https://u:p@api.slack.com/"), &policy(), &patterns)
-            .expect_err("userinfo");
+            .expect_err("userinfo")
+            .to_string();
         assert!(userinfo.contains("credentials in the URL"), "{userinfo}");
         assert!(!userinfo.contains("u:p"), "{userinfo}");
 
-        let loopback =
-            check_url(&url("http://127.0.0.1/"), &policy(), &patterns).expect_err("loopback");
+        let loopback = check_url(&url("http://127.0.0.1/"), &policy(), &patterns)
+            .expect_err("loopback")
+            .to_string();
         assert!(
             loopback.contains("127.0.0.1, a loopback address"),
             "{loopback}"
         );
 
-        let private =
-            check_url(&url("http://10.1.2.3/"), &policy(), &patterns).expect_err("private");
+        let private = check_url(&url("http://10.1.2.3/"), &policy(), &patterns)
+            .expect_err("private")
+            .to_string();
         assert!(private.contains("a private address"), "{private}");
 
-        let hex = check_url(&url("http://0x7f.1/"), &policy(), &patterns).expect_err("hex");
+        let hex = check_url(&url("http://0x7f.1/"), &policy(), &patterns)
+            .expect_err("hex")
+            .to_string();
         assert!(hex.contains("loopback"), "{hex}");
     }
 

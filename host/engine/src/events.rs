@@ -9,9 +9,12 @@
 //! ([`triggers::events`](crate::triggers::events)) consumes them and starts
 //! the workflows watching each one.
 
+use serde::Deserialize;
 use serde_json::{Value, json};
-use workway_store::runs::{RunRow, RunStatus};
+use workway_store::runs::{RunRow, RunStatus, TriggerKind};
 use workway_workflow::definition::{EventKind, Trigger};
+
+use crate::stored_run::{self, RunColumn};
 
 /// Something that happened, for the workflows watching it.
 #[derive(Debug, Clone, PartialEq)]
@@ -125,14 +128,37 @@ impl Event {
     }
 }
 
+/// Where an event-started run stands in its chain, as its trigger data
+/// carries it.
+#[derive(Deserialize)]
+struct ChainLink {
+    /// How many run-event links led to the run (none when a platform
+    /// event started it).
+    #[serde(default)]
+    chain: u64,
+    /// What is left of the chain's budget for the runs below it.
+    budget: u64,
+}
+
 /// How many run-event links led to `run`, and what is left of its chain's
 /// budget (`None`: it began a chain). Read only from runs an event
 /// started: any other run's trigger data is what a user or a sender wrote,
-/// and must not be able to reset a chain or raise its budget.
+/// and must not be able to reset a chain or raise its budget. An event
+/// run whose trigger data is damaged does not begin a chain either: its
+/// budget counts as spent (the runs its events would start are refused)
+/// and the damage is logged.
 fn chain_of(run: &RunRow) -> (u64, Option<u64>) {
-    if run.trigger_kind != "event" {
+    if run.trigger_kind != TriggerKind::Event {
         return (0, None);
     }
-    let data = serde_json::from_str::<Value>(&run.trigger_data).unwrap_or(Value::Null);
-    (data["chain"].as_u64().unwrap_or(0), data["budget"].as_u64())
+    match stored_run::decode::<ChainLink>(run, RunColumn::TriggerData) {
+        Ok(link) => (link.chain, Some(link.budget)),
+        Err(damaged) => {
+            tracing::warn!(
+                run = %run.id,
+                "{damaged}; its chain's budget counts as spent, so its events start no runs"
+            );
+            (0, Some(0))
+        }
+    }
 }

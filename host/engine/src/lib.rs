@@ -5,6 +5,8 @@
 //!
 //! - [`config`]: the host configuration file and the executor's and
 //!   triggers' bounds;
+//! - [`stored_run`]: a stored run's JSON columns decoded, or why the row
+//!   is damaged;
 //! - [`events`]: the events the platform raises (a run finished, an
 //!   integration installed, a connection needs re-authorisation);
 //! - [`review`]: submissions and their review, the state behind the
@@ -36,4 +38,5 @@ pub mod installations;
 pub mod platform;
 pub mod review;
 pub mod saved;
+pub mod stored_run;
 pub mod triggers;

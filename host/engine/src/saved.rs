@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use workway_store::StoreError;
-use workway_store::workflows::{SaveWorkflow, WorkflowRow};
+use workway_store::workflows::{SaveWorkflow, TriggerKind, WorkflowRow};
 
 use crate::catalog::ApprovedIntegration;
 use crate::installations;
@@ -55,29 +55,35 @@ pub struct SavedWorkflow {
 struct Installed(BTreeMap<String, Result<Arc<ApprovedIntegration>, String>>);
 
 impl ActionLookup for Installed {
-    fn action(&self, integration: &str, action: &str) -> Result<ActionSchemas, String> {
+    fn action(
+        &self,
+        integration: &str,
+        action: &str,
+    ) -> Result<ActionSchemas, workway_workflow::validate::LookupError> {
+        use workway_workflow::validate::LookupError;
         match self.0.get(integration) {
-            None => Err(format!(
-                "`{integration}` is not installed: run `workway install {integration}`"
-            )),
-            Some(Err(why)) => Err(why.clone()),
+            None => Err(LookupError::NotInstalled {
+                integration: integration.to_owned(),
+            }),
+            Some(Err(why)) => Err(LookupError::Unusable(why.clone())),
             Some(Ok(approved)) => match approved.component.action(action) {
                 Some(a) => Ok(ActionSchemas {
                     input: a.input_schema.clone(),
                     output: a.output_schema.clone(),
                 }),
                 None => {
-                    let offered: Vec<&str> = approved
+                    let offered: Vec<String> = approved
                         .component
                         .description
                         .actions
                         .iter()
-                        .map(|a| a.name.as_str())
+                        .map(|a| a.name.clone())
                         .collect();
-                    Err(format!(
-                        "`{integration}` has no action `{action}`; it offers: {}",
-                        offered.join(", ")
-                    ))
+                    Err(LookupError::NoAction {
+                        integration: integration.to_owned(),
+                        action: action.to_owned(),
+                        offered: Some(offered),
+                    })
                 }
             },
         }
@@ -146,7 +152,7 @@ pub async fn save(
             new_id: &uuid::Uuid::new_v4().to_string(),
             owner,
             name: &definition.name,
-            trigger_kind: definition.trigger_kind(),
+            trigger_kind: trigger_kind(&definition.trigger),
             webhook_token: token.as_deref(),
             webhook_secret: secret.as_deref(),
             definition: &definition.to_json(),
@@ -155,6 +161,17 @@ pub async fn save(
         .await?;
     tracing::info!(owner, workflow = %row.name, version = row.version, "workflow saved");
     Ok(SavedWorkflow { row, definition })
+}
+
+/// The stored kind of `trigger`: which trigger serves the workflow, and
+/// what the runs it starts record as having started them.
+pub fn trigger_kind(trigger: &Trigger) -> TriggerKind {
+    match trigger {
+        Trigger::Manual { .. } => TriggerKind::Manual,
+        Trigger::Webhook { .. } => TriggerKind::Webhook,
+        Trigger::Schedule { .. } => TriggerKind::Schedule,
+        Trigger::Event { .. } => TriggerKind::Event,
+    }
 }
 
 /// A random token for a webhook URL's secret path: 128 bits, URL-safe.

@@ -6,7 +6,7 @@ mod bindings;
 mod cache;
 mod engine;
 mod execute;
-mod host_calls;
+mod host;
 pub mod imports;
 mod log_sink;
 mod review;
@@ -25,7 +25,7 @@ use workway_registry::schema::Schema;
 
 pub use execute::ExecutionRequest;
 pub use imports::ImportSummary;
-pub use warm::WarmInstance;
+pub use warm::{WarmCallError, WarmInstance};
 pub use workway_registry::Digest;
 pub use workway_report::{
     ExecutionReport, HostError, Limits, MeteringConfig, Outcome, RuntimeConfig,

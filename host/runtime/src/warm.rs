@@ -25,6 +25,17 @@ fn unbounded() -> Limits {
     }
 }
 
+/// Why a call on a [`WarmInstance`] produced no output.
+#[derive(Debug, thiserror::Error)]
+pub enum WarmCallError {
+    /// The action returned its typed `integration-error`.
+    #[error("{0:?}")]
+    Integration(types::IntegrationError),
+    /// The call trapped or could not be made.
+    #[error("{0:#}")]
+    Trap(wasmtime::Error),
+}
+
 /// One instance of a component kept alive across calls.
 pub struct WarmInstance {
     store: Store<HostState>,
@@ -32,8 +43,8 @@ pub struct WarmInstance {
 }
 
 impl WarmInstance {
-    /// Call `action` on the live instance; the JSON output or the error text.
-    pub async fn call(&mut self, action: &str, input: &str) -> Result<String, String> {
+    /// Call `action` on the live instance; the JSON output or why there is none.
+    pub async fn call(&mut self, action: &str, input: &str) -> Result<String, WarmCallError> {
         let context = types::ExecutionContext {
             execution_id: "warm".into(),
             idempotency_key: None,
@@ -44,8 +55,8 @@ impl WarmInstance {
             .await
         {
             Ok(Ok(result)) => Ok(result.data),
-            Ok(Err(e)) => Err(format!("{e:?}")),
-            Err(e) => Err(format!("{e:#}")),
+            Ok(Err(e)) => Err(WarmCallError::Integration(e)),
+            Err(e) => Err(WarmCallError::Trap(e)),
         }
     }
 }

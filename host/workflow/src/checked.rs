@@ -11,7 +11,8 @@ use serde::{Deserialize, Deserializer};
 /// Read a map as `Raw`, then convert it to `T`, both within the map's own
 /// visit: a conversion error then carries the map's position and path
 /// (`trigger`, `steps[1].when`) rather than its parent's, as serde's
-/// `try_from` attribute would give.
+/// `try_from` attribute would give. The conversion's error is shown as
+/// the message.
 pub(crate) fn deserialize_checked<'de, D, Raw, T>(
     deserializer: D,
     expecting: &'static str,
@@ -19,7 +20,8 @@ pub(crate) fn deserialize_checked<'de, D, Raw, T>(
 where
     D: Deserializer<'de>,
     Raw: Deserialize<'de>,
-    T: TryFrom<Raw, Error = String>,
+    T: TryFrom<Raw>,
+    T::Error: fmt::Display,
 {
     struct Checked<Raw, T> {
         expecting: &'static str,
@@ -29,7 +31,8 @@ where
     impl<'de, Raw, T> Visitor<'de> for Checked<Raw, T>
     where
         Raw: Deserialize<'de>,
-        T: TryFrom<Raw, Error = String>,
+        T: TryFrom<Raw>,
+        T::Error: fmt::Display,
     {
         type Value = T;
 

@@ -79,6 +79,19 @@ struct RawCondition {
 const CONDITION_NAMES: &str =
     "`exists`, `missing`, `truthy`, `falsy`, `equals`, `not_equals`, `all`, `any`, `not`";
 
+/// Why a map is not a condition: it must hold exactly one condition name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+enum ConditionError {
+    /// No condition name was given.
+    #[error("a condition needs one of {}", CONDITION_NAMES)]
+    Empty,
+    /// Several were given in one map.
+    #[error(
+        "a condition has exactly one key; combine conditions with `all: [...]` or `any: [...]`"
+    )]
+    SeveralKeys,
+}
+
 impl<'de> Deserialize<'de> for Condition {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserialize_checked::<D, RawCondition, Condition>(
@@ -89,7 +102,7 @@ impl<'de> Deserialize<'de> for Condition {
 }
 
 impl TryFrom<RawCondition> for Condition {
-    type Error = String;
+    type Error = ConditionError;
 
     fn try_from(raw: RawCondition) -> Result<Self, Self::Error> {
         let mut given: Vec<Condition> = [
@@ -108,12 +121,8 @@ impl TryFrom<RawCondition> for Condition {
         .collect();
         match given.len() {
             1 => Ok(given.remove(0)),
-            0 => Err(format!("a condition needs one of {CONDITION_NAMES}")),
-            _ => Err(
-                "a condition has exactly one key; combine conditions with `all: [...]` or \
-                 `any: [...]`"
-                    .to_owned(),
-            ),
+            0 => Err(ConditionError::Empty),
+            _ => Err(ConditionError::SeveralKeys),
         }
     }
 }
@@ -333,5 +342,23 @@ mod tests {
         assert!(!Condition::Any(vec![]).evaluate(&ctx));
         assert!(Condition::All(vec![]).evaluate(&ctx));
         assert!(Condition::Not(Box::new(no())).evaluate(&ctx));
+    }
+
+    #[test]
+    fn a_refused_condition_says_exactly_why() {
+        let error = |value: Value| {
+            serde_json::from_value::<Condition>(value)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            error(json!({})),
+            "a condition needs one of `exists`, `missing`, `truthy`, `falsy`, `equals`, \
+             `not_equals`, `all`, `any`, `not`"
+        );
+        assert_eq!(
+            error(json!({"exists": "/a", "missing": "/b"})),
+            "a condition has exactly one key; combine conditions with `all: [...]` or `any: [...]`"
+        );
     }
 }

@@ -331,28 +331,58 @@ impl RawTrigger {
             .collect()
     }
 
-    fn refuse_foreign_keys(&self) -> Result<(), String> {
+    fn refuse_foreign_keys(&self) -> Result<(), TriggerError> {
         let allowed = self.kind.keys();
-        let foreign: Vec<String> = self
+        let foreign: Vec<&'static str> = self
             .present()
             .into_iter()
             .filter(|key| !allowed.contains(key))
-            .map(|key| format!("`{key}`"))
             .collect();
         if foreign.is_empty() {
             return Ok(());
         }
-        Err(format!(
-            "a {} trigger does not take {}; its settings are {}",
-            self.kind.name(),
-            foreign.join(", "),
-            allowed
-                .iter()
-                .map(|key| format!("`{key}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
+        Err(TriggerError::ForeignKeys {
+            kind: self.kind.name(),
+            foreign,
+            allowed,
+        })
     }
+}
+
+/// Why a trigger as written does not fit its kind.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum TriggerError {
+    /// Settings of another kind of trigger.
+    #[error(
+        "a {kind} trigger does not take {}; its settings are {}",
+        backticked(.foreign),
+        backticked(.allowed)
+    )]
+    ForeignKeys {
+        /// The trigger's kind (`manual`).
+        kind: &'static str,
+        /// The keys it does not take, in the order of [`RawTrigger::present`].
+        foreign: Vec<&'static str>,
+        /// The keys it takes.
+        allowed: &'static [&'static str],
+    },
+    /// A schedule trigger without its `cron`.
+    #[error("a schedule trigger needs `cron`, like `cron: \"0 9 * * 1-5\"`")]
+    NoCron,
+    /// An event trigger without its `on`.
+    #[error(
+        "an event trigger needs `on`: one of `run_succeeded`, `run_failed`, `run_finished`, \
+         `installation_created`, `connection_needs_reauth`"
+    )]
+    NoEvent,
+}
+
+/// Keys as a list in backticks: `` `cron`, `timezone` ``.
+fn backticked(keys: &[&str]) -> String {
+    keys.iter()
+        .map(|key| format!("`{key}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl<'de> Deserialize<'de> for Trigger {
@@ -364,9 +394,8 @@ impl<'de> Deserialize<'de> for Trigger {
     }
 }
 
-
 impl TryFrom<RawTrigger> for Trigger {
-    type Error = String;
+    type Error = TriggerError;
 
     fn try_from(raw: RawTrigger) -> Result<Self, Self::Error> {
         raw.refuse_foreign_keys()?;
@@ -381,17 +410,12 @@ impl TryFrom<RawTrigger> for Trigger {
                 tolerance_secs: raw.tolerance_secs.unwrap_or(DEFAULT_TOLERANCE_SECS),
             },
             TriggerKind::Schedule => Trigger::Schedule {
-                cron: raw
-                    .cron
-                    .ok_or("a schedule trigger needs `cron`, like `cron: \"0 9 * * 1-5\"`")?,
+                cron: raw.cron.ok_or(TriggerError::NoCron)?,
                 timezone: raw.timezone.unwrap_or_else(|| DEFAULT_TIMEZONE.to_owned()),
                 catch_up: raw.catch_up.unwrap_or_default(),
             },
             TriggerKind::Event => Trigger::Event {
-                on: raw.on.ok_or(
-                    "an event trigger needs `on`: one of `run_succeeded`, `run_failed`, \
-                     `run_finished`, `installation_created`, `connection_needs_reauth`",
-                )?,
+                on: raw.on.ok_or(TriggerError::NoEvent)?,
                 workflow: raw.workflow,
                 integration: raw.integration,
                 provider: raw.provider,
@@ -844,5 +868,28 @@ steps:
         let manual = Trigger::Manual { input_schema: None };
         assert!(manual.schedule().is_none());
         assert_eq!(manual.next_tick(after), None);
+    }
+
+    #[test]
+    fn a_refused_trigger_says_exactly_why() {
+        let error = |value: Value| {
+            serde_json::from_value::<Trigger>(value)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            error(json!({"kind": "webhook", "cron": "x", "on": "run_failed"})),
+            "a webhook trigger does not take `cron`, `on`; its settings are \
+             `idempotency_header`, `idempotency_field`, `dedupe_window_secs`, `tolerance_secs`"
+        );
+        assert_eq!(
+            error(json!({"kind": "schedule"})),
+            "a schedule trigger needs `cron`, like `cron: \"0 9 * * 1-5\"`"
+        );
+        assert_eq!(
+            error(json!({"kind": "event"})),
+            "an event trigger needs `on`: one of `run_succeeded`, `run_failed`, \
+             `run_finished`, `installation_created`, `connection_needs_reauth`"
+        );
     }
 }

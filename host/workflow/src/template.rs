@@ -46,12 +46,12 @@ pub enum TemplateError {
     },
     /// The template itself is wrong: a malformed `$ref` object, a pointer
     /// that is not one, an unclosed `{{`.
-    #[error("{field}: {message}")]
+    #[error("{field}: {problem}")]
     Malformed {
         /// The input field (`input.body`).
         field: String,
         /// What is wrong and how to fix it.
-        message: String,
+        problem: MalformedTemplate,
     },
 }
 
@@ -64,6 +64,78 @@ impl TemplateError {
             }
         }
     }
+}
+
+/// What is wrong with a template as written, found without a context.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MalformedTemplate {
+    /// An object with `$ref` that is not a well-formed reference.
+    #[error(transparent)]
+    Ref(#[from] RefError),
+    /// A string whose `{{ ... }}` placeholders do not parse.
+    #[error(transparent)]
+    Placeholder(#[from] PlaceholderError),
+}
+
+/// Why an object with `$ref` is not a well-formed reference.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RefError {
+    /// `$ref` is not a string.
+    #[error(
+        "`{}` must be a JSON pointer string, like `{{\"$ref\": \"/trigger/id\"}}`",
+        REF_KEY
+    )]
+    NotAString,
+    /// The object has a key besides `$ref` and `default` (often a typo).
+    #[error(
+        "a `{}` object takes only `{}` besides it; remove `{key}` (or check its spelling)",
+        REF_KEY,
+        DEFAULT_KEY
+    )]
+    ExtraKey {
+        /// The key that does not belong.
+        key: String,
+    },
+    /// `$ref` is a string but not a JSON pointer.
+    #[error(transparent)]
+    Pointer(#[from] PointerError),
+}
+
+/// Why an interpolated string's placeholders do not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlaceholderError {
+    /// A `{{` with no `}}` after it.
+    #[error("`{{{{` is not closed: write a placeholder as `{{{{ /json/pointer }}}}`")]
+    Unclosed,
+    /// A placeholder holds something that is not a JSON pointer.
+    #[error("in `{{{{ {pointer} }}}}`: {error}")]
+    BadPointer {
+        /// The placeholder's text, trimmed.
+        pointer: String,
+        /// Why it is not a pointer.
+        error: PointerError,
+    },
+}
+
+/// Why a string is not a JSON pointer a template can read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PointerError {
+    /// It does not start with `/` (the whole-document pointer `""`
+    /// included: a template reads a part of the context).
+    #[error(
+        "`{pointer}` is not a JSON pointer: start it with `/`, like `/trigger/id` or \
+         `/steps/<id>/output/<field>`"
+    )]
+    NoLeadingSlash {
+        /// The string given as a pointer.
+        pointer: String,
+    },
+    /// A `~` is followed by something other than `0` or `1`.
+    #[error("`{pointer}` has a `~` that is not `~0` (for `~`) or `~1` (for `/`)")]
+    BadEscape {
+        /// The pointer with the bad escape.
+        pointer: String,
+    },
 }
 
 /// One pointer a template reads, for validation.
@@ -103,7 +175,7 @@ pub fn render(template: &Value, context: &Value) -> Result<Value, TemplateError>
 
 fn render_at(template: &Value, context: &Value, field: &str) -> Result<Value, TemplateError> {
     match template {
-        Value::Object(map) => match ref_template(map).map_err(|m| malformed(field, m))? {
+        Value::Object(map) => match ref_template(map).map_err(|e| malformed(field, e))? {
             Some(reference) => resolve_ref(reference, context, field),
             None => render_object(map, context, field),
         },
@@ -149,7 +221,7 @@ fn resolve_ref(
 
 fn interpolate(text: &str, context: &Value, field: &str) -> Result<String, TemplateError> {
     let mut out = String::with_capacity(text.len());
-    for segment in segments(text).map_err(|m| malformed(field, m))? {
+    for segment in segments(text).map_err(|e| malformed(field, e))? {
         match segment {
             Segment::Text(text) => out.push_str(text),
             Segment::Pointer(pointer) => match context.pointer(pointer) {
@@ -192,7 +264,8 @@ pub fn references(template: &Value) -> Vec<Reference> {
 pub fn check(template: &Value) -> Vec<TemplateError> {
     let mut out = Vec::new();
     visit(template, ROOT_FIELD, &mut |field, node| match node {
-        Node::Ref(Err(message)) | Node::Text(Err(message)) => out.push(malformed(field, message)),
+        Node::Ref(Err(error)) => out.push(malformed(field, error)),
+        Node::Text(Err(error)) => out.push(malformed(field, error)),
         _ => {}
     });
     out
@@ -200,8 +273,8 @@ pub fn check(template: &Value) -> Vec<TemplateError> {
 
 /// What a template node is, for the walkers above.
 enum Node<'a> {
-    Ref(Result<RefTemplate<'a>, String>),
-    Text(Result<Vec<Segment<'a>>, String>),
+    Ref(Result<RefTemplate<'a>, RefError>),
+    Text(Result<Vec<Segment<'a>>, PlaceholderError>),
 }
 
 /// Call `f` on every reference object and interpolated string in
@@ -215,7 +288,7 @@ fn visit<'a>(template: &'a Value, field: &str, f: &mut dyn FnMut(&str, Node<'a>)
                 }
             }
             Ok(Some(reference)) => f(field, Node::Ref(Ok(reference))),
-            Err(message) => f(field, Node::Ref(Err(message))),
+            Err(error) => f(field, Node::Ref(Err(error))),
         },
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
@@ -229,20 +302,15 @@ fn visit<'a>(template: &'a Value, field: &str, f: &mut dyn FnMut(&str, Node<'a>)
 
 /// Read an object as a reference: `Ok(None)` for an ordinary object, an
 /// error for one with `$ref` that is not a well-formed reference.
-pub fn ref_template(map: &Map<String, Value>) -> Result<Option<RefTemplate<'_>>, String> {
+pub fn ref_template(map: &Map<String, Value>) -> Result<Option<RefTemplate<'_>>, RefError> {
     let Some(pointer) = map.get(REF_KEY) else {
         return Ok(None);
     };
     let Value::String(pointer) = pointer else {
-        return Err(format!(
-            "`{REF_KEY}` must be a JSON pointer string, like `{{\"$ref\": \"/trigger/id\"}}`"
-        ));
+        return Err(RefError::NotAString);
     };
     if let Some(extra) = map.keys().find(|k| *k != REF_KEY && *k != DEFAULT_KEY) {
-        return Err(format!(
-            "a `{REF_KEY}` object takes only `{DEFAULT_KEY}` besides it; remove `{extra}` \
-             (or check its spelling)"
-        ));
+        return Err(RefError::ExtraKey { key: extra.clone() });
     }
     parse_pointer(pointer)?;
     Ok(Some(RefTemplate {
@@ -274,7 +342,7 @@ pub fn is_literal(value: &Value) -> bool {
 
 /// Split an interpolated string into text and placeholders; an error for
 /// an unclosed `{{` or a placeholder that is not a JSON pointer.
-pub fn segments(text: &str) -> Result<Vec<Segment<'_>>, String> {
+pub fn segments(text: &str) -> Result<Vec<Segment<'_>>, PlaceholderError> {
     let mut out = Vec::new();
     let mut rest = text;
     while let Some(open) = rest.find("{{") {
@@ -283,12 +351,13 @@ pub fn segments(text: &str) -> Result<Vec<Segment<'_>>, String> {
         }
         let after = &rest[open + 2..];
         let Some(close) = after.find("}}") else {
-            return Err(
-                "`{{` is not closed: write a placeholder as `{{ /json/pointer }}`".to_owned(),
-            );
+            return Err(PlaceholderError::Unclosed);
         };
         let pointer = after[..close].trim();
-        parse_pointer(pointer).map_err(|e| format!("in `{{{{ {pointer} }}}}`: {e}"))?;
+        parse_pointer(pointer).map_err(|error| PlaceholderError::BadPointer {
+            pointer: pointer.to_owned(),
+            error,
+        })?;
         out.push(Segment::Pointer(pointer));
         rest = &after[close + 2..];
     }
@@ -301,19 +370,18 @@ pub fn segments(text: &str) -> Result<Vec<Segment<'_>>, String> {
 /// Split a JSON pointer into its tokens, unescaped (`~1` is `/`, `~0` is
 /// `~`); an error says how to write one. The whole-document pointer `""`
 /// is refused: a template reads a part of the context.
-pub fn parse_pointer(pointer: &str) -> Result<Vec<String>, String> {
+pub fn parse_pointer(pointer: &str) -> Result<Vec<String>, PointerError> {
     let Some(rest) = pointer.strip_prefix('/') else {
-        return Err(format!(
-            "`{pointer}` is not a JSON pointer: start it with `/`, like `/trigger/id` or \
-             `/steps/<id>/output/<field>`"
-        ));
+        return Err(PointerError::NoLeadingSlash {
+            pointer: pointer.to_owned(),
+        });
     };
     rest.split('/')
         .map(|token| unescape(pointer, token))
         .collect()
 }
 
-fn unescape(pointer: &str, token: &str) -> Result<String, String> {
+fn unescape(pointer: &str, token: &str) -> Result<String, PointerError> {
     let mut out = String::with_capacity(token.len());
     let mut chars = token.chars();
     while let Some(c) = chars.next() {
@@ -325,9 +393,9 @@ fn unescape(pointer: &str, token: &str) -> Result<String, String> {
             Some('0') => out.push('~'),
             Some('1') => out.push('/'),
             _ => {
-                return Err(format!(
-                    "`{pointer}` has a `~` that is not `~0` (for `~`) or `~1` (for `/`)"
-                ));
+                return Err(PointerError::BadEscape {
+                    pointer: pointer.to_owned(),
+                });
             }
         }
     }
@@ -353,10 +421,10 @@ pub fn index_field(parent: &str, index: usize) -> String {
     format!("{parent}[{index}]")
 }
 
-fn malformed(field: &str, message: String) -> TemplateError {
+fn malformed(field: &str, problem: impl Into<MalformedTemplate>) -> TemplateError {
     TemplateError::Malformed {
         field: field.to_owned(),
-        message,
+        problem: problem.into(),
     }
 }
 
@@ -529,6 +597,48 @@ mod tests {
                 Segment::Text("c"),
                 Segment::Pointer("/d")
             ]
+        );
+    }
+
+    #[test]
+    fn malformed_templates_say_exactly_how_to_fix_them() {
+        let ref_error = |value: Value| match ref_template(value.as_object().expect("an object")) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("{value} is a reference"),
+        };
+        assert_eq!(
+            ref_error(json!({"$ref": 3})),
+            "`$ref` must be a JSON pointer string, like `{\"$ref\": \"/trigger/id\"}`"
+        );
+        assert_eq!(
+            ref_error(json!({"$ref": "/a", "defualt": 1})),
+            "a `$ref` object takes only `default` besides it; remove `defualt` (or check its \
+             spelling)"
+        );
+        assert_eq!(
+            ref_error(json!({"$ref": "a"})),
+            "`a` is not a JSON pointer: start it with `/`, like `/trigger/id` or \
+             `/steps/<id>/output/<field>`"
+        );
+        assert_eq!(
+            segments("x {{ /a").unwrap_err().to_string(),
+            "`{{` is not closed: write a placeholder as `{{ /json/pointer }}`"
+        );
+        assert_eq!(
+            segments("x {{ /a~2 }}").unwrap_err().to_string(),
+            "in `{{ /a~2 }}`: `/a~2` has a `~` that is not `~0` (for `~`) or `~1` (for `/`)"
+        );
+        assert_eq!(
+            parse_pointer("").unwrap_err().to_string(),
+            "`` is not a JSON pointer: start it with `/`, like `/trigger/id` or \
+             `/steps/<id>/output/<field>`"
+        );
+        assert_eq!(
+            render(&json!({"x": ["{{ nope }}"]}), &context())
+                .unwrap_err()
+                .to_string(),
+            "input.x[0]: in `{{ nope }}`: `nope` is not a JSON pointer: start it with `/`, like \
+             `/trigger/id` or `/steps/<id>/output/<field>`"
         );
     }
 }

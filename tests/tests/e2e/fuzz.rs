@@ -13,12 +13,12 @@ use proptest::test_runner::Config;
 use serde_json::{Map, Value, json};
 use workway_capabilities::replay::{ReplayBroker, ReplayFile};
 use workway_capabilities::{ConnectionBroker as _, HttpBroker as _, OutboundRequest};
-use workway_registry::schema::Schema;
 use workway_engine::triggers::webhook;
+use workway_registry::schema::Schema;
+use workway_runtime::{LoadedComponent, Runtime, RuntimeConfig};
 use workway_workflow::condition::{Condition, is_truthy};
 use workway_workflow::definition::WorkflowDefinition;
 use workway_workflow::template;
-use workway_runtime::{LoadedComponent, Runtime, RuntimeConfig};
 
 /// Few enough cases for each property to finish in a few seconds on two
 /// cores, with no regression files written beside the sources (a failure

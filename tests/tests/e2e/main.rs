@@ -1,5 +1,5 @@
 //! End-to-end tests of the runtime against real components built from
-//! `tests/plugins`. (The CLI is tested in `host/tests/cli.rs`.)
+//! `tests/plugins`. (The CLI is tested in `host/cli/tests/all/`.)
 //!
 //! One test binary (faster to link than many); each module is one concern.
 
@@ -7,6 +7,7 @@ mod adversarial;
 mod cache;
 mod catalog;
 mod connections;
+mod fuzz;
 mod integrations;
 mod lean;
 mod registry;

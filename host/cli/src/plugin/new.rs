@@ -29,7 +29,7 @@ pub struct NewArgs {
 
 /// The SDK next to the sources this binary was built from.
 fn default_sdk_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../guest-sdk")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../guest-sdk")
 }
 
 /// A kebab-case integration name from a directory name.

@@ -9,8 +9,9 @@ use std::process::{Command, Output};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the workspace root")
+        .ancestors()
+        .nth(2)
+        .expect("the workspace root (host/cli is two levels down)")
         .to_path_buf()
 }
 

@@ -67,7 +67,7 @@ fn new_build_check_and_run_a_fresh_integration() {
     assert!(plugin.join("workway.toml").exists());
 
     // Share compiled dependencies between test runs.
-    let shared_target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/cli-test-plugins");
+    let shared_target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/cli-test-plugins");
     let built = Command::new(env!("CARGO_BIN_EXE_workway"))
         .args(["plugin", "build", plugin_arg])
         .env("CARGO_TARGET_DIR", &shared_target)

@@ -25,7 +25,7 @@ use workway_mocks::services::slack::{self, Channel, SlackMock};
 use workway_mocks::services::stripe::{self, StripeMock};
 use workway_mocks::{MockResponse, TestCa};
 use workway_store::Store;
-use workway_store::runs::{AttemptStatus, RunStatus};
+use workway_store::runs::{AttemptStatus, RunStatus, TriggerKind};
 use workway_store::testing::test_stores;
 use workway_test_artifacts::first_party;
 use workway_vault::oauth::providers::ProviderRegistry;
@@ -557,7 +557,7 @@ async fn runs_per_tick(store: &Store) -> std::collections::BTreeMap<i64, usize> 
         .await
         .expect("listed")
         .iter()
-        .filter(|r| r.trigger_kind == "schedule")
+        .filter(|r| r.trigger_kind == TriggerKind::Schedule)
     {
         let data: serde_json::Value = serde_json::from_str(&run.trigger_data).expect("JSON");
         let tick = data["tick_ms"].as_i64().expect("a tick");

@@ -9,20 +9,29 @@
 //! resumed after a crash finds an attempt still marked running: it runs
 //! that attempt again under the same idempotency key, so a service that
 //! honours the key (Stripe) applies it once.
+//!
+//! The drive goes in phases, each a function below: [`load`] the run's
+//! workflow version, pins and trigger data (a run whose version cannot be
+//! read or whose row is damaged fails there, before any step); then per
+//! step [`Claimed::run_step`]: pick the attempt, skip it or render its
+//! input, record it as started, execute it, and commit its result with
+//! what the run does next.
 
 use std::sync::Arc;
 
 use serde_json::{Value, json};
 use workway_store::runs::{
-    AttemptRow, AttemptStatus, FinishAttempt, NewAttempt, RunRow, RunStatus, RunUpdate,
+    AttemptRow, AttemptStatus, FinishAttempt, NewAttempt, RunRow, RunStatus, RunUpdate, Runs,
 };
+use workway_vault::credentials::ExecutionConnections;
 
 use super::Executor;
 use super::lease::Lease;
-use super::step::{AttemptRequest, StepError};
+use super::step::{AttemptOutcome, AttemptRequest, StepError};
 use crate::events::Event;
 use crate::installations::Pins;
-use workway_workflow::definition::WorkflowDefinition;
+use crate::stored_run::{self, RunColumn};
+use workway_workflow::definition::{Step, WorkflowDefinition};
 use workway_workflow::retry::{Decision, decide};
 use workway_workflow::template;
 
@@ -90,13 +99,7 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
 
 /// The run's error as stored: which step, which attempt, what, and why it
 /// was not retried.
-fn run_error(
-    step_index: usize,
-    step_id: &str,
-    attempt: i64,
-    error: &StepError,
-    why: &str,
-) -> String {
+fn run_error(step_index: i64, step_id: &str, attempt: i64, error: &StepError, why: &str) -> String {
     to_json(&json!({
         "step": step_id,
         "step_index": step_index,
@@ -106,227 +109,470 @@ fn run_error(
     }))
 }
 
+/// Now, Unix ms.
+fn now() -> i64 {
+    workway_store::clock::now_ms()
+}
+
+/// Drive the claimed `run` under `lease` until it is handed back
+/// (succeeded, failed, waiting for a retry) or the lease is lost.
 pub(super) async fn drive(
     executor: &Arc<Executor>,
     run: RunRow,
     lease: &Lease,
 ) -> Result<Handed, DriveError> {
-    let store = &executor.platform.store;
-    let runs = store.runs();
-    let now = workway_store::clock::now_ms;
+    let Some((claimed, mut progress)) = load(executor, run, lease.holder()).await? else {
+        return Ok(Handed::Failed);
+    };
+    let mut index = usize::try_from(claimed.run.next_step).unwrap_or(usize::MAX);
+    loop {
+        if lease.is_lost() {
+            return Err(DriveError::LeaseLost);
+        }
+        let Some(step) = claimed.def.steps.get(index) else {
+            return claimed.close_past_the_last_step().await;
+        };
+        match claimed.run_step(index, step, &mut progress).await? {
+            Then::NextStep => index += 1,
+            Then::SameStep => {}
+            Then::Stop(handed) => return Ok(handed),
+        }
+    }
+}
+
+/// What a drive reads and never changes: the run as claimed, the workflow
+/// version it pinned, what it pinned of each integration, and the name
+/// its lease is held under.
+struct Claimed<'a> {
+    executor: &'a Executor,
+    run: RunRow,
+    def: Arc<WorkflowDefinition>,
+    pins: Pins,
+    holder: &'a str,
+}
+
+/// What a drive learns as it goes: every attempt of the run so far, and
+/// the context input templates and conditions read (see [`context`]).
+struct Progress {
+    attempts: Vec<AttemptRow>,
+    ctx: Value,
+}
+
+/// What the drive does after one step.
+enum Then {
+    /// Go on with the next step.
+    NextStep,
+    /// Run the same step again now (its connection was refreshed).
+    SameStep,
+    /// Stop: the run is handed back.
+    Stop(Handed),
+}
+
+impl Then {
+    /// After a step that is done and committed with `update`: stop when
+    /// it was the last (the run succeeded), else go on.
+    fn after_done(update: RunUpdate<'_>) -> Then {
+        if matches!(update, RunUpdate::Succeed) {
+            Then::Stop(Handed::Succeeded)
+        } else {
+            Then::NextStep
+        }
+    }
+}
+
+/// Load phase: the workflow version the run pinned, its pins and trigger
+/// data, and the attempts made so far. `None` for a run that cannot be
+/// driven, its workflow version unreadable or its pins or trigger data
+/// damaged: it is failed here, before any step, with the reason stored
+/// (never run with empty values in place of what it stored).
+async fn load<'a>(
+    executor: &'a Executor,
+    run: RunRow,
+    holder: &'a str,
+) -> Result<Option<(Claimed<'a>, Progress)>, DriveError> {
     let def = match executor
         .definition(&run.workflow_id, run.workflow_version)
         .await
     {
         Ok(def) => def,
         Err(e) => {
-            let error = to_json(
-                &json!({"error": StepError::platform("definition", e.clone()), "reason": "the run's workflow version cannot be read"}),
-            );
-            runs.finish_unleased(&run.id, RunStatus::Failed, Some(&error), now())
-                .await?;
-            return Ok(Handed::Failed);
+            let error = StepError::platform("definition", e.to_string());
+            let why = "the run's workflow version cannot be read";
+            fail_unstartable(executor, &run, &error, why).await?;
+            return Ok(None);
         }
     };
-    let pins: Pins = serde_json::from_str(&run.pins).unwrap_or_default();
-    let trigger: Value = serde_json::from_str(&run.trigger_data).unwrap_or(Value::Null);
-    let mut attempts = runs.attempts(&run.id).await?;
-    let mut ctx = context(&run, &def, trigger, &attempts);
-    let holder = lease.holder();
-    let mut index = usize::try_from(run.next_step).unwrap_or(usize::MAX);
-
-    loop {
-        if lease.is_lost() {
-            return Err(DriveError::LeaseLost);
+    let stored = stored_run::decode::<Pins>(&run, RunColumn::Pins).and_then(|pins| {
+        stored_run::decode::<Value>(&run, RunColumn::TriggerData).map(|trigger| (pins, trigger))
+    });
+    let (pins, trigger) = match stored {
+        Ok(stored) => stored,
+        Err(damaged) => {
+            tracing::warn!(run = %run.id, "{damaged}: the run fails");
+            let error = StepError::platform("damaged", damaged.to_string());
+            let why = "the run's stored row is damaged; start a new run";
+            fail_unstartable(executor, &run, &error, why).await?;
+            return Ok(None);
         }
-        let Some(step) = def.steps.get(index) else {
-            // Past the last step with the run still open: only a run whose
-            // definition lost steps can get here. Close it.
-            runs.finish_unleased(&run.id, RunStatus::Succeeded, None, now())
-                .await?;
-            return Ok(Handed::Succeeded);
-        };
-        let after = |i: usize| -> RunUpdate<'static> {
-            if i + 1 >= def.steps.len() {
-                RunUpdate::Succeed
-            } else {
-                RunUpdate::Continue {
-                    next_step: i64::try_from(i + 1).unwrap_or(i64::MAX),
-                }
+    };
+    let attempts = executor.platform.store.runs().attempts(&run.id).await?;
+    let ctx = context(&run, &def, trigger, &attempts);
+    Ok(Some((
+        Claimed {
+            executor,
+            run,
+            def,
+            pins,
+            holder,
+        },
+        Progress { attempts, ctx },
+    )))
+}
+
+/// Fail `run`, which cannot be driven at all, outside its lease (no step
+/// was attempted): `error` and `why` become its stored error.
+async fn fail_unstartable(
+    executor: &Executor,
+    run: &RunRow,
+    error: &StepError,
+    why: &str,
+) -> Result<(), DriveError> {
+    let error = to_json(&json!({"error": error, "reason": why}));
+    executor
+        .platform
+        .store
+        .runs()
+        .finish_unleased(&run.id, RunStatus::Failed, Some(&error), now())
+        .await?;
+    Ok(())
+}
+
+/// Pick phase: the number of the attempt to make of step `step_index`:
+/// the one a process that died left running (resumed under its
+/// idempotency key), else one more than the last, from 1.
+fn next_attempt(attempts: &[AttemptRow], step_index: i64) -> i64 {
+    match attempts.iter().rev().find(|a| a.step_index == step_index) {
+        Some(a) if a.status == AttemptStatus::Running => a.attempt,
+        Some(a) => a.attempt + 1,
+        None => 1,
+    }
+}
+
+/// Input phase: the step's input rendered from the context, which first
+/// learns this attempt's number (`/run/attempt`).
+fn render_input(step: &Step, attempt: i64, ctx: &mut Value) -> Result<Value, StepError> {
+    ctx["run"]["attempt"] = json!(attempt);
+    template::render(&step.input, ctx).map_err(|e| StepError::workflow("template", e.to_string()))
+}
+
+impl Claimed<'_> {
+    /// The run tables.
+    fn runs(&self) -> Runs<'_> {
+        self.executor.platform.store.runs()
+    }
+
+    /// How the run moves once step `index` is done: on to the next step,
+    /// or succeeded after the last.
+    fn after(&self, index: usize) -> RunUpdate<'static> {
+        if index + 1 >= self.def.steps.len() {
+            RunUpdate::Succeed
+        } else {
+            RunUpdate::Continue {
+                next_step: i64::try_from(index + 1).unwrap_or(i64::MAX),
             }
-        };
+        }
+    }
+
+    /// Past the last step with the run still open: only a run whose
+    /// definition lost steps can get here. Close it as succeeded.
+    async fn close_past_the_last_step(&self) -> Result<Handed, DriveError> {
+        self.runs()
+            .finish_unleased(&self.run.id, RunStatus::Succeeded, None, now())
+            .await?;
+        Ok(Handed::Succeeded)
+    }
+
+    /// Step `index`, phase by phase: pick its attempt; skip it when its
+    /// condition is false, or render its input; record the attempt as
+    /// started; execute it within its installation's bound; commit the
+    /// result with what the run does next.
+    async fn run_step(
+        &self,
+        index: usize,
+        step: &Step,
+        progress: &mut Progress,
+    ) -> Result<Then, DriveError> {
         let step_index = i64::try_from(index).unwrap_or(i64::MAX);
-        let previous: Vec<&AttemptRow> = attempts
-            .iter()
-            .filter(|a| a.step_index == step_index)
-            .collect();
-        let attempt = match previous.last() {
-            Some(a) if a.status == AttemptStatus::Running => a.attempt,
-            Some(a) => a.attempt + 1,
-            None => 1,
-        };
-        let key = idempotency_key(&run.id, index, attempt);
+        let attempt = next_attempt(&progress.attempts, step_index);
+        let key = idempotency_key(&self.run.id, index, attempt);
         let at = AttemptAt {
-            run_id: &run.id,
+            run_id: &self.run.id,
             step_index,
             attempt,
             step_id: &step.id,
             action: &step.action,
             key: &key,
         };
-
         if let Some(condition) = &step.when
-            && !condition.evaluate(&ctx)
+            && !condition.evaluate(&progress.ctx)
         {
-            let update = after(index);
-            let done = matches!(update, RunUpdate::Succeed);
-            if !runs.skip_step(&at.starting(None), update, holder).await? {
-                return Err(DriveError::LeaseLost);
-            }
-            tracing::info!(step = %step.id, "skipped: its condition is false");
-            attempts.push(at.recorded(AttemptStatus::Skipped, None, None));
-            if done {
-                return Ok(Handed::Succeeded);
-            }
-            index += 1;
-            continue;
+            return self.skip(&at, index, step, progress).await;
         }
-
-        ctx["run"]["attempt"] = json!(attempt);
-        let input = match template::render(&step.input, &ctx) {
+        let input = match render_input(step, attempt, &mut progress.ctx) {
             Ok(input) => input,
-            Err(e) => {
-                let error = StepError::workflow("template", e.to_string());
-                if !runs.start_attempt(&at.starting(None), holder).await? {
-                    return Err(DriveError::LeaseLost);
-                }
-                let why = "the step's input cannot be built; fix the workflow and run it again";
-                let error_json = to_json(&error);
-                let run_err = run_error(index, &step.id, attempt, &error, why);
-                let finished = runs
-                    .finish_attempt(
-                        &at.failed(&error_json, None, None),
-                        RunUpdate::Fail { error: &run_err },
-                        holder,
-                    )
-                    .await?;
-                return if finished {
-                    Ok(Handed::Failed)
-                } else {
-                    Err(DriveError::LeaseLost)
-                };
-            }
+            Err(error) => return self.fail_unbuildable(&at, step, &error).await,
         };
-        let input_text = input.to_string();
-        // Wait for the installation's bound before the attempt counts as started.
-        let slots = executor.installation_slots(&run.owner, step.integration());
+        // Wait for the installation's bound before the attempt counts as
+        // started; hold it until the result is committed.
+        let slots = self
+            .executor
+            .installation_slots(&self.run.owner, step.integration());
         let Ok(_permit) = slots.acquire_owned().await else {
             return Err(DriveError::LeaseLost);
         };
-        if !runs
-            .start_attempt(&at.starting(Some(&input_text)), holder)
+        self.record_start(&at, &input).await?;
+        let outcome = self.execute(step, &input, &key).await;
+        self.commit(&at, index, step, outcome, progress).await
+    }
+
+    /// Skip phase: the step's condition is false; it is recorded as
+    /// skipped and the run moved on, in one fenced write.
+    async fn skip(
+        &self,
+        at: &AttemptAt<'_>,
+        index: usize,
+        step: &Step,
+        progress: &mut Progress,
+    ) -> Result<Then, DriveError> {
+        let update = self.after(index);
+        if !self
+            .runs()
+            .skip_step(&at.starting(None), update, self.holder)
             .await?
         {
             return Err(DriveError::LeaseLost);
         }
-        let outcome = executor
+        tracing::info!(step = %step.id, "skipped: its condition is false");
+        progress
+            .attempts
+            .push(at.recorded(AttemptStatus::Skipped, None, None));
+        Ok(Then::after_done(update))
+    }
+
+    /// The step's input cannot be built: the attempt is recorded as
+    /// started and failed with `error`, and the run fails (a retry would
+    /// build the same input).
+    async fn fail_unbuildable(
+        &self,
+        at: &AttemptAt<'_>,
+        step: &Step,
+        error: &StepError,
+    ) -> Result<Then, DriveError> {
+        if !self
+            .runs()
+            .start_attempt(&at.starting(None), self.holder)
+            .await?
+        {
+            return Err(DriveError::LeaseLost);
+        }
+        let why = "the step's input cannot be built; fix the workflow and run it again";
+        let error_json = to_json(error);
+        let run_err = run_error(at.step_index, &step.id, at.attempt, error, why);
+        let finished = self
+            .runs()
+            .finish_attempt(
+                &at.failed(&error_json, None, None),
+                RunUpdate::Fail { error: &run_err },
+                self.holder,
+            )
+            .await?;
+        if finished {
+            Ok(Then::Stop(Handed::Failed))
+        } else {
+            Err(DriveError::LeaseLost)
+        }
+    }
+
+    /// Record phase: the attempt is recorded as started with its input,
+    /// fenced by the lease.
+    async fn record_start(&self, at: &AttemptAt<'_>, input: &Value) -> Result<(), DriveError> {
+        let input_text = input.to_string();
+        if self
+            .runs()
+            .start_attempt(&at.starting(Some(&input_text)), self.holder)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(DriveError::LeaseLost)
+        }
+    }
+
+    /// Execute phase: one attempt of the step's action, on the version of
+    /// its integration the run pinned.
+    async fn execute(&self, step: &Step, input: &Value, key: &str) -> AttemptOutcome {
+        self.executor
             .attempt(AttemptRequest {
-                owner: &run.owner,
+                owner: &self.run.owner,
                 integration: step.integration(),
                 action: step.action_name(),
-                pin: pins.get(step.integration()),
-                input: &input,
-                idempotency_key: &key,
+                pin: self.pins.get(step.integration()),
+                input,
+                idempotency_key: key,
             })
-            .await;
+            .await
+    }
+
+    /// Commit phase: the attempt's result, with the run's next state, in
+    /// one fenced transaction; then what the drive does next.
+    async fn commit(
+        &self,
+        at: &AttemptAt<'_>,
+        index: usize,
+        step: &Step,
+        outcome: AttemptOutcome,
+        progress: &mut Progress,
+    ) -> Result<Then, DriveError> {
         let report = outcome.report.as_ref().map(to_json);
         match outcome.result {
             Ok(envelope) => {
-                let output = to_json(&envelope);
-                let update = after(index);
-                let done = matches!(update, RunUpdate::Succeed);
-                let committed = runs
-                    .finish_attempt(&at.succeeded(&output, report.as_deref()), update, holder)
-                    .await?;
-                if !committed {
-                    return Err(DriveError::LeaseLost);
-                }
-                tracing::info!(step = %step.id, attempt, "step succeeded");
-                if let Value::Object(steps) = &mut ctx["steps"] {
-                    steps.insert(
-                        step.id.clone(),
-                        json!({"output": envelope["data"], "metadata": envelope["metadata"]}),
-                    );
-                }
-                attempts.push(at.recorded(AttemptStatus::Succeeded, Some(output), None));
-                if done {
-                    return Ok(Handed::Succeeded);
-                }
-                index += 1;
+                self.commit_success(at, index, step, &envelope, report.as_deref(), progress)
+                    .await
             }
             Err(error) => {
-                let policy = step.retry_policy();
-                let refreshed = previous.iter().any(|a| {
-                    a.error
-                        .as_deref()
-                        .and_then(|e| serde_json::from_str::<StepError>(e).ok())
-                        .is_some_and(|e| e.kind == "auth-expired")
-                });
-                let attempt_no = u32::try_from(attempt).unwrap_or(u32::MAX);
-                let mut decision = decide(&policy, &error.failure(), attempt_no, refreshed);
-                if decision == Decision::RefreshAndRetry {
-                    decision = refresh(executor, &run.owner, &outcome.connections).await;
-                }
-                let error_json = to_json(&error);
-                tracing::info!(step = %step.id, attempt, %error, ?decision, "step failed");
-                let run_err = match &decision {
-                    Decision::GiveUp { reason } => {
-                        run_error(index, &step.id, attempt, &error, reason)
-                    }
-                    _ => String::new(),
-                };
-                let (retry_at, update, handed) = match &decision {
-                    Decision::RefreshAndRetry => (
-                        Some(now()),
-                        RunUpdate::Continue {
-                            next_step: step_index,
-                        },
-                        None,
-                    ),
-                    Decision::RetryAfter(delay) => {
-                        let at = now() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
-                        let update = RunUpdate::Wait {
-                            next_step: step_index,
-                            not_before: at,
-                        };
-                        (Some(at), update, Some(Handed::Waiting))
-                    }
-                    Decision::GiveUp { .. } => (
-                        None,
-                        RunUpdate::Fail { error: &run_err },
-                        Some(Handed::Failed),
-                    ),
-                };
-                let committed = runs
-                    .finish_attempt(
-                        &at.failed(&error_json, report.as_deref(), retry_at),
-                        update,
-                        holder,
-                    )
-                    .await?;
-                if !committed {
-                    return Err(DriveError::LeaseLost);
-                }
-                attempts.push(at.recorded(AttemptStatus::Failed, None, Some(error_json)));
-                if let Some(handed) = handed {
-                    if handed == Handed::Waiting {
-                        // Wake whoever polls: the retry may be due before the next poll.
-                        executor.platform.queued.notify_waiters();
-                    }
-                    return Ok(handed);
-                }
+                let decision = self
+                    .retry_decision(at, step, &error, &outcome.connections, &progress.attempts)
+                    .await;
+                self.commit_failure(at, step, &error, decision, report.as_deref(), progress)
+                    .await
             }
         }
+    }
+
+    /// A succeeded attempt: its output committed with the run moved on;
+    /// the output joins the context for the steps after it.
+    async fn commit_success(
+        &self,
+        at: &AttemptAt<'_>,
+        index: usize,
+        step: &Step,
+        envelope: &Value,
+        report: Option<&str>,
+        progress: &mut Progress,
+    ) -> Result<Then, DriveError> {
+        let output = to_json(envelope);
+        let update = self.after(index);
+        let committed = self
+            .runs()
+            .finish_attempt(&at.succeeded(&output, report), update, self.holder)
+            .await?;
+        if !committed {
+            return Err(DriveError::LeaseLost);
+        }
+        tracing::info!(step = %step.id, attempt = at.attempt, "step succeeded");
+        if let Value::Object(steps) = &mut progress.ctx["steps"] {
+            steps.insert(
+                step.id.clone(),
+                json!({"output": envelope["data"], "metadata": envelope["metadata"]}),
+            );
+        }
+        progress
+            .attempts
+            .push(at.recorded(AttemptStatus::Succeeded, Some(output), None));
+        Ok(Then::after_done(update))
+    }
+
+    /// Decide phase, after a failed attempt: the step's retry policy's
+    /// answer, once the grant was refreshed when the integration said it
+    /// expired (at most once per step: `attempts` says whether an earlier
+    /// attempt of the step already did).
+    async fn retry_decision(
+        &self,
+        at: &AttemptAt<'_>,
+        step: &Step,
+        error: &StepError,
+        connections: &Option<ExecutionConnections>,
+        attempts: &[AttemptRow],
+    ) -> Decision {
+        let policy = step.retry_policy();
+        let refreshed = attempts
+            .iter()
+            .filter(|a| a.step_index == at.step_index)
+            .any(|a| {
+                a.error
+                    .as_deref()
+                    .and_then(|e| serde_json::from_str::<StepError>(e).ok())
+                    .is_some_and(|e| e.kind == "auth-expired")
+            });
+        let attempt_no = u32::try_from(at.attempt).unwrap_or(u32::MAX);
+        let decision = decide(&policy, &error.failure(), attempt_no, refreshed);
+        if decision == Decision::RefreshAndRetry {
+            refresh(self.executor, &self.run.owner, connections).await
+        } else {
+            decision
+        }
+    }
+
+    /// A failed attempt: committed with what `decision` makes of the run
+    /// (the same step again now, a wait for a retry, or a failure).
+    async fn commit_failure(
+        &self,
+        at: &AttemptAt<'_>,
+        step: &Step,
+        error: &StepError,
+        decision: Decision,
+        report: Option<&str>,
+        progress: &mut Progress,
+    ) -> Result<Then, DriveError> {
+        let error_json = to_json(error);
+        tracing::info!(step = %step.id, attempt = at.attempt, %error, ?decision, "step failed");
+        let run_err = match &decision {
+            Decision::GiveUp { reason } => {
+                run_error(at.step_index, &step.id, at.attempt, error, reason)
+            }
+            _ => String::new(),
+        };
+        let (retry_at, update, then) = match &decision {
+            Decision::RefreshAndRetry => (
+                Some(now()),
+                RunUpdate::Continue {
+                    next_step: at.step_index,
+                },
+                Then::SameStep,
+            ),
+            Decision::RetryAfter(delay) => {
+                let due = now() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+                let update = RunUpdate::Wait {
+                    next_step: at.step_index,
+                    not_before: due,
+                };
+                (Some(due), update, Then::Stop(Handed::Waiting))
+            }
+            Decision::GiveUp { .. } => (
+                None,
+                RunUpdate::Fail { error: &run_err },
+                Then::Stop(Handed::Failed),
+            ),
+        };
+        let committed = self
+            .runs()
+            .finish_attempt(
+                &at.failed(&error_json, report, retry_at),
+                update,
+                self.holder,
+            )
+            .await?;
+        if !committed {
+            return Err(DriveError::LeaseLost);
+        }
+        progress
+            .attempts
+            .push(at.recorded(AttemptStatus::Failed, None, Some(error_json)));
+        if matches!(then, Then::Stop(Handed::Waiting)) {
+            // Wake whoever polls: the retry may be due before the next poll.
+            self.executor.platform.queued.notify_waiters();
+        }
+        Ok(then)
     }
 }
 

@@ -39,6 +39,34 @@ pub use crate::installations::{Pin, Pins};
 pub use drive::idempotency_key;
 pub use step::StepError;
 
+/// Why the workflow version a run pinned cannot be read: the run cannot
+/// be driven, and fails with this as its reason.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StoredDefinitionError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] workway_store::StoreError),
+    /// The version is not stored.
+    #[error("workflow {workflow} has no version {version}")]
+    Missing {
+        /// The workflow's id.
+        workflow: String,
+        /// The version the run pinned.
+        version: i64,
+    },
+    /// The stored definition no longer parses.
+    #[error("stored definition of {workflow} v{version}: {source}")]
+    Damaged {
+        /// The workflow's id.
+        workflow: String,
+        /// The version the run pinned.
+        version: i64,
+        /// Why it does not parse.
+        #[source]
+        source: workway_workflow::definition::DefinitionError,
+    },
+}
+
 /// Past this many installations' semaphores, idle ones are dropped.
 const PRUNE_INSTALLATION_SLOTS_AT: usize = 1024;
 
@@ -240,7 +268,11 @@ impl Executor {
     }
 
     /// Version `version` of workflow `id`, parsed once per process.
-    async fn definition(&self, id: &str, version: i64) -> Result<Arc<WorkflowDefinition>, String> {
+    async fn definition(
+        &self,
+        id: &str,
+        version: i64,
+    ) -> Result<Arc<WorkflowDefinition>, StoredDefinitionError> {
         let key = (id.to_string(), version);
         if let Some(found) = self
             .definitions
@@ -255,13 +287,18 @@ impl Executor {
             .store
             .workflows()
             .version(id, version)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("workflow {id} has no version {version}"))?;
-        let definition = Arc::new(
-            WorkflowDefinition::from_json(&row.definition)
-                .map_err(|e| format!("stored definition of {id} v{version}: {e}"))?,
-        );
+            .await?
+            .ok_or_else(|| StoredDefinitionError::Missing {
+                workflow: id.to_string(),
+                version,
+            })?;
+        let definition = Arc::new(WorkflowDefinition::from_json(&row.definition).map_err(
+            |source| StoredDefinitionError::Damaged {
+                workflow: id.to_string(),
+                version,
+                source,
+            },
+        )?);
         self.definitions
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

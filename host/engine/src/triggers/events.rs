@@ -23,6 +23,7 @@
 
 use serde_json::json;
 use workway_store::runs::RunRow;
+use workway_store::workflows::TriggerKind;
 
 use async_trait::async_trait;
 
@@ -77,7 +78,7 @@ async fn emit_all(platform: &Platform, events: &[Event]) -> Result<Vec<StartedRu
     for workflow in platform
         .store
         .workflows()
-        .with_trigger("event", Some(&first.owner))
+        .with_trigger(TriggerKind::Event, Some(&first.owner))
         .await?
     {
         let definition = saved::definition_of(platform, &workflow, workflow.version).await?;
@@ -129,10 +130,27 @@ async fn emit_all(platform: &Platform, events: &[Event]) -> Result<Vec<StartedRu
                 "event `{}` matched {total} workflows of {}, taken by name; {why}",
                 event.key, event.owner
             );
-            refuse(platform, &workflow, "event", &data, &keys, reason).await;
+            refuse(
+                platform,
+                &workflow,
+                TriggerKind::Event,
+                &data,
+                &keys,
+                reason,
+            )
+            .await;
             continue;
         }
-        match start_run(platform, &workflow, &definition, "event", &data, &keys).await {
+        match start_run(
+            platform,
+            &workflow,
+            &definition,
+            TriggerKind::Event,
+            &data,
+            &keys,
+        )
+        .await
+        {
             Ok(run) if !run.duplicate => started.push(run),
             Ok(_) | Err(TriggerError::Refused { .. }) => {}
             Err(e) => return Err(e),
@@ -157,7 +175,7 @@ pub async fn sweep(platform: &Platform, since: i64) -> Result<usize, TriggerErro
     if platform
         .store
         .workflows()
-        .with_trigger("event", None)
+        .with_trigger(TriggerKind::Event, None)
         .await?
         .is_empty()
     {

@@ -8,6 +8,7 @@ use super::{StartedRun, TriggerError, start_run};
 use crate::platform::Platform;
 use crate::saved;
 use workway_registry::schema::Schema;
+use workway_store::workflows::TriggerKind;
 use workway_workflow::definition::Trigger;
 
 /// Start a run of `owner`'s workflow `name` with `input`.
@@ -39,7 +40,7 @@ pub async fn manual(
         platform,
         &workflow.row,
         &workflow.definition,
-        "manual",
+        TriggerKind::Manual,
         input,
         &[],
     )

@@ -17,7 +17,7 @@ pub mod webhook;
 use serde_json::{Value, json};
 use workway_store::StoreError;
 use workway_store::runs::{Inserted, NewRun};
-use workway_store::workflows::WorkflowRow;
+use workway_store::workflows::{TriggerKind, WorkflowRow};
 
 use crate::installations;
 use crate::installations::{Pin, Pins};
@@ -84,8 +84,11 @@ pub struct StartedRun {
 /// manual run's user and a webhook's sender get the refusal as the answer
 /// (a recorded webhook refusal would hold the delivery's keys, so the
 /// sender's retry would be taken for a duplicate).
-fn records_refusals(kind: &str) -> bool {
-    matches!(kind, "event" | "schedule")
+fn records_refusals(kind: TriggerKind) -> bool {
+    match kind {
+        TriggerKind::Event | TriggerKind::Schedule => true,
+        TriggerKind::Manual | TriggerKind::Webhook => false,
+    }
 }
 
 /// Queue a run of `workflow`'s current version (`definition`, as the
@@ -98,7 +101,7 @@ pub async fn start_run(
     platform: &Platform,
     workflow: &WorkflowRow,
     definition: &WorkflowDefinition,
-    kind: &str,
+    kind: TriggerKind,
     data: &Value,
     keys: &[(&str, i64)],
 ) -> Result<StartedRun, TriggerError> {
@@ -165,7 +168,7 @@ pub async fn start_run(
         }
     };
     if !started.duplicate {
-        tracing::info!(run = %started.run_id, workflow = %workflow.name, kind, "run queued");
+        tracing::info!(run = %started.run_id, workflow = %workflow.name, %kind, "run queued");
         platform.queued.notify_waiters();
     }
     Ok(started)
@@ -179,7 +182,7 @@ pub async fn start_run(
 pub(crate) async fn refuse(
     platform: &Platform,
     workflow: &WorkflowRow,
-    kind: &str,
+    kind: TriggerKind,
     data: &Value,
     keys: &[(&str, i64)],
     reason: String,
@@ -216,7 +219,7 @@ pub(crate) async fn refuse(
         tracing::warn!(
             owner = %workflow.owner,
             workflow = %workflow.name,
-            kind,
+            %kind,
             "run refused: {reason}"
         );
     }

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone as _, Utc};
 use serde_json::json;
-use workway_store::workflows::WorkflowRow;
+use workway_store::workflows::{TriggerKind, WorkflowRow};
 
 use super::{StartedRun, TriggerError, start_run};
 use crate::platform::Platform;
@@ -62,7 +62,7 @@ pub async fn fire_due(
     for workflow in platform
         .store
         .workflows()
-        .with_trigger("schedule", None)
+        .with_trigger(TriggerKind::Schedule, None)
         .await?
     {
         match fire_workflow(platform, &workflow, now).await {
@@ -141,7 +141,7 @@ async fn fire_workflow(
             platform,
             workflow,
             &definition,
-            "schedule",
+            TriggerKind::Schedule,
             &data,
             &[(key.as_str(), ms.saturating_add(KEY_TTL_MS))],
         )

@@ -22,6 +22,7 @@
 use hmac::{Hmac, Mac as _};
 use serde_json::{Value, json};
 use sha2::Sha256;
+use workway_store::workflows::TriggerKind;
 
 use super::{StartedRun, TriggerError, start_run};
 pub use crate::hook_secrets::open_secret;
@@ -260,7 +261,15 @@ pub async fn deliver(
     if let Some(k) = &sender_key {
         keys.push((k.as_str(), now_ms.saturating_add(window_ms)));
     }
-    Ok(start_run(platform, &row, &definition, "webhook", &data, &keys).await?)
+    Ok(start_run(
+        platform,
+        &row,
+        &definition,
+        TriggerKind::Webhook,
+        &data,
+        &keys,
+    )
+    .await?)
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use workway_engine::installations;
 use workway_engine::platform::{HostConfig, Platform};
 use workway_engine::triggers::{self, TriggerError, TriggerLimits, events};
-use workway_store::runs::{RunRow, RunStatus};
+use workway_store::runs::{RunRow, RunStatus, TriggerKind};
 use workway_store::testing::test_stores;
 use workway_vault::Keyring;
 
@@ -45,7 +45,7 @@ async fn a_succeeded_run_starts_the_workflow_watching_it_once() {
         let all = runs.list(None, None, 10).await.expect("listed");
         let watcher = all
             .iter()
-            .find(|r| r.trigger_kind == "event")
+            .find(|r| r.trigger_kind == TriggerKind::Event)
             .unwrap_or_else(|| panic!("{}: no event run in {all:?}", t.label));
         let data: Value = serde_json::from_str(&watcher.trigger_data).expect("JSON");
         assert_eq!(data["event"], "run_succeeded");
@@ -93,7 +93,7 @@ async fn a_failed_run_starts_only_the_workflows_watching_failures() {
             .await
             .expect("listed")
             .into_iter()
-            .filter(|r| r.trigger_kind == "event")
+            .filter(|r| r.trigger_kind == TriggerKind::Event)
             .map(|r| r.workflow_id)
             .collect();
         let on_failure = d
@@ -257,15 +257,11 @@ async fn one_event_starts_at_most_max_runs_per_event_and_records_the_rest() {
         let all = cascade(&host, 50).await;
         let name_of = |r: &RunRow| {
             let data: Value = serde_json::from_str(&r.trigger_data).expect("JSON");
-            (
-                r.trigger_kind.clone(),
-                r.status,
-                data["run"]["workflow"].clone(),
-            )
+            (r.trigger_kind, r.status, data["run"]["workflow"].clone())
         };
         let started: Vec<&RunRow> = all
             .iter()
-            .filter(|r| r.trigger_kind == "event" && r.status != RunStatus::Refused)
+            .filter(|r| r.trigger_kind == TriggerKind::Event && r.status != RunStatus::Refused)
             .collect();
         assert_eq!(
             started.len(),
@@ -340,7 +336,7 @@ async fn a_fan_out_loop_stays_within_the_chain_budget() {
         let all = cascade(&host, 200).await;
         let by_events = all
             .iter()
-            .filter(|r| r.trigger_kind == "event" && r.status != RunStatus::Refused)
+            .filter(|r| r.trigger_kind == TriggerKind::Event && r.status != RunStatus::Refused)
             .count();
         assert_eq!(by_events, 5, "{}: runs started by events", t.label);
         let refused: Vec<String> = all
@@ -380,7 +376,7 @@ async fn the_event_chain_stops_at_max_chain_links() {
         let all = cascade(&d.platform, 50).await;
         let chained: Vec<u64> = all
             .iter()
-            .filter(|r| r.trigger_kind == "event" && r.status == RunStatus::Succeeded)
+            .filter(|r| r.trigger_kind == TriggerKind::Event && r.status == RunStatus::Succeeded)
             .map(|r| {
                 let data: Value = serde_json::from_str(&r.trigger_data).expect("JSON");
                 data["chain"].as_u64().expect("a chain depth")
@@ -399,6 +395,92 @@ async fn the_event_chain_stops_at_max_chain_links() {
             .collect();
         assert_eq!(refused.len(), 1, "{}: {refused:?}", t.label);
         assert!(refused[0].contains("stops after 8"), "{}", refused[0]);
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_damaged_trigger_data_of_an_event_run_does_not_reset_the_event_chain() {
+    for t in test_stores().await {
+        let d = deployment(&t).await;
+        let runs = d.platform.store.runs();
+        // Per damage, two workflows that start each other whenever one
+        // finishes: the first link's trigger data is damaged before it
+        // finishes, so its events must not start the next link afresh.
+        for (n, damage) in ["not json", "{\"chain\": 1}", "{\"budget\": \"lots\"}"]
+            .into_iter()
+            .enumerate()
+        {
+            let (ping, pong) = (format!("ping-{n}"), format!("pong-{n}"));
+            d.save(&watcher(
+                &ping,
+                &format!("  kind: event\n  on: run_finished\n  workflow: {pong}"),
+            ))
+            .await;
+            d.save(&watcher(
+                &pong,
+                &format!("  kind: event\n  on: run_finished\n  workflow: {ping}"),
+            ))
+            .await;
+            let first = triggers::manual(&d.platform, USER, &ping, &json!({}))
+                .await
+                .expect("started")
+                .run_id;
+            let now = workway_store::clock::now_ms();
+            assert!(
+                runs.finish_unleased(&first, RunStatus::Succeeded, None, now)
+                    .await
+                    .expect("finished")
+            );
+            let first = runs.get(&first).await.expect("read").expect("exists");
+            events::run_finished(&d.platform, &first)
+                .await
+                .expect("emitted");
+            let link = all_runs(&d.platform)
+                .await
+                .into_iter()
+                .find(|r| r.trigger_kind == TriggerKind::Event && r.status == RunStatus::Queued)
+                .unwrap_or_else(|| panic!("{}: the first link is queued", t.label));
+
+            t.tamper(
+                "UPDATE runs SET trigger_data = $1 WHERE id = $2",
+                &[damage, &link.id],
+            )
+            .await;
+            let now = workway_store::clock::now_ms();
+            assert!(
+                runs.finish_unleased(&link.id, RunStatus::Succeeded, None, now)
+                    .await
+                    .expect("finished")
+            );
+            let link = runs.get(&link.id).await.expect("read").expect("exists");
+            events::run_finished(&d.platform, &link)
+                .await
+                .expect("emitted");
+
+            let all = all_runs(&d.platform).await;
+            assert!(
+                all.iter().all(|r| r.status != RunStatus::Queued),
+                "{}: {damage:?} started a fresh chain: {all:?}",
+                t.label
+            );
+            let ping_id = d
+                .platform
+                .store
+                .workflows()
+                .find(USER, &ping)
+                .await
+                .expect("read")
+                .expect("saved")
+                .id;
+            let refused: Vec<String> = all
+                .iter()
+                .filter(|r| r.workflow_id == ping_id && r.status == RunStatus::Refused)
+                .map(refusal)
+                .collect();
+            assert_eq!(refused.len(), 1, "{}: {damage:?}: {refused:?}", t.label);
+            assert!(refused[0].contains("had 0 left to start"), "{}", refused[0]);
+        }
         t.cleanup().await;
     }
 }

@@ -5,6 +5,7 @@
 //! driven by the executor.
 
 mod concurrency;
+mod damaged;
 mod events;
 mod retries;
 mod schedule;

@@ -11,6 +11,7 @@ use chrono::{DateTime, TimeZone as _, Utc};
 use serde_json::Value;
 use workway_engine::platform::{HostConfig, Platform};
 use workway_engine::triggers::schedule::fire_due;
+use workway_store::runs::TriggerKind;
 use workway_store::testing::{TestStore, test_stores};
 use workway_vault::Keyring;
 
@@ -42,7 +43,7 @@ async fn ticks(d: &Deployment) -> Vec<i64> {
         .await
         .expect("listed")
         .iter()
-        .filter(|r| r.trigger_kind == "schedule")
+        .filter(|r| r.trigger_kind == TriggerKind::Schedule)
         .map(|r| {
             let data: Value = serde_json::from_str(&r.trigger_data).expect("JSON");
             data["tick_ms"].as_i64().expect("a tick")
@@ -133,7 +134,7 @@ async fn schedule_runs(store: &workway_store::Store) -> usize {
         .await
         .expect("listed")
         .iter()
-        .filter(|r| r.trigger_kind == "schedule")
+        .filter(|r| r.trigger_kind == TriggerKind::Schedule)
         .count()
 }
 
@@ -224,7 +225,7 @@ async fn a_scheduled_run_of_the_three_step_workflow_finishes() {
         assert_eq!(started.len(), 1, "{}", t.label);
         let (run, attempts) = d.finish(&started[0].run_id, Duration::from_secs(30)).await;
         assert_succeeded(&run, &attempts);
-        assert_eq!(run.trigger_kind, "schedule");
+        assert_eq!(run.trigger_kind, TriggerKind::Schedule);
         let data: Value = serde_json::from_str(&run.trigger_data).expect("JSON");
         assert_eq!(data["timezone"], "America/New_York");
         t.cleanup().await;

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use workway_store::runs::AttemptStatus;
+use workway_store::runs::{AttemptStatus, TriggerKind};
 use workway_store::testing::test_stores;
 
 use super::{CHANNEL, DATABASE, assert_succeeded, deployment, inbox_to_notion};
@@ -22,7 +22,7 @@ async fn a_three_step_workflow_runs_from_the_manual_trigger() {
         let id = d.start_run("inbox-to-notion", json!({})).await;
         let (run, attempts) = d.finish(&id, Duration::from_secs(30)).await;
         assert_succeeded(&run, &attempts);
-        assert_eq!(run.trigger_kind, "manual");
+        assert_eq!(run.trigger_kind, TriggerKind::Manual);
 
         // One attempt per step, in order, each with its report.
         let steps: Vec<(&str, AttemptStatus, i64)> = attempts

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use workway_engine::platform::Platform;
 use workway_engine::triggers::webhook::{self, SIGNATURE_HEADER};
+use workway_store::runs::TriggerKind;
 use workway_store::testing::test_stores;
 
 use super::{DATABASE, USER, assert_succeeded, deployment, inbox_to_notion};
@@ -188,7 +189,7 @@ async fn a_signed_delivery_runs_the_workflow_once_per_idempotency_key() {
 
         let (run, attempts) = d.finish(&run_id, Duration::from_secs(30)).await;
         assert_succeeded(&run, &attempts);
-        assert_eq!(run.trigger_kind, "webhook");
+        assert_eq!(run.trigger_kind, TriggerKind::Webhook);
         let data: Value = serde_json::from_str(&run.trigger_data).expect("JSON");
         assert_eq!(data["body"]["invoice"], 42);
         assert_eq!(data["idempotency_key"], "evt_1");

@@ -1,96 +1,17 @@
-//! The host side of the WIT imports: `log`, `config`, `connections` and
-//! `http`. Each call is counted; HTTP is checked and capped here, then
-//! handed to the execution's broker.
+//! The host side of the `http` interface: each request is counted, checked
+//! (URL, guest-forbidden headers) and capped (body size, timeout) here, then
+//! handed to the execution's broker, which applies the egress policy and
+//! attaches credentials.
 
 use std::time::Duration;
 
 use wasmtime::component::Resource;
 
-use crate::bindings::workway::plugin::{config, connections, http, log, types};
+use crate::bindings::workway::plugin::http;
 use crate::state::{CapabilityDenied, ConnectionHandle, ConnectionUnusable, HostState};
 use workway_capabilities::{BrokerError, OutboundRequest, is_forbidden_for_guests};
 
-impl types::Host for HostState {}
-
-impl log::Host for HostState {
-    fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
-        self.count_host_call();
-        self.charge_bytes(message.len());
-        let source = match level {
-            log::Level::Trace => "log.trace",
-            log::Level::Debug => "log.debug",
-            log::Level::Info => "log.info",
-            log::Level::Warn => "log.warn",
-            log::Level::Error => "log.error",
-        };
-        self.log.push(source, &message);
-        Ok(())
-    }
-}
-
-impl config::Host for HostState {
-    fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
-        self.count_host_call();
-        let value = self.capabilities.config.get(&key).cloned();
-        self.charge_bytes(key.len() + value.as_ref().map_or(0, String::len));
-        Ok(value)
-    }
-
-    fn get_all(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
-        self.count_host_call();
-        let all: Vec<(String, String)> = self
-            .capabilities
-            .config
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        self.charge_bytes(all.iter().map(|(k, v)| k.len() + v.len()).sum());
-        Ok(all)
-    }
-}
-
-impl connections::Host for HostState {
-    fn get(
-        &mut self,
-        provider: String,
-    ) -> wasmtime::Result<Result<Resource<ConnectionHandle>, connections::ConnectionError>> {
-        self.count_host_call();
-        match self.capabilities.connections.get(&provider) {
-            // A full table ends the execution as `memory-limit` (see
-            // `execute::classify`), as it does for WASI streams.
-            Ok(info) => Ok(Ok(self.table.push(ConnectionHandle { info })?)),
-            Err(workway_capabilities::ConnectionError::NotConnected(m)) => {
-                Ok(Err(connections::ConnectionError::NotConnected(m)))
-            }
-            Err(workway_capabilities::ConnectionError::NotDeclared(m)) => {
-                Ok(Err(connections::ConnectionError::NotDeclared(m)))
-            }
-        }
-    }
-}
-
-impl connections::HostConnection for HostState {
-    fn provider(&mut self, this: Resource<ConnectionHandle>) -> wasmtime::Result<String> {
-        self.count_host_call();
-        Ok(self.table.get(&this)?.info.provider.clone())
-    }
-
-    fn account(&mut self, this: Resource<ConnectionHandle>) -> wasmtime::Result<Option<String>> {
-        self.count_host_call();
-        Ok(self.table.get(&this)?.info.account.clone())
-    }
-
-    fn scopes(&mut self, this: Resource<ConnectionHandle>) -> wasmtime::Result<Vec<String>> {
-        self.count_host_call();
-        Ok(self.table.get(&this)?.info.scopes.clone())
-    }
-
-    fn drop(&mut self, this: Resource<ConnectionHandle>) -> wasmtime::Result<()> {
-        self.table.delete(this)?;
-        Ok(())
-    }
-}
-
+/// The method as it goes on the wire.
 fn method_name(method: http::Method) -> &'static str {
     match method {
         http::Method::Get => "GET",
