@@ -22,6 +22,7 @@ pub mod clock;
 pub mod connections;
 mod error;
 pub mod installations;
+mod migrations;
 pub mod oauth_states;
 pub mod runs;
 pub mod submissions;
@@ -52,8 +53,6 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
 }
-
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 impl Store {
     /// Connect to `url` and apply any migrations not yet applied.
@@ -109,7 +108,7 @@ impl Store {
                 url: redact(&url),
                 source,
             })?;
-        MIGRATOR.run(&pool).await?;
+        migrations::migrator().await?.run(&pool).await?;
         Ok(Store { pool, backend })
     }
 
