@@ -1,7 +1,9 @@
 //! What brokering costs: an outbound request through the production egress
 //! broker (policy, resolution and address checks, header rules, bounded
-//! body read) against the same request sent directly, with and without a
-//! vault token; the same inside a sandboxed execution; and how the vault's
+//! body read) against the same request sent directly, each over a new
+//! connection and over a kept one (the broker's pool, against an egress
+//! with pooling off in the same process), with and without a vault token;
+//! the same inside a sandboxed execution; and how the vault's
 //! refresh behaves when many executions on two hosts want the same expired
 //! connection at once. Everything runs against local mock servers, in one
 //! process and one run.
@@ -30,7 +32,7 @@ use workway_store::clock::now_ms;
 use workway_store::testing::{TestStore, test_stores};
 use workway_vault::oauth::providers::{ProviderRegistry, ProviderSettings};
 use workway_vault::oauth::token::TokenSet;
-use workway_vault::{Keyring, Vault};
+use workway_vault::{Keyring, Vault, VaultSettings};
 
 const HOST: &str = "api.bench.test";
 
@@ -60,34 +62,48 @@ fn header(title: &str) {
     println!("|{:-<54}|{:->11}|{:->11}|{:->9}|", "", "", "", "");
 }
 
-/// One GET over a fresh connection with hyper, no broker: the floor.
-async fn direct(addr: SocketAddr, tls: Option<&tokio_rustls::TlsConnector>) {
+type Sender = hyper::client::conn::http1::SendRequest<Empty<Bytes>>;
+
+/// A new hyper connection to `addr`, TLS when `tls` is given.
+async fn open(addr: SocketAddr, tls: Option<&tokio_rustls::TlsConnector>) -> Sender {
     let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
     tcp.set_nodelay(true).expect("nodelay");
+    match tls {
+        Some(connector) => {
+            let name = rustls_pki_types::ServerName::try_from(HOST).expect("name");
+            let stream = connector.connect(name, tcp).await.expect("TLS");
+            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .expect("handshake");
+            tokio::spawn(conn);
+            sender
+        }
+        None => {
+            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+                .await
+                .expect("handshake");
+            tokio::spawn(conn);
+            sender
+        }
+    }
+}
+
+/// One GET with hyper over `sender`, no broker.
+async fn ping(sender: &mut Sender) {
+    sender.ready().await.expect("ready");
     let request = hyper::Request::get("/ping")
         .header(hyper::header::HOST, HOST)
         .body(Empty::<Bytes>::new())
         .expect("request");
-    let response = match tls {
-        Some(connector) => {
-            let name = rustls_pki_types::ServerName::try_from(HOST).expect("name");
-            let stream = connector.connect(name, tcp).await.expect("TLS");
-            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                .await
-                .expect("handshake");
-            tokio::spawn(conn);
-            sender.send_request(request).await.expect("response")
-        }
-        None => {
-            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
-                .await
-                .expect("handshake");
-            tokio::spawn(conn);
-            sender.send_request(request).await.expect("response")
-        }
-    };
+    let response = sender.send_request(request).await.expect("response");
     assert_eq!(response.status(), 200);
     response.into_body().collect().await.expect("body");
+}
+
+/// One GET over a fresh connection with hyper, no broker: the floor
+/// without a pool.
+async fn direct(addr: SocketAddr, tls: Option<&tokio_rustls::TlsConnector>) {
+    ping(&mut open(addr, tls).await).await;
 }
 
 fn get(url: &str) -> OutboundRequest {
@@ -190,40 +206,82 @@ async fn connect(
         .expect("saved")
 }
 
+/// `w`'s egress configuration with connection pooling off: every request
+/// opens (and closes) its own connection, as before the pool.
+fn unpooled(w: &World) -> EgressConfig {
+    EgressConfig {
+        pool_idle_timeout_ms: 0,
+        ..w.config.clone()
+    }
+}
+
 async fn requests(w: &World, stores: &[TestStore], n: usize) {
     header(
-        "Outbound request: direct hyper vs the egress broker (fresh connection each, local mock)",
+        "Outbound request: direct hyper vs the egress broker, new connection each vs kept (local mock)",
     );
     let plain_url = format!("http://{HOST}:{}/ping", w.plain.port());
     let tls_url = format!("https://{HOST}/ping");
+    let patterns = || {
+        vec![
+            format!("http://{HOST}:{}", w.plain.port())
+                .parse()
+                .expect("pattern"),
+            format!("https://{HOST}").parse().expect("pattern"),
+        ]
+    };
     let egress = Arc::new(Egress::new(w.config.clone()).expect("egress"));
-    let broker = egress.broker(vec![
-        format!("http://{HOST}:{}", w.plain.port())
-            .parse()
-            .expect("pattern"),
-        format!("https://{HOST}").parse().expect("pattern"),
-    ]);
+    let broker = egress.broker(patterns());
+    let fresh_egress = Arc::new(Egress::new(unpooled(w)).expect("egress"));
+    let fresh_broker = fresh_egress.broker(patterns());
 
-    let direct_plain = time_async(n, async || direct(w.plain.addr(), None).await).await;
-    row("direct, plain HTTP", &direct_plain, None);
-    let brokered_plain = time_async(n, async || {
-        broker.send(get(&plain_url), None).await.expect("sent");
-    })
-    .await;
-    row("broker, plain HTTP", &brokered_plain, Some(&direct_plain));
-    println!(
-        "|   broker overhead per request: {:.1} µs",
-        brokered_plain.median - direct_plain.median
-    );
-
-    let direct_tls = time_async(n, async || direct(w.tls.addr(), Some(&w.connector)).await).await;
-    row("direct, HTTPS (TLS handshake each)", &direct_tls, None);
-    let brokered_tls = time_async(n, async || {
-        broker.send(get(&tls_url), None).await.expect("sent");
-    })
-    .await;
-    row("broker, HTTPS", &brokered_tls, Some(&direct_tls));
-
+    // The floor for the token rows below: HTTPS over one kept connection.
+    let mut tls_kept = None;
+    for (label, url, addr, tls) in [
+        ("plain HTTP", &plain_url, w.plain.addr(), None),
+        ("HTTPS", &tls_url, w.tls.addr(), Some(&w.connector)),
+    ] {
+        let direct_fresh = time_async(n, async || direct(addr, tls).await).await;
+        row(
+            &format!("direct, {label}, new connection each"),
+            &direct_fresh,
+            None,
+        );
+        let brokered_fresh = time_async(n, async || {
+            fresh_broker.send(get(url), None).await.expect("sent");
+        })
+        .await;
+        row(
+            &format!("broker, {label}, pooling off"),
+            &brokered_fresh,
+            Some(&direct_fresh),
+        );
+        let mut kept = open(addr, tls).await;
+        let direct_kept = time_async(n, async || ping(&mut kept).await).await;
+        row(
+            &format!("direct, {label}, one kept connection"),
+            &direct_kept,
+            None,
+        );
+        let brokered = time_async(n, async || {
+            broker.send(get(url), None).await.expect("sent");
+        })
+        .await;
+        row(
+            &format!("broker, {label}, pooled"),
+            &brokered,
+            Some(&direct_kept),
+        );
+        println!(
+            "|   {label}: broker overhead per request {:.1} µs pooled, {:.1} µs fresh; \
+             pooled vs fresh {:.2}x",
+            brokered.median - direct_kept.median,
+            brokered_fresh.median - direct_fresh.median,
+            brokered.median / brokered_fresh.median
+        );
+        if tls.is_some() {
+            tls_kept = Some(direct_kept);
+        }
+    }
     for t in stores {
         let vault = vault(t.store.clone(), w, "http://127.0.0.1:9/unused");
         let info = connect(&vault, "xoxb-bench", "xoxe-bench", None).await;
@@ -238,18 +296,40 @@ async fn requests(w: &World, stores: &[TestStore], n: usize) {
         })
         .await;
         row(
-            &format!("broker, HTTPS + vault token ({})", t.label),
+            &format!("broker, HTTPS pooled + vault token ({})", t.label),
             &with_token,
-            Some(&direct_tls),
+            tls_kept.as_ref(),
         );
-        let token_only = time_async(n, async || {
+        // The token read alone, same process and connection: with the
+        // cache off (every read opens the stored row), then with the
+        // default cache (a hit after the first read of each second).
+        let uncached = Vault::new(
+            t.store.clone(),
+            w.keys.clone(),
+            Arc::new(vault.providers().clone()),
+            Arc::new(Egress::new(w.config.clone()).expect("egress")),
+        )
+        .with_settings(VaultSettings {
+            token_cache: Duration::ZERO,
+            ..VaultSettings::default()
+        });
+        let read = time_async(n, async || {
+            uncached.access_token(&info.id).await.expect("token");
+        })
+        .await;
+        row(
+            &format!("vault token read, uncached ({})", t.label),
+            &read,
+            None,
+        );
+        let cached = time_async(n, async || {
             vault.access_token(&info.id).await.expect("token");
         })
         .await;
         row(
-            &format!("vault token lookup alone ({})", t.label),
-            &token_only,
-            None,
+            &format!("vault token read, cached ({})", t.label),
+            &cached,
+            Some(&read),
         );
     }
 }
@@ -264,6 +344,7 @@ async fn executions(w: &World, stores: &[TestStore], n: usize) {
     let bytes = std::fs::read(workway_test_artifacts::WELL_BEHAVED).expect("test plugin built");
     let component = runtime.load(&bytes).await.expect("loads");
     let egress = Arc::new(Egress::new(w.config.clone()).expect("egress"));
+    let fresh_egress = Arc::new(Egress::new(unpooled(w)).expect("egress"));
     let run = async |action: &str, input: String, capabilities: Capabilities| {
         let report = runtime
             .execute(
@@ -293,6 +374,21 @@ async fn executions(w: &World, stores: &[TestStore], n: usize) {
     .await;
     row("execution, echo (no request)", &echo, None);
     let input = serde_json::json!({"url": format!("https://{HOST}/ping")}).to_string();
+    let fetch_fresh = time_async(n, async || {
+        let caps = Capabilities {
+            http: Arc::new(
+                fresh_egress.broker(vec![format!("https://{HOST}").parse().expect("pattern")]),
+            ),
+            ..Capabilities::none()
+        };
+        run("fetch", input.clone(), caps).await;
+    })
+    .await;
+    row(
+        "execution, fetch over HTTPS, pooling off",
+        &fetch_fresh,
+        Some(&echo),
+    );
     let fetch = time_async(n, async || {
         let caps = Capabilities {
             http: Arc::new(
@@ -304,7 +400,7 @@ async fn executions(w: &World, stores: &[TestStore], n: usize) {
     })
     .await;
     row(
-        "execution, fetch over HTTPS through the broker",
+        "execution, fetch over HTTPS through the pooled broker",
         &fetch,
         Some(&echo),
     );
@@ -342,7 +438,7 @@ async fn executions(w: &World, stores: &[TestStore], n: usize) {
         })
         .await;
         row(
-            &format!("execution, fetch + connection lookup + token ({})", t.label),
+            &format!("execution, pooled fetch + connection + token ({})", t.label),
             &with_token,
             Some(&echo),
         );

@@ -16,23 +16,29 @@
 //!    explicit [`HostOverride`] sends a named host elsewhere.
 //!
 //! Redirects are followed by the broker and every hop is checked the same
-//! way. A connection's bearer token is attached by the broker only for
-//! the provider's own API hosts, and carried across a redirect only to
-//! the same origin. Guest headers that carry credentials or routing are
+//! way. Connections are kept alive and reused (the `pool` module): an
+//! idle connection serves only its own origin (scheme, host, port) and
+//! only when the address it was opened to is among the request's freshly
+//! checked addresses. A connection's bearer token is attached by the
+//! broker only for the provider's own API hosts, and carried across a
+//! redirect only to the same origin. Guest headers that carry credentials or routing are
 //! dropped; the whole exchange is bounded by the request's timeout and the
 //! response body by the execution's cap.
 
 pub mod address;
 pub mod policy;
+mod pool;
+#[cfg(test)]
+mod pooling_tests;
 mod redirect;
 pub mod resolve;
 mod transport;
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -64,11 +70,15 @@ use workway_capabilities::{
 /// user_agent = "workway/0.1"
 /// overrides = ["api.slack.com:443=127.0.0.1:38291"]
 /// extra_root_certificates = ["/etc/workway/test-ca.pem"]
+/// pool_idle_timeout_ms = 30000
+/// pool_max_idle_per_origin = 32
+/// pool_max_open_per_origin = 256
 /// ```
 ///
-/// Every field is optional. There is deliberately no setting that turns
-/// the address checks off: `overrides` is the only way a named host
-/// reaches a loopback or private address.
+/// Every field is optional; the values above for the `pool_` fields are
+/// their defaults. There is deliberately no setting that turns the
+/// address checks off: `overrides` is the only way a named host reaches a
+/// loopback or private address.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EgressConfig {
@@ -89,6 +99,19 @@ pub struct EgressConfig {
     /// PEM files whose certificates are trusted in addition to the
     /// platform's root store.
     pub extra_root_certificates: Vec<PathBuf>,
+    /// How long a keep-alive connection is kept unused for the next
+    /// request to its origin, in milliseconds: 30000 by default, at most
+    /// 3600000. 0 turns pooling off: every request opens its own
+    /// connection and asks the server to close it.
+    pub pool_idle_timeout_ms: u64,
+    /// How many unused connections are kept per origin (scheme, host,
+    /// port); 32 by default, at most `pool_max_open_per_origin`. 0 also
+    /// turns pooling off.
+    pub pool_max_idle_per_origin: usize,
+    /// How many connections to one origin may be open at once, pooled or
+    /// not; 256 by default, from 1 to 65536. A request over it waits for
+    /// one to close, within its own timeout.
+    pub pool_max_open_per_origin: usize,
 }
 
 impl Default for EgressConfig {
@@ -100,7 +123,42 @@ impl Default for EgressConfig {
             user_agent: "workway/0.1".into(),
             overrides: Vec::new(),
             extra_root_certificates: Vec::new(),
+            pool_idle_timeout_ms: pool::DEFAULT_IDLE_TIMEOUT.as_millis() as u64,
+            pool_max_idle_per_origin: pool::DEFAULT_MAX_IDLE_PER_ORIGIN,
+            pool_max_open_per_origin: pool::DEFAULT_MAX_OPEN_PER_ORIGIN,
         }
+    }
+}
+
+impl EgressConfig {
+    /// The pool's limits, or why they cannot be used.
+    fn pool_settings(&self) -> Result<pool::PoolSettings, EgressError> {
+        let idle_timeout = Duration::from_millis(self.pool_idle_timeout_ms);
+        if idle_timeout > pool::MAX_IDLE_TIMEOUT {
+            return Err(EgressError::Pool(format!(
+                "pool_idle_timeout_ms is {}; at most {} is allowed",
+                self.pool_idle_timeout_ms,
+                pool::MAX_IDLE_TIMEOUT.as_millis()
+            )));
+        }
+        if !(1..=pool::MAX_OPEN_PER_ORIGIN).contains(&self.pool_max_open_per_origin) {
+            return Err(EgressError::Pool(format!(
+                "pool_max_open_per_origin is {}; it must be from 1 to {}",
+                self.pool_max_open_per_origin,
+                pool::MAX_OPEN_PER_ORIGIN
+            )));
+        }
+        if self.pool_max_idle_per_origin > self.pool_max_open_per_origin {
+            return Err(EgressError::Pool(format!(
+                "pool_max_idle_per_origin ({}) cannot exceed pool_max_open_per_origin ({})",
+                self.pool_max_idle_per_origin, self.pool_max_open_per_origin
+            )));
+        }
+        Ok(pool::PoolSettings {
+            idle_timeout,
+            max_idle: self.pool_max_idle_per_origin,
+            max_open: self.pool_max_open_per_origin,
+        })
     }
 }
 
@@ -130,18 +188,26 @@ pub enum EgressError {
     /// The TLS client could not be configured.
     #[error("egress: TLS configuration: {0}")]
     Tls(String),
+    /// The connection pool's limits are out of range.
+    #[error("egress: {0}")]
+    Pool(String),
 }
 
-/// The process's egress: policy, resolver, TLS roots and credentials.
-/// Build it once and share it with `Arc`.
+/// The process's egress: policy, resolver, TLS roots, credentials and the
+/// pool of keep-alive connections. Build it once and share it with `Arc`:
+/// every broker made from it shares its pool and its TLS session cache.
 pub struct Egress {
     policy: PlatformPolicy,
     max_redirects: usize,
     user_agent: HeaderValue,
     overrides: Vec<HostOverride>,
     tls: transport::Tls,
+    pool: Arc<transport::ConnPool>,
     resolver: Arc<dyn Resolve>,
     credentials: Option<Arc<dyn CredentialSource>>,
+    /// The address check; this crate's own tests let loopback through.
+    #[cfg(test)]
+    check: fn(IpAddr) -> Option<Refusal>,
 }
 
 impl fmt::Debug for Egress {
@@ -151,6 +217,7 @@ impl fmt::Debug for Egress {
             .field("max_redirects", &self.max_redirects)
             .field("overrides", &self.overrides)
             .field("root_certificates", &self.tls.roots)
+            .field("pool", self.pool.settings())
             .field("credentials", &self.credentials.is_some())
             .finish_non_exhaustive()
     }
@@ -275,7 +342,11 @@ impl Egress {
             .collect::<Result<Vec<HostOverride>, _>>()?;
         let user_agent = HeaderValue::from_str(&config.user_agent)
             .map_err(|_| EgressError::UserAgent(config.user_agent.clone()))?;
+        let pool = pool::Pool::new(config.pool_settings()?);
         let root_count = roots.len();
+        // One client configuration for the process: its default
+        // `Resumption` is an in-memory cache of TLS sessions (256 server
+        // names), so new connections to a known server resume.
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -292,8 +363,11 @@ impl Egress {
             user_agent,
             overrides,
             tls: transport::tls(tls, root_count),
+            pool: Arc::new(pool),
             resolver: Arc::new(SystemResolver),
             credentials: None,
+            #[cfg(test)]
+            check: address::refusal,
         })
     }
 
@@ -330,6 +404,12 @@ impl Egress {
     /// kept, no connection token is attached and redirects are returned,
     /// not followed. The body is capped at `max_response_bytes` (the
     /// request's own field is not consulted).
+    ///
+    /// These requests are rare (a token refresh per connection and hour)
+    /// and skip the address checks, so they do not use the pool: each
+    /// opens its own connection, closed after it, and plugin traffic never
+    /// shares a connection with the host's. A new TLS connection still
+    /// resumes a cached session.
     pub async fn platform_send(
         &self,
         request: OutboundRequest,
@@ -372,7 +452,7 @@ impl Egress {
             headers: &headers,
             body: &body,
         };
-        let exchange = transport::send(&outgoing, &addresses, &self.tls).await?;
+        let exchange = transport::send_single(&outgoing, &addresses, &self.tls).await?;
         let status = exchange.status.as_u16();
         let headers = response_headers(&exchange.headers);
         let body = exchange.read_body(max_response_bytes).await?;
@@ -383,8 +463,18 @@ impl Egress {
         })
     }
 
+    /// Why `ip` may not be reached by a plugin's request.
+    fn refusal(&self, ip: IpAddr) -> Option<Refusal> {
+        #[cfg(test)]
+        return (self.check)(ip);
+        #[cfg(not(test))]
+        address::refusal(ip)
+    }
+
     /// Where to connect for `target`: its IP literal, its override, or the
     /// resolved addresses, every one of them checked when `check` is set.
+    /// This runs for every request and redirect hop, pooled connection or
+    /// not: the pool is consulted only with addresses that passed.
     async fn addresses(
         &self,
         target: &Target,
@@ -392,7 +482,7 @@ impl Egress {
     ) -> Result<Vec<SocketAddr>, BrokerError> {
         let name = match &target.host {
             TargetHost::Ip(ip) => {
-                if check && let Some(refusal) = address::refusal(*ip) {
+                if check && let Some(refusal) = self.refusal(*ip) {
                     return Err(BrokerError::Denied(format!(
                         "{ip} is {refusal}; requests to such addresses are refused"
                     )));
@@ -416,7 +506,7 @@ impl Egress {
         }
         if check {
             for ip in &resolved {
-                if let Some(refusal) = address::refusal(*ip) {
+                if let Some(refusal) = self.refusal(*ip) {
                     return Err(BrokerError::Denied(format!(
                         "{name} resolves to {ip}, {refusal}; requests to such addresses are refused"
                     )));
@@ -611,7 +701,8 @@ impl NetworkBroker {
                 headers: &headers,
                 body: &hop.body,
             };
-            let exchange = transport::send(&outgoing, &addresses, &self.egress.tls).await?;
+            let exchange =
+                transport::send(&outgoing, &addresses, &self.egress.tls, &self.egress.pool).await?;
             drop(headers);
 
             if exchange.status == StatusCode::UNAUTHORIZED
@@ -625,7 +716,7 @@ impl NetworkBroker {
                     .token_rejected(grant.connection, &grant.token)
                     .await?
                 {
-                    drop(exchange);
+                    exchange.discard().await;
                     grant.token = token;
                     continue;
                 }
@@ -635,7 +726,7 @@ impl NetworkBroker {
                 redirect::next_hop(exchange.status, &exchange.headers, &hop.url, &hop.method)
             {
                 let status = exchange.status.as_u16();
-                drop(exchange);
+                exchange.discard().await;
                 let next = next.map_err(|redirect::BadLocation(why)| {
                     BrokerError::Network(format!(
                         "the {status} redirect from `{}` cannot be followed: {why}",
@@ -754,16 +845,31 @@ mod tests {
         assert!(config.denied_hosts.iter().any(|h| h == "metadata"));
         assert_eq!(config.max_redirects, 5);
         assert_eq!(config.user_agent, "workway/0.1");
+        assert_eq!(config.pool_idle_timeout_ms, 30_000);
+        assert_eq!(config.pool_max_idle_per_origin, 32);
+        assert_eq!(config.pool_max_open_per_origin, 256);
 
         let config: EgressConfig = toml::from_str(
             r#"
             max_redirects = 2
             overrides = ["api.slack.com:443=127.0.0.1:38291", "mock.test=127.0.0.1:9"]
             extra_root_certificates = ["/tmp/ca.pem"]
+            pool_idle_timeout_ms = 0
+            pool_max_idle_per_origin = 4
+            pool_max_open_per_origin = 8
             "#,
         )
         .expect("valid");
         assert_eq!(config.max_redirects, 2);
+        assert_eq!(
+            config.pool_settings().expect("valid pool settings"),
+            pool::PoolSettings {
+                idle_timeout: Duration::ZERO,
+                max_idle: 4,
+                max_open: 8,
+            }
+        );
+        assert!(!config.pool_settings().expect("valid").keeps_idle());
         assert_eq!(config.overrides.len(), 2);
         assert_eq!(config.denied_hosts, policy::default_denied_hosts());
 
@@ -797,6 +903,42 @@ mod tests {
             ip_override.to_string().contains("host name"),
             "{ip_override}"
         );
+
+        for (config, needle) in [
+            (
+                EgressConfig {
+                    pool_idle_timeout_ms: 3_600_001,
+                    ..EgressConfig::default()
+                },
+                "pool_idle_timeout_ms is 3600001; at most 3600000",
+            ),
+            (
+                EgressConfig {
+                    pool_max_open_per_origin: 0,
+                    pool_max_idle_per_origin: 0,
+                    ..EgressConfig::default()
+                },
+                "pool_max_open_per_origin is 0; it must be from 1 to 65536",
+            ),
+            (
+                EgressConfig {
+                    pool_max_open_per_origin: usize::MAX,
+                    ..EgressConfig::default()
+                },
+                "it must be from 1 to 65536",
+            ),
+            (
+                EgressConfig {
+                    pool_max_open_per_origin: 4,
+                    ..EgressConfig::default()
+                },
+                "pool_max_idle_per_origin (32) cannot exceed pool_max_open_per_origin (4)",
+            ),
+        ] {
+            let error = Egress::new(config).expect_err("bad pool settings");
+            assert!(matches!(error, EgressError::Pool(_)), "{error}");
+            assert!(error.to_string().contains(needle), "{error}");
+        }
 
         let missing = Egress::new(EgressConfig {
             extra_root_certificates: vec!["/nonexistent/ca.pem".into()],

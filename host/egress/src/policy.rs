@@ -12,7 +12,7 @@ use workway_registry::hosts::{HostPattern, host_matches, is_host_name};
 use super::address::{self, Refusal};
 
 /// The host of a URL, normalised.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum TargetHost {
     /// A DNS name: lower-case, no trailing dot.
     Name(String),

@@ -43,6 +43,10 @@ struct Seen {
     body: Vec<u8>,
     /// The TLS server name the client asked for.
     sni: Option<String>,
+    /// Which of the upstream's connections (in accept order) carried it.
+    connection: usize,
+    /// Its TLS connection resumed an earlier session.
+    resumed: bool,
 }
 
 impl Seen {
@@ -96,6 +100,8 @@ type Handler = Arc<dyn Fn(&Seen) -> Reply + Send + Sync>;
 struct Upstream {
     port: u16,
     seen: Arc<Mutex<Vec<Seen>>>,
+    /// Connections accepted so far.
+    accepted: Arc<AtomicUsize>,
     task: JoinHandle<()>,
 }
 
@@ -109,11 +115,23 @@ impl Upstream {
     fn seen(&self) -> Vec<Seen> {
         self.seen.lock().expect("not poisoned").clone()
     }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+/// Where a request arrived: its connection and TLS session.
+#[derive(Clone)]
+struct Arrival {
+    sni: Option<String>,
+    connection: usize,
+    resumed: bool,
 }
 
 async fn answer(
     request: Request<Incoming>,
-    sni: Option<String>,
+    arrival: Arrival,
     handler: Handler,
     seen: Arc<Mutex<Vec<Seen>>>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
@@ -141,7 +159,9 @@ async fn answer(
             })
             .collect(),
         body,
-        sni,
+        sni: arrival.sni,
+        connection: arrival.connection,
+        resumed: arrival.resumed,
     };
     let reply = handler(&record);
     seen.lock().expect("not poisoned").push(record);
@@ -165,14 +185,17 @@ async fn upstream(
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("address").port();
     let seen = Arc::new(Mutex::new(Vec::new()));
+    let accepted = Arc::new(AtomicUsize::new(0));
     let handler: Handler = Arc::new(handler);
     let task = {
         let seen = seen.clone();
+        let accepted = accepted.clone();
         tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
+                let connection = accepted.fetch_add(1, Ordering::SeqCst);
                 let handler = handler.clone();
                 let seen = seen.clone();
                 let tls = tls.clone();
@@ -183,17 +206,29 @@ async fn upstream(
                             let Ok(stream) = acceptor.accept(stream).await else {
                                 return;
                             };
-                            let sni = stream.get_ref().1.server_name().map(String::from);
+                            let session = stream.get_ref().1;
+                            let arrival = Arrival {
+                                sni: session.server_name().map(String::from),
+                                connection,
+                                resumed: session.handshake_kind()
+                                    == Some(rustls::HandshakeKind::Resumed),
+                            };
                             let service = service_fn(move |r| {
-                                answer(r, sni.clone(), handler.clone(), seen.clone())
+                                answer(r, arrival.clone(), handler.clone(), seen.clone())
                             });
                             let _ = hyper::server::conn::http1::Builder::new()
                                 .serve_connection(TokioIo::new(stream), service)
                                 .await;
                         }
                         None => {
-                            let service =
-                                service_fn(move |r| answer(r, None, handler.clone(), seen.clone()));
+                            let arrival = Arrival {
+                                sni: None,
+                                connection,
+                                resumed: false,
+                            };
+                            let service = service_fn(move |r| {
+                                answer(r, arrival.clone(), handler.clone(), seen.clone())
+                            });
                             let _ = hyper::server::conn::http1::Builder::new()
                                 .serve_connection(TokioIo::new(stream), service)
                                 .await;
@@ -203,7 +238,12 @@ async fn upstream(
             }
         })
     };
-    Upstream { port, seen, task }
+    Upstream {
+        port,
+        seen,
+        accepted,
+        task,
+    }
 }
 
 /// A server that answers every connection with `head` and then, if
@@ -240,6 +280,11 @@ struct TestCa {
 }
 
 fn test_ca(server_name: &str) -> TestCa {
+    test_ca_for(&[server_name])
+}
+
+/// A test CA and a server certificate from it for `server_names`.
+fn test_ca_for(server_names: &[&str]) -> TestCa {
     let ca_key = KeyPair::generate().expect("CA key");
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -249,7 +294,11 @@ fn test_ca(server_name: &str) -> TestCa {
     let ca_cert = ca_params.self_signed(&ca_key).expect("CA certificate");
 
     let leaf_key = KeyPair::generate().expect("leaf key");
-    let leaf_params = CertificateParams::new(vec![server_name.to_string()]).expect("leaf params");
+    let names = server_names
+        .iter()
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>();
+    let leaf_params = CertificateParams::new(names).expect("leaf params");
     let leaf = leaf_params
         .signed_by(&leaf_key, &ca_cert, &ca_key)
         .expect("leaf certificate");
@@ -1326,5 +1375,318 @@ async fn platform_requests_reach_operator_endpoints_without_manifest_checks() {
         Err(BrokerError::TooLarge(
             "response body exceeds 4 bytes".into()
         ))
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Connection reuse
+// ---------------------------------------------------------------------------
+
+/// Every request an upstream saw came over connection 0.
+fn all_on_one_connection(seen: &[Seen]) -> bool {
+    seen.iter().all(|s| s.connection == 0)
+}
+
+#[tokio::test]
+async fn sequential_requests_to_one_origin_share_one_connection_over_http_and_https() {
+    let handler = |seen: &Seen| match seen.target.as_str() {
+        "/moved" => Reply::redirect(302, "/here"),
+        _ => Reply::ok("ok"),
+    };
+    let ca = test_ca("api.allowed.test");
+    for tls in [None, Some(ca.server.clone())] {
+        let server = upstream(tls.clone(), handler).await;
+        let p = server.port;
+        let (scheme, url_port, overrides) = match tls {
+            None => ("http", p, format!("api.allowed.test:{p}=127.0.0.1:{p}")),
+            Some(_) => ("https", 443, format!("api.allowed.test:443=127.0.0.1:{p}")),
+        };
+        let origin = if url_port == 443 {
+            format!("{scheme}://api.allowed.test")
+        } else {
+            format!("{scheme}://api.allowed.test:{url_port}")
+        };
+        let egress = egress(EgressConfig {
+            overrides: vec![overrides],
+            extra_root_certificates: vec![ca.ca_pem.path().to_path_buf()],
+            ..EgressConfig::default()
+        });
+        let broker = egress.broker(patterns(&[&origin]));
+
+        for i in 0..5 {
+            let response = ok(broker.send(get(&format!("{origin}/n/{i}")), None).await);
+            assert_eq!(response.body, b"ok");
+        }
+        let post = OutboundRequest {
+            method: "POST".into(),
+            body: b"{}".to_vec(),
+            ..get(&format!("{origin}/post"))
+        };
+        ok(broker.send(post, None).await);
+        // A redirect's short body is drained, so its connection is kept.
+        let response = ok(broker.send(get(&format!("{origin}/moved")), None).await);
+        assert_eq!(response.status, 200);
+
+        let seen = server.seen();
+        assert_eq!(seen.len(), 8, "{scheme}");
+        assert_eq!(server.accepted(), 1, "{scheme}: one connection for all");
+        assert!(all_on_one_connection(&seen), "{scheme}");
+        assert!(
+            seen.iter().all(|s| s.header("connection").is_none()),
+            "{scheme}: no `Connection: close` while pooling"
+        );
+    }
+}
+
+#[tokio::test]
+async fn with_pooling_off_each_request_closes_its_connection_and_tls_resumes() {
+    let ca = test_ca("api.allowed.test");
+    let server = upstream(Some(ca.server.clone()), |_| Reply::ok("ok")).await;
+    let p = server.port;
+    let egress = egress(EgressConfig {
+        overrides: vec![format!("api.allowed.test:443=127.0.0.1:{p}")],
+        extra_root_certificates: vec![ca.ca_pem.path().to_path_buf()],
+        pool_idle_timeout_ms: 0,
+        ..EgressConfig::default()
+    });
+    let broker = egress.broker(patterns(&["https://api.allowed.test"]));
+    for _ in 0..3 {
+        ok(broker.send(get("https://api.allowed.test/"), None).await);
+    }
+    let seen = server.seen();
+    assert_eq!(server.accepted(), 3);
+    assert!(seen.iter().all(|s| s.header("connection") == Some("close")));
+    // The egress's one TLS client configuration caches sessions.
+    let resumed: Vec<bool> = seen.iter().map(|s| s.resumed).collect();
+    assert_eq!(resumed, [false, true, true]);
+}
+
+#[tokio::test]
+async fn origins_that_share_an_address_never_share_a_connection() {
+    let ca = test_ca_for(&["api.provider.test", "other.allowed.test"]);
+    for tls in [None, Some(ca.server.clone())] {
+        let server = upstream(tls.clone(), |_| Reply::ok("ok")).await;
+        let p = server.port;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let provider = format!("{scheme}://api.provider.test:{p}");
+        let other = format!("{scheme}://other.allowed.test:{p}");
+        let egress = Arc::new(
+            Egress::new(EgressConfig {
+                overrides: vec![
+                    format!("api.provider.test:{p}=127.0.0.1:{p}"),
+                    format!("other.allowed.test:{p}=127.0.0.1:{p}"),
+                ],
+                extra_root_certificates: vec![ca.ca_pem.path().to_path_buf()],
+                ..EgressConfig::default()
+            })
+            .expect("egress")
+            .with_credentials(Arc::new(FakeVault::new(&[&provider]))),
+        );
+        let broker = egress.broker(patterns(&[&provider, &other]));
+        let acme = connection("acme");
+        for _ in 0..3 {
+            ok(broker
+                .send(get(&format!("{provider}/me")), Some(&acme))
+                .await);
+            ok(broker.send(get(&format!("{other}/public")), None).await);
+        }
+
+        let seen = server.seen();
+        assert_eq!(seen.len(), 6);
+        assert_eq!(server.accepted(), 2, "{scheme}: one connection per origin");
+        for connection in 0..2 {
+            let on: Vec<&Seen> = seen.iter().filter(|s| s.connection == connection).collect();
+            assert_eq!(on.len(), 3, "{scheme}");
+            let host = on[0].header("host").expect("a Host");
+            assert!(
+                on.iter().all(|s| s.header("host") == Some(host)),
+                "{scheme}: one Host per connection"
+            );
+            if tls.is_some() {
+                assert!(
+                    on.iter()
+                        .all(|s| s.sni.as_deref() == host.split(':').next()),
+                    "{scheme}: the TLS name is the Host's"
+                );
+            }
+            let token_here = host.starts_with("api.provider.test");
+            for s in &on {
+                assert_eq!(
+                    s.header("authorization"),
+                    token_here.then_some("Bearer tok"),
+                    "{scheme}: the token only on the provider's connection"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_says_connection_close_gets_a_new_connection_each_time() {
+    let server = upstream(None, |_| Reply {
+        headers: vec![("connection", "close".into())],
+        ..Reply::ok("bye")
+    })
+    .await;
+    let p = server.port;
+    let egress = egress(with_overrides(&[format!(
+        "api.allowed.test:{p}=127.0.0.1:{p}"
+    )]));
+    let broker = egress.broker(patterns(&[&format!("http://api.allowed.test:{p}")]));
+    for _ in 0..3 {
+        let response = ok(broker
+            .send(get(&format!("http://api.allowed.test:{p}/")), None)
+            .await);
+        assert_eq!(response.body, b"bye");
+    }
+    assert_eq!(server.accepted(), 3);
+}
+
+/// What a [`keep_alive_upstream`] does on a connection after answering
+/// its first request.
+#[derive(Clone, Copy)]
+enum Then {
+    /// Close it at once, idle.
+    Close,
+    /// Read the next request, then close without an answer.
+    CloseAfterNextRequest,
+}
+
+/// A keep-alive server that answers only the first request of each
+/// connection; it notes `(connection, request line)` for every request it
+/// reads.
+async fn keep_alive_upstream(
+    then: Then,
+) -> (u16, Arc<Mutex<Vec<(usize, String)>>>, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let task = {
+        let log = log.clone();
+        tokio::spawn(async move {
+            let mut count = 0;
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let connection = count;
+                count += 1;
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let mut pending = Vec::new();
+                    let Some(line) = read_request(&mut stream, &mut pending).await else {
+                        return;
+                    };
+                    log.lock().expect("not poisoned").push((connection, line));
+                    let answer = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                    if stream.write_all(answer.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    if let Then::CloseAfterNextRequest = then
+                        && let Some(line) = read_request(&mut stream, &mut pending).await
+                    {
+                        log.lock().expect("not poisoned").push((connection, line));
+                    }
+                });
+            }
+        })
+    };
+    (port, log, task)
+}
+
+/// Read one request (head and Content-Length body) from `stream`; its
+/// request line, or `None` when the client went away first.
+async fn read_request(stream: &mut tokio::net::TcpStream, pending: &mut Vec<u8>) -> Option<String> {
+    let mut buffer = [0u8; 4096];
+    let head_end = loop {
+        if let Some(at) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        let n = stream.read(&mut buffer).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        pending.extend_from_slice(&buffer[..n]);
+    };
+    let head = String::from_utf8_lossy(&pending[..head_end]).into_owned();
+    let length: usize = head
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, value)| value.trim().parse().ok())
+        .unwrap_or(0);
+    while pending.len() < head_end + length {
+        let n = stream.read(&mut buffer).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        pending.extend_from_slice(&buffer[..n]);
+    }
+    pending.drain(..head_end + length);
+    head.lines().next().map(String::from)
+}
+
+#[tokio::test]
+async fn a_connection_the_server_closed_while_idle_does_not_fail_the_next_request() {
+    let (p, log, _task) = keep_alive_upstream(Then::Close).await;
+    let egress = egress(with_overrides(&[format!(
+        "api.allowed.test:{p}=127.0.0.1:{p}"
+    )]));
+    let broker = egress.broker(patterns(&[&format!("http://api.allowed.test:{p}")]));
+    for i in 0..3 {
+        let response = ok(broker
+            .send(get(&format!("http://api.allowed.test:{p}/{i}")), None)
+            .await);
+        assert_eq!(response.body, b"ok");
+    }
+    // Each request is answered on a connection of its own, whether the
+    // closed one was noticed in the pool or the request was sent again.
+    let log = log.lock().expect("not poisoned").clone();
+    assert_eq!(
+        log,
+        [
+            (0, "GET /0 HTTP/1.1".to_string()),
+            (1, "GET /1 HTTP/1.1".to_string()),
+            (2, "GET /2 HTTP/1.1".to_string()),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_reused_connection_that_dies_under_a_request_is_retried_only_if_idempotent() {
+    let (p, log, _task) = keep_alive_upstream(Then::CloseAfterNextRequest).await;
+    let egress = egress(with_overrides(&[format!(
+        "api.allowed.test:{p}=127.0.0.1:{p}"
+    )]));
+    let broker = egress.broker(patterns(&[&format!("http://api.allowed.test:{p}")]));
+    let url = |path: &str| format!("http://api.allowed.test:{p}{path}");
+
+    ok(broker.send(get(&url("/first")), None).await);
+    // The POST goes out on the kept connection, which dies under it: it may
+    // have been acted on, so it is not sent again.
+    let post = OutboundRequest {
+        method: "POST".into(),
+        body: b"charge=1".to_vec(),
+        ..get(&url("/charge"))
+    };
+    match broker.send(post, None).await {
+        Err(BrokerError::Network(message)) => {
+            assert_contains(&message, "did not answer with a valid HTTP response")
+        }
+        other => panic!("expected a network error, got {other:?}"),
+    }
+    // A GET on a new connection, then one on that kept connection, which
+    // dies under it too: the GET is sent once more on a new connection.
+    ok(broker.send(get(&url("/second")), None).await);
+    let response = ok(broker.send(get(&url("/third")), None).await);
+    assert_eq!(response.body, b"ok");
+
+    let log = log.lock().expect("not poisoned").clone();
+    assert_eq!(
+        log,
+        [
+            (0, "GET /first HTTP/1.1".to_string()),
+            (0, "POST /charge HTTP/1.1".to_string()),
+            (1, "GET /second HTTP/1.1".to_string()),
+            (1, "GET /third HTTP/1.1".to_string()),
+            (2, "GET /third HTTP/1.1".to_string()),
+        ]
     );
 }
