@@ -2,6 +2,7 @@
 //! execution, and credentials for the HTTP broker.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use workway_registry::hosts::HostPattern;
@@ -146,7 +147,10 @@ fn refusal(
 impl Vault {
     /// The connections of `owner` for an installation whose approval grants
     /// `approved` (OAuth scopes by provider): per provider, the newest
-    /// connection whose granted scopes the approval covers.
+    /// connection whose granted scopes the approval covers. The owner's
+    /// connections are read through the listing cache: one made, dropped
+    /// or marked dead by another process is seen within
+    /// [`crate::VaultSettings::token_cache`].
     pub async fn connections_for(
         &self,
         owner: &str,
@@ -161,16 +165,28 @@ impl Vault {
                 .get(provider)
                 .map(|p| p.identity_scopes.as_slice())
                 .unwrap_or_default();
-            let rows = self
-                .store()
-                .connections()
-                .for_provider(owner, provider)
-                .await?;
+            let rows = match self.listings.get(owner, provider) {
+                Some(rows) => rows,
+                None => {
+                    let ticket = self.listings.ticket();
+                    let rows = Arc::new(
+                        self.store()
+                            .connections()
+                            .for_provider(owner, provider)
+                            .await?,
+                    );
+                    self.listings.fill(ticket, owner, provider, rows.clone());
+                    rows
+                }
+            };
             match rows
                 .iter()
                 .find(|row| covered(&row.scopes, scopes, identity))
             {
                 Some(row) => {
+                    // The execution must never be handed a token older
+                    // than the one it looked up.
+                    self.cache.at_least(&row.id, row.token_version);
                     versions.insert(row.id.clone(), row.token_version);
                     connected.insert(provider.clone(), super::info_of(row));
                 }
@@ -202,8 +218,13 @@ impl Vault {
         let mut renewed = Vec::new();
         for (id, seen) in &connections.versions {
             let Some(row) = self.store().connections().get(id).await? else {
+                self.cache.gone(id);
+                self.listings.changed();
                 continue;
             };
+            // The retry must not be handed the token that failed (cached
+            // before someone else replaced it).
+            self.cache.at_least(id, row.token_version);
             if row.token_version == *seen {
                 if row.refresh_token.is_none() {
                     continue;

@@ -29,11 +29,22 @@
 //! first use. A row is opened only with the binding its `seal_binding`
 //! column names, and a row sealed under the new binding never opens with
 //! the old data, so lowering that column does not weaken a row.
+//!
+//! Fresh access tokens are cached in the process for at most
+//! [`VaultSettings::token_cache`] (one second by default; see
+//! [`token_cache`]): a disconnect, refresh or re-authorisation mark made by
+//! another process sharing the store is seen by this one within that
+//! bound, and what this process does itself is seen at once. The list of
+//! an owner's connections to a provider, from which an execution's
+//! connections are chosen, is cached with the same bound (see
+//! `listing_cache`).
 
 pub mod credentials;
 pub mod keyring;
+mod listing_cache;
 pub mod oauth;
 pub mod static_tokens;
+pub mod token_cache;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,6 +62,10 @@ use workway_capabilities::secret::Secret;
 use workway_egress::Egress;
 use workway_store::clock::now_ms;
 
+use crate::listing_cache::ListingCache;
+use crate::token_cache::TokenCache;
+pub use crate::token_cache::{CacheClock, MonotonicClock};
+
 /// Timing of refreshes.
 #[derive(Debug, Clone)]
 pub struct VaultSettings {
@@ -65,6 +80,15 @@ pub struct VaultSettings {
     pub poll_min: Duration,
     /// The longest wait between looks.
     pub poll_max: Duration,
+    /// How long an unsealed access token read from the store may be used
+    /// again without reading the store: the bound on how long this process
+    /// goes on attaching a token after another process disconnected the
+    /// connection, refreshed it, or marked it as needing re-authorisation.
+    /// Changes made through this vault are seen at once. Zero disables the
+    /// cache.
+    pub token_cache: Duration,
+    /// How many connections the token cache holds at most.
+    pub token_cache_entries: usize,
 }
 
 impl Default for VaultSettings {
@@ -74,6 +98,13 @@ impl Default for VaultSettings {
             lease: Duration::from_secs(30),
             poll_min: Duration::from_millis(5),
             poll_max: Duration::from_millis(50),
+            // A second is far below how soon anyone can notice a
+            // disconnect took effect, and the provider is told at once
+            // anyway; yet a connection used many times a second is read
+            // from the store once a second instead of once per request.
+            token_cache: Duration::from_secs(1),
+            // Some kilobytes each at most: bounded memory whatever the load.
+            token_cache_entries: 10_000,
         }
     }
 }
@@ -230,6 +261,10 @@ pub struct Vault {
     settings: VaultSettings,
     /// This vault's name as a lease holder: unique per process.
     holder: String,
+    /// Fresh access tokens recently read, by connection.
+    cache: TokenCache,
+    /// Owners' connections to each provider recently read.
+    listings: ListingCache,
 }
 
 impl std::fmt::Debug for Vault {
@@ -250,19 +285,34 @@ impl Vault {
         providers: Arc<ProviderRegistry>,
         egress: Arc<Egress>,
     ) -> Self {
+        let settings = VaultSettings::default();
+        let clock: Arc<dyn CacheClock> = Arc::new(MonotonicClock::new());
         Vault {
             store,
             keyring,
             providers,
             egress,
-            settings: VaultSettings::default(),
+            cache: cache_for(&settings, clock.clone()),
+            listings: listings_for(&settings, clock),
+            settings,
             holder: format!("vault-{}", uuid::Uuid::new_v4().simple()),
         }
     }
 
-    /// The same vault with other refresh timings.
+    /// The same vault with other timings (and an empty token cache).
     pub fn with_settings(mut self, settings: VaultSettings) -> Self {
+        self.cache = cache_for(&settings, self.cache.clock());
+        self.listings = listings_for(&settings, self.cache.clock());
         self.settings = settings;
+        self
+    }
+
+    /// The same vault with its token cache aging entries by `clock`
+    /// instead of the process's monotonic clock (and empty): for tests
+    /// that step time past the cache's bound.
+    pub fn with_cache_clock(mut self, clock: Arc<dyn CacheClock>) -> Self {
+        self.cache = cache_for(&self.settings, clock.clone());
+        self.listings = listings_for(&self.settings, clock);
         self
     }
 
@@ -319,6 +369,7 @@ impl Vault {
                 now: now_ms(),
             })
             .await?;
+        self.listings.changed();
         tracing::info!(connection = %id, owner, provider, "connection saved");
         Ok(ConnectionInfo {
             id,
@@ -414,6 +465,8 @@ impl Vault {
     /// provider (the grant is already dead there). Whether it existed.
     pub async fn delete(&self, id: &str) -> Result<bool, VaultError> {
         let deleted = self.store.connections().delete(id).await?;
+        self.cache.gone(id);
+        self.listings.changed();
         if deleted {
             tracing::info!(connection = %id, "connection deleted");
         }
@@ -421,13 +474,14 @@ impl Vault {
     }
 
     async fn row(&self, id: &str) -> Result<ConnectionRow, VaultError> {
-        let row = self
-            .store
-            .connections()
-            .get(id)
-            .await?
-            .ok_or_else(|| VaultError::NotFound(id.to_string()))?;
+        let row = self.store.connections().get(id).await?.ok_or_else(|| {
+            self.cache.gone(id);
+            self.listings.changed();
+            VaultError::NotFound(id.to_string())
+        })?;
         if row.status == ConnectionStatus::NeedsReauth {
+            self.cache.gone(id);
+            self.listings.changed();
             return Err(VaultError::NeedsReauth {
                 provider: row.provider,
                 reason: row.status_reason.unwrap_or_else(|| "unknown".into()),
@@ -502,41 +556,68 @@ impl Vault {
         )?;
         // A refresh racing with this already sealed with the active key and
         // the current binding; skipping that row is right.
-        Ok(self
+        let resealed = self
             .store
             .connections()
             .reseal(&row.id, row.token_version, &access, refresh.as_deref())
-            .await?)
+            .await?;
+        self.cache.forget(&row.id);
+        self.listings.changed();
+        Ok(resealed)
     }
 
-    /// Whether the access token is good for a while yet. The margin is
-    /// the configured skew, but at most half the token's lifetime, so a
-    /// provider issuing tokens shorter than the skew does not make every
-    /// use a refresh.
-    fn fresh(&self, row: &ConnectionRow, now: i64) -> bool {
+    /// Until when (Unix ms) the access token is good for a while yet, or
+    /// `None` when it does not expire. The margin is the configured skew,
+    /// but at most half the token's lifetime, so a provider issuing tokens
+    /// shorter than the skew does not make every use a refresh.
+    fn fresh_until(&self, row: &ConnectionRow) -> Option<i64> {
         let skew = i64::try_from(self.settings.refresh_skew.as_millis()).unwrap_or(i64::MAX);
-        row.expires_at.is_none_or(|at| {
+        row.expires_at.map(|at| {
             let lifetime = at.saturating_sub(row.updated_at).max(0);
-            at.saturating_sub(skew.min(lifetime / 2)) > now
+            at.saturating_sub(skew.min(lifetime / 2))
         })
+    }
+
+    /// Whether the access token is good for a while yet (see
+    /// [`Vault::fresh_until`]).
+    fn fresh(&self, row: &ConnectionRow, now: i64) -> bool {
+        self.fresh_until(row).is_none_or(|until| until > now)
     }
 
     /// A usable access token for connection `id`: the stored one while it
     /// is fresh, otherwise a refreshed one (one refresh cluster-wide).
+    ///
+    /// A fresh token read from the store is kept in the process's token
+    /// cache and served from it, without reading the store, for at most
+    /// [`VaultSettings::token_cache`] and never into its refresh margin.
+    /// So another process's disconnect, refresh or re-authorisation mark
+    /// is seen here no later than that bound after it is stored; this
+    /// vault's own (and a token this process saw rejected, or a newer
+    /// token version it looked up) at once.
     pub async fn access_token(&self, id: &str) -> Result<Secret, VaultError> {
+        if let Some(token) = self.cache.get(id, now_ms()) {
+            return Ok(token);
+        }
         self.token(id, None).await
     }
 
     /// The provider rejected `rejected` (HTTP 401): refresh unless someone
     /// already replaced that token, and return the token to use now, or
-    /// `None` when the grant has no refresh token.
+    /// `None` when the grant has no refresh token. Reads the store, never
+    /// the token cache, and drops the connection's cached token; a grant
+    /// without a refresh token whose stored token is the rejected one is
+    /// not cached again until its tokens change.
     pub async fn token_rejected(
         &self,
         id: &str,
         rejected: &Secret,
     ) -> Result<Option<Secret>, VaultError> {
+        self.cache.forget(id);
         let row = self.row(id).await?;
         if row.refresh_token.is_none() {
+            if self.open_access(&row)? == *rejected {
+                self.cache.at_least(id, row.token_version.saturating_add(1));
+            }
             return Ok(None);
         }
         self.token(id, Some(rejected)).await.map(Some)
@@ -549,11 +630,19 @@ impl Vault {
         let lease_ms = i64::try_from(self.settings.lease.as_millis()).unwrap_or(i64::MAX);
         let mut poll = self.settings.poll_min;
         loop {
+            let ticket = self.cache.ticket();
             let row = self.row(id).await?;
             let current = self.open_access(&row)?;
             let now = now_ms();
             let stale = rejected.is_some_and(|r| *r == current);
             if !stale && self.fresh(&row, now) {
+                self.cache.fill(
+                    ticket,
+                    id,
+                    row.token_version,
+                    &current,
+                    self.fresh_until(&row),
+                );
                 return Ok(current);
             }
             let Some(refresh_token) = self.open_refresh(&row)? else {
@@ -569,6 +658,8 @@ impl Vault {
                         // The tokens changed since they were read: look again.
                         continue;
                     }
+                    self.cache.gone(id);
+                    self.listings.changed();
                     return Err(VaultError::NeedsReauth {
                         provider: row.provider,
                         reason: reason.into(),
@@ -647,14 +738,23 @@ impl Vault {
                         },
                     )
                     .await?;
-                if !stored {
+                if stored {
+                    // Never serve the tokens this refresh replaced.
+                    self.cache
+                        .at_least(&row.id, row.token_version.saturating_add(1));
+                    self.listings.changed();
+                } else {
                     if connections.get(&row.id).await?.is_none() {
                         // Deleted while we refreshed: the grant is gone,
                         // and so is any use of it.
+                        self.cache.gone(&row.id);
+                        self.listings.changed();
                         return Err(VaultError::NotFound(row.id.clone()));
                     }
                     // The lease lapsed and someone else took over; their
                     // tokens win, but ours are valid too.
+                    self.cache.forget(&row.id);
+                    self.listings.changed();
                     tracing::warn!(connection = %row.id, "refresh lease lapsed before the new tokens were stored");
                 }
                 Ok(Some(tokens.access_token))
@@ -669,6 +769,8 @@ impl Vault {
                     tracing::warn!(connection = %row.id, "a refresh was refused after this attempt's lease was taken over; the connection is left to the new holder: {reason}");
                     return Ok(None);
                 }
+                self.cache.gone(&row.id);
+                self.listings.changed();
                 tracing::warn!(connection = %row.id, "{reason}");
                 Err(VaultError::NeedsReauth {
                     provider: row.provider.clone(),
@@ -691,6 +793,8 @@ impl Vault {
     /// Returns how many connections were re-sealed.
     pub async fn rotate_keys(&self) -> Result<u64, VaultError> {
         let active = self.keyring.active_id().to_string();
+        self.cache.clear();
+        self.listings.changed();
         self.reseal_where(Unopenable::Fail, |row| {
             row.seal_binding != SEAL_BINDING
                 || Keyring::key_id_of(&row.access_token) != Some(active.as_str())
@@ -740,4 +844,15 @@ impl Vault {
         }
         Ok(resealed)
     }
+}
+
+/// The connection listing cache `settings` ask for (the token cache's
+/// bound and capacity), aging entries by `clock`.
+fn listings_for(settings: &VaultSettings, clock: Arc<dyn CacheClock>) -> ListingCache {
+    ListingCache::new(settings.token_cache, settings.token_cache_entries, clock)
+}
+
+/// The token cache `settings` ask for, aging entries by `clock`.
+fn cache_for(settings: &VaultSettings, clock: Arc<dyn CacheClock>) -> TokenCache {
+    TokenCache::new(settings.token_cache, settings.token_cache_entries, clock)
 }

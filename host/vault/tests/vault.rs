@@ -14,10 +14,11 @@ use workway_store::Store;
 use workway_store::clock::now_ms;
 use workway_store::connections::{ConnectionStatus, Fence, Lease, NewConnection, RefreshedTokens};
 use workway_store::testing::test_stores;
+use workway_vault::credentials::ExecutionConnections;
 use workway_vault::oauth::flow::{FlowError, OAuthFlow};
 use workway_vault::oauth::providers::{ProviderRegistry, ProviderSettings};
 use workway_vault::oauth::token::TokenSet;
-use workway_vault::{Keyring, ProviderRevocation, Vault, VaultError, VaultSettings};
+use workway_vault::{CacheClock, Keyring, ProviderRevocation, Vault, VaultError, VaultSettings};
 
 const CLIENT_ID: &str = "workway-client";
 const CLIENT_SECRET: &str = "workway-client-secret";
@@ -60,6 +61,19 @@ fn providers(mock: &MockOAuthProvider) -> Arc<ProviderRegistry> {
 fn vault(store: Store, mock: &MockOAuthProvider, keys: Arc<Keyring>) -> Arc<Vault> {
     let egress = Arc::new(Egress::new(EgressConfig::default()).expect("egress"));
     Arc::new(Vault::new(store, keys, providers(mock), egress))
+}
+
+/// `vault` without a token cache: every token read opens the stored row,
+/// as a process sees a change made behind its back once the cache's bound
+/// has passed.
+fn uncached_vault(store: Store, mock: &MockOAuthProvider, keys: Arc<Keyring>) -> Arc<Vault> {
+    let egress = Arc::new(Egress::new(EgressConfig::default()).expect("egress"));
+    Arc::new(
+        Vault::new(store, keys, providers(mock), egress).with_settings(VaultSettings {
+            token_cache: Duration::ZERO,
+            ..VaultSettings::default()
+        }),
+    )
 }
 
 /// A grant the mock knows, stored in the vault with the given expiry.
@@ -611,7 +625,7 @@ async fn changing_a_row_s_owner_or_provider_stops_its_token_opening() {
     for t in test_stores().await {
         let mock = MockOAuthProvider::start(Flavor::Slack, CLIENT_ID, CLIENT_SECRET).await;
         let (_, keys) = keyring(&["k1"]);
-        let v = vault(t.store.clone(), &mock, keys);
+        let v = uncached_vault(t.store.clone(), &mock, keys);
         let (id, token) = seeded(&v, &mock, None).await;
         assert_eq!(v.access_token(&id).await.expect("opens").expose(), token);
         for (column, value, original) in [
@@ -638,7 +652,7 @@ async fn id_only_seals_are_resealed_with_owner_and_provider_and_a_downgrade_does
     for t in test_stores().await {
         let mock = MockOAuthProvider::start(Flavor::Slack, CLIENT_ID, CLIENT_SECRET).await;
         let (_, keys) = keyring(&["k1"]);
-        let v = vault(t.store.clone(), &mock, keys.clone());
+        let v = uncached_vault(t.store.clone(), &mock, keys.clone());
         // Two rows as the previous version sealed them: associated data
         // naming the id only, `seal_binding` 1 (the migration's default).
         let mut legacy = Vec::new();
@@ -723,7 +737,7 @@ async fn a_legacy_row_is_resealed_at_first_use() {
     for t in test_stores().await {
         let mock = MockOAuthProvider::start(Flavor::Slack, CLIENT_ID, CLIENT_SECRET).await;
         let (_, keys) = keyring(&["k1"]);
-        let v = vault(t.store.clone(), &mock, keys.clone());
+        let v = uncached_vault(t.store.clone(), &mock, keys.clone());
         let access = keys
             .seal("xoxb-old", "connection:old-1:access")
             .expect("seal");
@@ -1002,6 +1016,360 @@ async fn a_connection_is_requested_with_only_its_installation_s_scopes() {
             .get("google")
             .expect_err("no connection within the approval");
         assert!(refused.to_string().contains("not approved"), "{refused}");
+        t.cleanup().await;
+    }
+}
+
+/// The token cache's bound in the tests below.
+const CACHE_BOUND: Duration = Duration::from_secs(1);
+
+/// A clock for the token cache that moves only when a test moves it.
+#[derive(Debug, Default)]
+struct ManualClock(std::sync::atomic::AtomicU64);
+
+impl ManualClock {
+    fn advance(&self, by: Duration) {
+        let ms = u64::try_from(by.as_millis()).expect("a short step");
+        self.0.fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl CacheClock for ManualClock {
+    fn elapsed(&self) -> Duration {
+        Duration::from_millis(self.0.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
+/// `vault` with a token cache of [`CACHE_BOUND`] aged by a clock the test
+/// moves: one process's vault.
+fn cached_vault(
+    store: Store,
+    mock: &MockOAuthProvider,
+    keys: Arc<Keyring>,
+) -> (Arc<Vault>, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::default());
+    let egress = Arc::new(Egress::new(EgressConfig::default()).expect("egress"));
+    let vault = Vault::new(store, keys, providers(mock), egress)
+        .with_settings(VaultSettings {
+            token_cache: CACHE_BOUND,
+            ..VaultSettings::default()
+        })
+        .with_cache_clock(clock.clone());
+    (Arc::new(vault), clock)
+}
+
+/// The slack scopes `seeded` grants, as an installation's approval.
+fn slack_approval() -> BTreeMap<String, Vec<String>> {
+    BTreeMap::from([("slack".to_string(), vec!["chat:write".to_string()])])
+}
+
+#[tokio::test]
+async fn a_cached_token_is_served_without_the_store_until_the_bound_passes() {
+    for t in test_stores().await {
+        let mock = MockOAuthProvider::start(Flavor::Slack, CLIENT_ID, CLIENT_SECRET).await;
+        let (_, keys) = keyring(&["k1"]);
+        let (a, clock) = cached_vault(t.store.clone(), &mock, keys.clone());
+        // Another process, on its own pool.
+        let b = vault(t.reopen().await, &mock, keys);
+        let (id, old) = seeded(&a, &mock, None).await;
+        assert_eq!(a.access_token(&id).await.expect("read").expose(), old);
+
+        // A row that no longer opens: a read of the store would fail.
+        let owner = "UPDATE connections SET owner = $1 WHERE id = $2";
+        assert_eq!(t.tamper(owner, &["mallory", &id]).await, 1);
+        assert_eq!(
+            a.access_token(&id).await.expect("cached").expose(),
+            old,
+            "{}: the cached token is served without reading the row",
+            t.label
+        );
+        assert_eq!(t.tamper(owner, &["alice", &id]).await, 1);
+
+        // The other process refreshes: within the bound, A still serves
+        // what it read; once the bound has passed, the new token.
+        let new = b
+            .token_rejected(&id, &Secret::new(old.clone()))
+            .await
+            .expect("refreshed")
+            .expect("a new token");
+        assert_ne!(new.expose(), old);
+        clock.advance(CACHE_BOUND - Duration::from_millis(1));
+        assert_eq!(a.access_token(&id).await.expect("cached").expose(), old);
+        clock.advance(Duration::from_millis(1));
+        assert_eq!(
+            a.access_token(&id).await.expect("read again"),
+            new,
+            "{}",
+            t.label
+        );
+        assert_eq!(mock.refresh_count(), 1);
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn the_connections_an_execution_gets_follow_other_processes_within_the_bound() {
+    for t in test_stores().await {
+        let mock = MockOAuthProvider::start(Flavor::Slack, CLIENT_ID, CLIENT_SECRET).await;
+        let (_, keys) = keyring(&["k1"]);
+        let (a, clock) = cached_vault(t.store.clone(), &mock, keys.clone());
+        let (b, _) = cached_vault(t.reopen().await, &mock, keys);
+        let chosen = |connections: ExecutionConnections| {
+            connections
+                .connected()
+                .map(|c| c.id.clone())
+                .collect::<Vec<_>>()
+        };
+
+        let (first, _) = seeded(&a, &mock, None).await;
+        let listed = a.connections_for("alice", &slack_approval()).await;
+        assert_eq!(chosen(listed.expect("listed")), [first.as_str()]);
+
+        // A newer connection made by the other process: chosen here once
+        // the bound has passed, not before.
+        let (second, _) = seeded(&b, &mock, None).await;
+        let listed = a.connections_for("alice", &slack_approval()).await;
+        assert_eq!(
+            chosen(listed.expect("listed")),
+            [first.as_str()],
+            "{}",
+            t.label
+        );
+        clock.advance(CACHE_BOUND);
+        let listed = a.connections_for("alice", &slack_approval()).await;
+        assert_eq!(
+            chosen(listed.expect("listed")),
+            [second.as_str()],
+            "{}",
+            t.label
+        );
+
+        // Disconnected by the other process: the same bound.
+        assert!(b.disconnect(&second).await.expect("disconnect").is_some());
+        let listed = a.connections_for("alice", &slack_approval()).await;
+        assert_eq!(
+            chosen(listed.expect("listed")),
+            [second.as_str()],
+            "{}",
+            t.label
+        );
+        clock.advance(CACHE_BOUND);
+        let listed = a.connections_for("alice", &slack_approval()).await;
+        assert_eq!(
+            chosen(listed.expect("listed")),
+            [first.as_str()],
+            "{}",
+            t.label
+        );
+
+        // Made or disconnected by this process: seen at once, the clock unmoved.
+        let (third, _) = seeded(&a, &mock, None).await;
+        let listed = a.connections_for("alice", &slack_approval()).await;
+        assert_eq!(
+            chosen(listed.expect("listed")),
+            [third.as_str()],
+            "{}",
+            t.label
+        );
+        assert!(a.disconnect(&third).await.expect("disconnect").is_some());
+        let listed = a.connections_for("alice", &slack_approval()).await;
+        assert_eq!(
+            chosen(listed.expect("listed")),
+            [first.as_str()],
+            "{}",
+            t.label
+        );
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn another_process_s_disconnect_is_seen_within_the_bound_and_this_one_s_at_once() {
+    for t in test_stores().await {
+        let mock = MockOAuthProvider::start(Flavor::Slack, CLIENT_ID, CLIENT_SECRET).await;
+        let (_, keys) = keyring(&["k1"]);
+        let (a, clock) = cached_vault(t.store.clone(), &mock, keys.clone());
+        let (b, _) = cached_vault(t.reopen().await, &mock, keys);
+
+        // Disconnected by the other process: served until the bound, then gone.
+        let (id, token) = seeded(&a, &mock, None).await;
+        assert_eq!(a.access_token(&id).await.expect("read").expose(), token);
+        assert!(b.disconnect(&id).await.expect("disconnect").is_some());
+        assert_eq!(
+            a.access_token(&id)
+                .await
+                .expect("within the bound")
+                .expose(),
+            token
+        );
+        clock.advance(CACHE_BOUND);
+        let after = a.access_token(&id).await;
+        assert!(
+            matches!(after, Err(VaultError::NotFound(_))),
+            "{}: {after:?}",
+            t.label
+        );
+
+        // Marked as needing re-authorisation by the other process: the same.
+        let (id, token) = seeded(&a, &mock, None).await;
+        assert_eq!(a.access_token(&id).await.expect("read").expose(), token);
+        mock.fail_refresh_with(Some("invalid_grant"));
+        let refused = b.token_rejected(&id, &Secret::new(token.clone())).await;
+        assert!(
+            matches!(refused, Err(VaultError::NeedsReauth { .. })),
+            "{refused:?}"
+        );
+        mock.fail_refresh_with(None);
+        assert_eq!(
+            a.access_token(&id)
+                .await
+                .expect("within the bound")
+                .expose(),
+            token
+        );
+        clock.advance(CACHE_BOUND);
+        let after = a.access_token(&id).await;
+        assert!(
+            matches!(after, Err(VaultError::NeedsReauth { .. })),
+            "{}: {after:?}",
+            t.label
+        );
+
+        // Disconnected or deleted by this process: gone at once, the clock unmoved.
+        let (disconnected, _) = seeded(&a, &mock, None).await;
+        let (deleted, _) = seeded(&a, &mock, None).await;
+        a.access_token(&disconnected).await.expect("read");
+        a.access_token(&deleted).await.expect("read");
+        assert!(a.disconnect(&disconnected).await.expect("ok").is_some());
+        assert!(a.delete(&deleted).await.expect("ok"));
+        for id in [&disconnected, &deleted] {
+            let after = a.access_token(id).await;
+            assert!(
+                matches!(after, Err(VaultError::NotFound(_))),
+                "{}: {after:?}",
+                t.label
+            );
+        }
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_refreshed_token_replaces_the_old_one_here_at_once_and_elsewhere_within_the_bound() {
+    for t in test_stores().await {
+        let mock = MockOAuthProvider::start(Flavor::Slack, CLIENT_ID, CLIENT_SECRET).await;
+        let (_, keys) = keyring(&["k1"]);
+        let (a, _) = cached_vault(t.store.clone(), &mock, keys.clone());
+        let (b, b_clock) = cached_vault(t.reopen().await, &mock, keys);
+        let (id, v1) = seeded(&a, &mock, None).await;
+        assert_eq!(a.access_token(&id).await.expect("read").expose(), v1);
+        assert_eq!(b.access_token(&id).await.expect("read").expose(), v1);
+
+        // A refreshes (version 2): A never serves version 1 again; B does
+        // until its bound passes.
+        let v2 = a
+            .token_rejected(&id, &Secret::new(v1.clone()))
+            .await
+            .expect("refreshed")
+            .expect("a new token");
+        assert_ne!(v2.expose(), v1);
+        assert_eq!(a.access_token(&id).await.expect("token"), v2, "{}", t.label);
+        assert_eq!(b.access_token(&id).await.expect("cached").expose(), v1);
+        b_clock.advance(CACHE_BOUND);
+        assert_eq!(b.access_token(&id).await.expect("token"), v2, "{}", t.label);
+
+        // A refreshes again (version 3). Once B looks the connection up
+        // for an execution and sees version 3, it never serves version 2,
+        // whatever its bound says.
+        let v3 = a
+            .token_rejected(&id, &v2)
+            .await
+            .expect("refreshed")
+            .expect("a new token");
+        assert_ne!(v3, v2);
+        assert_eq!(b.access_token(&id).await.expect("cached"), v2);
+        let seen_by_b = b
+            .connections_for("alice", &slack_approval())
+            .await
+            .expect("connections");
+        assert_eq!(b.access_token(&id).await.expect("token"), v3, "{}", t.label);
+
+        // A refreshes once more (version 4) while B's execution, which saw
+        // version 3, fails with `auth-expired`: B's retry gets version 4
+        // without refreshing again, the clock unmoved.
+        let v4 = a
+            .token_rejected(&id, &v3)
+            .await
+            .expect("refreshed")
+            .expect("a new token");
+        assert_eq!(b.access_token(&id).await.expect("cached"), v3);
+        assert_eq!(
+            b.after_auth_expired(&seen_by_b).await.expect("renewed"),
+            vec![id.clone()]
+        );
+        assert_eq!(b.access_token(&id).await.expect("token"), v4, "{}", t.label);
+        assert_eq!(mock.refresh_count(), 3);
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_rejected_token_is_never_served_from_the_cache() {
+    for t in test_stores().await {
+        let mock = MockOAuthProvider::start(Flavor::Slack, CLIENT_ID, CLIENT_SECRET).await;
+        let (_, keys) = keyring(&["k1"]);
+        let (a, _) = cached_vault(t.store.clone(), &mock, keys);
+
+        // With a refresh token: the replacement is served from then on.
+        let (id, old) = seeded(&a, &mock, None).await;
+        assert_eq!(a.access_token(&id).await.expect("read").expose(), old);
+        let new = a
+            .token_rejected(&id, &Secret::new(old.clone()))
+            .await
+            .expect("refreshed")
+            .expect("a new token");
+        assert_ne!(new.expose(), old);
+        assert_eq!(
+            a.access_token(&id).await.expect("token"),
+            new,
+            "{}",
+            t.label
+        );
+
+        // Without one: nothing replaces the token, and it is read from the
+        // store (shown by a row that does not open) rather than cached again.
+        let info = a
+            .save(
+                "alice",
+                "slack",
+                &[],
+                &TokenSet {
+                    access_token: Secret::new("xoxb-pasted"),
+                    refresh_token: None,
+                    expires_at: None,
+                    scopes: None,
+                    account: None,
+                },
+            )
+            .await
+            .expect("saved");
+        let pasted = a.access_token(&info.id).await.expect("read");
+        assert_eq!(
+            a.token_rejected(&info.id, &pasted).await.expect("answered"),
+            None
+        );
+        let owner = "UPDATE connections SET owner = $1 WHERE id = $2";
+        for _ in 0..2 {
+            assert_eq!(t.tamper(owner, &["mallory", &info.id]).await, 1);
+            let read = a.access_token(&info.id).await;
+            assert!(
+                matches!(read, Err(VaultError::Keyring(_))),
+                "{}: {read:?}",
+                t.label
+            );
+            assert_eq!(t.tamper(owner, &["alice", &info.id]).await, 1);
+            assert_eq!(a.access_token(&info.id).await.expect("read"), pasted);
+        }
         t.cleanup().await;
     }
 }
