@@ -33,6 +33,11 @@ pub enum StoreError {
         /// The value as stored.
         value: String,
     },
+    /// Committed writes could not be made durable (SQLite's write-ahead
+    /// log could not be synced to disk); the caller must not act as if
+    /// they were.
+    #[error("the database's committed writes could not be made durable: {0}")]
+    Sync(#[source] std::io::Error),
     /// The operation does not fit the rows as stored (finishing a step
     /// attempt that is not running, say) or was given arguments it cannot
     /// apply: a bug in the caller, not a database failure.

@@ -20,6 +20,7 @@ mod stored_enum;
 
 pub mod clock;
 pub mod connections;
+mod durable;
 mod error;
 pub mod installations;
 mod migrations;
@@ -30,7 +31,11 @@ pub mod submissions;
 pub mod testing;
 pub mod workflows;
 
+use std::str::FromStr as _;
+use std::sync::Arc;
 use std::time::Duration;
+
+use durable::WalSync;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor as _};
@@ -51,6 +56,12 @@ pub enum Backend {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Connections whose commits do not wait for the disk, for writes
+    /// that may be lost in a power cut without losing work (see
+    /// [`Store::relaxed_pool`]).
+    relaxed: AnyPool,
+    /// SQLite only: makes relaxed commits durable, many per fsync.
+    wal: Option<Arc<WalSync>>,
     backend: Backend,
 }
 
@@ -75,33 +86,7 @@ impl Store {
             }
             _ => url.to_string(),
         };
-        let mut options = AnyPoolOptions::new()
-            .max_connections(match backend {
-                Backend::Sqlite => 8,
-                Backend::Postgres => 16,
-            })
-            .acquire_timeout(Duration::from_secs(10));
-        if backend == Backend::Sqlite {
-            options = options.after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    // WAL lets readers run beside the one writer; the busy
-                    // timeout makes writers from other processes queue
-                    // instead of failing; secure_delete overwrites deleted
-                    // rows (revoked tokens) instead of leaving them in
-                    // free pages; synchronous = FULL makes a commit wait for
-                    // the disk, so a committed workflow step survives a power
-                    // cut and is never run twice.
-                    conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
-                         PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; \
-                         PRAGMA synchronous = FULL;",
-                    )
-                    .await?;
-                    Ok(())
-                })
-            });
-        }
-        let pool = options
+        let pool = pool_options(backend, Durability::Full, 8, 16)
             .connect(&url)
             .await
             .map_err(|source| StoreError::Connect {
@@ -109,7 +94,31 @@ impl Store {
                 source,
             })?;
         migrations::migrator().await?.run(&pool).await?;
-        Ok(Store { pool, backend })
+        let relaxed = pool_options(backend, Durability::Relaxed, 2, 4)
+            .connect_lazy(&url)
+            .map_err(|source| StoreError::Connect {
+                url: redact(&url),
+                source,
+            })?;
+        let wal = match backend {
+            Backend::Sqlite => {
+                let options =
+                    sqlx::sqlite::SqliteConnectOptions::from_str(&url).map_err(|source| {
+                        StoreError::Connect {
+                            url: redact(&url),
+                            source,
+                        }
+                    })?;
+                Some(Arc::new(WalSync::new(options.get_filename().to_path_buf())))
+            }
+            Backend::Postgres => None,
+        };
+        Ok(Store {
+            pool,
+            relaxed,
+            wal,
+            backend,
+        })
     }
 
     /// The backend this store talks to.
@@ -117,9 +126,42 @@ impl Store {
         self.backend
     }
 
-    /// The connection pool, for modules of this crate.
+    /// The pool for a write that must be durable once it returns, in
+    /// the shared group commit: commit on it, then call
+    /// [`Store::group_commit`] before acting on the write. On SQLite the
+    /// relaxed pool (many commits share one fsync, see [`durable`]); on
+    /// PostgreSQL the main pool, whose commits the server already groups.
+    pub(crate) fn grouped_pool(&self) -> &AnyPool {
+        match self.backend {
+            Backend::Sqlite => &self.relaxed,
+            Backend::Postgres => &self.pool,
+        }
+    }
+
+    /// Return once every commit made on [`Store::grouped_pool`] before
+    /// this call is on disk.
+    pub(crate) async fn group_commit(&self) -> Result<(), StoreError> {
+        match &self.wal {
+            Some(wal) => wal.sync().await,
+            None => Ok(()),
+        }
+    }
+
+    /// The connection pool, for modules of this crate. A commit on it
+    /// returns once the database has it on disk.
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Connections whose commits return before the disk has them: for a
+    /// write that may be lost in a power cut (never in a crash of this
+    /// process alone) because losing it loses no work, such as an attempt
+    /// recorded as started, which a resumed run records again under the
+    /// same idempotency key. A later commit on [`Store::pool`] makes every
+    /// earlier relaxed commit durable too: SQLite's WAL and PostgreSQL's
+    /// WAL are flushed in order.
+    pub(crate) fn relaxed_pool(&self) -> &AnyPool {
+        &self.relaxed
     }
 
     /// Whether the database answers a trivial query, for readiness probes.
@@ -130,8 +172,68 @@ impl Store {
 
     /// Close every connection of the pool.
     pub async fn close(&self) {
+        self.relaxed.close().await;
         self.pool.close().await;
     }
+}
+
+/// Whether a commit waits for the disk.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    /// A commit returns once it is on disk (SQLite `synchronous = FULL`,
+    /// PostgreSQL's default `synchronous_commit`): a committed workflow
+    /// step survives a power cut and is never run twice.
+    Full,
+    /// A commit returns before it is on disk (SQLite `synchronous =
+    /// NORMAL` in WAL, PostgreSQL `synchronous_commit = off`); it is still
+    /// atomic, and survives a crash of this process.
+    Relaxed,
+}
+
+/// The pool settings for `backend`: at most `sqlite_max` or `postgres_max`
+/// connections, each set up for `durability`.
+fn pool_options(
+    backend: Backend,
+    durability: Durability,
+    sqlite_max: u32,
+    postgres_max: u32,
+) -> AnyPoolOptions {
+    let options = AnyPoolOptions::new()
+        .max_connections(match backend {
+            Backend::Sqlite => sqlite_max,
+            Backend::Postgres => postgres_max,
+        })
+        .acquire_timeout(Duration::from_secs(10))
+        // No ping before each use: it doubled the round trips of every
+        // query. A connection that died is found by the query that uses
+        // it, which fails like any store error (a run's drive stops and is
+        // resumed once its lease lapses), and sqlx drops that connection.
+        .test_before_acquire(false);
+    let setup: &'static str = match (backend, durability) {
+        // WAL lets readers run beside the one writer; the busy timeout
+        // makes writers from other processes queue instead of failing;
+        // secure_delete overwrites deleted rows (revoked tokens) instead
+        // of leaving them in free pages; synchronous = FULL makes a commit
+        // wait for the disk.
+        (Backend::Sqlite, Durability::Full) => {
+            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+             PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; \
+             PRAGMA synchronous = FULL;"
+        }
+        (Backend::Sqlite, Durability::Relaxed) => {
+            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+             PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; \
+             PRAGMA synchronous = NORMAL;"
+        }
+        (Backend::Postgres, Durability::Full) => return options,
+        (Backend::Postgres, Durability::Relaxed) => "SET synchronous_commit = off",
+    };
+    options.after_connect(move |conn, _meta| {
+        Box::pin(async move {
+            conn.execute(setup).await?;
+            Ok(())
+        })
+    })
 }
 
 /// `url` with any password replaced, fit for error messages.

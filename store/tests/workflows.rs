@@ -361,7 +361,7 @@ async fn runs_are_leased_fenced_and_finished() {
         assert_eq!((queued.next_step, queued.not_before), (0, 1_000));
         assert_eq!(queued.started_at, None);
         assert!(
-            a.claim("host-a", 500, 999, 10, &[])
+            a.claim("host-a", 500, 999, 10, None)
                 .await
                 .expect("claim")
                 .is_empty(),
@@ -369,7 +369,10 @@ async fn runs_are_leased_fenced_and_finished() {
         );
 
         // Claimed once: running under host-a's lease.
-        let claimed = a.claim("host-a", 500, 1_000, 10, &[]).await.expect("claim");
+        let claimed = a
+            .claim("host-a", 500, 1_000, 10, None)
+            .await
+            .expect("claim");
         assert_eq!(claimed.len(), 1, "{}", t.label);
         let run = &claimed[0];
         assert_eq!(run.status, RunStatus::Running);
@@ -382,7 +385,7 @@ async fn runs_are_leased_fenced_and_finished() {
         );
         // Nobody else gets it while the lease holds.
         assert!(
-            b.claim("host-b", 500, 1_500, 10, &[])
+            b.claim("host-b", 500, 1_500, 10, None)
                 .await
                 .expect("claim")
                 .is_empty(),
@@ -403,7 +406,10 @@ async fn runs_are_leased_fenced_and_finished() {
 
         // host-a stalls past its lease: host-b takes the run over.
         assert!(a.running_by_owner(1_601).await.expect("running").is_empty());
-        let taken = b.claim("host-b", 500, 1_601, 10, &[]).await.expect("claim");
+        let taken = b
+            .claim("host-b", 500, 1_601, 10, None)
+            .await
+            .expect("claim");
         assert_eq!(taken.len(), 1, "{}", t.label);
         assert_eq!(taken[0].lease_owner.as_deref(), Some("host-b"));
         assert_eq!(taken[0].started_at, Some(1_000), "first start kept");
@@ -488,14 +494,17 @@ async fn runs_are_leased_fenced_and_finished() {
             "a waiting run has no lease to write under"
         );
         assert!(
-            a.claim("host-a", 500, 4_999, 10, &[])
+            a.claim("host-a", 500, 4_999, 10, None)
                 .await
                 .expect("claim")
                 .is_empty(),
             "{}",
             t.label
         );
-        let retried = a.claim("host-a", 500, 5_000, 10, &[]).await.expect("claim");
+        let retried = a
+            .claim("host-a", 500, 5_000, 10, None)
+            .await
+            .expect("claim");
         assert_eq!(retried.len(), 1, "{}", t.label);
         assert_eq!(retried[0].started_at, Some(1_000));
 
@@ -566,7 +575,7 @@ async fn runs_are_leased_fenced_and_finished() {
         assert_eq!(finished.finished_at, Some(5_060));
         assert_eq!((finished.lease_owner, finished.lease_until), (None, None));
         assert!(
-            a.claim("host-a", 500, 99_999, 10, &[])
+            a.claim("host-a", 500, 99_999, 10, None)
                 .await
                 .expect("claim")
                 .is_empty()
@@ -650,22 +659,24 @@ async fn runs_fail_release_cancel_and_list() {
             ["r1"]
         );
 
-        // Claims go oldest first, leave excluded owners alone, and stop at
-        // the limit.
-        let excluded = ["alice".to_string()];
+        // Claims go owner by owner (each owner's oldest first), keep each
+        // owner within its bound, and stop at the limit: alice's r1 and
+        // bob's r2, not alice's r3 with a bound of one each.
         assert_eq!(
             ids(r
-                .claim("h", 1_000, 1_000, 10, &excluded)
+                .claim("h", 1_000, 1_000, 10, Some(1))
                 .await
                 .expect("claim")),
-            ["r2"],
+            ["r1", "r2"],
             "{}",
             t.label
         );
-        assert_eq!(
-            ids(r.claim("h", 1_000, 1_000, 1, &[]).await.expect("claim")),
-            ["r1"],
-            "{}",
+        assert!(
+            r.claim("h", 1_000, 1_000, 10, Some(1))
+                .await
+                .expect("claim")
+                .is_empty(),
+            "both owners are at their bound: {}",
             t.label
         );
         assert_eq!(
@@ -679,7 +690,7 @@ async fn runs_fail_release_cancel_and_list() {
         assert_eq!(released.status, RunStatus::Queued, "{}", t.label);
         assert_eq!((released.lease_owner, released.lease_until), (None, None));
         assert_eq!(
-            ids(r.claim("h2", 1_000, 1_200, 10, &[]).await.expect("claim")),
+            ids(r.claim("h2", 1_000, 1_200, 10, None).await.expect("claim")),
             ["r2", "r3"],
             "{}",
             t.label
@@ -771,6 +782,43 @@ async fn runs_fail_release_cancel_and_list() {
             Some(AttemptStatus::Skipped)
         );
         assert_eq!(AttemptStatus::parse("nope"), None);
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn one_owners_backlog_does_not_starve_another_owners_run() {
+    for t in test_stores().await {
+        let r = t.store.runs();
+        for i in 0..200 {
+            let id = format!("a{i:03}");
+            r.insert(&new_run(&id, "alice", 100 + i))
+                .await
+                .expect("insert");
+        }
+        r.insert(&new_run("b1", "bob", 10_000))
+            .await
+            .expect("insert");
+
+        // Bob's one run, queued after all of alice's, is in the first claim.
+        let first: Vec<String> = r
+            .claim("h", 60_000, 20_000, 4, None)
+            .await
+            .expect("claim")
+            .into_iter()
+            .map(|run| run.id)
+            .collect();
+        assert_eq!(first.len(), 4, "{}", t.label);
+        assert!(first.contains(&"b1".to_string()), "{first:?} {}", t.label);
+        assert!(first.contains(&"a000".to_string()), "{first:?} {}", t.label);
+
+        // With a bound per owner, alice's live leases count against it.
+        let second = r
+            .claim("h2", 60_000, 20_001, 100, Some(5))
+            .await
+            .expect("claim");
+        assert_eq!(second.len(), 2, "alice had 3 running: {}", t.label);
+        assert!(second.iter().all(|run| run.owner == "alice"));
         t.cleanup().await;
     }
 }
@@ -899,7 +947,7 @@ async fn racing_claimers_take_every_run_once() {
             loop {
                 let claimed = store
                     .runs()
-                    .claim(name, 60_000, 1_000, 3, &[])
+                    .claim(name, 60_000, 1_000, 3, None)
                     .await
                     .expect("claim");
                 if claimed.is_empty() {

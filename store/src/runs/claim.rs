@@ -12,61 +12,89 @@ use crate::{Backend, StoreError};
 const CLAIMABLE: &str = "((status IN ('queued', 'waiting') AND not_before <= $3) \
      OR (status = 'running' AND lease_until < $3))";
 
+/// The columns a claim sets: running under the lease of `$1` until `$2`,
+/// started at `$3` (now) if it never started.
+const TAKE: &str = "status = 'running', lease_owner = $1, lease_until = $2, \
+     started_at = COALESCE(started_at, $3), updated_at = $3";
+
+/// The runs a claim picks, as the CTE `pick` (`pick_id`, `nth`, `due_at`,
+/// `made_at`): of the claimable runs, each owner's numbered oldest first
+/// (`nth`), kept while the owner's live leases plus `nth` stay within `$5`,
+/// in turns (every owner's first, then every owner's second, ...), at most
+/// `limit` (an SQL expression).
+fn pick(limit: &str) -> String {
+    format!(
+        "live AS (SELECT owner AS live_owner, COUNT(*) AS running FROM runs \
+     WHERE status = 'running' AND lease_until >= $3 GROUP BY owner), \
+     due AS (SELECT id, owner, not_before, created_at, \
+     ROW_NUMBER() OVER (PARTITION BY owner ORDER BY not_before, created_at, id) AS nth \
+     FROM runs WHERE {CLAIMABLE}), \
+     pick AS (SELECT due.id AS pick_id, due.nth AS nth, due.not_before AS due_at, \
+     due.created_at AS made_at FROM due LEFT JOIN live ON live.live_owner = due.owner \
+     WHERE due.nth + COALESCE(live.running, 0) <= $5 \
+     ORDER BY due.nth, due.not_before, due.created_at, due.id LIMIT {limit})"
+    )
+}
+
 impl Runs<'_> {
     /// Claim up to `limit` runs that are due at `now`: queued or waiting
     /// with `not_before <= now`, or running under a lease that expired
     /// (its process died). Each becomes running, leased to `lease_owner`
     /// until `now + lease_ms`, with `started_at` set on its first claim.
-    /// Oldest (`not_before`, `created_at`) first. Runs of `exclude_owners`
-    /// are left alone (per-user concurrency limits).
+    ///
+    /// Fair across owners: the owners take turns (each owner's oldest due
+    /// run first, then each one's second, ...; oldest first within a
+    /// turn), so one owner's backlog of thousands of runs never delays
+    /// another owner's run by more than one claim. With `per_owner`, no
+    /// owner gets more runs than that running at once, counting the live
+    /// leases of every process (per-user concurrency limits).
     ///
     /// One `UPDATE ... RETURNING` over the picked ids that re-checks the
-    /// claim condition. On PostgreSQL the ids are picked `FOR UPDATE SKIP
-    /// LOCKED` inside `= ANY(ARRAY(...))` (an init plan, run exactly once,
-    /// where a plain `IN (...)` subquery may be re-run by the planner and
-    /// pick more than `limit`), so concurrent claimers take disjoint runs
-    /// without waiting on each other; SQLite runs one writer at a time.
+    /// claim condition. On PostgreSQL the picked ids are then locked `FOR
+    /// UPDATE SKIP LOCKED`, inside `= ANY(ARRAY(...))` (an init plan, run
+    /// exactly once, where a plain `IN (...)` subquery may be re-run by the
+    /// planner and pick more than `limit`), so concurrent claimers take
+    /// disjoint runs without waiting on each other; SQLite runs one writer
+    /// at a time. A claim need not be durable: one lost in a power cut
+    /// leaves its run queued, and only finished steps are acted on. So it
+    /// commits without waiting for the disk.
     pub async fn claim(
         &self,
         lease_owner: &str,
         lease_ms: i64,
         now: i64,
         limit: i64,
-        exclude_owners: &[String],
+        per_owner: Option<i64>,
     ) -> Result<Vec<RunRow>, StoreError> {
         if limit <= 0 {
             return Ok(Vec::new());
         }
-        let excluded = if exclude_owners.is_empty() {
-            String::new()
-        } else {
-            let placeholders: Vec<String> = (0..exclude_owners.len())
-                .map(|i| format!("${}", i + 5))
-                .collect();
-            format!(" AND owner NOT IN ({})", placeholders.join(", "))
+        let sql = match self.store.backend() {
+            // Four times the limit is picked, for the locking step to skip
+            // runs other claimers hold.
+            Backend::Postgres => format!(
+                "WITH {}, \
+                 locked AS MATERIALIZED (SELECT runs.id FROM runs JOIN pick ON pick.pick_id = runs.id \
+                 WHERE {CLAIMABLE} ORDER BY pick.nth, pick.due_at, pick.made_at, pick.pick_id \
+                 LIMIT $4 FOR UPDATE OF runs SKIP LOCKED) \
+                 UPDATE runs SET {TAKE} \
+                 WHERE id = ANY(ARRAY(SELECT id FROM locked)) AND {CLAIMABLE} RETURNING {COLUMNS}",
+                pick("$4 * 4")
+            ),
+            Backend::Sqlite => format!(
+                "WITH {} UPDATE runs SET {TAKE} \
+                 WHERE id IN (SELECT pick_id FROM pick) AND {CLAIMABLE} RETURNING {COLUMNS}",
+                pick("$4")
+            ),
         };
-        let pick = format!(
-            "SELECT id FROM runs WHERE {CLAIMABLE}{excluded} \
-             ORDER BY not_before, created_at, id LIMIT $4"
-        );
-        let picked = match self.store.backend() {
-            Backend::Postgres => format!("id = ANY(ARRAY({pick} FOR UPDATE SKIP LOCKED))"),
-            Backend::Sqlite => format!("id IN ({pick})"),
-        };
-        let sql = format!(
-            "UPDATE runs SET status = 'running', lease_owner = $1, lease_until = $2, \
-             started_at = COALESCE(started_at, $3), updated_at = $3 \
-             WHERE {picked} AND {CLAIMABLE}{excluded} RETURNING {COLUMNS}"
-        );
-        let mut query = sqlx::query(&sql)
+        let rows = sqlx::query(&sql)
             .bind(lease_owner)
             .bind(now.saturating_add(lease_ms))
             .bind(now)
-            .bind(limit);
-        for owner in exclude_owners {
-            query = query.bind(owner.as_str());
-        }
-        let rows = query.fetch_all(self.store.pool()).await?;
+            .bind(limit)
+            .bind(per_owner.unwrap_or(i64::MAX))
+            .fetch_all(self.store.relaxed_pool())
+            .await?;
         let mut runs = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
         runs.sort_by(|a, b| {
             (a.not_before, a.created_at, &a.id).cmp(&(b.not_before, b.created_at, &b.id))

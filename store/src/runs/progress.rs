@@ -6,19 +6,56 @@
 use super::{
     ATTEMPT_COLUMNS, AttemptStatus, FinishAttempt, NewAttempt, RunStatus, RunUpdate, Runs,
 };
-use crate::StoreError;
+use crate::{Backend, StoreError};
+use sqlx::Row as _;
 
-/// `$head` (an UPDATE of `runs` up to its `WHERE`) followed by the fence
-/// of every write of a lease holder: the run (`$1`) is running under the
-/// lease of `$2`, unexpired at `$3` (now).
-macro_rules! fenced {
-    ($head:literal $(,)?) => {
-        concat!(
-            $head,
-            " WHERE id = $1 AND status = 'running' AND lease_owner = $2 AND lease_until >= $3"
-        )
-    };
+/// A value bound to a placeholder.
+#[derive(Clone, Copy)]
+enum Arg<'a> {
+    Int(i64),
+    Text(Option<&'a str>),
 }
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+fn bind<'q>(query: AnyQuery<'q>, arg: Arg<'q>) -> AnyQuery<'q> {
+    match arg {
+        Arg::Int(value) => query.bind(value),
+        Arg::Text(value) => query.bind(value),
+    }
+}
+
+/// The `SET` clause of `runs` that moves a run per `update`, with `now`
+/// at `$3` and its own values from `$4` (returned, in order).
+fn update_set(update: RunUpdate<'_>) -> (&'static str, Vec<Arg<'_>>) {
+    match update {
+        RunUpdate::Continue { next_step } => {
+            ("next_step = $4, updated_at = $3", vec![Arg::Int(next_step)])
+        }
+        RunUpdate::Wait {
+            next_step,
+            not_before,
+        } => (
+            "status = 'waiting', next_step = $4, not_before = $5, lease_owner = NULL, \
+             lease_until = NULL, updated_at = $3",
+            vec![Arg::Int(next_step), Arg::Int(not_before)],
+        ),
+        RunUpdate::Succeed => (
+            "status = 'succeeded', lease_owner = NULL, lease_until = NULL, finished_at = $3, \
+             updated_at = $3",
+            Vec::new(),
+        ),
+        RunUpdate::Fail { error } => (
+            "status = 'failed', error = $4, lease_owner = NULL, lease_until = NULL, \
+             finished_at = $3, updated_at = $3",
+            vec![Arg::Text(Some(error))],
+        ),
+    }
+}
+
+/// The fence of every write of a lease holder, for `runs`: the run (`$1`)
+/// is running under the lease of `$2`, unexpired at `$3` (now).
+const FENCE: &str = "id = $1 AND status = 'running' AND lease_owner = $2 AND lease_until >= $3";
 
 /// Move the run per `update`, fenced by `lease_owner`'s lease at `now`.
 /// The first statement of every fenced transaction: a write, so on SQLite
@@ -31,81 +68,108 @@ async fn apply_update(
     now: i64,
     update: RunUpdate<'_>,
 ) -> Result<bool, StoreError> {
-    let query = match update {
-        RunUpdate::Continue { next_step } => {
-            sqlx::query(fenced!("UPDATE runs SET next_step = $4, updated_at = $3",))
-                .bind(run_id)
-                .bind(lease_owner)
-                .bind(now)
-                .bind(next_step)
-        }
-        RunUpdate::Wait {
-            next_step,
-            not_before,
-        } => sqlx::query(fenced!(
-            "UPDATE runs SET status = 'waiting', next_step = $4, not_before = $5, \
-             lease_owner = NULL, lease_until = NULL, updated_at = $3",
-        ))
-        .bind(run_id)
-        .bind(lease_owner)
-        .bind(now)
-        .bind(next_step)
-        .bind(not_before),
-        RunUpdate::Succeed => sqlx::query(fenced!(
-            "UPDATE runs SET status = 'succeeded', lease_owner = NULL, lease_until = NULL, \
-             finished_at = $3, updated_at = $3",
-        ))
-        .bind(run_id)
-        .bind(lease_owner)
-        .bind(now),
-        RunUpdate::Fail { error } => sqlx::query(fenced!(
-            "UPDATE runs SET status = 'failed', error = $4, lease_owner = NULL, \
-             lease_until = NULL, finished_at = $3, updated_at = $3",
-        ))
-        .bind(run_id)
-        .bind(lease_owner)
-        .bind(now)
-        .bind(error),
-    };
+    let (set, args) = update_set(update);
+    let sql = format!("UPDATE runs SET {set} WHERE {FENCE}");
+    let mut query = sqlx::query(&sql).bind(run_id).bind(lease_owner).bind(now);
+    for arg in args {
+        query = bind(query, arg);
+    }
     Ok(query.execute(conn).await?.rows_affected() == 1)
 }
 
-/// How [`write_attempt`] records an attempt row.
-#[derive(Clone, Copy)]
-enum AttemptWrite {
-    /// The attempt starts (running); a row left running by a process that
-    /// died gets the new start time and input.
-    Start,
-    /// The step is skipped (started and finished now); a row left running
-    /// becomes skipped.
-    Skip,
-}
-
-/// Insert the attempt row `a`, or take over the row of the same (run,
-/// step, attempt) while it is still running; a conflict error when that
-/// row is finished already.
-async fn write_attempt(
-    conn: &mut sqlx::AnyConnection,
-    a: &NewAttempt<'_>,
-    how: AttemptWrite,
-) -> Result<(), StoreError> {
-    let sql = match how {
-        AttemptWrite::Start => format!(
-            "INSERT INTO step_attempts ({ATTEMPT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, 'running', $6, NULL, NULL, NULL, $7, $8, NULL, NULL) \
+/// Record attempt `a` as started, in one statement fenced by the lease:
+/// on PostgreSQL the fence is an `UPDATE` of the run in a CTE (it locks
+/// the run's row, like the fenced transactions); on SQLite the statement
+/// runs under the database's write lock, so its check of the lease and
+/// its insert are one step. Taking over a row left running by a process
+/// that died updates its `started_at` and `input`.
+fn start_sql(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => {
+            "WITH fence AS (UPDATE runs SET updated_at = $8 \
+             WHERE id = $1 AND status = 'running' AND lease_owner = $9 AND lease_until >= $8 \
+             RETURNING id) \
+             INSERT INTO step_attempts (run_id, step_index, attempt, step_id, action, status, \
+             input, idempotency_key, started_at) \
+             SELECT $1, $2, $3, $4, $5, 'running', $6, $7, $8 FROM fence \
              ON CONFLICT (run_id, step_index, attempt) DO UPDATE SET \
              started_at = excluded.started_at, input = excluded.input \
              WHERE step_attempts.status = 'running'"
-        ),
-        AttemptWrite::Skip => format!(
-            "INSERT INTO step_attempts ({ATTEMPT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, 'skipped', $6, NULL, NULL, NULL, $7, $8, $8, NULL) \
+        }
+        Backend::Sqlite => {
+            "INSERT INTO step_attempts (run_id, step_index, attempt, step_id, action, status, \
+             input, idempotency_key, started_at) \
+             SELECT $1, $2, $3, $4, $5, 'running', $6, $7, $8 \
+             WHERE EXISTS (SELECT 1 FROM runs \
+             WHERE id = $1 AND status = 'running' AND lease_owner = $9 AND lease_until >= $8) \
              ON CONFLICT (run_id, step_index, attempt) DO UPDATE SET \
-             status = excluded.status, input = excluded.input, \
-             finished_at = excluded.finished_at \
+             started_at = excluded.started_at, input = excluded.input \
              WHERE step_attempts.status = 'running'"
-        ),
-    };
+        }
+    }
+}
+
+/// Record attempt `f`'s result and move the run per `update` in one call
+/// to SQLite (one round trip to its connection's thread instead of four):
+/// a transaction that holds the write lock from its start, finishes the
+/// attempt only if it is running and the lease holds, moves the run only
+/// if the attempt was finished (`changes()`), and reports whether it did
+/// (`finished`, 1 or 0; nothing was written when 0). Placeholders as
+/// [`finish_sql_postgres`].
+fn finish_sql_sqlite(set: &str, update_args: usize) -> String {
+    let k = 4 + update_args;
+    let (status, output, error, report, retry_at, step, attempt) =
+        (k, k + 1, k + 2, k + 3, k + 4, k + 5, k + 6);
+    format!(
+        "BEGIN IMMEDIATE; \
+         UPDATE step_attempts SET status = ${status}, output = ${output}, error = ${error}, \
+         report = ${report}, retry_at = ${retry_at}, finished_at = $3 \
+         WHERE run_id = $1 AND step_index = ${step} AND attempt = ${attempt} \
+         AND status = 'running' AND EXISTS (SELECT 1 FROM runs WHERE runs.id = $1 \
+         AND runs.status = 'running' AND runs.lease_owner = $2 AND runs.lease_until >= $3); \
+         UPDATE runs SET {set} WHERE {FENCE} AND changes() = 1; \
+         SELECT changes() AS finished; \
+         COMMIT;"
+    )
+}
+
+/// Record attempt `f`'s result and move the run per `update` in one
+/// PostgreSQL statement (one round trip instead of four): the run moves
+/// only when the lease holds and the attempt is running, and the attempt
+/// is finished only when the run moved. How many attempts it finished
+/// (`finished`, 0 or 1).
+fn finish_sql_postgres(set: &str, update_args: usize) -> String {
+    let k = 4 + update_args;
+    let (status, output, error, report, retry_at, step, attempt) =
+        (k, k + 1, k + 2, k + 3, k + 4, k + 5, k + 6);
+    let this_attempt = format!(
+        "run_id = $1 AND step_index = ${step} AND attempt = ${attempt} AND status = 'running'"
+    );
+    format!(
+        "WITH moved AS (UPDATE runs SET {set} WHERE {FENCE} \
+         AND EXISTS (SELECT 1 FROM step_attempts WHERE {this_attempt}) RETURNING id), \
+         done AS (UPDATE step_attempts SET status = ${status}, output = ${output}, \
+         error = ${error}, report = ${report}, retry_at = ${retry_at}, finished_at = $3 \
+         WHERE {this_attempt} AND EXISTS (SELECT 1 FROM moved) RETURNING run_id) \
+         SELECT COUNT(*) AS finished FROM done"
+    )
+}
+
+/// Insert the attempt row `a` as skipped (started and finished now), or
+/// make the row of the same (run, step, attempt) skipped while it is still
+/// running; a conflict error when that row is finished already.
+async fn write_skipped(
+    conn: &mut sqlx::AnyConnection,
+    a: &NewAttempt<'_>,
+) -> Result<(), StoreError> {
+    let sql = format!(
+        "INSERT INTO step_attempts ({ATTEMPT_COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, 'skipped', $6, NULL, NULL, NULL, $7, $8, $8, NULL) \
+         ON CONFLICT (run_id, step_index, attempt) DO UPDATE SET \
+         status = excluded.status, input = excluded.input, \
+         finished_at = excluded.finished_at \
+         WHERE step_attempts.status = 'running'"
+    );
     let written = sqlx::query(&sql)
         .bind(a.run_id)
         .bind(a.step_index)
@@ -129,11 +193,13 @@ async fn write_attempt(
 
 impl Runs<'_> {
     /// Record that an attempt starts, fenced by the lease: in one
-    /// transaction, check the run is still leased by `lease_owner` with
-    /// `lease_until >= a.now` (a conditional UPDATE of `runs.updated_at`),
-    /// then insert the attempt (running) — or, when that (run, step,
-    /// attempt) row exists and is still running (a process died during it
-    /// and this one resumes it), update its `started_at` and `input`.
+    /// statement (see `start_sql`), check the run is still leased by
+    /// `lease_owner` with `lease_until >= a.now`, then insert the attempt
+    /// (running) — or, when that (run, step, attempt) row exists and is
+    /// still running (a process died during it and this one resumes it),
+    /// update its `started_at` and `input`. The commit does not wait for
+    /// the disk (see [`crate::Store`]'s relaxed pool): the next durable
+    /// commit, the attempt's result, makes it durable with it.
     /// False, with nothing written, when the lease is lost; an error when
     /// the attempt exists and is finished.
     pub async fn start_attempt(
@@ -141,22 +207,46 @@ impl Runs<'_> {
         a: &NewAttempt<'_>,
         lease_owner: &str,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.store.pool().begin().await?;
-        let held = sqlx::query(fenced!("UPDATE runs SET updated_at = $3"))
+        // Relaxed: a start lost in a power cut is recorded again when the
+        // run resumes, under the same attempt number and idempotency key
+        // (the number comes from the finished attempts, which are durable).
+        let written = sqlx::query(start_sql(self.store.backend()))
             .bind(a.run_id)
-            .bind(lease_owner)
+            .bind(a.step_index)
+            .bind(a.attempt)
+            .bind(a.step_id)
+            .bind(a.action)
+            .bind(a.input)
+            .bind(a.idempotency_key)
             .bind(a.now)
-            .execute(&mut *tx)
+            .bind(lease_owner)
+            .execute(self.store.relaxed_pool())
             .await?
-            .rows_affected()
-            == 1;
-        if !held {
-            tx.rollback().await?;
-            return Ok(false);
+            .rows_affected();
+        if written == 1 {
+            return Ok(true);
         }
-        write_attempt(&mut tx, a, AttemptWrite::Start).await?;
-        tx.commit().await?;
-        Ok(true)
+        if self.holds(a.run_id, lease_owner, a.now).await? {
+            return Err(StoreError::Conflict(format!(
+                "attempt {} of step {} of run {} is already finished",
+                a.attempt, a.step_index, a.run_id
+            )));
+        }
+        Ok(false)
+    }
+
+    /// Whether `lease_owner` holds an unexpired lease on `run_id` at `now`
+    /// (to tell a lost lease from a conflict after a fenced write that
+    /// wrote nothing).
+    async fn holds(&self, run_id: &str, lease_owner: &str, now: i64) -> Result<bool, StoreError> {
+        let sql = format!("SELECT 1 AS held FROM runs WHERE {FENCE}");
+        let row = sqlx::query(&sql)
+            .bind(run_id)
+            .bind(lease_owner)
+            .bind(now)
+            .fetch_optional(self.store.pool())
+            .await?;
+        Ok(row.is_some())
     }
 
     /// Record an attempt's result and move the run per `update`, in one
@@ -164,6 +254,8 @@ impl Runs<'_> {
     /// with nothing written, when the lease is lost. `Continue` leaves
     /// `lease_until` as it is. An error when the attempt is not running
     /// (never started, or finished already) or `f.status` is `Running`.
+    /// It returns once the result is on disk, in the group commit (see
+    /// [`crate::Store`]): a result acted on survives a power cut.
     pub async fn finish_attempt(
         &self,
         f: &FinishAttempt<'_>,
@@ -176,38 +268,55 @@ impl Runs<'_> {
                 f.attempt, f.step_index, f.run_id
             )));
         }
-        let mut tx = self.store.pool().begin().await?;
-        if !apply_update(&mut tx, f.run_id, lease_owner, f.now, update).await? {
-            tx.rollback().await?;
-            return Ok(false);
+        let (set, args) = update_set(update);
+        let sql = match self.store.backend() {
+            Backend::Postgres => finish_sql_postgres(set, args.len()),
+            Backend::Sqlite => finish_sql_sqlite(set, args.len()),
+        };
+        let mut query = sqlx::query(&sql)
+            .bind(f.run_id)
+            .bind(lease_owner)
+            .bind(f.now);
+        for arg in args {
+            query = bind(query, arg);
         }
-        let finished = sqlx::query(
-            "UPDATE step_attempts SET status = $1, output = $2, error = $3, report = $4, \
-             retry_at = $5, finished_at = $6 \
-             WHERE run_id = $7 AND step_index = $8 AND attempt = $9 AND status = 'running'",
-        )
-        .bind(f.status.as_str())
-        .bind(f.output)
-        .bind(f.error)
-        .bind(f.report)
-        .bind(f.retry_at)
-        .bind(f.now)
-        .bind(f.run_id)
-        .bind(f.step_index)
-        .bind(f.attempt)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !finished {
-            tx.rollback().await?;
+        let query = query
+            .bind(f.status.as_str())
+            .bind(f.output)
+            .bind(f.error)
+            .bind(f.report)
+            .bind(f.retry_at)
+            .bind(f.step_index)
+            .bind(f.attempt);
+        // One call either way; on SQLite it runs a whole transaction.
+        let mut conn = self.store.grouped_pool().acquire().await?;
+        let finished: i64 = match query.fetch_all(&mut *conn).await {
+            Ok(rows) => match rows.first() {
+                Some(row) => row.try_get("finished")?,
+                None => 0,
+            },
+            Err(error) => {
+                // A SQLite transaction may still be open on this
+                // connection: end it before the connection goes back to
+                // the pool (an error here means none was open).
+                if self.store.backend() == Backend::Sqlite {
+                    let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                }
+                return Err(error.into());
+            }
+        };
+        drop(conn);
+        if finished == 1 {
+            self.store.group_commit().await?;
+            return Ok(true);
+        }
+        if self.holds(f.run_id, lease_owner, f.now).await? {
             return Err(StoreError::Conflict(format!(
                 "attempt {} of step {} of run {} is not running",
                 f.attempt, f.step_index, f.run_id
             )));
         }
-        tx.commit().await?;
-        Ok(true)
+        Ok(false)
     }
 
     /// Record a skipped step (the attempt `a.attempt`, normally 1: skipped,
@@ -222,13 +331,14 @@ impl Runs<'_> {
         update: RunUpdate<'_>,
         lease_owner: &str,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.grouped_pool().begin().await?;
         if !apply_update(&mut tx, a.run_id, lease_owner, a.now, update).await? {
             tx.rollback().await?;
             return Ok(false);
         }
-        write_attempt(&mut tx, a, AttemptWrite::Skip).await?;
+        write_skipped(&mut tx, a).await?;
         tx.commit().await?;
+        self.store.group_commit().await?;
         Ok(true)
     }
 

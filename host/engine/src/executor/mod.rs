@@ -12,10 +12,14 @@
 //!   resumes at the first step without a committed result.
 //! - Bounds: at most `max_in_flight` runs driven by one process, at most
 //!   `max_runs_per_owner` running per user across every process sharing the
-//!   store (each process reads the count once per claim pass, so P
-//!   processes may briefly hold up to P times the bound), and at most `max_executions_per_installation` executions of one
-//!   user's installation at once in this process. Runs over a bound wait in
-//!   the queue.
+//!   store (each claim counts the live leases itself, so P processes
+//!   claiming at the same instant may briefly hold up to P times the
+//!   bound), and at most `max_executions_per_installation` executions of
+//!   one user's installation at once in this process. Runs over a bound
+//!   wait in the queue.
+//! - Fairness: a claim lets the owners take turns (every owner's oldest
+//!   due run, then every owner's second, ...), so one user's backlog
+//!   never holds another user's run back by more than one claim.
 
 mod drive;
 mod lease;
@@ -115,17 +119,24 @@ impl Executor {
     pub async fn work(self: &Arc<Self>, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
         let mut tasks = JoinSet::new();
+        // A run that ends frees one slot; claiming again only once a batch
+        // of slots is free keeps a busy executor from reading the queue
+        // once per finished run. A queued run or the poll claims at once.
+        let batch = (self.config.max_in_flight / 8).max(1);
+        let mut claim_now = true;
         loop {
             while tasks.try_join_next().is_some() {}
-            if let Err(e) = self.claim_and_spawn(&mut tasks).await {
+            if (claim_now || self.slots.available_permits() >= batch)
+                && let Err(e) = self.claim_and_spawn(&mut tasks).await
+            {
                 tracing::warn!("cannot claim runs: {e}");
             }
-            tokio::select! {
+            claim_now = tokio::select! {
                 () = &mut stop => break,
-                () = self.platform.queued.notified() => {}
-                () = tokio::time::sleep(Duration::from_millis(self.config.poll_ms.max(1))) => {}
-                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-            }
+                () = self.platform.queued.notified() => true,
+                () = tokio::time::sleep(Duration::from_millis(self.config.poll_ms.max(1))) => true,
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => false,
+            };
         }
         while tasks.join_next().await.is_some() {}
     }
@@ -180,42 +191,26 @@ impl Executor {
         }
     }
 
-    /// Claim up to `free` due runs, one at a time, so that no owner gets
-    /// more than `max_runs_per_owner` running: owners at the bound (counted
-    /// across every process from the live leases, plus what this pass
-    /// claimed) are excluded from each claim. The count across processes
-    /// is read once per pass, so P processes whose passes overlap can each
-    /// claim up to the bound for one owner: the worst case is P times
-    /// `max_runs_per_owner` running at once, and the excess drains before
-    /// that owner gets more.
+    /// Claim up to `free` due runs in one statement, the owners taking
+    /// turns, so that no owner gets more than `max_runs_per_owner`
+    /// running (counted across every process from the live leases). The
+    /// count is read in the claim itself, so P processes claiming at the
+    /// same instant can each claim up to the bound for one owner: the
+    /// worst case is P times `max_runs_per_owner` running at once, and
+    /// the excess drains before that owner gets more.
     async fn claim_within_bounds(
         &self,
         free: usize,
         lease_ms: i64,
         now: i64,
     ) -> Result<Vec<RunRow>, workway_store::StoreError> {
-        let runs = self.platform.store.runs();
-        let limit = i64::try_from(self.config.max_runs_per_owner.max(1)).unwrap_or(i64::MAX);
-        let mut running: HashMap<String, i64> =
-            runs.running_by_owner(now).await?.into_iter().collect();
-        let mut claimed = Vec::new();
-        while claimed.len() < free {
-            let busy: Vec<String> = running
-                .iter()
-                .filter(|(_, n)| **n >= limit)
-                .map(|(owner, _)| owner.clone())
-                .collect();
-            let Some(run) = runs
-                .claim(&self.holder, lease_ms, now, 1, &busy)
-                .await?
-                .pop()
-            else {
-                break;
-            };
-            *running.entry(run.owner.clone()).or_default() += 1;
-            claimed.push(run);
-        }
-        Ok(claimed)
+        let per_owner = i64::try_from(self.config.max_runs_per_owner.max(1)).unwrap_or(i64::MAX);
+        let free = i64::try_from(free).unwrap_or(i64::MAX);
+        self.platform
+            .store
+            .runs()
+            .claim(&self.holder, lease_ms, now, free, Some(per_owner))
+            .await
     }
 
     /// Emit the events of the finished run `id` (a sweep re-emits them if
