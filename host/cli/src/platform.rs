@@ -80,9 +80,15 @@ impl PlatformOptions {
     /// Assemble the platform: store, registry, catalog, vault, egress.
     pub async fn platform(&self, cache_dir: Option<PathBuf>) -> anyhow::Result<Arc<Platform>> {
         let config = self.host_config()?;
-        let runtime = super::plugin::runtime(cache_dir)?;
+        // Every run in flight executes at most one step at a time; the
+        // rest are for the host's own executions (review, foreground runs).
+        let in_flight = u32::try_from(config.executor.max_in_flight).unwrap_or(u32::MAX);
+        let runtime =
+            super::plugin::runtime_with_slots(cache_dir, in_flight.saturating_add(8).max(8))?;
         let store = self.registry.store().await?;
-        let registry = self.registry.registry(runtime.clone()).await?;
+        let registry = self
+            .registry
+            .registry_over(store.clone(), runtime.clone())?;
         let catalog = Arc::new(self.trust.catalog(registry, runtime.clone())?);
         let keyring = Arc::new(self.keyring()?);
         let platform = Platform::new(store, runtime, catalog, keyring, &config)?;

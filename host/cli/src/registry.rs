@@ -102,11 +102,13 @@ impl RegistryOptions {
 
     /// The registry, validating submissions in `runtime`.
     pub async fn registry(&self, runtime: Arc<Runtime>) -> anyhow::Result<Registry> {
-        Ok(Registry::new(
-            self.store().await?,
-            self.artifacts()?,
-            runtime,
-        ))
+        self.registry_over(self.store().await?, runtime)
+    }
+
+    /// The registry over `store`, an open handle on this database (a
+    /// process keeps one pool of connections, not one per service).
+    pub fn registry_over(&self, store: Store, runtime: Arc<Runtime>) -> anyhow::Result<Registry> {
+        Ok(Registry::new(store, self.artifacts()?, runtime))
     }
 }
 

@@ -50,12 +50,21 @@ pub async fn run(command: PluginCommand, cache_dir: Option<PathBuf>) -> anyhow::
     }
 }
 
-/// The runtime the CLI's commands run components in.
+/// The runtime the CLI's own commands run components in: they run one
+/// execution at a time, so a few instance slots do.
 pub(crate) fn runtime(cache_dir: Option<PathBuf>) -> anyhow::Result<Arc<Runtime>> {
+    runtime_with_slots(cache_dir, 8)
+}
+
+/// A runtime with `instances` instance slots: the most executions that
+/// can run at once (the pooling allocator reserves each slot up front).
+pub(crate) fn runtime_with_slots(
+    cache_dir: Option<PathBuf>,
+    instances: u32,
+) -> anyhow::Result<Arc<Runtime>> {
     Ok(Arc::new(Runtime::new(RuntimeConfig {
         cache_dir,
-        // The CLI runs one execution at a time.
-        max_concurrent_instances: 8,
+        max_concurrent_instances: instances,
         ..RuntimeConfig::default()
     })?))
 }
