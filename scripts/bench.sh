@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # Run the benchmarks and print their tables (optimised build):
 # `scripts/bench.sh` runs them all, `scripts/bench.sh isolation`,
-# `scripts/bench.sh brokers` or `scripts/bench.sh workflows` one of them.
+# `scripts/bench.sh brokers`, `scripts/bench.sh workflows` or
+# `scripts/bench.sh scaleout` one of them.
 # The `extism` feature adds the Extism comparison (a second wasmtime, left
-# out of the default build so CI compiles one).
+# out of the default build so CI compiles one). `scaleout` starts
+# `workway worker` processes, so the release `workway` binary is built
+# first (the benchmark finds it beside itself in the target folder).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/start-postgres.sh || true
 if [ "$#" -eq 0 ]; then
-    set -- isolation brokers workflows
+    set -- isolation brokers workflows scaleout
 fi
 for bench in "$@"; do
+    if [ "$bench" = scaleout ]; then
+        cargo build --release -p workway-cli --bin workway
+    fi
     cargo bench -p workway-bench --features extism --bench "$bench"
 done

@@ -1,5 +1,7 @@
-//! Shared pieces of the benchmark: the echoed object and a slow upstream.
+//! Shared pieces of the benchmark: the echoed object, a slow upstream,
+//! timing, and a proxy counting PostgreSQL round trips.
 
+pub mod pg_proxy;
 pub mod timing;
 
 use std::time::Duration;
