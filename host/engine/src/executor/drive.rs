@@ -116,12 +116,15 @@ fn now() -> i64 {
 
 /// Drive the claimed `run` under `lease` until it is handed back
 /// (succeeded, failed, waiting for a retry) or the lease is lost.
+/// `first_claim`: this claim is the run's first, so it has no attempts.
 pub(super) async fn drive(
     executor: &Arc<Executor>,
     run: RunRow,
+    first_claim: bool,
     lease: &Lease,
 ) -> Result<Handed, DriveError> {
-    let Some((claimed, mut progress)) = load(executor, run, lease.holder()).await? else {
+    let Some((claimed, mut progress)) = load(executor, run, first_claim, lease.holder()).await?
+    else {
         return Ok(Handed::Failed);
     };
     let mut index = usize::try_from(claimed.run.next_step).unwrap_or(usize::MAX);
@@ -181,13 +184,15 @@ impl Then {
 }
 
 /// Load phase: the workflow version the run pinned, its pins and trigger
-/// data, and the attempts made so far. `None` for a run that cannot be
+/// data, and the attempts made so far (none, without reading them, on the
+/// run's `first_claim`). `None` for a run that cannot be
 /// driven, its workflow version unreadable or its pins or trigger data
 /// damaged: it is failed here, before any step, with the reason stored
 /// (never run with empty values in place of what it stored).
 async fn load<'a>(
     executor: &'a Executor,
     run: RunRow,
+    first_claim: bool,
     holder: &'a str,
 ) -> Result<Option<(Claimed<'a>, Progress)>, DriveError> {
     let def = match executor
@@ -215,7 +220,11 @@ async fn load<'a>(
             return Ok(None);
         }
     };
-    let attempts = executor.platform.store.runs().attempts(&run.id).await?;
+    let attempts = if first_claim {
+        Vec::new()
+    } else {
+        executor.platform.store.runs().attempts(&run.id).await?
+    };
     let ctx = context(&run, &def, trigger, &attempts);
     Ok(Some((
         Claimed {

@@ -168,13 +168,23 @@ impl Executor {
                 continue;
             };
             let this = self.clone();
+            // A claim sets `started_at` only when it is the run's first:
+            // such a run has no attempts to read back.
+            let first_claim = run.started_at == Some(now);
             let span = tracing::info_span!("run", run = %run.id, workflow = %run.workflow_id);
-            tasks.spawn(async move { this.drive_claimed(run, permit).await }.instrument(span));
+            tasks.spawn(
+                async move { this.drive_claimed(run, first_claim, permit).await }.instrument(span),
+            );
         }
         Ok(())
     }
 
-    async fn drive_claimed(self: Arc<Self>, run: RunRow, _permit: OwnedSemaphorePermit) {
+    async fn drive_claimed(
+        self: Arc<Self>,
+        run: RunRow,
+        first_claim: bool,
+        _permit: OwnedSemaphorePermit,
+    ) {
         let lease = lease::Lease::hold(
             self.platform.store.clone(),
             run.id.clone(),
@@ -182,7 +192,7 @@ impl Executor {
             self.config.lease(),
         );
         let id = run.id.clone();
-        let outcome = drive::drive(&self, run, &lease).await;
+        let outcome = drive::drive(&self, run, first_claim, &lease).await;
         lease.stop();
         match outcome {
             Ok(drive::Handed::Waiting) => tracing::debug!(run = %id, "waiting to retry"),
