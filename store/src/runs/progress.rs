@@ -226,27 +226,38 @@ impl Runs<'_> {
         if written == 1 {
             return Ok(true);
         }
-        if self.holds(a.run_id, lease_owner, a.now).await? {
-            return Err(StoreError::Conflict(format!(
+        self.nothing_written(a.run_id, lease_owner, a.now, || {
+            format!(
                 "attempt {} of step {} of run {} is already finished",
                 a.attempt, a.step_index, a.run_id
-            )));
-        }
-        Ok(false)
+            )
+        })
+        .await
     }
 
-    /// Whether `lease_owner` holds an unexpired lease on `run_id` at `now`
-    /// (to tell a lost lease from a conflict after a fenced write that
-    /// wrote nothing).
-    async fn holds(&self, run_id: &str, lease_owner: &str, now: i64) -> Result<bool, StoreError> {
+    /// After a fenced write of `run_id` that wrote nothing: `Ok(false)`
+    /// when `lease_owner`'s lease is lost (expired or taken over at
+    /// `now`), else the conflict `conflict` describes (the attempt was not
+    /// in the state the write needs).
+    async fn nothing_written(
+        &self,
+        run_id: &str,
+        lease_owner: &str,
+        now: i64,
+        conflict: impl FnOnce() -> String,
+    ) -> Result<bool, StoreError> {
         let sql = format!("SELECT 1 AS held FROM runs WHERE {FENCE}");
-        let row = sqlx::query(&sql)
+        let held = sqlx::query(&sql)
             .bind(run_id)
             .bind(lease_owner)
             .bind(now)
             .fetch_optional(self.store.pool())
-            .await?;
-        Ok(row.is_some())
+            .await?
+            .is_some();
+        if held {
+            return Err(StoreError::Conflict(conflict()));
+        }
+        Ok(false)
     }
 
     /// Record an attempt's result and move the run per `update`, in one
@@ -310,13 +321,13 @@ impl Runs<'_> {
             self.store.group_commit().await?;
             return Ok(true);
         }
-        if self.holds(f.run_id, lease_owner, f.now).await? {
-            return Err(StoreError::Conflict(format!(
+        self.nothing_written(f.run_id, lease_owner, f.now, || {
+            format!(
                 "attempt {} of step {} of run {} is not running",
                 f.attempt, f.step_index, f.run_id
-            )));
-        }
-        Ok(false)
+            )
+        })
+        .await
     }
 
     /// Record a skipped step (the attempt `a.attempt`, normally 1: skipped,
