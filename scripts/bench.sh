@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run the benchmarks and print their tables (optimised build):
 # `scripts/bench.sh` runs them all, `scripts/bench.sh isolation`,
-# `scripts/bench.sh brokers`, `scripts/bench.sh workflows` or
-# `scripts/bench.sh scaleout` one of them.
+# `scripts/bench.sh brokers`, `scripts/bench.sh workflows`,
+# `scripts/bench.sh scaleout` or `scripts/bench.sh api` (authenticated
+# API requests per second) one of them.
 # The `extism` feature adds the Extism comparison (a second wasmtime, left
 # out of the default build so CI compiles one). `scaleout` starts
 # `workway worker` processes, so the release `workway` binary is built
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/start-postgres.sh || true
 if [ "$#" -eq 0 ]; then
-    set -- isolation brokers workflows scaleout
+    set -- isolation brokers workflows scaleout api
 fi
 for bench in "$@"; do
     if [ "$bench" = scaleout ]; then

@@ -12,6 +12,13 @@
 //! own context line) and carry their number in the registry's revocation
 //! log, so a host reading the log detects an edited, renumbered or deleted
 //! revocation instead of running what was revoked.
+//!
+//! A key is either a platform key (configured on the host; it signs for
+//! the configured reviewers) or a reviewer's own key
+//! ([`TrustedKeys::with_reviewer_key`]): then it speaks only for that
+//! reviewer account, so an approval or revocation it signs must name that
+//! account, and once the key is retired it is trusted only for approvals
+//! made before.
 
 use std::collections::BTreeMap;
 
@@ -167,6 +174,19 @@ pub enum ApprovalError {
     /// The approval names a key this host does not trust.
     #[error("it is signed by review key `{0}`, which this host does not trust")]
     UnknownKey(String),
+    /// A reviewer's key signed a record that names another reviewer.
+    #[error("it is signed by review key `{key_id}` of reviewer `{reviewer}` but names `{named}`")]
+    NotTheReviewer {
+        /// The key.
+        key_id: String,
+        /// The reviewer account the key belongs to.
+        reviewer: String,
+        /// Who the record says acted.
+        named: String,
+    },
+    /// The approval was made after its reviewer's key was retired.
+    #[error("it is signed by review key `{0}` after that key was retired")]
+    RetiredKey(String),
     /// The signature does not verify: the claims were changed after signing
     /// or were never signed by that key.
     #[error("the signature does not verify: the record was altered or not signed by key `{0}`")]
@@ -226,9 +246,27 @@ impl ReviewKey {
         Ok(format!("{id}:{}", STANDARD.encode(seed)))
     }
 
+    /// A key with id `id` from its 32-byte ed25519 seed.
+    pub fn from_seed(id: &str, seed: [u8; 32]) -> Self {
+        ReviewKey {
+            id: id.to_string(),
+            key: SigningKey::from_bytes(&seed),
+        }
+    }
+
     /// The key's id.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// The 32-byte seed, base64: the secret to store (sealed).
+    pub fn seed_base64(&self) -> String {
+        STANDARD.encode(self.key.to_bytes())
+    }
+
+    /// The public half alone, base64 of its 32 bytes.
+    pub fn public_base64(&self) -> String {
+        STANDARD.encode(self.key.verifying_key().to_bytes())
     }
 
     /// The public half, as `KEY_ID:BASE64`, for hosts to trust.
@@ -269,10 +307,42 @@ impl std::fmt::Debug for ReviewKey {
     }
 }
 
-/// The review keys a host trusts (public halves).
+/// The review keys a host trusts (public halves), each a platform key or
+/// a reviewer account's own.
 #[derive(Debug, Clone, Default)]
 pub struct TrustedKeys {
-    keys: BTreeMap<String, VerifyingKey>,
+    keys: BTreeMap<String, TrustedKey>,
+}
+
+#[derive(Debug, Clone)]
+struct TrustedKey {
+    key: VerifyingKey,
+    /// The reviewer account the key speaks for; none for a platform key.
+    reviewer: Option<String>,
+    /// When the reviewer's key was retired (Unix ms), if it was.
+    retired_at: Option<i64>,
+}
+
+impl TrustedKey {
+    fn platform(key: VerifyingKey) -> Self {
+        TrustedKey {
+            key,
+            reviewer: None,
+            retired_at: None,
+        }
+    }
+
+    /// Whether `named` may act under this key.
+    fn speaks_for(&self, key_id: &str, named: &str) -> Result<(), ApprovalError> {
+        match &self.reviewer {
+            Some(reviewer) if reviewer != named => Err(ApprovalError::NotTheReviewer {
+                key_id: key_id.to_string(),
+                reviewer: reviewer.clone(),
+                named: named.to_string(),
+            }),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl TrustedKeys {
@@ -288,15 +358,68 @@ impl TrustedKeys {
                 .and_then(|b| b.try_into().ok())
                 .ok_or_else(malformed)?;
             let key = VerifyingKey::from_bytes(&bytes).map_err(|_| malformed())?;
-            keys.insert(id.to_string(), key);
+            keys.insert(id.to_string(), TrustedKey::platform(key));
         }
         Ok(TrustedKeys { keys })
     }
 
     /// Trust `key`'s public half too.
     pub fn with(mut self, key: &ReviewKey) -> Self {
-        self.keys.insert(key.id.clone(), key.key.verifying_key());
+        self.keys.insert(
+            key.id.clone(),
+            TrustedKey::platform(key.key.verifying_key()),
+        );
         self
+    }
+
+    /// Trust reviewer `account`'s own key `key_id` (`public`: base64 of
+    /// its 32 bytes), retired at `retired_at` if it was: it verifies only
+    /// records naming `account`, and approvals made before its retirement.
+    pub fn with_reviewer_key(
+        mut self,
+        key_id: &str,
+        public: &str,
+        account: &str,
+        retired_at: Option<i64>,
+    ) -> Result<Self, ApprovalError> {
+        let malformed = || ApprovalError::MalformedKey(key_id.to_string());
+        let bytes: [u8; 32] = STANDARD
+            .decode(public)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(malformed)?;
+        let key = VerifyingKey::from_bytes(&bytes).map_err(|_| malformed())?;
+        if key_id.is_empty() {
+            return Err(malformed());
+        }
+        self.keys.insert(
+            key_id.to_string(),
+            TrustedKey {
+                key,
+                reviewer: Some(account.to_string()),
+                retired_at,
+            },
+        );
+        Ok(self)
+    }
+
+    /// Trust `other`'s keys too; a key id this set already trusts keeps
+    /// its meaning here.
+    pub fn extend(&mut self, other: &TrustedKeys) {
+        for (id, key) in &other.keys {
+            self.keys.entry(id.clone()).or_insert_with(|| key.clone());
+        }
+    }
+
+    /// The reviewer account key `key_id` speaks for, if it is a
+    /// reviewer's own key.
+    pub fn reviewer_of(&self, key_id: &str) -> Option<&str> {
+        self.keys.get(key_id)?.reviewer.as_deref()
+    }
+
+    /// Whether a key with this id is trusted.
+    pub fn contains(&self, key_id: &str) -> bool {
+        self.keys.contains_key(key_id)
     }
 
     /// The claims of `approval` if its signature verifies with a trusted key.
@@ -304,28 +427,43 @@ impl TrustedKeys {
         &self,
         approval: &'a SignedApproval,
     ) -> Result<&'a ApprovalClaims, ApprovalError> {
-        self.check(
+        let key = self.check(
             &approval.key_id,
             &approval.signature,
             &approval.claims.message(),
         )?;
+        key.speaks_for(&approval.key_id, &approval.claims.approved_by)?;
+        if key
+            .retired_at
+            .is_some_and(|retired| approval.claims.approved_at >= retired)
+        {
+            return Err(ApprovalError::RetiredKey(approval.key_id.clone()));
+        }
         Ok(&approval.claims)
     }
 
-    /// The claims of `revocation` if its signature verifies with a trusted key.
+    /// The claims of `revocation` if its signature verifies with a trusted
+    /// key. A retired reviewer key still verifies revocations: the log
+    /// must stay whole, and a revocation only ever stops a component.
     pub fn verify_revocation<'a>(
         &self,
         revocation: &'a SignedRevocation,
     ) -> Result<&'a RevocationClaims, ApprovalError> {
-        self.check(
+        let key = self.check(
             &revocation.key_id,
             &revocation.signature,
             &signed_message(REVOCATION_CONTEXT, &revocation.claims),
         )?;
+        key.speaks_for(&revocation.key_id, &revocation.claims.revoked_by)?;
         Ok(&revocation.claims)
     }
 
-    fn check(&self, key_id: &str, signature: &str, message: &[u8]) -> Result<(), ApprovalError> {
+    fn check(
+        &self,
+        key_id: &str,
+        signature: &str,
+        message: &[u8],
+    ) -> Result<&TrustedKey, ApprovalError> {
         let key = self
             .keys
             .get(key_id)
@@ -336,8 +474,10 @@ impl TrustedKeys {
             .ok()
             .and_then(|b| b.try_into().ok())
             .ok_or_else(bad)?;
-        key.verify(message, &Signature::from_bytes(&bytes))
-            .map_err(|_| bad())
+        key.key
+            .verify(message, &Signature::from_bytes(&bytes))
+            .map_err(|_| bad())?;
+        Ok(key)
     }
 
     /// Verify `approval` and that it covers exactly `component` and
@@ -457,6 +597,80 @@ hosts = ["https://slack.com"]
             ..approval
         };
         assert!(trusted.verify(&as_approval).is_err());
+    }
+
+    #[test]
+    fn a_reviewer_key_speaks_only_for_its_reviewer_and_not_after_retirement() {
+        let key = ReviewKey::from_seed("rk-1", [7; 32]);
+        let manifest = Manifest::from_toml(MANIFEST).expect("valid");
+        let claims = |reviewer: &str, at: i64| {
+            ApprovalClaims::new(
+                &manifest,
+                MANIFEST,
+                Digest::of(b"component"),
+                "0.1.0",
+                reviewer,
+                at,
+            )
+        };
+        let trusted = TrustedKeys::default()
+            .with_reviewer_key("rk-1", &key.public_base64(), "acc_rita", None)
+            .expect("valid");
+        assert_eq!(trusted.reviewer_of("rk-1"), Some("acc_rita"));
+        assert!(trusted.contains("rk-1"));
+        let own = key.sign(claims("acc_rita", 10));
+        assert!(trusted.verify(&own).is_ok());
+        let other = key.sign(claims("acc_rob", 10));
+        assert!(matches!(
+            trusted.verify(&other),
+            Err(ApprovalError::NotTheReviewer { .. })
+        ));
+        let revocation = key.sign_revocation(RevocationClaims {
+            seq: 1,
+            submission_id: "sub_1".into(),
+            integration: "slack".into(),
+            version: "0.1.0".into(),
+            digest: Digest::of(b"component"),
+            revoked_by: "acc_rob".into(),
+            reason: "leaks".into(),
+            revoked_at: 20,
+        });
+        assert!(matches!(
+            trusted.verify_revocation(&revocation),
+            Err(ApprovalError::NotTheReviewer { .. })
+        ));
+
+        let retired = TrustedKeys::default()
+            .with_reviewer_key("rk-1", &key.public_base64(), "acc_rita", Some(15))
+            .expect("valid");
+        assert!(retired.verify(&own).is_ok(), "made before retirement");
+        let late = key.sign(claims("acc_rita", 15));
+        assert!(matches!(
+            retired.verify(&late),
+            Err(ApprovalError::RetiredKey(_))
+        ));
+        let mut revocation = revocation;
+        revocation.claims.revoked_by = "acc_rita".into();
+        let revocation = key.sign_revocation(revocation.claims);
+        assert!(retired.verify_revocation(&revocation).is_ok());
+
+        // A configured platform key keeps its meaning when reviewer keys
+        // are added under the same id.
+        let platform = ReviewKey::from_seed("rk-1", [9; 32]);
+        let mut both = TrustedKeys::default().with(&platform);
+        both.extend(&trusted);
+        assert_eq!(both.reviewer_of("rk-1"), None);
+        assert!(
+            TrustedKeys::default()
+                .with_reviewer_key("rk-2", "c2hvcnQ=", "acc_rita", None)
+                .is_err()
+        );
+        assert_eq!(
+            ReviewKey::parse(&format!("rk-1:{}", key.seed_base64()))
+                .expect("round trip")
+                .public(),
+            key.public()
+        );
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Workway's store: one database behind every part of the platform that
-//! keeps state: connections and the token vault, the registry's
-//! submissions and reviews, installed integrations, workflows and their
-//! versions, and workflow runs with every step attempt (billing next).
+//! keeps state: accounts with their browser sessions and API tokens, the
+//! request counters that rate-limit them, connections and the token vault,
+//! the registry's submissions and reviews and the reviewers' signing keys,
+//! installed integrations, workflows and their versions, and workflow runs
+//! with every step attempt (billing next).
 //!
 //! SQLite is the embedded default (one file, nothing to set up) and
 //! PostgreSQL the scale-out store that several hosts share. Both run the
@@ -18,6 +20,8 @@
 #[macro_use]
 mod stored_enum;
 
+pub mod accounts;
+pub mod api_tokens;
 pub mod clock;
 pub mod connections;
 mod durable;
@@ -25,7 +29,10 @@ mod error;
 pub mod installations;
 mod migrations;
 pub mod oauth_states;
+pub mod rate_limits;
+pub mod reviewer_keys;
 pub mod runs;
+pub mod sessions;
 pub mod submissions;
 #[cfg(feature = "testing")]
 pub mod testing;

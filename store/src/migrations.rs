@@ -41,6 +41,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0005_registry_trust.sql",
         include_str!("../migrations/0005_registry_trust.sql"),
     ),
+    (
+        6,
+        "0006_accounts.sql",
+        include_str!("../migrations/0006_accounts.sql"),
+    ),
+    (
+        7,
+        "0007_reviewer_keys.sql",
+        include_str!("../migrations/0007_reviewer_keys.sql"),
+    ),
 ];
 
 /// The migrations compiled into this binary, as sqlx's migrator reads them.

@@ -296,6 +296,19 @@ impl Submissions<'_> {
         rows.iter().map(decode).collect()
     }
 
+    /// Every submission made by `submitted_by`, newest first: what a
+    /// developer lists as their own.
+    pub async fn of_submitter(&self, submitted_by: &str) -> Result<Vec<SubmissionRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM submissions WHERE submitted_by = $1 \
+             ORDER BY created_at DESC, id DESC"
+        ))
+        .bind(submitted_by)
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.iter().map(decode).collect()
+    }
+
     /// Every submission of the component with `digest` (one component may
     /// be submitted more than once).
     pub async fn with_digest(&self, digest: &str) -> Result<Vec<SubmissionRow>, StoreError> {

@@ -787,6 +787,125 @@ async fn runs_fail_release_cancel_and_list() {
 }
 
 #[tokio::test]
+async fn runs_page_newest_first_by_owner_with_a_key_cursor() {
+    for t in test_stores().await {
+        let r = t.store.runs();
+        // Two of alice's runs share a creation time: the id breaks the tie.
+        for (id, owner, at) in [
+            ("a1", "alice", 100),
+            ("a2", "alice", 200),
+            ("a3", "alice", 200),
+            ("b1", "bob", 250),
+        ] {
+            r.insert(&new_run(id, owner, at)).await.expect("insert");
+        }
+        r.insert(&NewRun {
+            workflow_id: "w2",
+            ..new_run("a4", "alice", 300)
+        })
+        .await
+        .expect("insert");
+        let ids = |runs: Vec<workway_store::runs::RunRow>| {
+            runs.into_iter().map(|r| r.id).collect::<Vec<_>>()
+        };
+
+        let first = r.page("alice", None, None, None, 2).await.expect("page");
+        assert_eq!(ids(first.clone()), ["a4", "a3"], "{}", t.label);
+        let last = first.last().expect("a run");
+        let second = r
+            .page("alice", None, None, Some((last.created_at, &last.id)), 2)
+            .await
+            .expect("page");
+        assert_eq!(ids(second.clone()), ["a2", "a1"], "{}", t.label);
+        let last = second.last().expect("a run");
+        assert!(
+            r.page("alice", None, None, Some((last.created_at, &last.id)), 2)
+                .await
+                .expect("page")
+                .is_empty(),
+            "{}",
+            t.label
+        );
+        // A run made after the first page was read does not shift the
+        // next pages: the cursor is a key, not an offset.
+        r.insert(&new_run("a5", "alice", 400))
+            .await
+            .expect("insert");
+        assert_eq!(
+            ids(r
+                .page("alice", None, None, Some((200, "a3")), 10)
+                .await
+                .expect("page")),
+            ["a2", "a1"]
+        );
+
+        // Another owner's runs are never on the page.
+        assert_eq!(
+            ids(r.page("bob", None, None, None, 10).await.expect("page")),
+            ["b1"]
+        );
+        assert!(
+            r.page("carol", None, None, None, 10)
+                .await
+                .expect("page")
+                .is_empty()
+        );
+
+        // Filters by workflow and status, alone and with the cursor.
+        assert_eq!(
+            ids(r
+                .page("alice", Some("w2"), None, None, 10)
+                .await
+                .expect("page")),
+            ["a4"]
+        );
+        assert!(
+            r.finish_unleased("a2", RunStatus::Cancelled, None, 500)
+                .await
+                .expect("cancel")
+        );
+        assert_eq!(
+            ids(r
+                .page("alice", None, Some(RunStatus::Cancelled), None, 10)
+                .await
+                .expect("page")),
+            ["a2"],
+            "{}",
+            t.label
+        );
+        assert_eq!(
+            ids(r
+                .page("alice", Some("w1"), Some(RunStatus::Queued), None, 10)
+                .await
+                .expect("page")),
+            ["a5", "a3", "a1"]
+        );
+        assert_eq!(
+            ids(r
+                .page(
+                    "alice",
+                    Some("w1"),
+                    Some(RunStatus::Queued),
+                    Some((200, "a3")),
+                    10
+                )
+                .await
+                .expect("page")),
+            ["a1"],
+            "{}",
+            t.label
+        );
+        assert!(
+            r.page("bob", Some("w1"), Some(RunStatus::Cancelled), None, 10)
+                .await
+                .expect("page")
+                .is_empty()
+        );
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
 async fn one_owners_backlog_does_not_starve_another_owners_run() {
     for t in test_stores().await {
         let r = t.store.runs();
@@ -1105,6 +1224,52 @@ async fn an_unknown_stored_trigger_kind_is_reported_as_damaged_not_read_as_anoth
                 .await
                 .expect_err("listing reads the damaged row"),
         );
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn the_queue_depth_counts_queued_and_waiting_runs_of_every_owner() {
+    for t in test_stores().await {
+        let r = t.store.runs();
+        assert_eq!(r.queue_depth().await.expect("count"), 0, "{}", t.label);
+        for (id, owner) in [("r1", "alice"), ("r2", "alice"), ("r3", "bob")] {
+            r.insert(&new_run(id, owner, 100)).await.expect("insert");
+        }
+        r.insert_refused(&new_run("r4", "bob", 100), "{\"reason\":\"bound\"}", &[])
+            .await
+            .expect("refused");
+        assert_eq!(r.queue_depth().await.expect("count"), 3, "{}", t.label);
+
+        // A claimed run leaves the queue; waiting for a retry, even one
+        // not yet due, it is back in it.
+        let claimed = r.claim_run("r1", "h", 60_000, 1_000).await.expect("claim");
+        assert!(claimed.is_some(), "{}", t.label);
+        assert_eq!(r.queue_depth().await.expect("count"), 2, "{}", t.label);
+        assert!(
+            r.start_attempt(&attempt("r1", 0, 1, 1_100), "h")
+                .await
+                .expect("start")
+        );
+        let failed = FinishAttempt {
+            error: Some("{\"kind\":\"network\"}"),
+            retry_at: Some(900_000),
+            ..finish("r1", 0, 1, AttemptStatus::Failed, 1_200)
+        };
+        let wait = RunUpdate::Wait {
+            next_step: 0,
+            not_before: 900_000,
+        };
+        assert!(r.finish_attempt(&failed, wait, "h").await.expect("finish"));
+        assert_eq!(r.queue_depth().await.expect("count"), 3, "{}", t.label);
+
+        // A finished run is not queued.
+        assert!(
+            r.finish_unleased("r2", RunStatus::Cancelled, None, 1_300)
+                .await
+                .expect("cancel")
+        );
+        assert_eq!(r.queue_depth().await.expect("count"), 2, "{}", t.label);
         t.cleanup().await;
     }
 }

@@ -4,8 +4,11 @@
 //! reviewers `workway review list | show | approve | reject | revoke`;
 //! users `workway install`, `workway connect`, `workway workflow create | list | show`,
 //! `workway run` and `workway runs list | show`; operators `workway serve`,
-//! `workway worker` and `workway vault new-key | rotate`.
+//! `workway worker`, `workway admin create-user | set-roles |
+//! reset-password | disable | enable | users` and `workway vault new-key |
+//! rotate`.
 
+pub mod admin;
 pub mod connect;
 pub mod install;
 pub mod platform;
@@ -64,6 +67,9 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Drive runs, schedules and events without the HTTP API (for operators).
     Worker(serve::WorkerArgs),
+    /// Manage accounts: create users, roles, password resets (for operators).
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
     /// Manage the keys that seal users' OAuth tokens (for operators).
     #[command(subcommand)]
     Vault(vault::VaultCommand),
@@ -97,6 +103,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Runs(command) => run::runs(command, cache_dir).await,
         Command::Serve(args) => serve::serve(args, cache_dir).await,
         Command::Worker(args) => serve::worker(args, cache_dir).await,
+        Command::Admin(command) => admin::run(command).await,
         Command::Vault(command) => vault::run(command).await,
     }
 }

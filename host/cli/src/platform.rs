@@ -10,6 +10,7 @@ use anyhow::Context as _;
 use clap::Args;
 
 use super::registry::{RegistryOptions, TrustOptions};
+use workway_engine::catalog::Catalog;
 use workway_engine::platform::{HostConfig, Platform};
 use workway_vault::Keyring;
 
@@ -86,12 +87,19 @@ impl PlatformOptions {
         let runtime =
             super::plugin::runtime_with_slots(cache_dir, in_flight.saturating_add(8).max(8))?;
         let store = self.registry.store().await?;
-        let registry = self
-            .registry
-            .registry_over(store.clone(), runtime.clone())?;
-        let catalog = Arc::new(self.trust.catalog(registry, runtime.clone())?);
+        let registry = Arc::new(
+            self.registry
+                .registry_over(store.clone(), runtime.clone())?,
+        );
+        let catalog = Arc::new(Catalog::new(
+            registry.clone(),
+            runtime.clone(),
+            self.trust.trusted()?,
+        ));
         let keyring = Arc::new(self.keyring()?);
-        let platform = Platform::new(store, runtime, catalog, keyring, &config)?;
+        // The API publishes to and reviews in the registry the catalog reads.
+        let platform =
+            Platform::new(store, runtime, catalog, keyring, &config)?.with_registry(registry);
         // Rows sealed before owner and provider were bound are re-sealed
         // before anything uses them.
         platform.vault.reseal_legacy_bindings().await?;

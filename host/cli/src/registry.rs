@@ -121,7 +121,10 @@ impl TrustOptions {
             .transpose()
     }
 
-    /// The public keys approvals must be signed with.
+    /// The platform review keys approvals may be signed with, besides the
+    /// keys of reviewer accounts, which the catalog reads from the store:
+    /// WORKWAY_TRUSTED_KEYS, or the public half of WORKWAY_REVIEW_KEY, or
+    /// none (a fresh install, where reviewers approve with their own keys).
     pub fn trusted(&self) -> anyhow::Result<TrustedKeys> {
         if let Some(list) = &self.trusted_keys {
             return TrustedKeys::parse(list).context(
@@ -130,9 +133,7 @@ impl TrustOptions {
         }
         match self.review_key()? {
             Some(key) => Ok(TrustedKeys::parse(&key.public())?),
-            None => anyhow::bail!(
-                "no trusted review key: set WORKWAY_TRUSTED_KEYS to the review key's public half (`workway review new-key` prints it)"
-            ),
+            None => Ok(TrustedKeys::default()),
         }
     }
 

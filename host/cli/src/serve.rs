@@ -1,8 +1,10 @@
 //! `workway serve` and `workway worker`: a host process. Both drive queued
 //! runs (the executor), fire schedules and re-emit events of finished
-//! runs; `serve` also answers the HTTP API (webhooks, health). Several may
-//! share one store: each run is claimed by one of them at a time, each
-//! schedule tick fires once.
+//! runs; `serve` also answers the HTTP API (webhooks, health, metrics).
+//! Several may share one store: each run is claimed by one of them at a
+//! time, each schedule tick fires once. Both record metrics (see
+//! `docs/OBSERVABILITY.md`); a worker serves them on `--metrics-listen`
+//! when given.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -15,12 +17,17 @@ use clap::Args;
 use tokio::sync::watch;
 
 use super::platform::PlatformOptions;
+use workway_engine::accounts;
 use workway_engine::executor::{Executor, ExecutorConfig};
+use workway_engine::metrics;
 use workway_engine::platform::Platform;
 use workway_engine::triggers::{events, schedule::Scheduler};
 
 /// How far back the event sweep looks for finished runs.
 const SWEEP_WINDOW_MS: i64 = 10 * 60 * 1000;
+
+/// How often ended rate-limit windows and sessions are purged.
+const PURGE_EVERY_MS: i64 = 60 * 1000;
 
 /// Arguments of `workway serve`.
 #[derive(Debug, Args)]
@@ -35,22 +42,33 @@ pub struct ServeArgs {
 /// Arguments of `workway worker`.
 #[derive(Debug, Args)]
 pub struct WorkerArgs {
+    /// Where to serve `GET /metrics` for a Prometheus scraper (no other
+    /// route); not served when absent. Keep it off the public internet.
+    #[arg(long, env = "WORKWAY_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     #[command(flatten)]
     pub(crate) platform: PlatformOptions,
 }
 
 /// Run `workway serve`.
 pub async fn serve(args: ServeArgs, cache_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    workway_engine::metrics::install()?;
     let platform = args.platform.platform(cache_dir).await?;
-    let config = args.platform.host_config()?.executor;
+    let host_config = args.platform.host_config()?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr().unwrap_or(args.listen);
     let (stop, stopped) = stop_on_signal();
     eprintln!("workway serving on http://{address}");
-    let api = workway_server::serve(listener, platform.clone(), wait(stopped.clone()));
-    let (api, ()) = tokio::join!(api, background(platform, config, stopped));
+    let api = workway_server::serve_with(
+        listener,
+        platform.clone(),
+        host_config.server,
+        wait(stopped.clone()),
+    );
+    let background = background(platform, host_config.executor, stopped);
+    let (api, ()) = tokio::join!(api, background);
     drop(stop);
     api.context("the HTTP server failed")?;
     eprintln!("workway stopped");
@@ -59,17 +77,45 @@ pub async fn serve(args: ServeArgs, cache_dir: Option<PathBuf>) -> anyhow::Resul
 
 /// Run `workway worker`.
 pub async fn worker(args: WorkerArgs, cache_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    workway_engine::metrics::install()?;
     let platform = args.platform.platform(cache_dir).await?;
-    let config = args.platform.host_config()?.executor;
+    let host_config = args.platform.host_config()?;
+    let metrics_listener = match args.metrics_listen {
+        Some(address) => Some(
+            tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address}"))?,
+        ),
+        None => None,
+    };
     let (stop, stopped) = stop_on_signal();
+    let metrics = async {
+        let Some(listener) = metrics_listener else {
+            return Ok(());
+        };
+        if let Ok(address) = listener.local_addr() {
+            eprintln!("worker metrics on http://{address}/metrics");
+        }
+        workway_server::serve_router(
+            listener,
+            workway_server::observe::metrics_router(),
+            host_config.server,
+            wait(stopped.clone()),
+        )
+        .await
+    };
     eprintln!("worker ready");
-    background(platform, config, stopped).await;
+    let background = background(platform, host_config.executor, stopped.clone());
+    let (metrics, ()) = tokio::join!(metrics, background);
     drop(stop);
+    metrics.context("the metrics server failed")?;
     eprintln!("worker stopped");
     Ok(ExitCode::SUCCESS)
 }
 
-/// The executor, the scheduler and the event sweep, until `stopped` says so.
+/// The executor, the scheduler and the event sweep (which also samples
+/// the queue depth, folds the metrics' histograms and, once a minute,
+/// purges ended rate-limit windows and sessions), until `stopped` says so.
 async fn background(
     platform: Arc<Platform>,
     config: ExecutorConfig,
@@ -79,10 +125,22 @@ async fn background(
     let scheduler = Scheduler::new(platform.clone(), Duration::from_secs(1));
     let sweep = async {
         let mut stopped = stopped.clone();
+        let mut last_purge = 0;
         loop {
             let since = workway_store::clock::now_ms() - SWEEP_WINDOW_MS;
             if let Err(e) = events::sweep(&platform, since).await {
                 tracing::warn!("event sweep failed: {e}");
+            }
+            if let Err(e) = metrics::sample_queue_depth(&platform.store).await {
+                tracing::warn!("cannot count the queued runs: {e}");
+            }
+            metrics::run_upkeep();
+            let now = workway_store::clock::now_ms();
+            if now - last_purge >= PURGE_EVERY_MS {
+                last_purge = now;
+                if let Err(e) = accounts::purge(&platform.store, &platform.accounts, now).await {
+                    tracing::warn!("cannot purge ended rate-limit windows and sessions: {e}");
+                }
             }
             tokio::select! {
                 _ = stopped.wait_for(|s| *s) => return,

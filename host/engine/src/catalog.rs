@@ -23,6 +23,13 @@
 //!
 //! Names are resolved independently: a cold compile of one integration
 //! holds only that name's slot, so other names keep being served.
+//!
+//! Approvals and revocations verify with the configured review keys and
+//! with the reviewer accounts' own keys, which the source reads from the
+//! store ([`ApprovedSource::reviewer_keys`]): read again with every read of
+//! the revocation log, and at once when an approval names a key not yet
+//! read (a reviewer's first approval). A reviewer key retired since is
+//! trusted for earlier approvals only, as of the last read.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex as SyncMutex, PoisonError};
@@ -30,7 +37,7 @@ use std::time::{Duration, Instant};
 
 use crate::review::{ApprovedComponent, Registry, RegistryError, StoredRevocation};
 use tokio::sync::Mutex;
-use workway_registry::approval::{ApprovalClaims, ApprovalError, TrustedKeys};
+use workway_registry::approval::{ApprovalClaims, ApprovalError, SignedApproval, TrustedKeys};
 use workway_registry::{Digest, HostPattern, Manifest, ManifestError};
 
 use workway_runtime::{LoadError, LoadedComponent, Runtime};
@@ -56,6 +63,12 @@ pub trait ApprovedSource: Send + Sync {
 
     /// The revocation log from number `from` on, in order.
     async fn revocations_from(&self, from: i64) -> Result<Vec<StoredRevocation>, RegistryError>;
+
+    /// The reviewer accounts' keys to trust besides the configured ones
+    /// (none unless the source keeps reviewer keys).
+    async fn reviewer_keys(&self) -> Result<TrustedKeys, RegistryError> {
+        Ok(TrustedKeys::default())
+    }
 }
 
 #[async_trait]
@@ -70,6 +83,10 @@ impl ApprovedSource for Registry {
 
     async fn revocations_from(&self, from: i64) -> Result<Vec<StoredRevocation>, RegistryError> {
         Registry::revocations_from(self, from).await
+    }
+
+    async fn reviewer_keys(&self) -> Result<TrustedKeys, RegistryError> {
+        Registry::reviewer_keys(self).await
     }
 }
 
@@ -146,6 +163,14 @@ pub enum CatalogError {
     },
 }
 
+/// Why an approval was not verified.
+enum Verification {
+    /// The reviewer keys could not be read.
+    Source(RegistryError),
+    /// It does not verify.
+    Approval(ApprovalError),
+}
+
 struct Cached {
     integration: Arc<ApprovedIntegration>,
     resolved_at: Instant,
@@ -170,7 +195,10 @@ struct LogState {
 pub struct Catalog {
     source: Arc<dyn ApprovedSource>,
     runtime: Arc<Runtime>,
+    /// The configured review keys.
     trusted: TrustedKeys,
+    /// The configured keys with the reviewer keys last read.
+    trust: SyncMutex<Arc<TrustedKeys>>,
     poll: Duration,
     log: Mutex<LogState>,
     revoked: SyncMutex<HashSet<Digest>>,
@@ -188,6 +216,7 @@ impl Catalog {
         Catalog {
             source,
             runtime,
+            trust: SyncMutex::new(Arc::new(trusted.clone())),
             trusted,
             poll: DEFAULT_REVOCATION_POLL,
             log: Mutex::new(LogState::default()),
@@ -268,6 +297,8 @@ impl Catalog {
         }
         let started = Instant::now();
         let rows = self.source.revocations_from(log.seq.max(1)).await?;
+        // Read after the log: every key that signed a record read is in.
+        let trusted = self.reload_trust().await?;
         let mut rows = rows.into_iter().peekable();
         if let Some(last) = &log.last {
             match rows.next_if(|r| r.seq == log.seq) {
@@ -299,7 +330,7 @@ impl Catalog {
             let record = row.record.as_ref().map_err(|e| {
                 CatalogError::RevocationLog(format!("revocation {} does not parse: {e}", row.seq))
             })?;
-            let claims = self.trusted.verify_revocation(record).map_err(|e| {
+            let claims = trusted.verify_revocation(record).map_err(|e| {
                 CatalogError::RevocationLog(format!("revocation {} does not hold: {e}", row.seq))
             })?;
             if claims.seq != row.seq {
@@ -324,6 +355,43 @@ impl Catalog {
         Ok(())
     }
 
+    /// The configured keys with the reviewer keys last read.
+    fn trust(&self) -> Arc<TrustedKeys> {
+        self.trust
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Read the reviewer keys again and trust them with the configured ones.
+    async fn reload_trust(&self) -> Result<Arc<TrustedKeys>, RegistryError> {
+        let reviewers = self.source.reviewer_keys().await?;
+        let mut trusted = self.trusted.clone();
+        trusted.extend(&reviewers);
+        let trusted = Arc::new(trusted);
+        *self.trust.lock().unwrap_or_else(PoisonError::into_inner) = trusted.clone();
+        Ok(trusted)
+    }
+
+    /// The claims of `approval` for `component` and `manifest`, verified;
+    /// an unknown key makes the reviewer keys be read again first.
+    async fn verify(
+        &self,
+        approval: &SignedApproval,
+        component: &[u8],
+        manifest: &str,
+    ) -> Result<ApprovalClaims, Verification> {
+        match self.trust().verify_for(approval, component, manifest) {
+            Err(ApprovalError::UnknownKey(_)) => {}
+            verified => return verified.cloned().map_err(Verification::Approval),
+        }
+        let trusted = self.reload_trust().await.map_err(Verification::Source)?;
+        trusted
+            .verify_for(approval, component, manifest)
+            .cloned()
+            .map_err(Verification::Approval)
+    }
+
     async fn resolve(
         &self,
         name: &str,
@@ -331,13 +399,15 @@ impl Catalog {
     ) -> Result<ApprovedIntegration, CatalogError> {
         let approved = self.source.approved(name, version).await?;
         let claims = self
-            .trusted
-            .verify_for(&approved.approval, &approved.component, &approved.manifest)
-            .map_err(|reason| CatalogError::Approval {
-                integration: name.to_string(),
-                reason,
-            })?
-            .clone();
+            .verify(&approved.approval, &approved.component, &approved.manifest)
+            .await
+            .map_err(|reason| match reason {
+                Verification::Source(e) => CatalogError::Registry(e),
+                Verification::Approval(reason) => CatalogError::Approval {
+                    integration: name.to_string(),
+                    reason,
+                },
+            })?;
         if claims.integration != name
             || version.is_some_and(|v| claims.version != v)
             || claims.integration != approved.integration

@@ -76,3 +76,119 @@ impl Default for TriggerLimits {
         }
     }
 }
+
+/// Sessions, sign-in and API rate limits (`[accounts]` in the host
+/// configuration). The rate limits are fixed windows counted in the
+/// store, so they hold across every host sharing it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccountConfig {
+    /// A browser session ends this long after its last use, in seconds.
+    pub session_idle_secs: u64,
+    /// A browser session ends this long after sign-in however busy it is,
+    /// in seconds.
+    pub session_max_secs: u64,
+    /// The length of a rate-limit window, in seconds.
+    pub rate_window_secs: u64,
+    /// API requests per window per API token, session or client address.
+    pub api_requests_per_window: i64,
+    /// Failed sign-ins per window per account and per client address;
+    /// past it sign-in is refused (even with the right password) until
+    /// the window ends.
+    pub signin_failures_per_window: i64,
+}
+
+impl Default for AccountConfig {
+    fn default() -> Self {
+        AccountConfig {
+            session_idle_secs: 7 * 24 * 3600,
+            session_max_secs: 30 * 24 * 3600,
+            rate_window_secs: 15 * 60,
+            api_requests_per_window: 100,
+            signin_failures_per_window: 5,
+        }
+    }
+}
+
+impl AccountConfig {
+    /// The rate-limit window in milliseconds (at least one second).
+    pub fn window_ms(&self) -> i64 {
+        i64::try_from(self.rate_window_secs.max(1))
+            .unwrap_or(i64::MAX / 1000)
+            .saturating_mul(1000)
+    }
+
+    /// The idle expiry in milliseconds.
+    pub fn idle_ms(&self) -> i64 {
+        i64::try_from(self.session_idle_secs)
+            .unwrap_or(i64::MAX / 1000)
+            .saturating_mul(1000)
+    }
+
+    /// The absolute expiry in milliseconds.
+    pub fn max_ms(&self) -> i64 {
+        i64::try_from(self.session_max_secs)
+            .unwrap_or(i64::MAX / 1000)
+            .saturating_mul(1000)
+    }
+}
+
+/// How `workway serve` answers HTTP (`[server]` in the host
+/// configuration): how long a client may take to send a request, how many
+/// connections are served at once, and how long shutdown waits for the
+/// requests in flight. The HTTP server reads it; it lives here so the
+/// host configuration file can hold it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// How long a client has to send a request's headers, in
+    /// milliseconds, from when its connection opens or its previous
+    /// response was sent; past it the connection is closed. So it also
+    /// bounds how long an idle keep-alive connection stays open.
+    pub header_read_timeout_ms: u64,
+    /// How long a request's whole body may take to arrive, in
+    /// milliseconds, from when the handler starts reading it; past it the
+    /// request is answered 408 and its connection closed.
+    pub body_read_timeout_ms: u64,
+    /// Connections served at once; further clients wait in the listen
+    /// backlog until one closes.
+    pub max_connections: usize,
+    /// How long shutdown waits for the requests in flight to finish, in
+    /// milliseconds, before it closes their connections.
+    pub shutdown_grace_ms: u64,
+    /// The address users reach this platform at (`https://workway.example`),
+    /// from which the OAuth callback URL registered with each provider is
+    /// made (`<public_url>/v1/oauth/callback`). Unset, a request from a
+    /// loopback `Host` (a local install) uses that host; any other is
+    /// refused until it is set.
+    pub public_url: Option<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 30_000,
+            max_connections: 1024,
+            shutdown_grace_ms: 30_000,
+            public_url: None,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The header read timeout (at least 100 ms).
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_read_timeout_ms.max(100))
+    }
+
+    /// The body read timeout (at least 100 ms).
+    pub fn body_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.body_read_timeout_ms.max(100))
+    }
+
+    /// How long shutdown waits for the requests in flight.
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_millis(self.shutdown_grace_ms)
+    }
+}

@@ -19,10 +19,11 @@ use serde::Deserialize;
 use tokio::sync::Notify;
 use workway_store::Store;
 
-use crate::config::{ExecutorConfig, TriggerLimits};
+use crate::config::{AccountConfig, ExecutorConfig, ServerConfig, TriggerLimits};
 use crate::events::Event;
 
 use crate::catalog::Catalog;
+use crate::review::Registry;
 use workway_egress::{Egress, EgressConfig, EgressError};
 use workway_runtime::Runtime;
 use workway_vault::oauth::providers::{ProviderError, ProviderRegistry, ProviderSettings};
@@ -42,6 +43,12 @@ use workway_vault::{Keyring, Vault};
 ///
 /// [executor]
 /// max_in_flight = 64
+///
+/// [accounts]
+/// api_requests_per_window = 100
+///
+/// [server]
+/// max_connections = 1024
 /// ```
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -54,6 +61,11 @@ pub struct HostConfig {
     pub executor: ExecutorConfig,
     /// How many runs triggers may start.
     pub triggers: TriggerLimits,
+    /// Sessions, sign-in and API rate limits.
+    pub accounts: AccountConfig,
+    /// How `workway serve` answers HTTP (timeouts, connections,
+    /// shutdown); read by the HTTP server, not the platform.
+    pub server: ServerConfig,
 }
 
 impl HostConfig {
@@ -96,6 +108,13 @@ pub struct Platform {
     pub queued: Arc<Notify>,
     /// How many runs triggers may start (from the configuration).
     pub triggers: TriggerLimits,
+    /// Sessions, sign-in and API rate limits (from the configuration).
+    pub accounts: AccountConfig,
+    /// Where users reach the platform, if configured (`[server] public_url`).
+    pub public_url: Option<String>,
+    /// The registry submissions are published to and reviewed in through
+    /// the API, when this process serves it ([`Platform::with_registry`]).
+    pub registry: Option<Arc<Registry>>,
     /// Who takes the events services publish.
     subscriber: Arc<dyn EventSubscriber>,
 }
@@ -146,8 +165,18 @@ impl Platform {
             vault,
             queued: Arc::new(Notify::new()),
             triggers: config.triggers.clone(),
+            accounts: config.accounts.clone(),
+            public_url: config.server.public_url.clone(),
+            registry: None,
             subscriber,
         })
+    }
+
+    /// The same platform publishing to and reviewing in `registry` (the
+    /// one its catalog reads, as a rule).
+    pub fn with_registry(mut self, registry: Arc<Registry>) -> Platform {
+        self.registry = Some(registry);
+        self
     }
 
     /// Publish `events`, which happened together, to the outbox: the

@@ -7,12 +7,22 @@
 //! capability diff) is the registry's pure contract
 //! (`workway_registry::review`); this module keeps the state: the
 //! submissions, their history, the name owners and the revocation log.
+//!
+//! Two kinds of reviewer act here. The local command line names its
+//! reviewers in configuration and signs with the one platform review key
+//! ([`Registry::approve`], [`Registry::reject`], [`Registry::revoke`]).
+//! The API's reviewers are accounts with the reviewer role, each signing
+//! with a key of their own; the caller checks the role and brings the key
+//! ([`Registry::approve_as`], [`Registry::reject_as`],
+//! [`Registry::revoke_as`]), and hosts trust those keys from the store
+//! ([`Registry::reviewer_keys`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use workway_registry::approval::{
-    ApprovalClaims, ReviewKey, RevocationClaims, SignedApproval, SignedRevocation, manifest_sha256,
+    ApprovalClaims, ReviewKey, RevocationClaims, SignedApproval, SignedRevocation, TrustedKeys,
+    manifest_sha256,
 };
 use workway_registry::artifacts::{ArtifactError, ArtifactStore};
 use workway_registry::crosscheck::crosscheck;
@@ -51,6 +61,17 @@ pub struct ApprovedComponent {
     pub manifest: String,
     /// The signed approval.
     pub approval: SignedApproval,
+}
+
+/// Who acts on a submission and the key their decision is signed with:
+/// a reviewer the caller has already checked may review (the API: an
+/// account with the reviewer role and its own key).
+#[derive(Debug, Clone, Copy)]
+pub struct ActingReviewer<'a> {
+    /// The reviewer, as the records name them (an account id for the API).
+    pub name: &'a str,
+    /// The key approvals and revocations are signed with.
+    pub key: &'a ReviewKey,
 }
 
 /// One entry of the revocation log as stored, not yet verified.
@@ -329,12 +350,9 @@ impl Registry {
         Ok(reviewed)
     }
 
-    /// Approve a pending submission as `reviewer`, who was shown `seen`:
-    /// read the stored component again (its bytes checked against the
-    /// digest), inspect it in the sandbox, and sign only if the component,
-    /// the manifest, the hosts and the scopes are still what was shown.
-    /// The submitter never approves their own version, and a name owned by
-    /// another publisher is refused.
+    /// Approve a pending submission as `reviewer`, one of the configured
+    /// reviewers, signing with the platform review key (see
+    /// [`Registry::approve_as`]).
     pub async fn approve(
         &self,
         id: &str,
@@ -344,6 +362,31 @@ impl Registry {
     ) -> Result<SignedApproval, RegistryError> {
         self.check_reviewer(reviewer)?;
         let key = self.key.as_ref().ok_or(RegistryError::NoReviewKey)?;
+        let reviewer = ActingReviewer {
+            name: reviewer,
+            key,
+        };
+        self.approve_as(id, reviewer, seen, reason).await
+    }
+
+    /// Approve a pending submission as `reviewer`, who was shown `seen`:
+    /// read the stored component again (its bytes checked against the
+    /// digest), inspect it in the sandbox, and sign with the reviewer's key
+    /// only if the component, the manifest, the hosts and the scopes are
+    /// still what was shown. The submitter never approves their own
+    /// version, and a name owned by another publisher is refused. The
+    /// caller has checked that `reviewer` may review.
+    pub async fn approve_as(
+        &self,
+        id: &str,
+        reviewer: ActingReviewer<'_>,
+        seen: &Reviewed,
+        reason: Option<&str>,
+    ) -> Result<SignedApproval, RegistryError> {
+        let ActingReviewer {
+            name: reviewer,
+            key,
+        } = reviewer;
         let row = self.row(id).await?;
         if row.state != SubmissionState::PendingReview {
             return Err(RegistryError::WrongState {
@@ -427,7 +470,8 @@ impl Registry {
         }
     }
 
-    /// Reject a pending submission, with the reason the developer reads.
+    /// Reject a pending submission as `reviewer`, one of the configured
+    /// reviewers, with the reason the developer reads.
     pub async fn reject(
         &self,
         id: &str,
@@ -435,13 +479,27 @@ impl Registry {
         reason: &str,
     ) -> Result<(), RegistryError> {
         self.check_reviewer(reviewer)?;
+        self.reject_as(id, reviewer, reason).await
+    }
+
+    /// Reject a pending submission as `reviewer`, whom the caller has
+    /// checked may review, with the reason the developer reads.
+    pub async fn reject_as(
+        &self,
+        id: &str,
+        reviewer: &str,
+        reason: &str,
+    ) -> Result<(), RegistryError> {
+        if reason.trim().is_empty() {
+            return Err(RegistryError::ReasonRequired);
+        }
         let row = self.row(id).await?;
         self.transition_to_rejected(&row, reviewer, reason).await
     }
 
-    /// Revoke an approved submission: hosts stop starting it. The
-    /// revocation is numbered by the database and signed with the review
-    /// key, so hosts detect one that was edited or deleted.
+    /// Revoke an approved submission as `reviewer`, one of the configured
+    /// reviewers, signing with the platform review key (see
+    /// [`Registry::revoke_as`]).
     pub async fn revoke(
         &self,
         id: &str,
@@ -450,6 +508,27 @@ impl Registry {
     ) -> Result<(), RegistryError> {
         self.check_reviewer(reviewer)?;
         let key = self.key.as_ref().ok_or(RegistryError::NoReviewKey)?;
+        let reviewer = ActingReviewer {
+            name: reviewer,
+            key,
+        };
+        self.revoke_as(id, reviewer, reason).await
+    }
+
+    /// Revoke an approved submission as `reviewer`, whom the caller has
+    /// checked may review: hosts stop starting it. The revocation is
+    /// numbered by the database and signed with the reviewer's key, so
+    /// hosts detect one that was edited or deleted.
+    pub async fn revoke_as(
+        &self,
+        id: &str,
+        reviewer: ActingReviewer<'_>,
+        reason: &str,
+    ) -> Result<(), RegistryError> {
+        let ActingReviewer {
+            name: reviewer,
+            key,
+        } = reviewer;
         let reason = reason.trim();
         if reason.is_empty() {
             return Err(RegistryError::ReasonRequired);
@@ -539,6 +618,72 @@ impl Registry {
             manifest: row.manifest,
             approval,
         })
+    }
+
+    /// The submissions `submitted_by` made, newest first.
+    pub async fn submitted_by(
+        &self,
+        submitted_by: &str,
+    ) -> Result<Vec<SubmissionRow>, RegistryError> {
+        Ok(self.store.submissions().of_submitter(submitted_by).await?)
+    }
+
+    /// The newest approved (not revoked) submission of every integration
+    /// that has one, by name.
+    pub async fn approved_integrations(&self) -> Result<Vec<SubmissionRow>, RegistryError> {
+        let mut newest: BTreeMap<String, SubmissionRow> = BTreeMap::new();
+        for row in self
+            .store
+            .submissions()
+            .list(Some(SubmissionState::Approved))
+            .await?
+        {
+            match newest.get(&row.integration) {
+                Some(kept) if compare_versions(&kept.version, &row.version).is_ge() => {}
+                _ => {
+                    newest.insert(row.integration.clone(), row);
+                }
+            }
+        }
+        Ok(newest.into_values().collect())
+    }
+
+    /// The approved (not revoked) submissions of `integration`, newest
+    /// version first.
+    pub async fn approved_versions(
+        &self,
+        integration: &str,
+    ) -> Result<Vec<SubmissionRow>, RegistryError> {
+        let mut rows: Vec<SubmissionRow> = self
+            .store
+            .submissions()
+            .of_integration(integration)
+            .await?
+            .into_iter()
+            .filter(|r| r.state == SubmissionState::Approved)
+            .collect();
+        rows.sort_by(|a, b| compare_versions(&b.version, &a.version));
+        Ok(rows)
+    }
+
+    /// The reviewer accounts' keys hosts trust, retired ones with their
+    /// retirement time: read from the store each call. A stored key that
+    /// does not parse is left out (what it signed then does not verify)
+    /// and logged.
+    pub async fn reviewer_keys(&self) -> Result<TrustedKeys, RegistryError> {
+        let mut trusted = TrustedKeys::default();
+        for row in self.store.reviewer_keys().all().await? {
+            match TrustedKeys::default().with_reviewer_key(
+                &row.key_id,
+                &row.public_key,
+                &row.account_id,
+                row.retired_at,
+            ) {
+                Ok(one) => trusted.extend(&one),
+                Err(e) => tracing::error!("reviewer key `{}` is not usable: {e}", row.key_id),
+            }
+        }
+        Ok(trusted)
     }
 
     /// The revocation log from number `from` on, in order: what hosts

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use tracing::Instrument as _;
 use wasmtime::component::ResourceTableError;
 use wasmtime::{CallHook, Engine, Store, StoreContextMut, Trap, UpdateDeadline};
 
@@ -411,15 +412,41 @@ fn next_execution_id() -> String {
 pub(super) async fn execute(
     runtime: &Runtime,
     component: &LoadedComponent,
-    request: ExecutionRequest,
+    mut request: ExecutionRequest,
 ) -> ExecutionReport {
     let started = Instant::now();
     let limits = request
         .limits
+        .take()
         .unwrap_or_else(|| runtime.config.limits.clone());
-    let execution_id = request.execution_id.unwrap_or_else(next_execution_id);
-    let span = tracing::info_span!("execution", %execution_id, digest = %component.digest_text, action = %request.action);
-    let _enter = span.enter();
+    let execution_id = request
+        .execution_id
+        .take()
+        .unwrap_or_else(next_execution_id);
+    // The span is attached to the future, not entered across its awaits:
+    // an entered guard would stay on whichever thread the task left, and
+    // lines logged there by other tasks would claim this execution.
+    let span = tracing::info_span!(
+        "execution",
+        %execution_id,
+        idempotency_key = request.idempotency_key.as_deref(),
+        digest = %component.digest_text,
+        action = %request.action,
+    );
+    execute_in_span(runtime, component, request, execution_id, limits, started)
+        .instrument(span)
+        .await
+}
+
+/// The body of [`execute`], inside the execution's span.
+async fn execute_in_span(
+    runtime: &Runtime,
+    component: &LoadedComponent,
+    request: ExecutionRequest,
+    execution_id: String,
+    limits: Limits,
+    started: Instant,
+) -> ExecutionReport {
     let action = request.action;
     let input_len = request.input.len() as u64;
 

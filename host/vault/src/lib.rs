@@ -42,6 +42,7 @@
 pub mod credentials;
 pub mod keyring;
 mod listing_cache;
+pub mod metrics;
 pub mod oauth;
 pub mod static_tokens;
 pub mod token_cache;
@@ -717,7 +718,17 @@ impl Vault {
             }
         };
         tracing::info!(connection = %row.id, provider = %row.provider, "refreshing connection");
-        match token::refresh(&self.egress, provider, refresh_token).await {
+        let refreshed = token::refresh(&self.egress, provider, refresh_token).await;
+        crate::metrics::refreshed(
+            &row.provider,
+            match &refreshed {
+                Ok(_) => "ok",
+                Err(TokenError::Rejected { .. }) => "rejected",
+                Err(TokenError::NotConfigured(_)) => "not_configured",
+                Err(TokenError::Unavailable { .. }) => "unavailable",
+            },
+        );
+        match refreshed {
             Ok(tokens) => {
                 // A provider that keeps the refresh token gets it re-sealed
                 // too, so both tokens carry the current binding.

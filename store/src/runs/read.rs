@@ -1,9 +1,12 @@
 //! Reading runs and their attempts back: by id for the executor and the
 //! triggers, by owner for users (another owner's run reads as missing),
-//! newest first for listings, recently finished for the event sweeper, and
-//! the count of an owner's waiting runs for the queue bound.
+//! newest first for listings (a page at a time for the API), recently
+//! finished for the event sweeper, and the count of an owner's waiting
+//! runs for the queue bound.
 
-use super::{ATTEMPT_COLUMNS, AttemptRow, COLUMNS, RunRow, Runs, decode, decode_attempt};
+use super::{
+    ATTEMPT_COLUMNS, AttemptRow, COLUMNS, RunRow, RunStatus, Runs, decode, decode_attempt,
+};
 use crate::StoreError;
 
 impl Runs<'_> {
@@ -62,6 +65,52 @@ impl Runs<'_> {
         let mut query = sqlx::query(&sql);
         for arg in args {
             query = query.bind(arg);
+        }
+        let rows = query.bind(limit).fetch_all(self.store.pool()).await?;
+        rows.iter().map(decode).collect()
+    }
+
+    /// One page of `owner`'s runs, newest first (by `created_at`, then id),
+    /// at most `limit`: only those of `workflow_id` and in `status` when
+    /// given, and only those after `before` in that order (the
+    /// `created_at` and id of the previous page's last run) when given.
+    /// The page boundary is a key, not an offset, so runs created while a
+    /// client pages through are neither skipped nor shown twice.
+    pub async fn page(
+        &self,
+        owner: &str,
+        workflow_id: Option<&str>,
+        status: Option<RunStatus>,
+        before: Option<(i64, &str)>,
+        limit: i64,
+    ) -> Result<Vec<RunRow>, StoreError> {
+        let mut sql = format!("SELECT {COLUMNS} FROM runs WHERE owner = $1");
+        let mut next = 2;
+        if workflow_id.is_some() {
+            sql.push_str(&format!(" AND workflow_id = ${next}"));
+            next += 1;
+        }
+        if status.is_some() {
+            sql.push_str(&format!(" AND status = ${next}"));
+            next += 1;
+        }
+        if before.is_some() {
+            sql.push_str(&format!(
+                " AND (created_at < ${next} OR (created_at = ${next} AND id < ${}))",
+                next + 1
+            ));
+            next += 2;
+        }
+        sql.push_str(&format!(" ORDER BY created_at DESC, id DESC LIMIT ${next}"));
+        let mut query = sqlx::query(&sql).bind(owner);
+        if let Some(workflow_id) = workflow_id {
+            query = query.bind(workflow_id);
+        }
+        if let Some(status) = status {
+            query = query.bind(status.as_str());
+        }
+        if let Some((created_at, id)) = before {
+            query = query.bind(created_at).bind(id);
         }
         let rows = query.bind(limit).fetch_all(self.store.pool()).await?;
         rows.iter().map(decode).collect()
@@ -128,5 +177,16 @@ impl Runs<'_> {
         .fetch_all(self.store.pool())
         .await?;
         rows.iter().map(decode_attempt).collect()
+    }
+
+    /// How many runs wait in the queue, whoever owns them: queued or
+    /// waiting to retry, due or not. What the `workway_runs_queued` gauge
+    /// shows; one count over the `(status, not_before)` index.
+    pub async fn queue_depth(&self) -> Result<i64, StoreError> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE status IN ('queued', 'waiting')")
+                .fetch_one(self.store.pool())
+                .await?;
+        Ok(count)
     }
 }

@@ -4,6 +4,7 @@
 //! One test binary (faster to link than many); each module is one concern.
 
 mod adversarial;
+mod api;
 mod cache;
 mod catalog;
 mod connections;

@@ -1071,3 +1071,217 @@ fn connect_without_a_scope_is_refused_for_a_provider_whose_tokens_carry_scopes()
         "{listed}"
     );
 }
+
+/// `workway` with `envs`, `stdin` written to its standard input.
+fn workway_stdin(args: &[&str], envs: &[(&str, &str)], stdin: &str) -> Output {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_workway"))
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the workway binary runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("stdin written");
+    child.wait_with_output().expect("the workway binary ends")
+}
+
+/// POST `body` to `path` on `address` over HTTP/1.1: the status and the body.
+fn http_post(address: &str, path: &str, body: &str) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(address).expect("connects");
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("sent");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// The operator's bootstrap: `workway admin create-user --role admin` on
+/// a fresh data folder makes the first account, which signs in to
+/// `workway serve` on the same folder; roles, password resets and
+/// disabling take effect at once; mistakes are refused with what to do.
+#[test]
+fn admin_commands_make_the_first_accounts_and_serve_signs_them_in() {
+    use std::io::BufRead as _;
+    let data = tempfile::tempdir().expect("temp dir");
+    let data_dir = data.path().to_str().expect("utf-8 path");
+    // Nothing but where the data lives: no keys, no configuration.
+    let envs = [("WORKWAY_DATA_DIR", data_dir)];
+
+    let made = workway_with(
+        &[
+            "admin",
+            "create-user",
+            "Root@Example.com",
+            "--role",
+            "admin",
+        ],
+        &envs,
+    );
+    assert!(made.status.success(), "{}", stderr(&made));
+    let out = stdout(&made);
+    assert!(
+        out.contains("<root@example.com>") && out.contains("admin"),
+        "{out}"
+    );
+    let password = out
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .expect("a generated password, shown once")
+        .to_string();
+    assert!(password.len() >= 20, "{password}");
+
+    let again = workway_with(&["admin", "create-user", "root@example.com"], &envs);
+    assert!(!again.status.success());
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
+    let bad_role = workway_with(
+        &["admin", "create-user", "x@example.com", "--role", "root"],
+        &envs,
+    );
+    assert!(
+        stderr(&bad_role).contains("unknown role `root`"),
+        "{}",
+        stderr(&bad_role)
+    );
+    let weak = workway_stdin(
+        &[
+            "admin",
+            "create-user",
+            "dev@example.com",
+            "--password-stdin",
+        ],
+        &envs,
+        "short\n",
+    );
+    assert!(stderr(&weak).contains("at least 10"), "{}", stderr(&weak));
+
+    let dev = workway_stdin(
+        &[
+            "admin",
+            "create-user",
+            "dev@example.com",
+            "--name",
+            "Dev",
+            "--password-stdin",
+        ],
+        &envs,
+        "dev's long password\n",
+    );
+    assert!(dev.status.success(), "{}", stderr(&dev));
+    assert!(
+        !stdout(&dev).contains("password:"),
+        "a password given is not printed"
+    );
+    let roles = workway_with(
+        &[
+            "admin",
+            "set-roles",
+            "dev@example.com",
+            "--role",
+            "developer,reviewer",
+        ],
+        &envs,
+    );
+    assert!(
+        stdout(&roles).contains("user, developer, reviewer"),
+        "{}{}",
+        stdout(&roles),
+        stderr(&roles)
+    );
+    let users = stdout(&workway_with(&["admin", "users"], &envs));
+    assert!(
+        users.contains("root@example.com") && users.contains("dev@example.com"),
+        "{users}"
+    );
+
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_workway"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(envs)
+        .env(
+            "WORKWAY_CACHE_DIR",
+            std::env::temp_dir().join("workway-cli-test-cache"),
+        )
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let mut lines = std::io::BufReader::new(serve.stderr.take().expect("stderr")).lines();
+    let address = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix("workway serving on http://")
+                .map(str::to_string)
+        })
+        .expect("serve says where it listens");
+    let sign_in = |email: &str, password: &str| {
+        http_post(
+            &address,
+            "/v1/auth/signin",
+            &serde_json::json!({"email": email, "password": password}).to_string(),
+        )
+    };
+    let (status, body) = sign_in("root@example.com", &password);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"admin\""), "{body}");
+    let (status, _) = sign_in("dev@example.com", "dev's long password");
+    assert_eq!(status, 200);
+
+    let reset = workway_stdin(
+        &[
+            "admin",
+            "reset-password",
+            "dev@example.com",
+            "--password-stdin",
+        ],
+        &envs,
+        "a brand new password\n",
+    );
+    assert!(reset.status.success(), "{}", stderr(&reset));
+    assert_eq!(sign_in("dev@example.com", "dev's long password").0, 401);
+    assert_eq!(sign_in("dev@example.com", "a brand new password").0, 200);
+
+    let disabled = workway_with(&["admin", "disable", "dev@example.com"], &envs);
+    assert!(disabled.status.success(), "{}", stderr(&disabled));
+    let (status, body) = sign_in("dev@example.com", "a brand new password");
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("disabled"), "{body}");
+    let enabled = workway_with(&["admin", "enable", "dev@example.com"], &envs);
+    assert!(enabled.status.success(), "{}", stderr(&enabled));
+    assert_eq!(sign_in("dev@example.com", "a brand new password").0, 200);
+    let missing = workway_with(&["admin", "disable", "nobody@example.com"], &envs);
+    assert!(
+        stderr(&missing).contains("no such account"),
+        "{}",
+        stderr(&missing)
+    );
+
+    let _ = serve.kill();
+    let _ = serve.wait();
+}

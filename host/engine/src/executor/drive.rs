@@ -18,8 +18,10 @@
 //! what the run does next.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use serde_json::{Value, json};
+use tracing::Instrument as _;
 use workway_store::runs::{
     AttemptRow, AttemptStatus, FinishAttempt, NewAttempt, RunRow, RunStatus, RunUpdate, Runs,
 };
@@ -322,26 +324,33 @@ impl Claimed<'_> {
             action: &step.action,
             key: &key,
         };
-        if let Some(condition) = &step.when
-            && !condition.evaluate(&progress.ctx)
-        {
-            return self.skip(&at, index, step, progress).await;
+        // Everything logged about this attempt, the execution's lines
+        // included, carries the run, the step and the attempt.
+        let span = tracing::info_span!("step", run_id = %self.run.id, step = %step.id, attempt);
+        async {
+            if let Some(condition) = &step.when
+                && !condition.evaluate(&progress.ctx)
+            {
+                return self.skip(&at, index, step, progress).await;
+            }
+            let input = match render_input(step, attempt, &mut progress.ctx) {
+                Ok(input) => input,
+                Err(error) => return self.fail_unbuildable(&at, step, &error).await,
+            };
+            // Wait for the installation's bound before the attempt counts as
+            // started; hold it until the result is committed.
+            let slots = self
+                .executor
+                .installation_slots(&self.run.owner, step.integration());
+            let Ok(_permit) = slots.acquire_owned().await else {
+                return Err(DriveError::LeaseLost);
+            };
+            self.record_start(&at, &input).await?;
+            let outcome = self.execute(step, &input, &key).await;
+            self.commit(&at, index, step, outcome, progress).await
         }
-        let input = match render_input(step, attempt, &mut progress.ctx) {
-            Ok(input) => input,
-            Err(error) => return self.fail_unbuildable(&at, step, &error).await,
-        };
-        // Wait for the installation's bound before the attempt counts as
-        // started; hold it until the result is committed.
-        let slots = self
-            .executor
-            .installation_slots(&self.run.owner, step.integration());
-        let Ok(_permit) = slots.acquire_owned().await else {
-            return Err(DriveError::LeaseLost);
-        };
-        self.record_start(&at, &input).await?;
-        let outcome = self.execute(step, &input, &key).await;
-        self.commit(&at, index, step, outcome, progress).await
+        .instrument(span)
+        .await
     }
 
     /// Skip phase: the step's condition is false; it is recorded as
@@ -418,9 +427,12 @@ impl Claimed<'_> {
     }
 
     /// Execute phase: one attempt of the step's action, on the version of
-    /// its integration the run pinned.
+    /// its integration the run pinned; its wall time is recorded
+    /// ([`crate::metrics::step_attempt`]).
     async fn execute(&self, step: &Step, input: &Value, key: &str) -> AttemptOutcome {
-        self.executor
+        let started = Instant::now();
+        let outcome = self
+            .executor
             .attempt(AttemptRequest {
                 owner: &self.run.owner,
                 integration: step.integration(),
@@ -429,7 +441,13 @@ impl Claimed<'_> {
                 input,
                 idempotency_key: key,
             })
-            .await
+            .await;
+        let reported_by = match &outcome.result {
+            Ok(_) => "ok",
+            Err(error) => error.source.as_str(),
+        };
+        crate::metrics::step_attempt(reported_by, started.elapsed());
+        outcome
     }
 
     /// Commit phase: the attempt's result, with the run's next state, in

@@ -171,7 +171,7 @@ impl Executor {
             // A claim sets `started_at` only when it is the run's first:
             // such a run has no attempts to read back.
             let first_claim = run.started_at == Some(now);
-            let span = tracing::info_span!("run", run = %run.id, workflow = %run.workflow_id);
+            let span = tracing::info_span!("run", run_id = %run.id, workflow = %run.workflow_id);
             tasks.spawn(
                 async move { this.drive_claimed(run, first_claim, permit).await }.instrument(span),
             );

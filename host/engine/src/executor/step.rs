@@ -226,6 +226,7 @@ impl Executor {
                 },
             )
             .await;
+        crate::metrics::execution(&report);
         let result = match &report.outcome {
             Outcome::Ok { data, metadata } => Ok(serde_json::json!({
                 "data": data,

@@ -46,3 +46,48 @@ pub async fn manual(
     )
     .await
 }
+
+/// Why a run could not be started again.
+#[derive(Debug, thiserror::Error)]
+pub enum RerunError {
+    /// No run of this owner has that id.
+    #[error("no such run")]
+    NotFound,
+    /// The run's workflow was deleted.
+    #[error("the workflow of this run no longer exists")]
+    WorkflowGone,
+    /// The run's stored trigger data is not JSON.
+    #[error("the stored trigger data of run {0} is damaged")]
+    Damaged(String),
+    /// Starting the new run failed.
+    #[error(transparent)]
+    Trigger(#[from] TriggerError),
+}
+
+/// Start `owner`'s run `run_id` again: a new manual run of the workflow's
+/// current version with the same trigger data (its input, or the webhook
+/// delivery or event that started it), pinned to the integrations
+/// installed now.
+pub async fn rerun(
+    platform: &Platform,
+    owner: &str,
+    run_id: &str,
+) -> Result<StartedRun, RerunError> {
+    let store = &platform.store;
+    let run = store
+        .runs()
+        .get_owned(owner, run_id)
+        .await
+        .map_err(TriggerError::Store)?
+        .ok_or(RerunError::NotFound)?;
+    let workflow = store
+        .workflows()
+        .get(&run.workflow_id)
+        .await
+        .map_err(TriggerError::Store)?
+        .filter(|w| w.owner == owner)
+        .ok_or(RerunError::WorkflowGone)?;
+    let data: Value =
+        serde_json::from_str(&run.trigger_data).map_err(|_| RerunError::Damaged(run.id.clone()))?;
+    Ok(manual(platform, owner, &workflow.name, &data).await?)
+}

@@ -3,7 +3,8 @@
 //! the owner's installed integrations, queues the run (deduplicated by a
 //! key when the trigger has one) and wakes the local executor.
 //!
-//! - [`manual`]: `workway run <workflow> [--input json]`;
+//! - [`manual`]: `workway run <workflow> [--input json]`, and a rerun of
+//!   an earlier run with its trigger data;
 //! - [`webhook`]: signed POSTs to a workflow's secret URL, deduplicated;
 //! - [`schedule`]: cron ticks in a time zone, once per tick cluster-wide;
 //! - [`events`]: another workflow's run finished, or the platform emitted

@@ -218,6 +218,18 @@ impl OAuthFlow {
     /// Finish with the query string the provider redirected the user back
     /// with (`code=...&state=...`, or `error=...&state=...`).
     pub async fn callback(&self, query: &str) -> Result<ConnectionInfo, FlowError> {
+        self.finish(None, query).await
+    }
+
+    /// [`OAuthFlow::callback`] for a request made by `owner`: a state
+    /// issued to anyone else is refused as unknown (and consumed), so a
+    /// user cannot be made to complete another user's authorization and
+    /// end up with that user's account connected.
+    pub async fn callback_as(&self, owner: &str, query: &str) -> Result<ConnectionInfo, FlowError> {
+        self.finish(Some(owner), query).await
+    }
+
+    async fn finish(&self, owner: Option<&str>, query: &str) -> Result<ConnectionInfo, FlowError> {
         let mut code = None;
         let mut state = None;
         let mut error = None;
@@ -232,9 +244,12 @@ impl OAuthFlow {
             }
         }
         let state = state.ok_or(FlowError::Missing("state"))?;
+        // The state is consumed whatever follows, so it cannot be replayed.
+        let row = self.take(&state).await?;
+        if owner.is_some_and(|owner| owner != row.owner) {
+            return Err(FlowError::UnknownState);
+        }
         if let Some(error) = error {
-            // The state is still consumed so it cannot be replayed.
-            let row = self.take(&state).await?;
             let error = match description {
                 Some(d) => format!("{error} ({d})"),
                 None => error,
@@ -245,7 +260,7 @@ impl OAuthFlow {
             });
         }
         let code = code.ok_or(FlowError::Missing("code"))?;
-        self.complete(&state, &code).await
+        self.exchange(row, &code).await
     }
 
     async fn take(&self, state: &str) -> Result<OAuthStateRow, FlowError> {
@@ -267,6 +282,11 @@ impl OAuthFlow {
     /// verifier, and the grant stored.
     pub async fn complete(&self, state: &str, code: &str) -> Result<ConnectionInfo, FlowError> {
         let row = self.take(state).await?;
+        self.exchange(row, code).await
+    }
+
+    /// Exchange `code` for the request `row` (already taken) and store the grant.
+    async fn exchange(&self, row: OAuthStateRow, code: &str) -> Result<ConnectionInfo, FlowError> {
         let verifier: Secret = self
             .vault
             .keyring()

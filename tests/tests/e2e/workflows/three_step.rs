@@ -128,3 +128,67 @@ async fn a_run_keeps_the_workflow_version_it_started_with() {
         t.cleanup().await;
     }
 }
+
+/// The sample lines of `metric` in the Prometheus text `body` whose
+/// labels include every one of `labels`, with their values.
+fn samples(body: &str, metric: &str, labels: &[&str]) -> Vec<f64> {
+    body.lines()
+        .filter(|line| {
+            line.starts_with(&format!("{metric}{{")) || line.starts_with(&format!("{metric} "))
+        })
+        .filter(|line| labels.iter().all(|label| line.contains(label)))
+        .filter_map(|line| line.rsplit(' ').next().and_then(|v| v.parse().ok()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_run_through_the_executor_is_counted_in_the_metrics() {
+    workway_engine::metrics::install().expect("the recorder installs");
+    for t in test_stores().await {
+        let d = deployment(&t).await;
+        d.seed_invoice();
+        d.save(&inbox_to_notion("  kind: manual")).await;
+        let id = d.start_run("inbox-to-notion", json!({})).await;
+        let (run, attempts) = d.finish(&id, Duration::from_secs(30)).await;
+        assert_succeeded(&run, &attempts);
+        let queued = workway_engine::metrics::sample_queue_depth(&d.platform.store)
+            .await
+            .expect("the queue is counted");
+        assert_eq!(queued, 0, "{}", t.label);
+
+        // Other tests in this process run too once the recorder is in:
+        // counts are at least this run's, never exact.
+        let body = workway_engine::metrics::render().expect("installed");
+        let executions = samples(
+            &body,
+            "workway_executions_total",
+            &[r#"outcome="ok""#, r#"billing_class="light""#],
+        );
+        assert_eq!(executions.len(), 1, "{body}");
+        assert!(executions[0] >= 3.0, "{body}");
+        let steps = samples(
+            &body,
+            "workway_step_duration_seconds_bucket",
+            &[r#"outcome="ok""#, r#"le="+Inf""#],
+        );
+        assert_eq!(steps.len(), 1, "{body}");
+        assert!(steps[0] >= 3.0, "{body}");
+        assert!(
+            !samples(
+                &body,
+                "workway_step_duration_seconds_bucket",
+                &[r#"le="0.5""#]
+            )
+            .is_empty(),
+            "{body}"
+        );
+        let fuel = samples(&body, "workway_execution_fuel_sum", &[]);
+        assert!(fuel.first().is_some_and(|sum| *sum > 0.0), "{body}");
+        assert_eq!(
+            samples(&body, "workway_runs_queued", &[]).len(),
+            1,
+            "{body}"
+        );
+        t.cleanup().await;
+    }
+}

@@ -1,0 +1,174 @@
+//! The caller's installations: which approved version of each integration
+//! the account's workflows may call, with its settings.
+//!
+//! - `GET /v1/installations` → the account's installations, by name;
+//! - `POST /v1/installations` `{integration, version?, config?}` → 201 the
+//!   installation (installing again replaces version and settings; runs
+//!   already started keep what they pinned); 404 when no approved version
+//!   serves it, 400 for a setting name that is not one, 409 for a revoked
+//!   version or an approval that no longer holds;
+//! - `DELETE /v1/installations/{integration}` → 204.
+//!
+//! Another account's installation answers 404, as a missing one does.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use workway_engine::accounts::Scope;
+use workway_engine::catalog::CatalogError;
+use workway_engine::installations::{self, InstallError, Installation};
+use workway_engine::platform::Platform;
+use workway_engine::review::RegistryError;
+
+use super::auth::Caller;
+use super::body::ApiJson;
+use super::error::ApiError;
+use super::workflows::store_error;
+
+/// An installation.
+#[derive(Debug, Serialize)]
+pub struct InstallationView {
+    /// The installation's id.
+    pub id: String,
+    /// The integration's name.
+    pub integration: String,
+    /// The installed version.
+    pub version: String,
+    /// The installed component's digest (`sha256:...`).
+    pub digest: String,
+    /// The account's settings for it.
+    pub config: BTreeMap<String, String>,
+    /// When it was first installed (Unix ms).
+    pub created_at: i64,
+    /// When it was last installed again (Unix ms).
+    pub updated_at: i64,
+}
+
+impl From<Installation> for InstallationView {
+    fn from(i: Installation) -> Self {
+        InstallationView {
+            id: i.row.id,
+            integration: i.row.integration,
+            version: i.row.version,
+            digest: i.row.digest,
+            config: i.config,
+            created_at: i.row.created_at,
+            updated_at: i.row.updated_at,
+        }
+    }
+}
+
+/// `POST /v1/installations`'s body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Install {
+    integration: String,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    config: BTreeMap<String, String>,
+}
+
+/// An installation failure as the API answers it.
+fn install_error(e: InstallError) -> ApiError {
+    match e {
+        InstallError::Catalog(CatalogError::Registry(RegistryError::NotApproved(_))) => {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!(
+                    "{e}: check the integration's name (and version), or install its newest \
+                     approved version by leaving `version` out"
+                ),
+            )
+            .with_details(json!({ "field": "integration" }))
+        }
+        InstallError::Catalog(CatalogError::Registry(RegistryError::Store(e))) => store_error(e),
+        InstallError::Catalog(
+            CatalogError::Revoked { .. }
+            | CatalogError::Approval { .. }
+            | CatalogError::NotAsked { .. },
+        ) => ApiError::new(
+            StatusCode::CONFLICT,
+            "not_installable",
+            format!("{e}: install another approved version"),
+        )
+        .with_details(json!({ "field": "version" })),
+        InstallError::Config(message) => ApiError::invalid("config", message),
+        InstallError::Store(e) => store_error(e),
+        InstallError::NotInstalled(_) => ApiError::not_found("installation"),
+        e => ApiError::internal(&e),
+    }
+}
+
+/// The caller's installations, by integration name.
+pub async fn list(
+    State(platform): State<Arc<Platform>>,
+    caller: Caller,
+) -> Result<Json<Vec<InstallationView>>, ApiError> {
+    let principal = caller.require(Scope::Read)?;
+    let all = installations::list(&platform.store, principal.owner())
+        .await
+        .map_err(install_error)?;
+    Ok(Json(all.into_iter().map(InstallationView::from).collect()))
+}
+
+/// Install an integration (its newest approved version, or `version`).
+pub async fn install(
+    State(platform): State<Arc<Platform>>,
+    caller: Caller,
+    ApiJson(body): ApiJson<Install>,
+) -> Result<(StatusCode, Json<InstallationView>), ApiError> {
+    let principal = caller.require(Scope::Run)?;
+    let integration = body.integration.trim();
+    if integration.is_empty() {
+        return Err(ApiError::invalid(
+            "integration",
+            "name the integration to install",
+        ));
+    }
+    let version = body.version.as_deref().map(str::trim);
+    if version.is_some_and(str::is_empty) {
+        return Err(ApiError::invalid(
+            "version",
+            "the version is empty: name one, or leave `version` out for the newest approved one",
+        ));
+    }
+    let installed = installations::install(
+        &platform,
+        principal.owner(),
+        integration,
+        version,
+        body.config,
+    )
+    .await
+    .map_err(install_error)?;
+    Ok((StatusCode::CREATED, Json(InstallationView::from(installed))))
+}
+
+/// Uninstall an integration. Runs already started keep what they pinned;
+/// workflows that call it cannot start until it is installed again.
+pub async fn uninstall(
+    State(platform): State<Arc<Platform>>,
+    caller: Caller,
+    Path(integration): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let principal = caller.require(Scope::Run)?;
+    let deleted = platform
+        .store
+        .installations()
+        .delete(principal.owner(), &integration)
+        .await
+        .map_err(store_error)?;
+    if deleted {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("installation"))
+    }
+}

@@ -1,0 +1,478 @@
+//! The caller's runs: started by hand through the API (queued, then run by
+//! the server's executor), listed newest first a page at a time, and read
+//! back step by step.
+//!
+//! - `POST /v1/runs` `{workflow, input?}` → 202 `{run_id}`; 404 for an
+//!   unknown workflow, 400 for input that does not fit the workflow's
+//!   `input_schema`, 409 when a step's integration is no longer installed,
+//!   429 when the account already has too many runs waiting;
+//! - `GET /v1/runs?workflow=&status=&limit=&cursor=` → `{runs, next_cursor}`,
+//!   newest first, `limit` from 1 to 100 (20 by default); pass
+//!   `next_cursor` back as `cursor` for the next page (`null` on the last);
+//! - `GET /v1/runs/{id}` → the run with every step attempt: status,
+//!   error, fuel, billing class and time;
+//! - `POST /v1/runs/{id}/cancel` → 204: the run is finished as
+//!   `cancelled` at once (409 when it had already finished);
+//! - `POST /v1/runs/{id}/rerun` → 202 `{run_id}`: a new run of the
+//!   workflow's current version with the same trigger data.
+//!
+//! Another account's run answers 404, as a missing one does.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use workway_engine::accounts::Scope;
+use workway_engine::cancel::{self, CancelError};
+use workway_engine::platform::Platform;
+use workway_engine::triggers::manual::{self, RerunError};
+use workway_engine::triggers::{self, TriggerError};
+use workway_store::runs::{AttemptRow, RunRow, RunStatus};
+
+use super::auth::Caller;
+use super::body::ApiJson;
+use super::error::ApiError;
+use super::workflows::{read_install_error, save_error, store_error};
+
+/// How many runs a page holds unless `limit` says otherwise.
+pub const DEFAULT_LIMIT: i64 = 20;
+
+/// The most runs a page holds.
+pub const MAX_LIMIT: i64 = 100;
+
+/// `POST /v1/runs`'s body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartRun {
+    workflow: String,
+    #[serde(default = "empty_object")]
+    input: Value,
+}
+
+fn empty_object() -> Value {
+    json!({})
+}
+
+/// A run just queued.
+#[derive(Debug, Serialize)]
+pub struct StartedView {
+    /// The run's id, for `GET /v1/runs/{id}`.
+    pub run_id: String,
+}
+
+/// A run as listed.
+#[derive(Debug, Serialize)]
+pub struct RunView {
+    /// The run's id.
+    pub id: String,
+    /// The workflow's name.
+    pub workflow: Option<String>,
+    /// The workflow version it runs.
+    pub workflow_version: i64,
+    /// What started it: manual, webhook, schedule or event.
+    pub trigger: &'static str,
+    /// Where it is: queued, running, waiting, succeeded, failed,
+    /// cancelled or refused.
+    pub status: &'static str,
+    /// Why it failed or was refused.
+    pub error: Option<Value>,
+    /// When it was made (Unix ms).
+    pub created_at: i64,
+    /// When it first started (Unix ms).
+    pub started_at: Option<i64>,
+    /// When it finished (Unix ms).
+    pub finished_at: Option<i64>,
+}
+
+impl RunView {
+    fn of(row: &RunRow, workflow: Option<String>) -> RunView {
+        RunView {
+            id: row.id.clone(),
+            workflow,
+            workflow_version: row.workflow_version,
+            trigger: row.trigger_kind.as_str(),
+            status: row.status.as_str(),
+            error: row.error.as_deref().map(json_or_text),
+            created_at: row.created_at,
+            started_at: row.started_at,
+            finished_at: row.finished_at,
+        }
+    }
+}
+
+/// A page of runs.
+#[derive(Debug, Serialize)]
+pub struct RunPage {
+    /// The runs, newest first.
+    pub runs: Vec<RunView>,
+    /// The `cursor` of the next page; `None` on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// One step attempt of a run (never its idempotency key).
+#[derive(Debug, Serialize)]
+pub struct AttemptView {
+    /// The step's index in the workflow, from 0.
+    pub step_index: i64,
+    /// The step's id in the workflow.
+    pub step_id: String,
+    /// The action it calls (`integration.action`).
+    pub action: String,
+    /// The attempt's number, from 1.
+    pub attempt: i64,
+    /// Where it is: running, succeeded, failed or skipped.
+    pub status: &'static str,
+    /// The action's input.
+    pub input: Option<Value>,
+    /// The action's output, when it succeeded.
+    pub output: Option<Value>,
+    /// Why it failed: who reported it (`source`), the `kind`, a `message`.
+    pub error: Option<Value>,
+    /// The fuel the call used.
+    pub fuel_used: Option<u64>,
+    /// How the call is billed: light or heavy.
+    pub billing_class: Option<String>,
+    /// How long the call took, in microseconds.
+    pub wall_time_us: Option<u64>,
+    /// When it started (Unix ms).
+    pub started_at: i64,
+    /// When it finished (Unix ms).
+    pub finished_at: Option<i64>,
+    /// When the step is retried after this failed attempt (Unix ms).
+    pub retry_at: Option<i64>,
+}
+
+impl From<&AttemptRow> for AttemptView {
+    fn from(a: &AttemptRow) -> Self {
+        let report: Option<Value> = a
+            .report
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r).ok());
+        let report = report.as_ref();
+        AttemptView {
+            step_index: a.step_index,
+            step_id: a.step_id.clone(),
+            action: a.action.clone(),
+            attempt: a.attempt,
+            status: a.status.as_str(),
+            input: a.input.as_deref().map(json_or_text),
+            output: a.output.as_deref().map(json_or_text),
+            error: a.error.as_deref().map(json_or_text),
+            fuel_used: report.and_then(|r| r["fuel_used"].as_u64()),
+            billing_class: report.and_then(|r| r["billing_class"].as_str().map(str::to_string)),
+            wall_time_us: report.and_then(|r| r["wall_time_us"].as_u64()),
+            started_at: a.started_at,
+            finished_at: a.finished_at,
+            retry_at: a.retry_at,
+        }
+    }
+}
+
+/// A run with its attempts.
+#[derive(Debug, Serialize)]
+pub struct RunDetail {
+    /// The run.
+    #[serde(flatten)]
+    pub run: RunView,
+    /// What its trigger carried (a manual run's input).
+    pub input: Value,
+    /// Every attempt of every step, by step then attempt.
+    pub attempts: Vec<AttemptView>,
+}
+
+/// Stored JSON as a value; text that is not JSON as a string.
+fn json_or_text(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
+}
+
+/// Start a run of one of the caller's workflows.
+pub async fn start(
+    State(platform): State<Arc<Platform>>,
+    caller: Caller,
+    ApiJson(body): ApiJson<StartRun>,
+) -> Result<(StatusCode, Json<StartedView>), ApiError> {
+    let principal = caller.require(Scope::Run)?;
+    let started = triggers::manual(&platform, principal.owner(), &body.workflow, &body.input)
+        .await
+        .map_err(trigger_error)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(StartedView {
+            run_id: started.run_id,
+        }),
+    ))
+}
+
+/// Cancel one of the caller's runs.
+pub async fn cancel(
+    State(platform): State<Arc<Platform>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let principal = caller.require(Scope::Run)?;
+    let now = workway_store::clock::now_ms();
+    cancel::cancel(&platform, principal.owner(), &id, now)
+        .await
+        .map_err(|e| match e {
+            CancelError::NotFound => ApiError::not_found("run"),
+            CancelError::Finished(_) => {
+                ApiError::new(StatusCode::CONFLICT, "finished", e.to_string())
+            }
+            CancelError::Store(e) => store_error(e),
+        })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Start one of the caller's runs again.
+pub async fn rerun(
+    State(platform): State<Arc<Platform>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<StartedView>), ApiError> {
+    let principal = caller.require(Scope::Run)?;
+    let started = manual::rerun(&platform, principal.owner(), &id)
+        .await
+        .map_err(|e| match e {
+            RerunError::NotFound => ApiError::not_found("run"),
+            RerunError::WorkflowGone => {
+                ApiError::new(StatusCode::CONFLICT, "workflow_gone", e.to_string())
+            }
+            RerunError::Damaged(_) => ApiError::internal(&e),
+            RerunError::Trigger(e) => trigger_error(e),
+        })?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(StartedView {
+            run_id: started.run_id,
+        }),
+    ))
+}
+
+/// A refusal to start a run as the API answers it.
+fn trigger_error(e: TriggerError) -> ApiError {
+    match e {
+        TriggerError::Workflow(e) => save_error(e),
+        TriggerError::NotInstalled {
+            workflow,
+            integration,
+        } => ApiError::new(
+            StatusCode::CONFLICT,
+            "not_installed",
+            format!(
+                "workflow `{workflow}` uses `{integration}`, which is not installed: install it \
+                 with POST /v1/installations {{\"integration\": \"{integration}\"}}, then start \
+                 the run again"
+            ),
+        )
+        .with_details(json!({ "integration": integration })),
+        TriggerError::Input { ref problems, .. } => ApiError::invalid("input", e.to_string())
+            .with_details(json!({ "field": "input", "problems": problems })),
+        TriggerError::Refused { .. } => {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "queue_full", e.to_string())
+        }
+        TriggerError::Install(e) => read_install_error(e),
+        TriggerError::Store(e) => store_error(e),
+    }
+}
+
+/// `GET /v1/runs`'s query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    workflow: Option<String>,
+    status: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// A page boundary: the `created_at` and id of the previous page's last
+/// run, hex-encoded so clients treat it as opaque.
+fn encode_cursor(row: &RunRow) -> String {
+    format!("{}.{}", row.created_at, row.id)
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The boundary `cursor` encodes, if it is one [`encode_cursor`] made.
+fn decode_cursor(cursor: &str) -> Option<(i64, String)> {
+    if !cursor.len().is_multiple_of(2) || !cursor.is_ascii() {
+        return None;
+    }
+    let bytes = (0..cursor.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&cursor[i..i + 2], 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (created_at, id) = text.split_once('.')?;
+    Some((created_at.parse().ok()?, id.to_string()))
+}
+
+/// The caller's runs, newest first, a page at a time.
+pub async fn list(
+    State(platform): State<Arc<Platform>>,
+    caller: Caller,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<RunPage>, ApiError> {
+    let principal = caller.require(Scope::Read)?;
+    let owner = principal.owner();
+    let Query(query) = query.map_err(|rejection| {
+        ApiError::invalid(
+            "query",
+            format!(
+                "{}; this route takes workflow, status, limit and cursor",
+                rejection.body_text()
+            ),
+        )
+    })?;
+    let limit = match &query.limit {
+        None => DEFAULT_LIMIT,
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "limit",
+                    format!("limit must be a number from 1 to {MAX_LIMIT}"),
+                )
+            })?,
+    };
+    let status = match &query.status {
+        None => None,
+        Some(text) => Some(RunStatus::parse(text).ok_or_else(|| {
+            ApiError::invalid(
+                "status",
+                format!(
+                    "unknown status `{}`: use queued, running, waiting, succeeded, failed, \
+                     cancelled or refused",
+                    text.chars().take(40).collect::<String>()
+                ),
+            )
+        })?),
+    };
+    let before = match &query.cursor {
+        None => None,
+        Some(cursor) => Some(decode_cursor(cursor).ok_or_else(|| {
+            ApiError::invalid(
+                "cursor",
+                "this is not a cursor this API gave: pass `next_cursor` from the previous page \
+                 unchanged, or leave `cursor` out for the first page",
+            )
+        })?),
+    };
+    let workflows: BTreeMap<String, String> = platform
+        .store
+        .workflows()
+        .list(Some(owner))
+        .await?
+        .into_iter()
+        .map(|w| (w.id, w.name))
+        .collect();
+    let workflow_id = match &query.workflow {
+        None => None,
+        Some(name) => Some(
+            workflows
+                .iter()
+                .find(|(_, n)| *n == name)
+                .map(|(id, _)| id.clone())
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "workflow",
+                        "the account has no workflow of this name: GET /v1/workflows lists them",
+                    )
+                })?,
+        ),
+    };
+    let mut rows = platform
+        .store
+        .runs()
+        .page(
+            owner,
+            workflow_id.as_deref(),
+            status,
+            before.as_ref().map(|(at, id)| (*at, id.as_str())),
+            limit + 1,
+        )
+        .await?;
+    let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let next_cursor = rows.last().filter(|_| more).map(encode_cursor);
+    Ok(Json(RunPage {
+        runs: rows
+            .iter()
+            .map(|r| RunView::of(r, workflows.get(&r.workflow_id).cloned()))
+            .collect(),
+        next_cursor,
+    }))
+}
+
+/// One of the caller's runs, with every step attempt.
+pub async fn show(
+    State(platform): State<Arc<Platform>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RunDetail>, ApiError> {
+    let principal = caller.require(Scope::Read)?;
+    let owner = principal.owner();
+    let runs = platform.store.runs();
+    let run = runs
+        .get_owned(owner, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("run"))?;
+    let attempts = runs.attempts_owned(owner, &run.id).await?;
+    let workflow = platform
+        .store
+        .workflows()
+        .get(&run.workflow_id)
+        .await?
+        .filter(|w| w.owner == owner)
+        .map(|w| w.name);
+    Ok(Json(RunDetail {
+        run: RunView::of(&run, workflow),
+        input: json_or_text(&run.trigger_data),
+        attempts: attempts.iter().map(AttemptView::from).collect(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_round_trips_and_anything_else_is_refused() {
+        let row = RunRow {
+            id: "7f1c-run.with.dots".into(),
+            workflow_id: "w".into(),
+            workflow_version: 1,
+            owner: "acc_1".into(),
+            trigger_kind: workway_store::workflows::TriggerKind::Manual,
+            trigger_data: "{}".into(),
+            pins: "{}".into(),
+            status: RunStatus::Queued,
+            next_step: 0,
+            not_before: 0,
+            lease_owner: None,
+            lease_until: None,
+            error: None,
+            created_at: 1_700_000_000_123,
+            started_at: None,
+            finished_at: None,
+            updated_at: 0,
+        };
+        let cursor = encode_cursor(&row);
+        assert_eq!(
+            decode_cursor(&cursor),
+            Some((1_700_000_000_123, "7f1c-run.with.dots".to_string()))
+        );
+        for bad in ["", "zz", "abc", "é1", "31", "782e79"] {
+            assert_eq!(decode_cursor(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,407 @@
+//! The caller's workflows: definitions validated against the account's
+//! installations when saved, each save a new version; a webhook workflow's
+//! signing secret, shown once when the workflow becomes a webhook workflow
+//! and again only when rotated.
+//!
+//! - `GET /v1/workflows` → the account's workflows;
+//! - `POST /v1/workflows` (the definition as `application/json`, or YAML as
+//!   `application/yaml` or `text/yaml`) → 201 the saved version, with
+//!   `webhook: {path, secret}` when it just became a webhook workflow; 400
+//!   for text that is not a definition, 415 for another content type, 422
+//!   when it does not hold against the installations (each problem in
+//!   `details.problems`), 409 when concurrent saves kept colliding;
+//! - `GET /v1/workflows/{name}` → its current definition and metadata;
+//! - `GET /v1/workflows/{name}/versions` → every version, oldest first;
+//! - `GET /v1/workflows/{name}/versions/{version}` → that version;
+//! - `POST /v1/workflows/{name}/rotate-secret` → a new signing secret,
+//!   shown only now (409 when the workflow has no webhook trigger).
+//!
+//! Another account's workflow answers 404, as a missing one does.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use serde::Serialize;
+use serde_json::json;
+
+use workway_engine::accounts::Scope;
+use workway_engine::installations::InstallError;
+use workway_engine::platform::Platform;
+use workway_engine::saved::{self, SaveError};
+use workway_engine::triggers::TriggerError;
+use workway_engine::triggers::webhook::{self, WebhookError};
+use workway_store::StoreError;
+use workway_store::workflows::{TriggerKind, WorkflowRow};
+use workway_workflow::definition::{Format, WorkflowDefinition};
+
+use super::auth::Caller;
+use super::error::ApiError;
+
+/// A workflow as listed.
+#[derive(Debug, Serialize)]
+pub struct WorkflowView {
+    /// The workflow's id (runs name it).
+    pub id: String,
+    /// Its name, unique in the account.
+    pub name: String,
+    /// Its current version, from 1.
+    pub version: i64,
+    /// How its runs start: manual, webhook, schedule or event.
+    pub trigger: &'static str,
+    /// Where deliveries are POSTed, when its trigger is a webhook.
+    pub webhook_path: Option<String>,
+    /// When it was first saved (Unix ms).
+    pub created_at: i64,
+    /// When it was last saved (Unix ms).
+    pub updated_at: i64,
+}
+
+impl From<&WorkflowRow> for WorkflowView {
+    fn from(row: &WorkflowRow) -> Self {
+        WorkflowView {
+            id: row.id.clone(),
+            name: row.name.clone(),
+            version: row.version,
+            trigger: row.trigger_kind.as_str(),
+            webhook_path: webhook_path(row),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// The URL path deliveries to `row` are POSTed to, while its current
+/// trigger is a webhook (a workflow that stopped being one keeps its token
+/// for when it becomes one again, but takes no deliveries).
+fn webhook_path(row: &WorkflowRow) -> Option<String> {
+    row.webhook_token
+        .as_deref()
+        .filter(|_| row.trigger_kind == TriggerKind::Webhook)
+        .map(|token| format!("/v1/hooks/{token}"))
+}
+
+/// A workflow with one version's definition.
+#[derive(Debug, Serialize)]
+pub struct WorkflowDetail {
+    /// The workflow.
+    #[serde(flatten)]
+    pub workflow: WorkflowView,
+    /// The definition (of the current version, unless a version was asked for).
+    pub definition: WorkflowDefinition,
+}
+
+/// A webhook workflow's URL and, when just made, its signing secret.
+#[derive(Debug, Serialize)]
+pub struct WebhookView {
+    /// Where deliveries are POSTed.
+    pub path: String,
+    /// The signing secret: present only when it was just made (a new
+    /// webhook workflow, or a rotation), never shown again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+/// A workflow version just saved.
+#[derive(Debug, Serialize)]
+pub struct SavedView {
+    /// The workflow at its new version.
+    #[serde(flatten)]
+    pub workflow: WorkflowDetail,
+    /// Its webhook, when its trigger is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<WebhookView>,
+}
+
+/// One saved version, as listed.
+#[derive(Debug, Serialize)]
+pub struct VersionView {
+    /// The version, from 1.
+    pub version: i64,
+    /// When it was saved (Unix ms).
+    pub created_at: i64,
+}
+
+/// One saved version with its definition.
+#[derive(Debug, Serialize)]
+pub struct VersionDetail {
+    /// The workflow's name.
+    pub name: String,
+    /// This version.
+    pub version: i64,
+    /// The workflow's current version.
+    pub current_version: i64,
+    /// When this version was saved (Unix ms).
+    pub created_at: i64,
+    /// Its definition.
+    pub definition: WorkflowDefinition,
+}
+
+/// A rotated signing secret.
+#[derive(Debug, Serialize)]
+pub struct RotatedView {
+    /// The workflow's name.
+    pub name: String,
+    /// Its webhook, with the new secret (the old one no longer verifies).
+    pub webhook: WebhookView,
+}
+
+/// A store failure as the API answers it: 409 for a write that kept
+/// colliding with concurrent ones (retrying is the fix), 503 otherwise.
+pub(super) fn store_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Conflict(message) => ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!("{message}; try again"),
+        ),
+        e => e.into(),
+    }
+}
+
+/// An installation failure met while reading installations (saving or
+/// starting a workflow): only the store or a damaged row can fail there.
+pub(super) fn read_install_error(e: InstallError) -> ApiError {
+    match e {
+        InstallError::Store(e) => store_error(e),
+        e => ApiError::internal(&e),
+    }
+}
+
+/// A failure to save or read a workflow as the API answers it.
+pub(super) fn save_error(e: SaveError) -> ApiError {
+    match e {
+        SaveError::Definition(e) => ApiError::invalid("definition", e.to_string()),
+        SaveError::Invalid(ref problems) => {
+            let problems: Vec<_> = problems
+                .iter()
+                .map(|p| json!({ "location": p.location, "message": p.message }))
+                .collect();
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_workflow",
+                format!(
+                    "{e}\nfix each problem (listed in details.problems) and save again; \
+                     GET /v1/installations shows what the account has installed"
+                ),
+            )
+            .with_details(json!({ "problems": problems }))
+        }
+        SaveError::Unknown(_) => ApiError::not_found("workflow"),
+        SaveError::Store(e) => store_error(e),
+        SaveError::Install(e) => read_install_error(e),
+        e @ (SaveError::Damaged(..) | SaveError::Secret(_)) => ApiError::internal(&e),
+    }
+}
+
+/// The format the request's `Content-Type` names, if it is one a
+/// definition is written in.
+fn format_of(headers: &HeaderMap) -> Result<Format, ApiError> {
+    let media_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    match media_type.as_str() {
+        "application/json" => Ok(Format::Json),
+        "application/yaml" | "application/x-yaml" | "text/yaml" | "text/x-yaml" => Ok(Format::Yaml),
+        _ => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "invalid_body",
+            "send the workflow definition as JSON with `Content-Type: application/json`, \
+             or as YAML with `Content-Type: application/yaml` (or `text/yaml`)",
+        )),
+    }
+}
+
+/// `owner`'s workflow `name`, or 404.
+async fn find(platform: &Platform, owner: &str, name: &str) -> Result<WorkflowRow, ApiError> {
+    platform
+        .store
+        .workflows()
+        .find(owner, name)
+        .await?
+        .ok_or_else(|| ApiError::not_found("workflow"))
+}
+
+/// The caller's workflows, by name.
+pub async fn list(
+    State(platform): State<Arc<Platform>>,
+    caller: Caller,
+) -> Result<Json<Vec<WorkflowView>>, ApiError> {
+    let principal = caller.require(Scope::Read)?;
+    let rows = platform
+        .store
+        .workflows()
+        .list(Some(principal.owner()))
+        .await?;
+    Ok(Json(rows.iter().map(WorkflowView::from).collect()))
+}
+
+/// Save a definition: a new workflow, or the next version of the one with
+/// its name.
+pub async fn save(
+    State(platform): State<Arc<Platform>>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<SavedView>), ApiError> {
+    let principal = caller.require(Scope::Run)?;
+    let owner = principal.owner();
+    let format = format_of(&headers)?;
+    let body = body.map_err(|rejection| {
+        ApiError::new(
+            rejection.status(),
+            "invalid_body",
+            format!("the request body cannot be read: {}", rejection.body_text()),
+        )
+    })?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::invalid("definition", "the definition is not UTF-8 text"))?;
+    let definition = WorkflowDefinition::parse(text, format)
+        .map_err(|e| ApiError::invalid("definition", e.to_string()))?;
+    let had_webhook = platform
+        .store
+        .workflows()
+        .find(owner, &definition.name)
+        .await?
+        .is_some_and(|w| w.webhook_token.is_some());
+    let saved = saved::save(&platform, owner, definition)
+        .await
+        .map_err(save_error)?;
+    let webhook = match (webhook_path(&saved.row), &saved.row.webhook_token) {
+        (Some(path), Some(token)) => {
+            let secret = if had_webhook {
+                None
+            } else {
+                let sealed = saved.row.webhook_secret.as_deref().ok_or_else(|| {
+                    ApiError::internal(&"a new webhook workflow was saved without its secret")
+                })?;
+                Some(
+                    webhook::open_secret(&platform, token, sealed)
+                        .map_err(|e| ApiError::internal(&e))?,
+                )
+            };
+            Some(WebhookView { path, secret })
+        }
+        _ => None,
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(SavedView {
+            workflow: WorkflowDetail {
+                workflow: WorkflowView::from(&saved.row),
+                definition: saved.definition,
+            },
+            webhook,
+        }),
+    ))
+}
+
+/// One workflow: its current definition and metadata.
+pub async fn show(
+    State(platform): State<Arc<Platform>>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<WorkflowDetail>, ApiError> {
+    let principal = caller.require(Scope::Read)?;
+    let current = saved::load(&platform, principal.owner(), &name)
+        .await
+        .map_err(save_error)?;
+    Ok(Json(WorkflowDetail {
+        workflow: WorkflowView::from(&current.row),
+        definition: current.definition,
+    }))
+}
+
+/// Every saved version of one workflow, oldest first.
+pub async fn versions(
+    State(platform): State<Arc<Platform>>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Vec<VersionView>>, ApiError> {
+    let principal = caller.require(Scope::Read)?;
+    let row = find(&platform, principal.owner(), &name).await?;
+    let versions = platform.store.workflows().versions(&row.id).await?;
+    Ok(Json(
+        versions
+            .iter()
+            .map(|v| VersionView {
+                version: v.version,
+                created_at: v.created_at,
+            })
+            .collect(),
+    ))
+}
+
+/// One saved version of one workflow.
+pub async fn version(
+    State(platform): State<Arc<Platform>>,
+    caller: Caller,
+    Path((name, version)): Path<(String, String)>,
+) -> Result<Json<VersionDetail>, ApiError> {
+    let principal = caller.require(Scope::Read)?;
+    let version: i64 = version.parse().map_err(|_| {
+        ApiError::invalid(
+            "version",
+            format!("`{version}` is not a version number: versions are whole numbers from 1"),
+        )
+    })?;
+    let row = find(&platform, principal.owner(), &name).await?;
+    let stored = platform
+        .store
+        .workflows()
+        .version(&row.id, version)
+        .await?
+        .ok_or_else(|| ApiError::not_found("workflow version"))?;
+    let definition = WorkflowDefinition::from_json(&stored.definition)
+        .map_err(|e| ApiError::internal(&SaveError::Damaged(row.name.clone(), e.to_string())))?;
+    Ok(Json(VersionDetail {
+        name: row.name,
+        version,
+        current_version: row.version,
+        created_at: stored.created_at,
+        definition,
+    }))
+}
+
+/// Give a webhook workflow a new signing secret; the old one stops
+/// verifying at once.
+pub async fn rotate_secret(
+    State(platform): State<Arc<Platform>>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<RotatedView>, ApiError> {
+    let principal = caller.require(Scope::Run)?;
+    let row = find(&platform, principal.owner(), &name).await?;
+    let not_webhook = || {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "not_webhook",
+            format!(
+                "workflow `{name}` has no webhook trigger, so it has no signing secret: \
+                 save it with `trigger: {{kind: webhook}}` to give it one"
+            ),
+        )
+    };
+    let path = webhook_path(&row).ok_or_else(not_webhook)?;
+    let secret = webhook::rotate_secret(&platform, principal.owner(), &name)
+        .await
+        .map_err(|e| match e {
+            WebhookError::NotWebhook(_) => not_webhook(),
+            WebhookError::Trigger(TriggerError::Workflow(e)) => save_error(e),
+            WebhookError::Trigger(TriggerError::Store(e)) => store_error(e),
+            e => ApiError::internal(&e),
+        })?;
+    Ok(Json(RotatedView {
+        name: row.name,
+        webhook: WebhookView {
+            path,
+            secret: Some(secret),
+        },
+    }))
+}

@@ -1,0 +1,9 @@
+//! The platform API over real HTTP on 127.0.0.1, on SQLite and
+//! PostgreSQL: accounts, sessions, API tokens, CSRF, rate limits, and
+//! every resource scoped to its account.
+
+mod accounts;
+mod client;
+mod oauth;
+mod resources;
+mod reviews;
