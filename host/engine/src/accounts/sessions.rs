@@ -143,11 +143,15 @@ pub async fn authenticate(
     if account.disabled_at.is_some() {
         return Ok(None);
     }
-    let expires_at = now.saturating_add(config.idle_ms()).min(hard_end);
-    store
-        .sessions()
-        .touch(&id_hash, now, expires_at, TOUCH_GAP_MS)
-        .await?;
+    // The row read says whether the expiry is due to slide: most requests
+    // write nothing and ask nothing more of the store.
+    if session.last_seen_at < now - TOUCH_GAP_MS {
+        let expires_at = now.saturating_add(config.idle_ms()).min(hard_end);
+        store
+            .sessions()
+            .touch(&id_hash, now, expires_at, TOUCH_GAP_MS)
+            .await?;
+    }
     Ok(Some(Principal::of(
         &account,
         Scope::ALL,

@@ -22,7 +22,6 @@ use workway_vault::VaultError;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::workflows::store_error;
 
 /// A connection (never its tokens).
 #[derive(Debug, Serialize)]
@@ -78,7 +77,7 @@ pub async fn disconnect(
 ) -> Result<StatusCode, ApiError> {
     let principal = caller.require(Scope::Run)?;
     let vault_error = |e: VaultError| match e {
-        VaultError::Store(e) => store_error(e),
+        VaultError::Store(e) => ApiError::from(e),
         e => ApiError::internal(&e),
     };
     let owned = platform

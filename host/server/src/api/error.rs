@@ -108,8 +108,17 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A store failure: 409 for a write that kept colliding with concurrent
+/// ones (retrying is the fix), 503 otherwise (logged, never sent).
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
+        if let StoreError::Conflict(message) = e {
+            return ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("{message}; try again"),
+            );
+        }
         let error = ApiError::internal(&e);
         ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,

@@ -29,7 +29,6 @@ use workway_engine::review::RegistryError;
 use super::auth::Caller;
 use super::body::ApiJson;
 use super::error::ApiError;
-use super::workflows::store_error;
 
 /// An installation.
 #[derive(Debug, Serialize)]
@@ -89,7 +88,7 @@ fn install_error(e: InstallError) -> ApiError {
             )
             .with_details(json!({ "field": "integration" }))
         }
-        InstallError::Catalog(CatalogError::Registry(RegistryError::Store(e))) => store_error(e),
+        InstallError::Catalog(CatalogError::Registry(RegistryError::Store(e))) => ApiError::from(e),
         InstallError::Catalog(
             CatalogError::Revoked { .. }
             | CatalogError::Approval { .. }
@@ -101,7 +100,7 @@ fn install_error(e: InstallError) -> ApiError {
         )
         .with_details(json!({ "field": "version" })),
         InstallError::Config(message) => ApiError::invalid("config", message),
-        InstallError::Store(e) => store_error(e),
+        InstallError::Store(e) => ApiError::from(e),
         InstallError::NotInstalled(_) => ApiError::not_found("installation"),
         e => ApiError::internal(&e),
     }
@@ -165,7 +164,7 @@ pub async fn uninstall(
         .installations()
         .delete(principal.owner(), &integration)
         .await
-        .map_err(store_error)?;
+        .map_err(ApiError::from)?;
     if deleted {
         Ok(StatusCode::NO_CONTENT)
     } else {

@@ -38,7 +38,7 @@ use workway_store::runs::{AttemptRow, RunRow, RunStatus};
 use super::auth::Caller;
 use super::body::ApiJson;
 use super::error::ApiError;
-use super::workflows::{read_install_error, save_error, store_error};
+use super::workflows::{read_install_error, save_error};
 
 /// How many runs a page holds unless `limit` says otherwise.
 pub const DEFAULT_LIMIT: i64 = 20;
@@ -224,7 +224,7 @@ pub async fn cancel(
             CancelError::Finished(_) => {
                 ApiError::new(StatusCode::CONFLICT, "finished", e.to_string())
             }
-            CancelError::Store(e) => store_error(e),
+            CancelError::Store(e) => ApiError::from(e),
         })?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -277,7 +277,7 @@ fn trigger_error(e: TriggerError) -> ApiError {
             ApiError::new(StatusCode::TOO_MANY_REQUESTS, "queue_full", e.to_string())
         }
         TriggerError::Install(e) => read_install_error(e),
-        TriggerError::Store(e) => store_error(e),
+        TriggerError::Store(e) => ApiError::from(e),
     }
 }
 

@@ -34,7 +34,6 @@ use workway_engine::platform::Platform;
 use workway_engine::saved::{self, SaveError};
 use workway_engine::triggers::TriggerError;
 use workway_engine::triggers::webhook::{self, WebhookError};
-use workway_store::StoreError;
 use workway_store::workflows::{TriggerKind, WorkflowRow};
 use workway_workflow::definition::{Format, WorkflowDefinition};
 
@@ -149,24 +148,11 @@ pub struct RotatedView {
     pub webhook: WebhookView,
 }
 
-/// A store failure as the API answers it: 409 for a write that kept
-/// colliding with concurrent ones (retrying is the fix), 503 otherwise.
-pub(super) fn store_error(e: StoreError) -> ApiError {
-    match e {
-        StoreError::Conflict(message) => ApiError::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            format!("{message}; try again"),
-        ),
-        e => e.into(),
-    }
-}
-
 /// An installation failure met while reading installations (saving or
 /// starting a workflow): only the store or a damaged row can fail there.
 pub(super) fn read_install_error(e: InstallError) -> ApiError {
     match e {
-        InstallError::Store(e) => store_error(e),
+        InstallError::Store(e) => ApiError::from(e),
         e => ApiError::internal(&e),
     }
 }
@@ -191,7 +177,7 @@ pub(super) fn save_error(e: SaveError) -> ApiError {
             .with_details(json!({ "problems": problems }))
         }
         SaveError::Unknown(_) => ApiError::not_found("workflow"),
-        SaveError::Store(e) => store_error(e),
+        SaveError::Store(e) => ApiError::from(e),
         SaveError::Install(e) => read_install_error(e),
         e @ (SaveError::Damaged(..) | SaveError::Secret(_)) => ApiError::internal(&e),
     }
@@ -394,7 +380,7 @@ pub async fn rotate_secret(
         .map_err(|e| match e {
             WebhookError::NotWebhook(_) => not_webhook(),
             WebhookError::Trigger(TriggerError::Workflow(e)) => save_error(e),
-            WebhookError::Trigger(TriggerError::Store(e)) => store_error(e),
+            WebhookError::Trigger(TriggerError::Store(e)) => ApiError::from(e),
             e => ApiError::internal(&e),
         })?;
     Ok(Json(RotatedView {
