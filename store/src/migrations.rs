@@ -51,6 +51,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0007_reviewer_keys.sql",
         include_str!("../migrations/0007_reviewer_keys.sql"),
     ),
+    (
+        8,
+        "0008_workflow_deletion.sql",
+        include_str!("../migrations/0008_workflow_deletion.sql"),
+    ),
 ];
 
 /// The migrations compiled into this binary, as sqlx's migrator reads them.

@@ -2,6 +2,11 @@
 //! owner, with every version of their definition kept (runs pin the
 //! version they started with), and [`TriggerKind`], how a workflow's runs
 //! start (stored with the workflow and with each of its runs).
+//!
+//! A deleted workflow keeps its row and versions, marked `deleted_at`, so
+//! the runs it recorded stay readable; every query here but
+//! [`Workflows::get`], [`Workflows::names`] and the version reads sees
+//! only workflows that are not deleted, and its name is free again.
 
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
@@ -45,6 +50,17 @@ pub struct WorkflowRow {
     pub created_at: i64,
     /// When it was last saved (Unix ms).
     pub updated_at: i64,
+    /// When it was deleted (Unix ms); `None` while it is not.
+    pub deleted_at: Option<i64>,
+}
+
+/// A workflow just deleted, and the runs of it the deletion cancelled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeletedWorkflow {
+    /// The workflow's row as deleted.
+    pub row: WorkflowRow,
+    /// The runs that were queued, running or waiting, now cancelled.
+    pub cancelled_runs: Vec<String>,
 }
 
 /// One saved version of a workflow.
@@ -95,7 +111,11 @@ impl Store {
     }
 }
 
-const COLUMNS: &str =
+const COLUMNS: &str = "id, owner, name, version, trigger_kind, webhook_token, webhook_secret, \
+     created_at, updated_at, deleted_at";
+
+/// The columns a new workflow is inserted with (`deleted_at` is `NULL`).
+const INSERT_COLUMNS: &str =
     "id, owner, name, version, trigger_kind, webhook_token, webhook_secret, created_at, updated_at";
 
 const VERSION_COLUMNS: &str = "workflow_id, version, definition, created_at";
@@ -117,6 +137,7 @@ fn decode(row: &AnyRow) -> Result<WorkflowRow, StoreError> {
         webhook_secret: row.try_get("webhook_secret")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        deleted_at: row.try_get("deleted_at")?,
     })
 }
 
@@ -132,6 +153,8 @@ fn decode_version(row: &AnyRow) -> Result<WorkflowVersionRow, StoreError> {
 impl Workflows<'_> {
     /// Create the workflow at version 1, or add version N+1 of an existing
     /// (owner, name), in one transaction. Returns the row after the save.
+    /// A deleted workflow of that name is not continued: the save creates
+    /// a new workflow (new id, version 1).
     ///
     /// The bump is one `UPDATE ... SET version = version + 1 ... RETURNING`:
     /// SQLite runs one writer at a time, and on PostgreSQL a concurrent save
@@ -149,7 +172,7 @@ impl Workflows<'_> {
                 "UPDATE workflows SET version = version + 1, trigger_kind = $1, \
                  webhook_token = COALESCE($2, webhook_token), updated_at = $3, \
                  webhook_secret = COALESCE($6, webhook_secret) \
-                 WHERE owner = $4 AND name = $5 RETURNING {COLUMNS}"
+                 WHERE owner = $4 AND name = $5 AND deleted_at IS NULL RETURNING {COLUMNS}"
             ))
             .bind(w.trigger_kind.as_str())
             .bind(w.webhook_token)
@@ -163,9 +186,10 @@ impl Workflows<'_> {
                 Some(row) => row,
                 None => {
                     let created = sqlx::query(&format!(
-                        "INSERT INTO workflows ({COLUMNS}) \
+                        "INSERT INTO workflows ({INSERT_COLUMNS}) \
                          VALUES ($1, $2, $3, 1, $4, $5, $7, $6, $6) \
-                         ON CONFLICT (owner, name) DO NOTHING RETURNING {COLUMNS}"
+                         ON CONFLICT (owner, name) WHERE deleted_at IS NULL DO NOTHING \
+                         RETURNING {COLUMNS}"
                     ))
                     .bind(w.new_id)
                     .bind(w.owner)
@@ -205,7 +229,9 @@ impl Workflows<'_> {
         )))
     }
 
-    /// The workflow with this id.
+    /// The workflow with this id, deleted or not (a run names the workflow
+    /// it ran after the workflow is deleted; check
+    /// [`WorkflowRow::deleted_at`] before acting on it).
     pub async fn get(&self, id: &str) -> Result<Option<WorkflowRow>, StoreError> {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM workflows WHERE id = $1"))
             .bind(id)
@@ -214,10 +240,10 @@ impl Workflows<'_> {
         row.as_ref().map(decode).transpose()
     }
 
-    /// `owner`'s workflow called `name`.
+    /// `owner`'s workflow called `name` (not deleted).
     pub async fn find(&self, owner: &str, name: &str) -> Result<Option<WorkflowRow>, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM workflows WHERE owner = $1 AND name = $2"
+            "SELECT {COLUMNS} FROM workflows WHERE owner = $1 AND name = $2 AND deleted_at IS NULL"
         ))
         .bind(owner)
         .bind(name)
@@ -226,10 +252,10 @@ impl Workflows<'_> {
         row.as_ref().map(decode).transpose()
     }
 
-    /// The workflow whose webhook URL carries `token`.
+    /// The workflow (not deleted) whose webhook URL carries `token`.
     pub async fn by_webhook_token(&self, token: &str) -> Result<Option<WorkflowRow>, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM workflows WHERE webhook_token = $1"
+            "SELECT {COLUMNS} FROM workflows WHERE webhook_token = $1 AND deleted_at IS NULL"
         ))
         .bind(token)
         .fetch_optional(self.store.pool())
@@ -250,7 +276,8 @@ impl Workflows<'_> {
     ) -> Result<Option<WorkflowRow>, StoreError> {
         let row = sqlx::query(&format!(
             "UPDATE workflows SET webhook_secret = $1, updated_at = $2 \
-             WHERE owner = $3 AND name = $4 AND webhook_token IS NOT NULL RETURNING {COLUMNS}"
+             WHERE owner = $3 AND name = $4 AND webhook_token IS NOT NULL \
+             AND deleted_at IS NULL RETURNING {COLUMNS}"
         ))
         .bind(sealed)
         .bind(now)
@@ -261,12 +288,13 @@ impl Workflows<'_> {
         row.as_ref().map(decode).transpose()
     }
 
-    /// Every workflow (of `owner` when given), by owner then name.
+    /// Every workflow not deleted (of `owner` when given), by owner then name.
     pub async fn list(&self, owner: Option<&str>) -> Result<Vec<WorkflowRow>, StoreError> {
         let rows = match owner {
             Some(owner) => {
                 sqlx::query(&format!(
-                    "SELECT {COLUMNS} FROM workflows WHERE owner = $1 ORDER BY owner, name"
+                    "SELECT {COLUMNS} FROM workflows WHERE owner = $1 AND deleted_at IS NULL \
+                     ORDER BY owner, name"
                 ))
                 .bind(owner)
                 .fetch_all(self.store.pool())
@@ -274,7 +302,8 @@ impl Workflows<'_> {
             }
             None => {
                 sqlx::query(&format!(
-                    "SELECT {COLUMNS} FROM workflows ORDER BY owner, name"
+                    "SELECT {COLUMNS} FROM workflows WHERE deleted_at IS NULL \
+                     ORDER BY owner, name"
                 ))
                 .fetch_all(self.store.pool())
                 .await?
@@ -283,8 +312,8 @@ impl Workflows<'_> {
         rows.iter().map(decode).collect()
     }
 
-    /// Every workflow whose runs start by `kind`, of `owner` only when
-    /// given, by owner then name.
+    /// Every workflow not deleted whose runs start by `kind`, of `owner`
+    /// only when given, by owner then name.
     pub async fn with_trigger(
         &self,
         kind: TriggerKind,
@@ -292,13 +321,64 @@ impl Workflows<'_> {
     ) -> Result<Vec<WorkflowRow>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM workflows WHERE trigger_kind = $1 \
-             AND ($2 IS NULL OR owner = $2) ORDER BY owner, name"
+             AND ($2 IS NULL OR owner = $2) AND deleted_at IS NULL ORDER BY owner, name"
         ))
         .bind(kind.as_str())
         .bind(owner)
         .fetch_all(self.store.pool())
         .await?;
         rows.iter().map(decode).collect()
+    }
+
+    /// The id and name of every workflow `owner` saved, deleted ones
+    /// included, by name: what runs are listed with, since a run keeps
+    /// naming its workflow after it is deleted. Two ids may share a name
+    /// (a deleted workflow and a later one of the same name).
+    pub async fn names(&self, owner: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query("SELECT id, name FROM workflows WHERE owner = $1 ORDER BY name, id")
+            .bind(owner)
+            .fetch_all(self.store.pool())
+            .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("id")?, row.try_get("name")?)))
+            .collect()
+    }
+
+    /// Delete `owner`'s workflow `name`, in one transaction: mark it
+    /// deleted (its row and versions stay, for the runs that name them),
+    /// clear its webhook token and signing key (deliveries to its URL find
+    /// nothing from now on), and cancel its runs that are queued, running
+    /// or waiting with `cancel_error` (JSON) as their error, as
+    /// [`crate::runs::Runs::finish_unleased`] would. `None` when `owner`
+    /// has no such workflow (another owner's included).
+    pub async fn delete(
+        &self,
+        owner: &str,
+        name: &str,
+        cancel_error: &str,
+        now: i64,
+    ) -> Result<Option<DeletedWorkflow>, StoreError> {
+        let mut tx = self.store.pool().begin().await?;
+        let row = sqlx::query(&format!(
+            "UPDATE workflows SET deleted_at = $1, webhook_token = NULL, webhook_secret = NULL \
+             WHERE owner = $2 AND name = $3 AND deleted_at IS NULL RETURNING {COLUMNS}"
+        ))
+        .bind(now)
+        .bind(owner)
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let row = decode(&row)?;
+        let cancelled_runs = cancel_active_runs(&mut tx, &row.id, cancel_error, now).await?;
+        tx.commit().await?;
+        Ok(Some(DeletedWorkflow {
+            row,
+            cancelled_runs,
+        }))
     }
 
     /// One saved version of a workflow.
@@ -329,4 +409,27 @@ impl Workflows<'_> {
         .await?;
         rows.iter().map(decode_version).collect()
     }
+}
+
+/// Cancel workflow `workflow_id`'s queued, running and waiting runs on
+/// `conn` (the deletion's transaction, or a connection of
+/// [`crate::runs::Runs::cancel_active_of_workflow`]); the ids cancelled.
+/// It lives here, not in `runs`, because `runs` already reads this module.
+pub(crate) async fn cancel_active_runs(
+    conn: &mut sqlx::AnyConnection,
+    workflow_id: &str,
+    error: &str,
+    now: i64,
+) -> Result<Vec<String>, StoreError> {
+    let rows = sqlx::query(
+        "UPDATE runs SET status = 'cancelled', error = $1, lease_owner = NULL, \
+         lease_until = NULL, finished_at = $2, updated_at = $2 \
+         WHERE workflow_id = $3 AND status IN ('queued', 'running', 'waiting') RETURNING id",
+    )
+    .bind(error)
+    .bind(now)
+    .bind(workflow_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(|row| Ok(row.try_get("id")?)).collect()
 }

@@ -252,6 +252,189 @@ async fn workflows_keep_every_version() {
     }
 }
 
+#[tokio::test]
+async fn a_deleted_workflow_keeps_its_runs_cancels_the_active_ones_and_frees_its_name() {
+    for t in test_stores().await {
+        let (w, runs) = (t.store.workflows(), t.store.runs());
+        w.save(&SaveWorkflow {
+            trigger_kind: TriggerKind::Webhook,
+            webhook_token: Some("tok-1"),
+            webhook_secret: Some("sealed-1"),
+            ..save("w1", "alice", "triage", "{\"v\":1}", 1_000)
+        })
+        .await
+        .expect("save");
+        w.save(&save("w1", "alice", "triage", "{\"v\":2}", 1_500))
+            .await
+            .expect("save v2");
+        w.save(&save("wb", "bob", "triage", "{}", 1_000))
+            .await
+            .expect("bob's");
+        // Runs of alice's workflow: one finished, one running under a
+        // lease, one queued; and one of bob's.
+        for id in ["done", "running", "queued"] {
+            runs.insert(&new_run(id, "alice", 2_000))
+                .await
+                .expect("insert");
+        }
+        runs.insert(&NewRun {
+            workflow_id: "wb",
+            ..new_run("bobs", "bob", 2_000)
+        })
+        .await
+        .expect("insert");
+        for id in ["done", "running"] {
+            runs.claim_run(id, "host-a", 10_000, 2_100)
+                .await
+                .expect("claim")
+                .expect("claimed");
+        }
+        assert!(
+            runs.finish_unleased("done", RunStatus::Succeeded, None, 2_200)
+                .await
+                .expect("finish")
+        );
+
+        // Another owner, or a name nobody has, deletes nothing.
+        assert_eq!(
+            w.delete("bob", "nope", "{}", 3_000).await.expect("delete"),
+            None
+        );
+        assert_eq!(
+            w.delete("carol", "triage", "{}", 3_000)
+                .await
+                .expect("delete"),
+            None,
+            "{}",
+            t.label
+        );
+
+        let reason = "{\"reason\":\"its workflow was deleted\"}";
+        let deleted = w
+            .delete("alice", "triage", reason, 3_000)
+            .await
+            .expect("delete")
+            .expect("alice's workflow");
+        assert_eq!(
+            (deleted.row.id.as_str(), deleted.row.deleted_at),
+            ("w1", Some(3_000)),
+            "{}",
+            t.label
+        );
+        assert_eq!(
+            (deleted.row.webhook_token, deleted.row.webhook_secret),
+            (None, None)
+        );
+        let mut cancelled = deleted.cancelled_runs.clone();
+        cancelled.sort();
+        assert_eq!(cancelled, ["queued", "running"], "{}", t.label);
+        for (id, status) in [
+            ("done", RunStatus::Succeeded),
+            ("running", RunStatus::Cancelled),
+            ("queued", RunStatus::Cancelled),
+            ("bobs", RunStatus::Queued),
+        ] {
+            let run = runs.get(id).await.expect("get").expect("kept");
+            assert_eq!(run.status, status, "{id} ({})", t.label);
+            if status == RunStatus::Cancelled {
+                assert_eq!(run.error.as_deref(), Some(reason));
+                assert_eq!((run.finished_at, run.lease_owner), (Some(3_000), None));
+            }
+        }
+        // The process that held the running one's lease is fenced off.
+        assert!(
+            !runs
+                .start_attempt(&attempt("running", 0, 1, 3_100), "host-a")
+                .await
+                .expect("start"),
+            "{}",
+            t.label
+        );
+        // Nothing is left to cancel.
+        assert!(
+            runs.cancel_active_of_workflow("w1", reason, 3_200)
+                .await
+                .expect("cancel")
+                .is_empty()
+        );
+
+        // Gone from every lookup but by id and the names runs are shown with;
+        // its versions stay readable.
+        assert!(w.find("alice", "triage").await.expect("find").is_none());
+        assert!(w.by_webhook_token("tok-1").await.expect("token").is_none());
+        assert!(w.list(Some("alice")).await.expect("list").is_empty());
+        assert_eq!(
+            w.with_trigger(TriggerKind::Webhook, None)
+                .await
+                .expect("with trigger"),
+            []
+        );
+        assert!(
+            w.set_webhook_secret("alice", "triage", "sealed-2", 3_300)
+                .await
+                .expect("rotate")
+                .is_none()
+        );
+        assert_eq!(
+            w.get("w1").await.expect("get").and_then(|r| r.deleted_at),
+            Some(3_000)
+        );
+        assert_eq!(w.versions("w1").await.expect("versions").len(), 2);
+        assert_eq!(
+            w.delete("alice", "triage", reason, 3_400)
+                .await
+                .expect("delete"),
+            None,
+            "deleted once"
+        );
+
+        // The name is free: saving it makes a new workflow at version 1,
+        // with a token of its own (the old one may even be reused).
+        let again = w
+            .save(&SaveWorkflow {
+                trigger_kind: TriggerKind::Webhook,
+                webhook_token: Some("tok-1"),
+                webhook_secret: Some("sealed-3"),
+                ..save("w9", "alice", "triage", "{\"v\":\"new\"}", 4_000)
+            })
+            .await
+            .expect("save again");
+        assert_eq!(
+            (again.id.as_str(), again.version, again.deleted_at),
+            ("w9", 1, None),
+            "{}",
+            t.label
+        );
+        assert_eq!(
+            w.by_webhook_token("tok-1")
+                .await
+                .expect("token")
+                .map(|r| r.id),
+            Some("w9".to_string())
+        );
+        let v2 = w
+            .save(&save("ignored", "alice", "triage", "{}", 4_100))
+            .await
+            .expect("next version");
+        assert_eq!((v2.id.as_str(), v2.version), ("w9", 2));
+        assert_eq!(
+            w.names("alice").await.expect("names"),
+            [
+                ("w1".to_string(), "triage".to_string()),
+                ("w9".to_string(), "triage".to_string())
+            ],
+            "{}",
+            t.label
+        );
+        assert_eq!(
+            w.get("w1").await.expect("get").map(|r| r.version),
+            Some(2),
+            "the deleted one is untouched"
+        );
+        t.cleanup().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_saves_get_their_own_versions() {
     for t in test_stores().await {

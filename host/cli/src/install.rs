@@ -1,15 +1,16 @@
-//! `workway install <integration>[@version]` and `workway installations`:
-//! a user's installed integrations, the only ones their workflows may call.
+//! `workway install <integration>[@version]`, `workway uninstall` and
+//! `workway installations`: the signed-in account's installed
+//! integrations, the only ones its workflows may call.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Args;
+use serde::Deserialize;
+use serde_json::json;
 
-use super::platform::PlatformOptions;
-use workway_engine::installations;
+use crate::client::{ApiClient, ServerOptions};
 
 /// Arguments of `workway install`.
 #[derive(Debug, Args)]
@@ -20,9 +21,21 @@ pub struct InstallArgs {
     /// A setting of the installation the integration reads, KEY=VALUE (repeatable).
     #[arg(long = "config", short = 'c', value_name = "KEY=VALUE")]
     pub config: Vec<String>,
+}
 
-    #[command(flatten)]
-    pub(crate) platform: PlatformOptions,
+/// Arguments of `workway uninstall`.
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    /// The integration's name.
+    pub integration: String,
+}
+
+/// An installation as the API shows it.
+#[derive(Debug, Deserialize)]
+struct Installation {
+    integration: String,
+    version: String,
+    digest: String,
 }
 
 /// Parse `KEY=VALUE` settings.
@@ -38,38 +51,45 @@ pub fn parse_settings(pairs: &[String]) -> anyhow::Result<BTreeMap<String, Strin
 }
 
 /// Run `workway install`.
-pub async fn install(args: InstallArgs, cache_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+pub async fn install(args: InstallArgs, server: &ServerOptions) -> anyhow::Result<ExitCode> {
     let (name, version) = match args.integration.split_once('@') {
         Some((name, version)) => (name, Some(version)),
         None => (args.integration.as_str(), None),
     };
     let config = parse_settings(&args.config)?;
-    let platform = args.platform.platform(cache_dir).await?;
-    let user = args.platform.user();
-    let installed = installations::install(&platform, &user, name, version, config).await?;
+    let client = ApiClient::from_options(server)?;
+    let installed: Installation = client
+        .post(
+            &["v1", "installations"],
+            &json!({ "integration": name, "version": version, "config": config }),
+        )
+        .await?;
     println!(
-        "installed {} {} for {user} ({})",
-        installed.row.integration, installed.row.version, installed.row.digest
+        "installed {} {} ({})",
+        installed.integration, installed.version, installed.digest
     );
     Ok(ExitCode::SUCCESS)
 }
 
+/// Run `workway uninstall`.
+pub async fn uninstall(args: UninstallArgs, server: &ServerOptions) -> anyhow::Result<ExitCode> {
+    let client = ApiClient::from_options(server)?;
+    client
+        .delete(&["v1", "installations", &args.integration])
+        .await?;
+    println!("uninstalled {}", args.integration);
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Run `workway installations`.
-pub async fn list(
-    options: PlatformOptions,
-    cache_dir: Option<PathBuf>,
-) -> anyhow::Result<ExitCode> {
-    let platform = options.platform(cache_dir).await?;
-    let user = options.user();
-    let all = installations::list(&platform.store, &user).await?;
+pub async fn list(server: &ServerOptions) -> anyhow::Result<ExitCode> {
+    let client = ApiClient::from_options(server)?;
+    let all: Vec<Installation> = client.get(&["v1", "installations"], &[]).await?;
     if all.is_empty() {
-        println!("{user} has installed nothing yet: `workway install <integration>`");
+        println!("nothing installed yet: `workway install <integration>`");
     }
     for i in all {
-        println!(
-            "{:<16} {:<10} {}",
-            i.row.integration, i.row.version, i.row.digest
-        );
+        println!("{:<16} {:<10} {}", i.integration, i.version, i.digest);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,16 +1,19 @@
 //! The `workway` command line.
 //!
-//! Plugin authors use `workway plugin new | build | check | run | publish`;
-//! reviewers `workway review list | show | approve | reject | revoke`;
-//! users `workway install`, `workway connect`, `workway workflow create | list | show`,
-//! `workway run` and `workway runs list | show`; operators `workway serve`,
-//! `workway worker`, `workway admin create-user | set-roles |
-//! reset-password | disable | enable | users` and `workway vault new-key |
-//! rotate`.
+//! The author loop (`workway plugin new | build | check | run`) is local and
+//! needs no server. Everything else is a client of a Workway server's API
+//! ([`client`]), acting as the account `workway login` signed in:
+//! developers `workway plugin publish | submissions`; reviewers `workway
+//! review list | show | approve | reject | revoke`; users `workway
+//! install`, `connect`, `workflow ...`, `run` and `runs ...`. Operators run
+//! the server and manage it with local access to its data: `workway
+//! serve`, `workway worker`, `workway admin ...` and `workway vault ...`.
 
 pub mod admin;
+pub mod client;
 pub mod connect;
 pub mod install;
+pub mod login;
 pub mod platform;
 pub mod plugin;
 pub mod registry;
@@ -33,6 +36,10 @@ pub struct Cli {
     #[arg(long, global = true, env = "WORKWAY_CACHE_DIR", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
 
+    /// The server the API commands talk to, and the token they act with.
+    #[command(flatten)]
+    pub server: client::ServerOptions,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -41,6 +48,12 @@ pub struct Cli {
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Sign in to a Workway server and keep an API token for the other commands.
+    Login(login::LoginArgs),
+    /// Revoke the stored API token and forget it.
+    Logout,
+    /// Show the signed-in account, its roles and what its token may do.
+    Whoami,
     /// Create, build, check and run integrations (for plugin authors).
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
@@ -49,12 +62,17 @@ pub enum Command {
     Review(review::ReviewCommand),
     /// Install an approved integration so your workflows can use it.
     Install(install::InstallArgs),
+    /// Uninstall an integration.
+    Uninstall(install::UninstallArgs),
     /// List your installed integrations.
-    Installations(platform::PlatformOptions),
-    /// Connect an account with a token you hold (sealed in the vault at once).
+    Installations,
+    /// Connect an account: with a key you hold (sealed in the server's
+    /// vault at once), or with OAuth in the browser.
     Connect(connect::ConnectArgs),
     /// List your connected accounts (no secrets).
-    Connections(platform::PlatformOptions),
+    Connections,
+    /// Disconnect an account: its tokens are erased.
+    Disconnect(connect::DisconnectArgs),
     /// Create, list and show workflows.
     #[command(subcommand)]
     Workflow(workflow::WorkflowCommand),
@@ -91,16 +109,22 @@ impl Cli {
 /// Run the parsed command line; the exit code says how it went.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let cache_dir = cli.cache_dir();
+    let server = &cli.server;
     match cli.command {
-        Command::Plugin(command) => plugin::run(command, cache_dir).await,
-        Command::Review(command) => review::run(command, plugin::runtime(cache_dir)?).await,
-        Command::Install(args) => install::install(args, cache_dir).await,
-        Command::Installations(args) => install::list(args, cache_dir).await,
-        Command::Connect(args) => connect::connect(args, cache_dir).await,
-        Command::Connections(args) => connect::list(args, cache_dir).await,
-        Command::Workflow(command) => workflow::run(command, cache_dir).await,
-        Command::Run(args) => run::run(args, cache_dir).await,
-        Command::Runs(command) => run::runs(command, cache_dir).await,
+        Command::Login(args) => login::login(args, server).await,
+        Command::Logout => login::logout(server).await,
+        Command::Whoami => login::whoami(server).await,
+        Command::Plugin(command) => plugin::run(command, cache_dir, server).await,
+        Command::Review(command) => review::run(command, server).await,
+        Command::Install(args) => install::install(args, server).await,
+        Command::Uninstall(args) => install::uninstall(args, server).await,
+        Command::Installations => install::list(server).await,
+        Command::Connect(args) => connect::connect(args, server).await,
+        Command::Connections => connect::list(server).await,
+        Command::Disconnect(args) => connect::disconnect(args, server).await,
+        Command::Workflow(command) => workflow::run(command, server).await,
+        Command::Run(args) => run::run(args, server).await,
+        Command::Runs(command) => run::runs(command, server).await,
         Command::Serve(args) => serve::serve(args, cache_dir).await,
         Command::Worker(args) => serve::worker(args, cache_dir).await,
         Command::Admin(command) => admin::run(command).await,

@@ -1,7 +1,6 @@
-//! What the user and operator commands (`install`, `workflow`, `run`,
-//! `runs`, `worker`) share: who is acting, where the store and the
-//! registry are, the host configuration, and the vault's keys — assembled
-//! into one [`Platform`].
+//! What the operator commands (`serve`, `worker`) share: where the store
+//! and the registry are, the host configuration, and the vault's keys —
+//! assembled into one [`Platform`].
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,14 +13,9 @@ use workway_engine::catalog::Catalog;
 use workway_engine::platform::{HostConfig, Platform};
 use workway_vault::Keyring;
 
-/// Options of every command that runs or manages workflows.
+/// Options of the commands that run the platform.
 #[derive(Debug, Clone, Args)]
 pub struct PlatformOptions {
-    /// Who is acting: installations, workflows and runs belong to this user
-    /// [default: $USER].
-    #[arg(long = "as", env = "WORKWAY_USER", value_name = "USER")]
-    pub user: Option<String>,
-
     /// The host configuration file (egress policy, OAuth providers, executor bounds).
     #[arg(long = "host-config", env = "WORKWAY_CONFIG", value_name = "FILE")]
     pub host_config: Option<PathBuf>,
@@ -44,15 +38,6 @@ pub struct PlatformOptions {
 }
 
 impl PlatformOptions {
-    /// The acting user.
-    pub fn user(&self) -> String {
-        self.user
-            .clone()
-            .or_else(|| std::env::var("USER").ok())
-            .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| "local".to_string())
-    }
-
     /// The host configuration (defaults when no file is given).
     pub fn host_config(&self) -> anyhow::Result<HostConfig> {
         match &self.host_config {

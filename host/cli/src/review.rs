@@ -1,55 +1,44 @@
-//! `workway review ...`: the reviewer's commands. List what waits, read a
-//! submission's report at a glance, approve what was read (signing with the
-//! review key), reject or revoke with a reason.
+//! `workway review ...`: the reviewer's commands, through the server's
+//! API as the signed-in reviewer account. List what waits, read a
+//! submission's report at a glance, approve what was read (the server
+//! signs the approval with this reviewer's own key, and refuses a
+//! reviewer's own submission), reject or revoke with a reason.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use workway_engine::review::{Registry, SubmissionDetails};
+use serde::Deserialize;
+use serde_json::json;
 use workway_registry::approval::ReviewKey;
-use workway_store::submissions::SubmissionState;
+use workway_registry::review::ReviewReport;
 
 use super::plugin::{human_size, thousands};
-use super::registry::{RegistryOptions, TrustOptions};
-use workway_runtime::Runtime;
+use crate::client::{ApiClient, ServerOptions, when};
 
 /// The reviewer's commands.
 #[derive(Debug, Subcommand)]
-#[command(after_help = "Reviewing on one machine:
-  export WORKWAY_REVIEW_KEY=$(workway review new-key --id review-1)
-  export WORKWAY_REVIEWERS=rita
-  workway plugin publish plugins/slack
+#[command(
+    after_help = "Reviewing (signed in with `workway login` as a reviewer):
   workway review list
   workway review show <id>
-  workway review approve <id> --reviewed <fingerprint from show> --as rita
-  workway plugin run slack send-message --example --replay plugins/slack/replay.json")]
+  workway review approve <id> --reviewed <fingerprint from show>
+  workway review reject <id> --reason \"...\""
+)]
 pub enum ReviewCommand {
-    /// Submissions, newest first.
-    List(ListArgs),
+    /// Submissions waiting for review, oldest first.
+    List,
     /// One submission's review report and history.
     Show(ShowArgs),
-    /// Approve a pending submission, signing the approval with the review key.
+    /// Approve a pending submission (signed with your review key).
     Approve(DecideArgs),
     /// Reject a pending submission.
-    Reject(RejectArgs),
+    Reject(ReasonArgs),
     /// Revoke an approved submission: every host stops starting it.
     Revoke(ReasonArgs),
-    /// Print a new review key for WORKWAY_REVIEW_KEY (its public half, for
-    /// WORKWAY_TRUSTED_KEYS, goes to stderr).
+    /// Print a new platform review key for WORKWAY_REVIEW_KEY (for
+    /// operators; its public half, for WORKWAY_TRUSTED_KEYS, goes to stderr).
     NewKey(NewKeyArgs),
-}
-
-/// Arguments of `workway review list`.
-#[derive(Debug, Args)]
-pub struct ListArgs {
-    /// Only submissions in this state: pending_review, approved, rejected or revoked.
-    #[arg(long, value_parser = parse_state)]
-    pub state: Option<SubmissionState>,
-
-    #[command(flatten)]
-    pub(crate) registry: RegistryOptions,
 }
 
 /// Arguments of `workway review show`.
@@ -57,26 +46,6 @@ pub struct ListArgs {
 pub struct ShowArgs {
     /// The submission's id (from `workway review list`).
     pub id: String,
-
-    #[command(flatten)]
-    pub(crate) registry: RegistryOptions,
-}
-
-/// Who is acting, and who may review.
-#[derive(Debug, Args)]
-pub struct ReviewerOptions {
-    /// Who is deciding [default: $USER].
-    #[arg(long = "as", env = "WORKWAY_ACTOR", value_name = "REVIEWER")]
-    pub actor: Option<String>,
-
-    /// The platform's reviewers, comma-separated.
-    #[arg(
-        long,
-        env = "WORKWAY_REVIEWERS",
-        value_delimiter = ',',
-        value_name = "NAMES"
-    )]
-    pub reviewers: Vec<String>,
 }
 
 /// Arguments of `workway review approve`.
@@ -89,39 +58,9 @@ pub struct DecideArgs {
     /// refused unless the submission is still exactly what it showed.
     #[arg(long, value_name = "FINGERPRINT")]
     pub reviewed: String,
-
-    /// A note for the record.
-    #[arg(long)]
-    pub note: Option<String>,
-
-    #[command(flatten)]
-    pub(crate) reviewer: ReviewerOptions,
-
-    #[command(flatten)]
-    pub(crate) trust: TrustOptions,
-
-    #[command(flatten)]
-    pub(crate) registry: RegistryOptions,
 }
 
-/// Arguments of `workway review reject`.
-#[derive(Debug, Args)]
-pub struct RejectArgs {
-    /// The submission's id.
-    pub id: String,
-
-    /// Why: the developer and other reviewers read it.
-    #[arg(long)]
-    pub reason: String,
-
-    #[command(flatten)]
-    pub(crate) reviewer: ReviewerOptions,
-
-    #[command(flatten)]
-    pub(crate) registry: RegistryOptions,
-}
-
-/// Arguments of `workway review revoke`.
+/// Arguments of `workway review reject` and `revoke`.
 #[derive(Debug, Args)]
 pub struct ReasonArgs {
     /// The submission's id.
@@ -130,15 +69,6 @@ pub struct ReasonArgs {
     /// Why: the developer and other reviewers read it.
     #[arg(long)]
     pub reason: String,
-
-    #[command(flatten)]
-    pub(crate) reviewer: ReviewerOptions,
-
-    #[command(flatten)]
-    pub(crate) trust: TrustOptions,
-
-    #[command(flatten)]
-    pub(crate) registry: RegistryOptions,
 }
 
 /// Arguments of `workway review new-key`.
@@ -149,107 +79,124 @@ pub struct NewKeyArgs {
     pub id: String,
 }
 
-/// A `--state` value that names no submission state.
-#[derive(Debug)]
-struct UnknownState;
-
-impl std::fmt::Display for UnknownState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("use pending_review, approved, rejected or revoked")
-    }
+/// A submission as listed.
+#[derive(Debug, Deserialize)]
+pub struct Summary {
+    /// Its id.
+    pub id: String,
+    /// The integration's name.
+    pub integration: String,
+    /// Its version.
+    pub version: String,
+    /// Where it is in review.
+    pub state: String,
+    /// The submitting account.
+    pub submitted_by: String,
+    /// When it was submitted (Unix ms).
+    pub created_at: i64,
 }
 
-impl std::error::Error for UnknownState {}
-
-fn parse_state(text: &str) -> Result<SubmissionState, UnknownState> {
-    SubmissionState::parse(text).ok_or(UnknownState)
+/// One recorded state change.
+#[derive(Debug, Deserialize)]
+pub struct Event {
+    /// The state after.
+    pub to: String,
+    /// Who made the change.
+    pub actor: String,
+    /// Why, when given.
+    pub reason: Option<String>,
+    /// When (Unix ms).
+    pub at: i64,
 }
 
-impl ReviewerOptions {
-    fn actor(&self) -> anyhow::Result<String> {
-        self.actor
-            .clone()
-            .or_else(|| std::env::var("USER").ok())
-            .filter(|a| !a.trim().is_empty())
-            .context("say who is reviewing with --as (or WORKWAY_ACTOR)")
-    }
+/// A submission with its report and history, as the API shows it.
+#[derive(Debug, Deserialize)]
+pub struct Submission {
+    /// What it is and where it is in review.
+    #[serde(flatten)]
+    pub summary: Summary,
+    /// The review report.
+    pub report: ReviewReport,
+    /// The fingerprint a reviewer approves with.
+    pub fingerprint: String,
+    /// Every state change, oldest first.
+    pub events: Vec<Event>,
+}
 
-    fn apply(&self, registry: Registry) -> Registry {
-        registry.with_reviewers(
-            self.reviewers
-                .iter()
-                .map(|r| r.trim().to_string())
-                .filter(|r| !r.is_empty()),
-        )
-    }
+#[derive(Debug, Deserialize)]
+struct Approved {
+    approval: workway_registry::SignedApproval,
 }
 
 /// Run a review command.
-pub async fn run(command: ReviewCommand, runtime: Arc<Runtime>) -> anyhow::Result<ExitCode> {
+pub async fn run(command: ReviewCommand, server: &ServerOptions) -> anyhow::Result<ExitCode> {
+    if let ReviewCommand::NewKey(args) = &command {
+        let entry = ReviewKey::generate(&args.id)
+            .map_err(|e| anyhow::anyhow!("no randomness available for a new key: {e}"))?;
+        let key = ReviewKey::parse(&entry)?;
+        println!("{entry}");
+        eprintln!("public half (for WORKWAY_TRUSTED_KEYS): {}", key.public());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let client = ApiClient::from_options(server)?;
     match command {
-        ReviewCommand::NewKey(args) => {
-            let entry = ReviewKey::generate(&args.id)
-                .map_err(|e| anyhow::anyhow!("no randomness available for a new key: {e}"))?;
-            let key = ReviewKey::parse(&entry)?;
-            println!("{entry}");
-            eprintln!("public half (for WORKWAY_TRUSTED_KEYS): {}", key.public());
-        }
-        ReviewCommand::List(args) => {
-            let registry = args.registry.registry(runtime).await?;
-            let rows = registry.list(args.state).await?;
+        ReviewCommand::NewKey(_) => {}
+        ReviewCommand::List => {
+            let rows: Vec<Summary> = client.get(&["v1", "reviews", "queue"], &[]).await?;
             if rows.is_empty() {
-                println!("no submissions");
+                println!("no submissions wait for review");
             }
             for row in rows {
                 println!(
-                    "{:<26}  {:<14}  {} {}  {}  by {}  {}",
+                    "{:<26}  {:<14}  {} {}  by {}  {}",
                     row.id,
                     row.state,
                     row.integration,
                     row.version,
-                    human_size(usize::try_from(row.size).unwrap_or(0)),
                     row.submitted_by,
                     when(row.created_at)
                 );
             }
         }
         ReviewCommand::Show(args) => {
-            let registry = args.registry.registry(runtime).await?;
-            print!("{}", details_text(&registry.show(&args.id).await?));
+            let submission: Submission = client.get(&["v1", "submissions", &args.id], &[]).await?;
+            print!("{}", details_text(&submission));
         }
         ReviewCommand::Approve(args) => {
-            let mut registry = args.reviewer.apply(args.registry.registry(runtime).await?);
-            if let Some(key) = args.trust.review_key()? {
-                registry = registry.with_review_key(key);
-            }
-            let actor = args.reviewer.actor()?;
-            let shown = registry.shown(&args.id, &args.reviewed).await?;
-            let approval = registry
-                .approve(&args.id, &actor, &shown, args.note.as_deref())
+            let approved: Approved = client
+                .post(
+                    &["v1", "reviews", &args.id, "approve"],
+                    &json!({ "fingerprint": args.reviewed }),
+                )
                 .await?;
+            let claims = &approved.approval.claims;
             println!(
                 "approved     {} {} ({})",
-                approval.claims.integration, approval.claims.version, approval.claims.digest
+                claims.integration, claims.version, claims.digest
             );
-            println!("signed by    key `{}` for {actor}", approval.key_id);
             println!(
-                "may reach    {}",
-                list_or_none(&approval.claims.hosts.join(", "))
+                "signed by    key `{}` of {}",
+                approved.approval.key_id, claims.approved_by
             );
+            println!("may reach    {}", list_or_none(&claims.hosts.join(", ")));
         }
         ReviewCommand::Reject(args) => {
-            let registry = args.reviewer.apply(args.registry.registry(runtime).await?);
-            let actor = args.reviewer.actor()?;
-            registry.reject(&args.id, &actor, &args.reason).await?;
+            let _: Submission = client
+                .post(
+                    &["v1", "reviews", &args.id, "reject"],
+                    &json!({ "reason": args.reason }),
+                )
+                .await?;
             println!("rejected     {}", args.id);
         }
         ReviewCommand::Revoke(args) => {
-            let mut registry = args.reviewer.apply(args.registry.registry(runtime).await?);
-            if let Some(key) = args.trust.review_key()? {
-                registry = registry.with_review_key(key);
-            }
-            let actor = args.reviewer.actor()?;
-            registry.revoke(&args.id, &actor, &args.reason).await?;
+            let _: Submission = client
+                .post(
+                    &["v1", "reviews", &args.id, "revoke"],
+                    &json!({ "reason": args.reason }),
+                )
+                .await
+                .context("not revoked")?;
             println!(
                 "revoked      {} (hosts stop starting it within {} s)",
                 args.id,
@@ -284,16 +231,9 @@ fn list_or_none(text: &str) -> &str {
     if text.is_empty() { "(nothing)" } else { text }
 }
 
-/// A Unix-ms time as an HTTP date (UTC).
-fn when(ms: i64) -> String {
-    let at =
-        std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0));
-    httpdate::fmt_http_date(at)
-}
-
 /// A submission's report and history, as a reviewer reads it.
-pub fn details_text(details: &SubmissionDetails) -> String {
-    let row = &details.row;
+pub fn details_text(details: &Submission) -> String {
+    let row = &details.summary;
     let report = &details.report;
     let mut out = String::new();
     let mut line = |label: &str, value: &str| out.push_str(&format!("{label:<13}{value}\n"));
@@ -307,7 +247,7 @@ pub fn details_text(details: &SubmissionDetails) -> String {
         &format!("by {} on {}", row.submitted_by, when(row.created_at)),
     );
     line("digest", &report.digest.to_string());
-    line("fingerprint", &report.reviewed().fingerprint());
+    line("fingerprint", &details.fingerprint);
     line(
         "size",
         &human_size(usize::try_from(report.size).unwrap_or(usize::MAX)),
@@ -387,7 +327,7 @@ pub fn details_text(details: &SubmissionDetails) -> String {
         out.push_str(&format!(
             "  {}  {:<14}  {}{}\n",
             when(event.at),
-            event.to_state,
+            event.to,
             event.actor,
             event
                 .reason

@@ -1,25 +1,20 @@
-//! `workway run <workflow>`: start a run by hand and, unless `--detach`,
-//! drive it in this process with a line per step as it finishes;
-//! `workway runs list | show`: what ran, each step with its attempts,
-//! fuel, billing class and error.
+//! `workway run <workflow>`: start a run through the server and, unless
+//! `--detach`, follow it with a line per step as it finishes;
+//! `workway runs list | show | cancel | rerun`: what ran, each step with
+//! its attempts, fuel, billing class and error.
 
-use std::collections::BTreeMap;
 use std::io::{IsTerminal as _, Read as _, Write as _};
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use workway_store::runs::{AttemptRow, AttemptStatus, RunRow, RunStatus};
+use serde::Deserialize;
+use serde_json::{Value, json};
 
-use super::platform::PlatformOptions;
 use super::plugin::thousands;
-use workway_engine::executor::{Executor, StepError};
-use workway_engine::platform::Platform;
-use workway_engine::triggers;
-use workway_report::ExecutionReport;
+use crate::client::{ApiClient, ServerOptions, when};
+use workway_engine::executor::StepError;
 
 /// Arguments of `workway run`.
 #[derive(Debug, Args)]
@@ -31,21 +26,22 @@ pub struct RunArgs {
     #[arg(long, short, default_value = "{}")]
     pub input: String,
 
-    /// Queue the run and return at once (a `workway worker` runs it).
+    /// Queue the run, print its id and return at once.
     #[arg(long)]
     pub detach: bool,
-
-    #[command(flatten)]
-    pub(crate) platform: PlatformOptions,
 }
 
 /// Looking at runs.
 #[derive(Debug, Subcommand)]
 pub enum RunsCommand {
-    /// Your newest runs.
+    /// Your newest runs, a page at a time.
     List(ListArgs),
     /// One run, step by step.
     Show(ShowArgs),
+    /// Cancel a run that has not finished.
+    Cancel(RunIdArgs),
+    /// Start a run again with the same input.
+    Rerun(RunIdArgs),
 }
 
 /// Arguments of `workway runs list`.
@@ -54,11 +50,16 @@ pub struct ListArgs {
     /// Only this workflow's runs.
     #[arg(long)]
     pub workflow: Option<String>,
-    /// How many.
+    /// Only runs in this state: queued, running, waiting, succeeded,
+    /// failed, cancelled or refused.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// How many (at most 100).
     #[arg(long, default_value_t = 20)]
     pub limit: i64,
-    #[command(flatten)]
-    pub(crate) platform: PlatformOptions,
+    /// Where the page starts (printed after the previous page).
+    #[arg(long)]
+    pub cursor: Option<String>,
 }
 
 /// Arguments of `workway runs show`.
@@ -69,11 +70,74 @@ pub struct ShowArgs {
     /// Also print each step's input and output.
     #[arg(long, short)]
     pub verbose: bool,
-    #[command(flatten)]
-    pub(crate) platform: PlatformOptions,
 }
 
-fn read_input(arg: &str) -> anyhow::Result<serde_json::Value> {
+/// A command's run id.
+#[derive(Debug, Args)]
+pub struct RunIdArgs {
+    /// The run's id.
+    pub run: String,
+}
+
+/// A run as the API shows it.
+#[derive(Debug, Deserialize)]
+struct Run {
+    id: String,
+    workflow: Option<String>,
+    workflow_version: i64,
+    trigger: String,
+    status: String,
+    error: Option<Value>,
+    created_at: i64,
+    started_at: Option<i64>,
+    finished_at: Option<i64>,
+}
+
+impl Run {
+    fn is_finished(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            "succeeded" | "failed" | "cancelled" | "refused"
+        )
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RunPage {
+    runs: Vec<Run>,
+    next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Attempt {
+    step_id: String,
+    action: String,
+    attempt: i64,
+    status: String,
+    input: Option<Value>,
+    output: Option<Value>,
+    error: Option<Value>,
+    fuel_used: Option<u64>,
+    billing_class: Option<String>,
+    wall_time_us: Option<u64>,
+    finished_at: Option<i64>,
+    retry_at: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RunDetail {
+    #[serde(flatten)]
+    run: Run,
+    input: Value,
+    attempts: Vec<Attempt>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Started {
+    run_id: String,
+}
+
+fn read_input(arg: &str) -> anyhow::Result<Value> {
     let text = if arg == "-" {
         let mut text = String::new();
         std::io::stdin()
@@ -89,47 +153,44 @@ fn read_input(arg: &str) -> anyhow::Result<serde_json::Value> {
 }
 
 /// Run `workway run`.
-pub async fn run(args: RunArgs, cache_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+pub async fn run(args: RunArgs, server: &ServerOptions) -> anyhow::Result<ExitCode> {
     let input = read_input(&args.input)?;
-    let platform = args.platform.platform(cache_dir).await?;
-    let config = args.platform.host_config()?.executor;
-    let user = args.platform.user();
-    let started = triggers::manual(&platform, &user, &args.workflow, &input).await?;
+    let client = ApiClient::from_options(server)?;
+    let started: Started = client
+        .post(
+            &["v1", "runs"],
+            &json!({ "workflow": args.workflow, "input": input }),
+        )
+        .await?;
     if args.detach {
         println!("{}", started.run_id);
         return Ok(ExitCode::SUCCESS);
     }
     eprintln!("run {} of `{}`", started.run_id, args.workflow);
-    let executor = Arc::new(Executor::new(platform.clone(), config).only(&started.run_id));
-    let done = Arc::new(tokio::sync::Notify::new());
-    let stop = {
-        let done = done.clone();
-        async move { done.notified().await }
-    };
-    let followed = async {
-        let row = follow(&platform, &user, &started.run_id).await;
-        done.notify_one();
-        row
-    };
-    let ((), row) = tokio::join!(executor.work(stop), followed);
-    let row = row?;
-    Ok(if row.status == RunStatus::Succeeded {
+    let run = follow(&client, &started.run_id).await?;
+    Ok(if run.status == "succeeded" {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
 }
 
-/// Print each step of `owner`'s run `run_id` as its attempts finish;
-/// return the run once it is finished.
-async fn follow(platform: &Platform, owner: &str, run_id: &str) -> anyhow::Result<RunRow> {
-    let runs = platform.store.runs();
+/// Print each step of run `run_id` as its attempts finish; return the run
+/// once it is finished. Asks less often the longer the run takes (every
+/// request counts against the token's rate limit).
+async fn follow(client: &ApiClient, run_id: &str) -> anyhow::Result<Run> {
     let mut shown = 0usize;
     let live = std::io::stderr().is_terminal();
+    let mut pause = Duration::from_millis(50);
     loop {
-        let attempts = runs.attempts_owned(owner, run_id).await?;
-        for a in attempts.iter().skip(shown) {
-            if a.status == AttemptStatus::Running {
+        let detail: RunDetail = client
+            .get(&["v1", "runs", run_id], &[])
+            .await
+            .with_context(|| {
+                format!("the run goes on at the server; `workway runs show {run_id}` shows it")
+            })?;
+        for a in detail.attempts.iter().skip(shown) {
+            if a.status == "running" {
                 break;
             }
             if live {
@@ -138,37 +199,35 @@ async fn follow(platform: &Platform, owner: &str, run_id: &str) -> anyhow::Resul
             eprintln!("{}", attempt_line(a));
             shown += 1;
         }
-        let run = runs
-            .get_owned(owner, run_id)
-            .await?
-            .with_context(|| format!("run {run_id} disappeared"))?;
-        if run.status.is_finished() {
-            eprintln!("{}", run_summary(&run));
-            return Ok(run);
+        if detail.run.is_finished() {
+            eprintln!("{}", run_summary(&detail.run));
+            return Ok(detail.run);
         }
-        if live && let Some(current) = attempts.get(shown) {
+        if live && let Some(current) = detail.attempts.get(shown) {
             eprint!(
                 "\r\x1b[K  … {} ({}) attempt {}",
                 current.step_id, current.action, current.attempt
             );
             let _ = std::io::stderr().flush();
-        } else if live && run.status == RunStatus::Waiting {
+        } else if live && detail.run.status == "waiting" {
             eprint!("\r\x1b[K  … waiting to retry");
             let _ = std::io::stderr().flush();
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(2));
     }
 }
 
-fn run_summary(run: &RunRow) -> String {
+fn run_summary(run: &Run) -> String {
     let took = match (run.started_at, run.finished_at) {
         (Some(s), Some(f)) => format!(" in {} ms", f - s),
         _ => String::new(),
     };
     match &run.error {
-        Some(error) if run.status == RunStatus::Refused => {
-            let value: serde_json::Value = serde_json::from_str(error).unwrap_or_default();
-            let why = value["refused"].as_str().unwrap_or(error.as_str());
+        Some(error) if run.status == "refused" => {
+            let why = error["refused"]
+                .as_str()
+                .map_or_else(|| error.to_string(), str::to_string);
             format!("run {} refused: {why}", run.id)
         }
         Some(error) => format!(
@@ -181,40 +240,34 @@ fn run_summary(run: &RunRow) -> String {
     }
 }
 
-fn describe_run_error(error: &str) -> String {
-    let value: serde_json::Value = serde_json::from_str(error).unwrap_or_default();
-    let step = value["step"].as_str().unwrap_or("?");
-    let what = serde_json::from_value::<StepError>(value["error"].clone())
+fn describe_run_error(error: &Value) -> String {
+    let step = error["step"].as_str().unwrap_or("?");
+    let what = serde_json::from_value::<StepError>(error["error"].clone())
         .map(|e| e.to_string())
-        .unwrap_or_else(|_| value["error"].to_string());
-    let why = value["reason"].as_str().unwrap_or("");
+        .unwrap_or_else(|_| error["error"].to_string());
+    let why = error["reason"].as_str().unwrap_or("");
     format!("step `{step}` failed: {what} ({why})")
 }
 
-fn attempt_line(a: &AttemptRow) -> String {
-    let mark = match a.status {
-        AttemptStatus::Succeeded => "ok  ",
-        AttemptStatus::Failed => "FAIL",
-        AttemptStatus::Skipped => "skip",
-        AttemptStatus::Running => "... ",
+fn attempt_line(a: &Attempt) -> String {
+    let mark = match a.status.as_str() {
+        "succeeded" => "ok  ",
+        "failed" => "FAIL",
+        "skipped" => "skip",
+        _ => "... ",
     };
-    let report: Option<ExecutionReport> = a
-        .report
-        .as_deref()
-        .and_then(|r| serde_json::from_str(r).ok());
-    let measured = report.map_or(String::new(), |r| {
-        format!(
-            "  {} fuel  {}  {} ms",
-            thousands(r.fuel_used),
-            r.billing_class,
-            r.wall_time_us / 1000
-        )
+    let measured = match (a.fuel_used, &a.billing_class, a.wall_time_us) {
+        (Some(fuel), Some(class), Some(us)) => {
+            format!("  {} fuel  {class}  {} ms", thousands(fuel), us / 1000)
+        }
+        _ => String::new(),
+    };
+    let error = a.error.as_ref().map_or(String::new(), |e| {
+        match serde_json::from_value::<StepError>(e.clone()) {
+            Ok(e) => format!("\n        {e}"),
+            Err(_) => format!("\n        {e}"),
+        }
     });
-    let error = a
-        .error
-        .as_deref()
-        .and_then(|e| serde_json::from_str::<StepError>(e).ok())
-        .map_or(String::new(), |e| format!("\n        {e}"));
     let retry = a.retry_at.map_or(String::new(), |at| {
         let wait = at - a.finished_at.unwrap_or(at);
         format!("  (retry in {wait} ms)")
@@ -226,68 +279,43 @@ fn attempt_line(a: &AttemptRow) -> String {
 }
 
 /// Run `workway runs ...`.
-pub async fn runs(command: RunsCommand, cache_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+pub async fn runs(command: RunsCommand, server: &ServerOptions) -> anyhow::Result<ExitCode> {
+    let client = ApiClient::from_options(server)?;
     match command {
         RunsCommand::List(args) => {
-            let platform = args.platform.platform(cache_dir).await?;
-            let user = args.platform.user();
-            let workflows: BTreeMap<String, String> = platform
-                .store
-                .workflows()
-                .list(Some(&user))
-                .await?
-                .into_iter()
-                .map(|w| (w.id, w.name))
-                .collect();
-            let filter = match &args.workflow {
-                Some(name) => Some(
-                    workflows
-                        .iter()
-                        .find(|(_, n)| *n == name)
-                        .map(|(id, _)| id.clone())
-                        .with_context(|| format!("no workflow `{name}`"))?,
-                ),
-                None => None,
-            };
-            let rows = platform
-                .store
-                .runs()
-                .list(Some(&user), filter.as_deref(), args.limit)
-                .await?;
-            for run in rows {
+            let mut query = vec![("limit", args.limit.to_string())];
+            query.extend(args.workflow.map(|w| ("workflow", w)));
+            query.extend(args.status.map(|s| ("status", s)));
+            query.extend(args.cursor.map(|c| ("cursor", c)));
+            let page: RunPage = client.get(&["v1", "runs"], &query).await?;
+            for run in &page.runs {
                 println!(
                     "{}  {:<20} v{:<3} {:<9} {:<10} {}",
                     run.id,
-                    workflows.get(&run.workflow_id).map_or("?", String::as_str),
+                    run.workflow.as_deref().unwrap_or("(deleted)"),
                     run.workflow_version,
-                    run.trigger_kind,
+                    run.trigger,
                     run.status,
-                    httpdate::fmt_http_date(
-                        std::time::UNIX_EPOCH
-                            + Duration::from_millis(u64::try_from(run.created_at).unwrap_or(0))
-                    )
+                    when(run.created_at)
                 );
+            }
+            if let Some(cursor) = page.next_cursor {
+                eprintln!("more: workway runs list --cursor {cursor}");
             }
         }
         RunsCommand::Show(args) => {
-            let platform = args.platform.platform(cache_dir).await?;
-            let user = args.platform.user();
-            // Another user's run is "no run", exactly like a missing one.
-            let run = platform
-                .store
-                .runs()
-                .get_owned(&user, &args.run)
-                .await?
-                .with_context(|| {
-                    format!("no run `{}`; `workway runs list` shows yours", args.run)
-                })?;
-            println!("{}", run_summary(&run));
+            let detail: RunDetail = client.get(&["v1", "runs", &args.run], &[]).await?;
+            let run = &detail.run;
+            println!("{}", run_summary(run));
             println!(
                 "  workflow {} v{}, {} trigger, data {}",
-                run.workflow_id, run.workflow_version, run.trigger_kind, run.trigger_data
+                run.workflow.as_deref().unwrap_or("(deleted)"),
+                run.workflow_version,
+                run.trigger,
+                detail.input
             );
-            for a in platform.store.runs().attempts_owned(&user, &run.id).await? {
-                println!("{}", attempt_line(&a));
+            for a in &detail.attempts {
+                println!("{}", attempt_line(a));
                 if args.verbose {
                     if let Some(input) = &a.input {
                         println!("        input:  {input}");
@@ -297,6 +325,18 @@ pub async fn runs(command: RunsCommand, cache_dir: Option<PathBuf>) -> anyhow::R
                     }
                 }
             }
+        }
+        RunsCommand::Cancel(args) => {
+            client
+                .post_action(&["v1", "runs", &args.run, "cancel"])
+                .await?;
+            println!("cancelled run {}", args.run);
+        }
+        RunsCommand::Rerun(args) => {
+            let started: Started = client
+                .post(&["v1", "runs", &args.run, "rerun"], &())
+                .await?;
+            println!("{}", started.run_id);
         }
     }
     Ok(ExitCode::SUCCESS)

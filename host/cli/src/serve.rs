@@ -35,6 +35,11 @@ pub struct ServeArgs {
     /// Where the HTTP API listens.
     #[arg(long, env = "WORKWAY_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Answer the API only: leave queued runs, schedules and events to
+    /// `workway worker` processes on the same store (a front end that
+    /// scales apart from the workers).
+    #[arg(long, env = "WORKWAY_API_ONLY")]
+    pub api_only: bool,
     #[command(flatten)]
     pub(crate) platform: PlatformOptions,
 }
@@ -67,7 +72,13 @@ pub async fn serve(args: ServeArgs, cache_dir: Option<PathBuf>) -> anyhow::Resul
         host_config.server,
         wait(stopped.clone()),
     );
-    let background = background(platform, host_config.executor, stopped);
+    let background = async {
+        if args.api_only {
+            upkeep(&platform, stopped).await;
+        } else {
+            background(platform.clone(), host_config.executor, stopped).await;
+        }
+    };
     let (api, ()) = tokio::join!(api, background);
     drop(stop);
     api.context("the HTTP server failed")?;
@@ -131,16 +142,8 @@ async fn background(
             if let Err(e) = events::sweep(&platform, since).await {
                 tracing::warn!("event sweep failed: {e}");
             }
-            if let Err(e) = metrics::sample_queue_depth(&platform.store).await {
-                tracing::warn!("cannot count the queued runs: {e}");
-            }
-            metrics::run_upkeep();
-            let now = workway_store::clock::now_ms();
-            if now - last_purge >= PURGE_EVERY_MS {
-                last_purge = now;
-                if let Err(e) = accounts::purge(&platform.store, &platform.accounts, now).await {
-                    tracing::warn!("cannot purge ended rate-limit windows and sessions: {e}");
-                }
+            if let Err(e) = housekeeping(&platform, &mut last_purge).await {
+                tracing::warn!("{e}");
             }
             tokio::select! {
                 _ = stopped.wait_for(|s| *s) => return,
@@ -153,6 +156,40 @@ async fn background(
         scheduler.run(wait(stopped.clone())),
         sweep
     );
+}
+
+/// What an API-only server does besides answering: the queue-depth
+/// metric, the histograms' upkeep and the purge of ended rate-limit
+/// windows and sessions, until `stopped` says so.
+async fn upkeep(platform: &Platform, mut stopped: watch::Receiver<bool>) {
+    let mut last_purge = 0;
+    loop {
+        if let Err(e) = housekeeping(platform, &mut last_purge).await {
+            tracing::warn!("{e}");
+        }
+        tokio::select! {
+            _ = stopped.wait_for(|s| *s) => return,
+            () = tokio::time::sleep(Duration::from_secs(5)) => {}
+        }
+    }
+}
+
+/// One round of upkeep: sample the queue depth, fold the histograms and,
+/// once a minute (`last_purge` says when it last ran), purge ended
+/// rate-limit windows and sessions.
+async fn housekeeping(platform: &Platform, last_purge: &mut i64) -> anyhow::Result<()> {
+    metrics::sample_queue_depth(&platform.store)
+        .await
+        .context("cannot count the queued runs")?;
+    metrics::run_upkeep();
+    let now = workway_store::clock::now_ms();
+    if now - *last_purge >= PURGE_EVERY_MS {
+        *last_purge = now;
+        accounts::purge(&platform.store, &platform.accounts, now)
+            .await
+            .context("cannot purge ended rate-limit windows and sessions")?;
+    }
+    Ok(())
 }
 
 /// Completes when `stopped` turns true.

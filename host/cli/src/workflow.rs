@@ -1,17 +1,17 @@
-//! `workway workflow create | list | show | rotate-secret`: workflow
-//! definitions (YAML or JSON), validated against the user's installations
-//! when saved, each save a new version; a webhook workflow's signing
-//! secret, shown once when it is made and again only when rotated.
+//! `workway workflow create | list | show | versions | rotate-secret |
+//! delete`: the signed-in account's workflow definitions (YAML or JSON),
+//! validated by the server against the account's installations when
+//! saved, each save a new version; a webhook workflow's signing secret,
+//! shown once when it is made and again only when rotated.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
+use serde::Deserialize;
 
-use super::platform::PlatformOptions;
-use workway_engine::saved;
-use workway_engine::triggers::webhook;
+use crate::client::{ApiClient, ServerOptions, when};
 use workway_workflow::definition::{Format, WorkflowDefinition};
 
 /// Managing workflows.
@@ -21,24 +21,26 @@ pub enum WorkflowCommand {
     /// the one with its name.
     Create(CreateArgs),
     /// List your workflows.
-    List(PlatformOptions),
+    List,
     /// Show a workflow's definition (its current version, or --version N).
     // `--version N` is this command's own option: clap's version flag
     // (propagated from `workway --version`) would collide with it.
     #[command(disable_version_flag = true)]
     Show(ShowArgs),
+    /// List a workflow's saved versions.
+    Versions(NameArgs),
     /// Give a webhook workflow a new signing secret and print it (the old
     /// one stops working at once).
-    RotateSecret(RotateArgs),
+    RotateSecret(NameArgs),
+    /// Delete a workflow: its triggers stop; its runs stay readable.
+    Delete(NameArgs),
 }
 
-/// Arguments of `workway workflow rotate-secret`.
+/// A command's workflow name.
 #[derive(Debug, Args)]
-pub struct RotateArgs {
+pub struct NameArgs {
     /// The workflow's name.
     pub name: String,
-    #[command(flatten)]
-    pub(crate) platform: PlatformOptions,
 }
 
 /// Arguments of `workway workflow create`.
@@ -46,8 +48,6 @@ pub struct RotateArgs {
 pub struct CreateArgs {
     /// The definition, `.yaml`/`.yml` or `.json`.
     pub file: PathBuf,
-    #[command(flatten)]
-    pub(crate) platform: PlatformOptions,
 }
 
 /// Arguments of `workway workflow show`.
@@ -58,90 +58,149 @@ pub struct ShowArgs {
     /// A version other than the current one.
     #[arg(long)]
     pub version: Option<i64>,
-    #[command(flatten)]
-    pub(crate) platform: PlatformOptions,
+}
+
+/// A workflow as the API shows it.
+#[derive(Debug, Deserialize)]
+struct Workflow {
+    name: String,
+    version: i64,
+    trigger: String,
+}
+
+/// A workflow with a definition.
+#[derive(Debug, Deserialize)]
+struct WorkflowDetail {
+    #[serde(flatten)]
+    workflow: Workflow,
+    definition: WorkflowDefinition,
+}
+
+#[derive(Debug, Deserialize)]
+struct Webhook {
+    path: String,
+    #[serde(default)]
+    secret: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Saved {
+    #[serde(flatten)]
+    workflow: WorkflowDetail,
+    #[serde(default)]
+    webhook: Option<Webhook>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Version {
+    version: i64,
+    created_at: i64,
+}
+
+#[derive(Debug, Deserialize)]
+struct VersionDetail {
+    version: i64,
+    current_version: i64,
+    definition: WorkflowDefinition,
+}
+
+#[derive(Debug, Deserialize)]
+struct Rotated {
+    webhook: Webhook,
 }
 
 /// Run a workflow command.
-pub async fn run(command: WorkflowCommand, cache_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+pub async fn run(command: WorkflowCommand, server: &ServerOptions) -> anyhow::Result<ExitCode> {
+    let client = ApiClient::from_options(server)?;
     match command {
         WorkflowCommand::Create(args) => {
             let text = std::fs::read_to_string(&args.file)
                 .with_context(|| format!("cannot read {}", args.file.display()))?;
-            let format = Format::from_path(&args.file);
-            let definition = WorkflowDefinition::parse(&text, format)
-                .with_context(|| format!("{}", args.file.display()))?;
-            let platform = args.platform.platform(cache_dir).await?;
-            let user = args.platform.user();
-            let had_webhook = platform
-                .store
-                .workflows()
-                .find(&user, &definition.name)
-                .await?
-                .is_some_and(|w| w.webhook_token.is_some());
-            let saved = saved::save(&platform, &user, definition).await?;
+            let content_type = match Format::from_path(&args.file) {
+                Format::Json => "application/json",
+                Format::Yaml => "application/yaml",
+            };
+            let saved: Saved = client
+                .post_text(&["v1", "workflows"], content_type, text)
+                .await
+                .with_context(|| format!("{} was not saved", args.file.display()))?;
+            let workflow = &saved.workflow.workflow;
             println!(
                 "saved workflow `{}` version {} ({} trigger, {} step(s))",
-                saved.row.name,
-                saved.row.version,
-                saved.row.trigger_kind,
-                saved.definition.steps.len()
+                workflow.name,
+                workflow.version,
+                workflow.trigger,
+                saved.workflow.definition.steps.len()
             );
-            if let Some(token) = &saved.row.webhook_token {
-                println!("webhook path: /v1/hooks/{token}");
-                if had_webhook {
-                    println!(
+            if let Some(webhook) = &saved.webhook {
+                println!("webhook path: {}", webhook.path);
+                match &webhook.secret {
+                    Some(secret) => print_secret(secret),
+                    None => println!(
                         "signing secret: unchanged (`workway workflow rotate-secret {}` makes a new one)",
-                        saved.row.name
-                    );
-                } else {
-                    let sealed = saved
-                        .row
-                        .webhook_secret
-                        .as_deref()
-                        .context("the saved webhook workflow has no signing secret")?;
-                    let secret = webhook::open_secret(&platform, token, sealed)
-                        .map_err(|e| anyhow::anyhow!("cannot open the signing secret: {e}"))?;
-                    print_secret(&secret);
+                        workflow.name
+                    ),
                 }
             }
         }
-        WorkflowCommand::List(options) => {
-            let platform = options.platform(cache_dir).await?;
-            let user = options.user();
-            let rows = platform.store.workflows().list(Some(&user)).await?;
+        WorkflowCommand::List => {
+            let rows: Vec<Workflow> = client.get(&["v1", "workflows"], &[]).await?;
             if rows.is_empty() {
-                println!("{user} has no workflows yet: `workway workflow create <file.yaml>`");
+                println!("no workflows yet: `workway workflow create <file.yaml>`");
             }
             for row in rows {
-                println!("{:<28} v{:<4} {}", row.name, row.version, row.trigger_kind);
+                println!("{:<28} v{:<4} {}", row.name, row.version, row.trigger);
+            }
+        }
+        WorkflowCommand::Show(args) => {
+            let (version, current, definition) = match args.version {
+                Some(v) => {
+                    let detail: VersionDetail = client
+                        .get(
+                            &["v1", "workflows", &args.name, "versions", &v.to_string()],
+                            &[],
+                        )
+                        .await?;
+                    (detail.version, detail.current_version, detail.definition)
+                }
+                None => {
+                    let detail: WorkflowDetail =
+                        client.get(&["v1", "workflows", &args.name], &[]).await?;
+                    let v = detail.workflow.version;
+                    (v, v, detail.definition)
+                }
+            };
+            println!("# {} version {version} of {current}", args.name);
+            println!("{}", definition.to_yaml());
+        }
+        WorkflowCommand::Versions(args) => {
+            let versions: Vec<Version> = client
+                .get(&["v1", "workflows", &args.name, "versions"], &[])
+                .await?;
+            for v in versions {
+                println!("v{:<4} {}", v.version, when(v.created_at));
             }
         }
         WorkflowCommand::RotateSecret(args) => {
-            let platform = args.platform.platform(cache_dir).await?;
-            let user = args.platform.user();
-            let secret = webhook::rotate_secret(&platform, &user, &args.name).await?;
+            let rotated: Rotated = client
+                .post(&["v1", "workflows", &args.name, "rotate-secret"], &())
+                .await?;
             println!(
                 "new signing secret of `{}`; the old one no longer verifies",
                 args.name
             );
+            let secret = rotated
+                .webhook
+                .secret
+                .context("the server rotated the secret but did not send the new one")?;
             print_secret(&secret);
         }
-        WorkflowCommand::Show(args) => {
-            let platform = args.platform.platform(cache_dir).await?;
-            let user = args.platform.user();
-            let current = saved::load(&platform, &user, &args.name).await?;
-            let definition = match args.version {
-                Some(v) => saved::definition_of(&platform, &current.row, v).await?,
-                None => current.definition,
-            };
+        WorkflowCommand::Delete(args) => {
+            client.delete(&["v1", "workflows", &args.name]).await?;
             println!(
-                "# {} version {} of {}",
-                current.row.name,
-                args.version.unwrap_or(current.row.version),
-                current.row.version
+                "deleted workflow `{}`: its triggers stop; its runs stay readable",
+                args.name
             );
-            println!("{}", definition.to_yaml());
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -25,6 +25,8 @@
 //!   each signing with a key of their own, sealed;
 //! - [`installations`]: which approved version each user installed, and
 //!   the pins a run takes of them;
+//! - [`connections`]: provider accounts connected with a key the user
+//!   holds, checked and sealed in the vault;
 //! - [`saved`]: saving a validated workflow definition as its next version;
 //! - [`triggers`]: the one place runs are created (manual, webhook,
 //!   schedule, events); the event trigger consumes the outbox;
@@ -40,6 +42,7 @@ pub mod cancel;
 pub mod capabilities;
 pub mod catalog;
 pub mod config;
+pub mod connections;
 pub mod events;
 pub mod executor;
 pub mod hook_secrets;

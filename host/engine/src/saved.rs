@@ -2,12 +2,18 @@
 //! installed integrations (every action exists, every reference resolves,
 //! every literal fits the action's input schema) before it is stored as
 //! the workflow's next version. Runs keep the version they started with.
+//!
+//! Deleting a workflow ([`delete`]) keeps what its runs need to stay
+//! readable (its row, marked deleted, and every version) and stops
+//! everything else: its webhook URL finds nothing, its schedule and event
+//! triggers no longer fire, its runs still queued, running or waiting are
+//! cancelled, and its name is free for a new workflow.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use workway_store::StoreError;
-use workway_store::workflows::{SaveWorkflow, TriggerKind, WorkflowRow};
+use workway_store::workflows::{DeletedWorkflow, SaveWorkflow, TriggerKind, WorkflowRow};
 
 use crate::catalog::ApprovedIntegration;
 use crate::installations;
@@ -193,6 +199,52 @@ pub async fn load(
         .ok_or_else(|| SaveError::Unknown(name.to_string()))?;
     let definition = definition_of(platform, &row, row.version).await?;
     Ok(SavedWorkflow { row, definition })
+}
+
+/// What a run cancelled because its workflow was deleted records as its
+/// error (JSON).
+pub fn deleted_workflow_error() -> String {
+    serde_json::json!({"reason": "its workflow was deleted"}).to_string()
+}
+
+/// Delete `owner`'s workflow `name`; [`SaveError::Unknown`] when `owner`
+/// has none of that name (another owner's included).
+///
+/// The workflow is marked deleted and its active runs cancelled in one
+/// transaction. Its active runs are then cancelled once more, after that
+/// commit, to catch a run inserted meanwhile by a trigger that read the
+/// workflow before the deletion; one inserted after this second sweep is
+/// cancelled by [`crate::triggers::start_run`], which reads the workflow
+/// again after inserting. A step executing at that moment finishes in its
+/// sandbox, but its result is not recorded and no further step starts, as
+/// with [`crate::cancel::cancel`].
+pub async fn delete(
+    platform: &Platform,
+    owner: &str,
+    name: &str,
+) -> Result<DeletedWorkflow, SaveError> {
+    let error = deleted_workflow_error();
+    let now = workway_store::clock::now_ms();
+    let mut deleted = platform
+        .store
+        .workflows()
+        .delete(owner, name, &error, now)
+        .await?
+        .ok_or_else(|| SaveError::Unknown(name.to_string()))?;
+    let late = platform
+        .store
+        .runs()
+        .cancel_active_of_workflow(&deleted.row.id, &error, now)
+        .await?;
+    deleted.cancelled_runs.extend(late);
+    tracing::info!(
+        owner,
+        workflow = name,
+        id = %deleted.row.id,
+        cancelled_runs = deleted.cancelled_runs.len(),
+        "workflow deleted"
+    );
+    Ok(deleted)
 }
 
 /// Version `version` of the stored workflow `row`.

@@ -8,7 +8,9 @@
 //!   cap, graceful shutdown), bounded by [`ServerConfig`];
 //! - [`observe`]: a span and an `x-request-id` per request, the HTTP
 //!   metrics, and `GET /metrics` (unauthenticated, like health: keep it
-//!   off the public internet).
+//!   off the public internet);
+//! - [`openapi`]: the OpenAPI 3.1 document of every route but `/metrics`,
+//!   generated from the handlers and served at `GET /v1/openapi.json`.
 //!
 //! Every route is versioned under `/v1` except health and metrics, which
 //! load balancers, orchestrators and scrapers probe.
@@ -18,6 +20,7 @@ pub mod health;
 pub mod hooks;
 pub mod listener;
 pub mod observe;
+pub mod openapi;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -26,7 +29,9 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use workway_engine::platform::Platform;
 
@@ -46,14 +51,30 @@ pub const ACCOUNT_BODY_BYTES: usize = 64 << 10;
 /// a prefix covers the path itself and every path below it.
 const ACCOUNT_PREFIXES: &[&str] = &["/v1/auth", "/v1/account", "/v1/tokens"];
 
+/// Every route but `/metrics`, each registered with its OpenAPI
+/// description (`routes!`): the platform API, webhook delivery, health
+/// and the document itself. The document before [`openapi::finish`].
+pub fn documented_routes() -> OpenApiRouter<Arc<Platform>> {
+    OpenApiRouter::with_openapi(openapi::base())
+        .merge(api::routes())
+        .routes(routes!(hooks::deliver))
+        .routes(routes!(health::health))
+        .routes(routes!(health::live))
+        .routes(routes!(health::ready))
+        .routes(routes!(openapi::document))
+}
+
+/// The OpenAPI 3.1 document of every route [`router`] serves but
+/// `/metrics` (Prometheus text, not JSON), as `GET /v1/openapi.json`
+/// answers it.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    openapi::finish(documented_routes().into_openapi())
+}
+
 /// The API's routes over `platform`.
 pub fn router(platform: Arc<Platform>) -> Router {
-    let routes = api::routes()
-        .route("/health", get(health::health))
-        .route("/health/live", get(health::live))
-        .route("/health/ready", get(health::ready))
-        .route("/metrics", get(observe::metrics))
-        .route("/v1/hooks/{token}", post(hooks::deliver));
+    let (routes, _document) = documented_routes().split_for_parts();
+    let routes = routes.route("/metrics", get(observe::metrics));
     observe::observe(body_limits(routes)).with_state(platform)
 }
 

@@ -3,7 +3,11 @@
 //! answered 408, connections over the cap wait until one closes, stopping
 //! refuses new connections while the request in flight finishes, handlers
 //! see the client's address, and bodies over a route's limit get 413.
-//! Timeouts are short; timings are only bounded generously.
+//! Timeouts are short; timings are only bounded generously. `openapi`:
+//! the OpenAPI document, and the real server serving it and every route
+//! it documents.
+
+mod openapi;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

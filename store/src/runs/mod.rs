@@ -20,7 +20,8 @@
 //!   by trigger keys;
 //! - `claim`: claiming due runs under a lease, renewing and releasing it;
 //! - `progress`: the fenced writes that move a claimed run through its
-//!   step attempts, and finishing a run outside any lease;
+//!   step attempts, and finishing runs outside any lease (one run, or
+//!   every active run of a deleted workflow);
 //! - `read`: reading runs and attempts back, for the executor, the
 //!   triggers and users.
 

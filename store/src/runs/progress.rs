@@ -383,4 +383,20 @@ impl Runs<'_> {
         .await?;
         Ok(done.rows_affected() == 1)
     }
+
+    /// Cancel every run of workflow `workflow_id` that is queued, running
+    /// or waiting, like [`Runs::finish_unleased`] with `cancelled` and
+    /// `error` (JSON): a process driving one loses its next fenced write.
+    /// The ids of the runs cancelled. [`crate::workflows::Workflows::delete`]
+    /// does this in the transaction that deletes the workflow; calling it
+    /// again afterwards catches a run a trigger inserted while it did.
+    pub async fn cancel_active_of_workflow(
+        &self,
+        workflow_id: &str,
+        error: &str,
+        now: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.store.pool().acquire().await?;
+        crate::workflows::cancel_active_runs(&mut conn, workflow_id, error, now).await
+    }
 }

@@ -37,16 +37,23 @@ pub enum PluginCommand {
     /// Submit an integration for review (validated first; nothing is
     /// stored if it is refused).
     Publish(Box<publish::PublishArgs>),
+    /// Your submissions and where each is in review.
+    Submissions,
 }
 
 /// Run a plugin command.
-pub async fn run(command: PluginCommand, cache_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    command: PluginCommand,
+    cache_dir: Option<PathBuf>,
+    server: &crate::client::ServerOptions,
+) -> anyhow::Result<ExitCode> {
     match command {
         PluginCommand::New(args) => new::run(args),
         PluginCommand::Build(args) => build::run(args),
         PluginCommand::Check(args) => check::run(args, runtime(cache_dir)?).await,
         PluginCommand::Run(args) => run::run(*args, runtime(cache_dir)?).await,
-        PluginCommand::Publish(args) => publish::run(*args, runtime(cache_dir)?).await,
+        PluginCommand::Publish(args) => publish::run(*args, server).await,
+        PluginCommand::Submissions => publish::list(server).await,
     }
 }
 

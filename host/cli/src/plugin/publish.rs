@@ -1,22 +1,23 @@
 //! `workway plugin publish <dir|component.wasm>`: submit an integration for
-//! review. Validation runs first (contract, imports, `describe()` against
+//! review as the signed-in developer account, through the server's API.
+//! The server validates it first (contract, imports, `describe()` against
 //! the manifest, sizes, hosts and scopes, the declared examples in the
 //! sandbox); a refused submission lists every reason and stores nothing.
+//! `workway plugin submissions` lists the account's own submissions.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context as _;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use clap::Args;
-use workway_engine::review::RegistryError;
-use workway_registry::review::Submission;
+use serde_json::json;
 
 use super::build::{Flavor, build_component};
 use super::check::find_manifest;
-use crate::registry::RegistryOptions;
-use crate::review::details_text;
-use workway_runtime::Runtime;
+use crate::client::{ApiClient, ClientError, ServerOptions, when};
+use crate::review::{Submission, Summary, details_text};
 
 /// Arguments of `workway plugin publish`.
 #[derive(Debug, Args)]
@@ -38,17 +39,11 @@ pub struct PublishArgs {
     /// Build the crate as a lean component (see `workway plugin build --lean`).
     #[arg(long)]
     pub lean: bool,
-
-    /// Who is submitting [default: $USER].
-    #[arg(long = "as", env = "WORKWAY_ACTOR", value_name = "DEVELOPER")]
-    pub actor: Option<String>,
-
-    #[command(flatten)]
-    pub registry: RegistryOptions,
 }
 
 /// Submit the integration and print its review report.
-pub async fn run(args: PublishArgs, runtime: Arc<Runtime>) -> anyhow::Result<ExitCode> {
+pub async fn run(args: PublishArgs, server: &ServerOptions) -> anyhow::Result<ExitCode> {
+    let client = ApiClient::from_options(server)?;
     let (component_path, component) = if args.path.is_dir() {
         build_component(&args.path, Flavor::from_lean_flag(args.lean))?
     } else {
@@ -73,13 +68,6 @@ pub async fn run(args: PublishArgs, runtime: Arc<Runtime>) -> anyhow::Result<Exi
         .as_ref()
         .map(|p| std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display())))
         .transpose()?;
-    let submitted_by = args
-        .actor
-        .clone()
-        .or_else(|| std::env::var("USER").ok())
-        .filter(|a| !a.trim().is_empty())
-        .context("say who is submitting with --as (or WORKWAY_ACTOR)")?;
-
     eprintln!(
         "submitting   {} with {}{}",
         component_path.display(),
@@ -88,34 +76,50 @@ pub async fn run(args: PublishArgs, runtime: Arc<Runtime>) -> anyhow::Result<Exi
             .map(|p| format!(" (examples replay {})", p.display()))
             .unwrap_or_default()
     );
-    let registry = args.registry.registry(runtime).await?;
-    let row = match registry
-        .submit(Submission {
-            component,
-            manifest,
-            replay,
-            submitted_by,
-        })
-        .await
-    {
-        Ok(row) => row,
-        Err(RegistryError::Refused(reasons)) => {
+    let body = json!({
+        "manifest": manifest,
+        "component": STANDARD.encode(&component),
+        "replay": replay,
+    });
+    let submission: Submission = match client.post(&["v1", "submissions"], &body).await {
+        Ok(submission) => submission,
+        Err(ClientError::Api(failure)) if failure.code == "refused" => {
             eprintln!("refused; nothing was stored. Fix these and publish again:");
-            for reason in reasons {
-                eprintln!("  - {reason}");
+            for reason in failure.details["reasons"].as_array().into_iter().flatten() {
+                match reason.as_str() {
+                    Some(text) => eprintln!("  - {text}"),
+                    None => eprintln!("  - {reason}"),
+                }
             }
             return Ok(ExitCode::FAILURE);
         }
         Err(other) => return Err(other.into()),
     };
-    let details = registry.show(&row.id).await?;
-    print!("{}", details_text(&details));
+    print!("{}", details_text(&submission));
     eprintln!(
         "submitted; another reviewer decides with `workway review approve {} --reviewed {}` or `reject {} --reason ...`",
-        row.id,
-        details.report.reviewed().fingerprint(),
-        row.id
+        submission.summary.id, submission.fingerprint, submission.summary.id
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// List the signed-in account's submissions, newest first.
+pub async fn list(server: &ServerOptions) -> anyhow::Result<ExitCode> {
+    let client = ApiClient::from_options(server)?;
+    let rows: Vec<Summary> = client.get(&["v1", "submissions"], &[]).await?;
+    if rows.is_empty() {
+        println!("no submissions yet: `workway plugin publish <crate or .wasm>`");
+    }
+    for row in rows {
+        println!(
+            "{:<26}  {:<14}  {} {}  {}",
+            row.id,
+            row.state,
+            row.integration,
+            row.version,
+            when(row.created_at)
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -3,6 +3,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use super::served::{Served, command, with_stdin};
+
 fn workway(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_workway"))
         .args(args)
@@ -584,22 +586,24 @@ fn workway_with(args: &[&str], envs: &[(&str, &str)]) -> Output {
     command.output().expect("the workway binary runs")
 }
 
-/// The review flow by hand: publish, list, show, approve, run by name,
-/// revoke; with the refusals a developer or reviewer meets on the way.
+/// The review flow through `workway serve`: a developer publishes, a
+/// reviewer lists, shows and approves (signed with their own key), the
+/// approved version runs by name, another reviewer revokes it; with the
+/// refusals met on the way (a refused upload stores nothing, a developer
+/// cannot approve, nobody approves their own submission, a revocation
+/// needs a reason).
 #[test]
 fn publish_review_approve_then_run_by_name_until_revoked() {
     use workway_test_artifacts::first_party;
     let data = tempfile::tempdir().expect("temp dir");
     let data_dir = data.path().to_str().expect("utf-8 path");
-    let key = workway_with(&["review", "new-key", "--id", "review-1"], &[]);
-    assert!(key.status.success(), "{}", stderr(&key));
-    let key = stdout(&key).trim().to_string();
-    assert!(key.starts_with("review-1:"), "{key}");
-    let envs = [
-        ("WORKWAY_DATA_DIR", data_dir),
-        ("WORKWAY_REVIEW_KEY", key.as_str()),
-        ("WORKWAY_REVIEWERS", "rita,sam"),
-    ];
+    let envs = [("WORKWAY_DATA_DIR", data_dir)];
+    let served = Served::start(&envs, &[]);
+    let dev = served.user("dev@example.com", &["developer"]);
+    let rita = served.user("rita@example.com", &["reviewer"]);
+    let sam = served.user("sam@example.com", &["reviewer"]);
+    let both = served.user("both@example.com", &["developer", "reviewer"]);
+
     let slack = Path::new(first_party::DIR).join("slack");
     let manifest = slack.join("workway.toml");
     let manifest = manifest.to_str().expect("utf-8 path");
@@ -615,18 +619,13 @@ fn publish_review_approve_then_run_by_name_until_revoked() {
             .replace("version = \"0.1.0\"", "version = \"0.2.0\""),
     )
     .expect("write");
-    let refused = workway_with(
-        &[
-            "plugin",
-            "publish",
-            first_party::SLACK,
-            "--manifest",
-            wrong.to_str().expect("utf-8"),
-            "--as",
-            "dev",
-        ],
-        &envs,
-    );
+    let refused = dev.run(&[
+        "plugin",
+        "publish",
+        first_party::SLACK,
+        "--manifest",
+        wrong.to_str().expect("utf-8"),
+    ]);
     assert!(!refused.status.success());
     assert!(
         stderr(&refused)
@@ -635,21 +634,33 @@ fn publish_review_approve_then_run_by_name_until_revoked() {
         stderr(&refused)
     );
     assert!(stderr(&refused).contains("nothing was stored"));
-
-    let published = workway_with(
-        &[
-            "plugin",
-            "publish",
-            first_party::SLACK,
-            "--manifest",
-            manifest,
-            "--as",
-            "dev",
-        ],
-        &envs,
+    assert!(
+        stdout(&dev.run(&["plugin", "submissions"])).contains("no submissions yet"),
+        "the refused upload left nothing behind"
     );
-    let report = stdout(&published);
-    assert!(published.status.success(), "{report}{}", stderr(&published));
+
+    // Only developers publish.
+    let not_developer = rita.run(&[
+        "plugin",
+        "publish",
+        first_party::SLACK,
+        "--manifest",
+        manifest,
+    ]);
+    assert!(!not_developer.status.success());
+    assert!(
+        stderr(&not_developer).contains("needs the developer role"),
+        "{}",
+        stderr(&not_developer)
+    );
+
+    let report = dev.ok(&[
+        "plugin",
+        "publish",
+        first_party::SLACK,
+        "--manifest",
+        manifest,
+    ]);
     for expected in [
         "(pending_review)",
         "slack 0.1.0",
@@ -673,22 +684,26 @@ fn publish_review_approve_then_run_by_name_until_revoked() {
         .map(str::trim)
         .expect("the fingerprint a reviewer approves with")
         .to_string();
+    assert!(stdout(&dev.run(&["plugin", "submissions"])).contains(&id));
 
-    let listed = stdout(&workway_with(&["review", "list"], &envs));
+    let listed = rita.ok(&["review", "list"]);
     assert!(
         listed.contains(&id) && listed.contains("pending_review"),
         "{listed}"
     );
-    let shown = stdout(&workway_with(&["review", "show", &id], &envs));
+    let shown = rita.ok(&["review", "show", &id]);
     assert!(
-        shown.contains("history") && shown.contains("dev"),
+        shown.contains("history") && shown.contains(&fingerprint),
         "{shown}"
     );
+    // The queue is the reviewers'.
+    let queue = dev.run(&["review", "list"]);
+    assert!(!queue.status.success());
 
     // Not approved yet: it does not run by name.
-    let run_by_name = |envs: &[(&str, &str)]| {
-        workway_with(
-            &[
+    let run_by_name = || {
+        served
+            .operator(&[
                 "plugin",
                 "run",
                 "slack",
@@ -696,11 +711,11 @@ fn publish_review_approve_then_run_by_name_until_revoked() {
                 "--example",
                 "--replay",
                 replay,
-            ],
-            envs,
-        )
+            ])
+            .output()
+            .expect("runs")
     };
-    let pending = run_by_name(&envs);
+    let pending = run_by_name();
     assert!(!pending.status.success());
     assert!(
         stderr(&pending).contains("no approved version of `slack`"),
@@ -708,78 +723,67 @@ fn publish_review_approve_then_run_by_name_until_revoked() {
         stderr(&pending)
     );
 
-    // Only reviewers approve.
-    let not_reviewer = workway_with(
-        &[
-            "review",
-            "approve",
-            &id,
-            "--reviewed",
-            &fingerprint,
-            "--as",
-            "dev",
-        ],
-        &envs,
-    );
+    // Only reviewers approve, and never their own submission.
+    let not_reviewer = dev.run(&["review", "approve", &id, "--reviewed", &fingerprint]);
     assert!(!not_reviewer.status.success());
-    assert!(stderr(&not_reviewer).contains("`dev` is not a reviewer"));
-    let approved = workway_with(
-        &[
-            "review",
-            "approve",
-            &id,
-            "--reviewed",
-            &fingerprint,
-            "--as",
-            "rita",
-            "--note",
-            "scopes fit",
-        ],
-        &envs,
-    );
-    assert!(approved.status.success(), "{}", stderr(&approved));
-    assert!(stdout(&approved).contains("may reach    https://slack.com"));
-
-    let ran = run_by_name(&envs);
-    assert!(ran.status.success(), "{}\n{}", stdout(&ran), stderr(&ran));
     assert!(
-        stderr(&ran).contains("approved by rita"),
+        stderr(&not_reviewer).contains("needs the reviewer role"),
         "{}",
-        stderr(&ran)
+        stderr(&not_reviewer)
     );
+    let notion = Path::new(first_party::DIR).join("notion/workway.toml");
+    let own = both.ok(&[
+        "plugin",
+        "publish",
+        first_party::NOTION,
+        "--manifest",
+        notion.to_str().expect("utf-8 path"),
+    ]);
+    let own_id = own
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .expect("the submission id");
+    let own_fingerprint = own
+        .lines()
+        .find_map(|l| l.strip_prefix("fingerprint"))
+        .map(str::trim)
+        .expect("a fingerprint");
+    let self_approval = both.run(&["review", "approve", own_id, "--reviewed", own_fingerprint]);
+    assert!(!self_approval.status.success());
+    assert!(
+        stderr(&self_approval).contains("you submitted this submission"),
+        "{}",
+        stderr(&self_approval)
+    );
+    // A fingerprint of something else is refused.
+    let stale = rita.run(&["review", "approve", &id, "--reviewed", own_fingerprint]);
+    assert!(!stale.status.success(), "{}", stdout(&stale));
+
+    let approved = rita.ok(&["review", "approve", &id, "--reviewed", &fingerprint]);
+    assert!(
+        approved.contains("may reach    https://slack.com"),
+        "{approved}"
+    );
+    assert!(approved.contains("signed by    key `"), "{approved}");
+
+    let ran = run_by_name();
+    assert!(ran.status.success(), "{}\n{}", stdout(&ran), stderr(&ran));
+    assert!(stderr(&ran).contains("approved by "), "{}", stderr(&ran));
     assert!(stdout(&ran).contains("\"channel\""), "{}", stdout(&ran));
 
-    // A host that trusts another key refuses the approval.
-    let stranger = workway_with(&["review", "new-key", "--id", "stranger"], &[]);
-    let stranger_public = stderr(&stranger)
-        .rsplit(' ')
-        .next()
-        .expect("public half")
-        .trim()
-        .to_string();
-    let untrusting = run_by_name(&[
-        ("WORKWAY_DATA_DIR", data_dir),
-        ("WORKWAY_TRUSTED_KEYS", stranger_public.as_str()),
-    ]);
-    assert!(!untrusting.status.success());
-    assert!(
-        stderr(&untrusting).contains("does not hold"),
-        "{}",
-        stderr(&untrusting)
-    );
-
     // Live mode may only name approved hosts.
-    let widened = workway_with(
-        &[
+    let widened = served
+        .operator(&[
             "plugin",
             "run",
             "slack",
             "list-channels",
             "--allow-host",
             "https://evil.example",
-        ],
-        &envs,
-    );
+        ])
+        .output()
+        .expect("runs");
     assert!(!widened.status.success());
     assert!(
         stderr(&widened)
@@ -788,29 +792,25 @@ fn publish_review_approve_then_run_by_name_until_revoked() {
         stderr(&widened)
     );
 
-    let no_reason = workway_with(
-        &["review", "revoke", &id, "--as", "sam", "--reason", " "],
-        &envs,
-    );
+    let no_reason = sam.run(&["review", "revoke", &id, "--reason", " "]);
     assert!(!no_reason.status.success());
-    let revoked = workway_with(
-        &[
-            "review",
-            "revoke",
-            &id,
-            "--as",
-            "sam",
-            "--reason",
-            "posts to every channel",
-        ],
-        &envs,
-    );
-    assert!(revoked.status.success(), "{}", stderr(&revoked));
-    let after = run_by_name(&envs);
-    assert!(!after.status.success());
-    let history = stdout(&workway_with(&["review", "show", &id], &envs));
     assert!(
-        history.contains("revoked") && history.contains("sam: posts to every channel"),
+        stderr(&no_reason).contains("(field `reason`)"),
+        "{}",
+        stderr(&no_reason)
+    );
+    sam.ok(&[
+        "review",
+        "revoke",
+        &id,
+        "--reason",
+        "posts to every channel",
+    ]);
+    let after = run_by_name();
+    assert!(!after.status.success());
+    let history = sam.ok(&["review", "show", &id]);
+    assert!(
+        history.contains("revoked") && history.contains(": posts to every channel"),
         "{history}"
     );
 }
@@ -824,66 +824,52 @@ fn the_command_line_passes_clap_debug_asserts() {
     workway_cli::Cli::command().debug_assert();
 }
 
-/// A user's workflow commands on a local database: `workflow create`
-/// shows a webhook's signing secret once, `rotate-secret` replaces it,
-/// `workflow show` (with and without `--version N`) does not panic, and
-/// another user sees neither the workflow nor its runs.
+/// A user's workflow commands through `workway serve`: `workflow
+/// create` shows a webhook's signing secret once, `rotate-secret`
+/// replaces it, `workflow show` (with and without `--version N`) does not
+/// panic, and another account sees neither the workflow nor its runs
+/// (their reads answer exactly as for a missing one).
 #[test]
 fn workflow_commands_show_the_secret_once_and_scope_reads_by_owner() {
     use workway_test_artifacts::first_party;
     let data = tempfile::tempdir().expect("temp dir");
     let data_dir = data.path().to_str().expect("utf-8 path");
-    let key = workway_with(&["review", "new-key", "--id", "review-1"], &[]);
-    assert!(key.status.success(), "{}", stderr(&key));
-    let key = stdout(&key).trim().to_string();
-    let envs = [
-        ("WORKWAY_DATA_DIR", data_dir),
-        ("WORKWAY_REVIEW_KEY", key.as_str()),
-        ("WORKWAY_REVIEWERS", "rita"),
-    ];
+    let served = Served::start(&[("WORKWAY_DATA_DIR", data_dir)], &[]);
+    let dev = served.user("dev@example.com", &["developer"]);
+    let rita = served.user("rita@example.com", &["reviewer"]);
+    let alice = served.user("alice@example.com", &[]);
+    let mallory = served.user("mallory@example.com", &[]);
     let manifest = Path::new(first_party::DIR).join("slack/workway.toml");
     let manifest = manifest.to_str().expect("utf-8 path");
-    let published = workway_with(
-        &[
-            "plugin",
-            "publish",
-            first_party::SLACK,
-            "--manifest",
-            manifest,
-            "--as",
-            "dev",
-        ],
-        &envs,
-    );
-    assert!(published.status.success(), "{}", stderr(&published));
-    let id = stdout(&published)
+    let published = dev.ok(&[
+        "plugin",
+        "publish",
+        first_party::SLACK,
+        "--manifest",
+        manifest,
+    ]);
+    let id = published
         .lines()
         .next()
         .and_then(|l| l.split_whitespace().nth(1))
         .expect("the submission id")
         .to_string();
-    let shown = stdout(&workway_with(&["review", "show", &id], &envs));
+    let shown = rita.ok(&["review", "show", &id]);
     let fingerprint = shown
         .lines()
         .find(|l| l.trim_start().starts_with("fingerprint"))
         .and_then(|l| l.split_whitespace().last())
         .unwrap_or_else(|| panic!("a fingerprint in {shown}"))
         .to_string();
-    let approved = workway_with(
-        &[
-            "review",
-            "approve",
-            &id,
-            "--reviewed",
-            &fingerprint,
-            "--as",
-            "rita",
-        ],
-        &envs,
+    rita.ok(&["review", "approve", &id, "--reviewed", &fingerprint]);
+    let installed = alice.ok(&["install", "slack"]);
+    assert!(installed.contains("installed slack 0.1.0"), "{installed}");
+    assert!(alice.ok(&["installations"]).contains("slack"));
+    assert!(
+        mallory
+            .ok(&["installations"])
+            .contains("nothing installed yet")
     );
-    assert!(approved.status.success(), "{}", stderr(&approved));
-    let installed = workway_with(&["install", "slack", "--as", "alice"], &envs);
-    assert!(installed.status.success(), "{}", stderr(&installed));
 
     let file = data.path().join("hook.yaml");
     std::fs::write(
@@ -897,178 +883,248 @@ fn workflow_commands_show_the_secret_once_and_scope_reads_by_owner() {
             .find_map(|l| l.strip_prefix("signing secret: whsec_"))
             .map(|s| format!("whsec_{s}"))
     };
-    let created = workway_with(&["workflow", "create", file, "--as", "alice"], &envs);
-    assert!(created.status.success(), "{}", stderr(&created));
-    let first = secret_in(&stdout(&created)).expect("the secret is shown at creation");
-    assert!(stdout(&created).contains("webhook path: /v1/hooks/"));
-    let again = workway_with(&["workflow", "create", file, "--as", "alice"], &envs);
-    assert!(again.status.success(), "{}", stderr(&again));
-    assert_eq!(secret_in(&stdout(&again)), None, "shown once only");
-    assert!(
-        stdout(&again).contains("rotate-secret hook"),
-        "{}",
-        stdout(&again)
-    );
+    // Mallory has not installed slack: the workflow does not fit.
+    let unfit = mallory.run(&["workflow", "create", file]);
+    assert!(!unfit.status.success());
+    assert!(stderr(&unfit).contains("slack"), "{}", stderr(&unfit));
 
-    let rotated = workway_with(
-        &["workflow", "rotate-secret", "hook", "--as", "alice"],
-        &envs,
-    );
-    assert!(rotated.status.success(), "{}", stderr(&rotated));
-    let second = secret_in(&stdout(&rotated)).expect("the new secret is shown");
+    let created = alice.ok(&["workflow", "create", file]);
+    let first = secret_in(&created).expect("the secret is shown at creation");
+    assert!(created.contains("webhook path: /v1/hooks/"), "{created}");
+    let again = alice.ok(&["workflow", "create", file]);
+    assert_eq!(secret_in(&again), None, "shown once only");
+    assert!(again.contains("rotate-secret hook"), "{again}");
+
+    let rotated = alice.ok(&["workflow", "rotate-secret", "hook"]);
+    let second = secret_in(&rotated).expect("the new secret is shown");
     assert_ne!(first, second);
-    let stranger = workway_with(
-        &["workflow", "rotate-secret", "hook", "--as", "mallory"],
-        &envs,
-    );
+    let stranger = mallory.run(&["workflow", "rotate-secret", "hook"]);
     assert!(!stranger.status.success());
     assert!(
-        stderr(&stranger).contains("no workflow `hook`"),
+        stderr(&stranger).contains("no such workflow"),
         "{}",
         stderr(&stranger)
     );
 
     // `workflow show` used to panic (exit 101) on its `--version` option.
-    let shown = workway_with(&["workflow", "show", "hook", "--as", "alice"], &envs);
+    let shown = alice.run(&["workflow", "show", "hook"]);
     assert_eq!(shown.status.code(), Some(0), "{}", stderr(&shown));
     assert!(
         stdout(&shown).contains("# hook version 2 of 2"),
         "{}",
         stdout(&shown)
     );
-    let old = workway_with(
-        &[
-            "workflow",
-            "show",
-            "hook",
-            "--version",
-            "1",
-            "--as",
-            "alice",
-        ],
-        &envs,
-    );
+    let old = alice.run(&["workflow", "show", "hook", "--version", "1"]);
     assert_eq!(old.status.code(), Some(0), "{}", stderr(&old));
     assert!(
         stdout(&old).contains("# hook version 1 of 2"),
         "{}",
         stdout(&old)
     );
-    let hidden = workway_with(&["workflow", "show", "hook", "--as", "mallory"], &envs);
+    assert!(alice.ok(&["workflow", "versions", "hook"]).contains("v2"));
+    let hidden = mallory.run(&["workflow", "show", "hook"]);
     assert!(!hidden.status.success());
     assert!(
-        stderr(&hidden).contains("no workflow `hook`"),
+        stderr(&hidden).contains("no such workflow"),
         "{}",
         stderr(&hidden)
     );
+    assert!(!mallory.ok(&["workflow", "list"]).contains("hook"));
 
     // A run is shown to its owner only; to anyone else it does not exist.
-    let queued = workway_with(&["run", "hook", "--detach", "--as", "alice"], &envs);
-    assert!(queued.status.success(), "{}", stderr(&queued));
-    let run = stdout(&queued).trim().to_string();
-    let own = workway_with(&["runs", "show", &run, "--as", "alice"], &envs);
-    assert!(own.status.success(), "{}", stderr(&own));
-    assert!(stdout(&own).contains(&run), "{}", stdout(&own));
-    let other = workway_with(&["runs", "show", &run, "--as", "mallory"], &envs);
+    let run = alice.ok(&["run", "hook", "--detach"]).trim().to_string();
+    let own = alice.ok(&["runs", "show", &run]);
+    assert!(own.contains(&run), "{own}");
+    let other = mallory.run(&["runs", "show", &run]);
     assert!(!other.status.success(), "{}", stdout(&other));
-    let missing = workway_with(&["runs", "show", "no-such-run", "--as", "mallory"], &envs);
+    let missing = mallory.run(&["runs", "show", "no-such-run"]);
     assert_eq!(
-        stderr(&other).replace(&run, "<id>"),
-        stderr(&missing).replace("no-such-run", "<id>"),
-        "another user's run reads exactly as a missing one"
+        stderr(&other),
+        stderr(&missing),
+        "another account's run reads exactly as a missing one"
     );
     assert!(stdout(&other).is_empty(), "{}", stdout(&other));
-    let listed = workway_with(&["runs", "list", "--as", "mallory"], &envs);
-    assert!(!stdout(&listed).contains(&run), "{}", stdout(&listed));
+    assert!(!mallory.ok(&["runs", "list"]).contains(&run));
+    assert!(alice.ok(&["runs", "list"]).contains(&run));
+    let cancel = mallory.run(&["runs", "cancel", &run]);
+    assert!(!cancel.status.success());
+    let rerun = mallory.run(&["runs", "rerun", &run]);
+    assert!(!rerun.status.success());
+
+    // Signed out, the stored token is revoked at the server.
+    let token = std::fs::read_to_string(mallory.credentials()).expect("credentials");
+    let token: serde_json::Value = serde_json::from_str(&token).expect("json");
+    let token = token["token"].as_str().expect("a token").to_string();
+    assert!(mallory.ok(&["logout"]).contains("revoked"));
+    assert!(!mallory.credentials().exists());
+    let revoked = mallory
+        .command(&["whoami"])
+        .env("WORKWAY_TOKEN", &token)
+        .output()
+        .expect("runs");
+    assert!(!revoked.status.success());
+    assert!(
+        stderr(&revoked).contains("workway login"),
+        "{}",
+        stderr(&revoked)
+    );
 }
 
-/// A pasted token for a provider whose tokens carry scopes must say which
-/// it was granted: a connection that records none would otherwise be
-/// handed to an installation approved for far less.
+/// A pasted token goes to the server, which checks its scopes: for a
+/// provider whose tokens carry scopes it must say which it was granted
+/// (a connection that records none would otherwise be handed to an
+/// installation approved for far less), spelled that provider's way;
+/// Notion's carry none. Another account never sees the connection.
 #[test]
 fn connect_without_a_scope_is_refused_for_a_provider_whose_tokens_carry_scopes() {
     let data = tempfile::tempdir().expect("temp dir");
     let data_dir = data.path().to_str().expect("utf-8 path");
-    let key = workway_with(&["review", "new-key", "--id", "review-1"], &[]);
-    assert!(key.status.success(), "{}", stderr(&key));
-    let key = stdout(&key).trim().to_string();
-    let envs = [
-        ("WORKWAY_DATA_DIR", data_dir),
-        ("WORKWAY_REVIEW_KEY", key.as_str()),
-        ("WORKWAY_USER", "alice"),
-    ];
+    let served = Served::start(&[("WORKWAY_DATA_DIR", data_dir)], &[]);
+    let alice = served.user("alice@example.com", &[]);
+    let mallory = served.user("mallory@example.com", &[]);
     let calendar = "https://www.googleapis.com/auth/calendar.readonly";
 
-    let scopeless = workway_with(&["connect", "google", "--token", "-"], &envs);
+    let scopeless = alice.run_stdin(&["connect", "google", "--token", "-"], "ya29.x\n");
     assert!(!scopeless.status.success(), "{}", stdout(&scopeless));
-    let refusal = stderr(&scopeless);
     assert!(
-        refusal.contains("name the scopes the `google` token was granted"),
-        "{refusal}"
-    );
-    assert!(
-        refusal
-            .contains("workway connect google --token - --scope https://www.googleapis.com/auth/"),
-        "{refusal}"
+        stderr(&scopeless).contains("scope"),
+        "{}",
+        stderr(&scopeless)
     );
     for provider in ["slack", "stripe"] {
-        let refused = workway_with(&["connect", provider, "--token", "t0ken"], &envs);
+        let refused = alice.run(&["connect", provider, "--token", "t0ken"]);
         assert!(!refused.status.success(), "{provider}");
-        assert!(stderr(&refused).contains("--scope"), "{}", stderr(&refused));
+        assert!(stderr(&refused).contains("scope"), "{}", stderr(&refused));
     }
-
-    // A scope spelled for another provider, or given to Notion, is refused.
-    let misspelled = workway_with(
-        &[
-            "connect",
-            "google",
-            "--token",
-            "ya29.x",
-            "--scope",
-            "chat:write",
-        ],
-        &envs,
-    );
+    let misspelled = alice.run(&[
+        "connect",
+        "google",
+        "--token",
+        "ya29.x",
+        "--scope",
+        "chat:write",
+    ]);
     assert!(!misspelled.status.success());
     assert!(
-        stderr(&misspelled).contains("has no scope `chat:write`"),
+        stderr(&misspelled).contains("chat:write"),
         "{}",
         stderr(&misspelled)
     );
-    let notion_scoped = workway_with(
-        &[
-            "connect", "notion", "--token", "secret_x", "--scope", "read",
-        ],
-        &envs,
-    );
+    let notion_scoped = alice.run(&[
+        "connect", "notion", "--token", "secret_x", "--scope", "read",
+    ]);
     assert!(!notion_scoped.status.success());
     assert!(
-        stderr(&notion_scoped).contains("`notion` tokens carry no scopes"),
+        stderr(&notion_scoped).contains("notion"),
         "{}",
         stderr(&notion_scoped)
     );
-    let none = workway_with(&["connections"], &envs);
-    assert!(none.status.success(), "{}", stderr(&none));
+    let neither = alice.run(&["connect", "notion"]);
+    assert!(!neither.status.success());
     assert!(
-        stdout(&none).contains("no connections yet"),
+        stderr(&neither).contains("--integration"),
         "{}",
-        stdout(&none)
+        stderr(&neither)
     );
+    assert!(alice.ok(&["connections"]).contains("no connections yet"));
 
     // With its scopes (and Notion without any) the token is sealed.
-    let google = workway_with(
-        &[
-            "connect", "google", "--token", "ya29.x", "--scope", calendar,
-        ],
-        &envs,
+    alice.ok(&[
+        "connect", "google", "--token", "ya29.x", "--scope", calendar,
+    ]);
+    let notion = alice.run_stdin(
+        &["connect", "notion", "--token", "-", "--account", "Acme"],
+        "secret_x\n",
     );
-    assert!(google.status.success(), "{}", stderr(&google));
-    let notion = workway_with(&["connect", "notion", "--token", "secret_x"], &envs);
     assert!(notion.status.success(), "{}", stderr(&notion));
-    let listed = stdout(&workway_with(&["connections"], &envs));
+    let listed = alice.ok(&["connections"]);
     assert!(
-        listed.contains("google") && listed.contains("notion"),
+        listed.contains("google") && listed.contains("notion") && listed.contains("Acme"),
         "{listed}"
+    );
+    assert!(!listed.contains("secret_x") && !listed.contains("ya29.x"));
+    assert!(mallory.ok(&["connections"]).contains("no connections yet"));
+    let id = listed
+        .lines()
+        .find(|l| l.starts_with("notion"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .expect("the connection's id")
+        .to_string();
+    let stolen = mallory.run(&["disconnect", &id]);
+    assert!(!stolen.status.success());
+    assert!(alice.ok(&["connections"]).contains("notion"));
+    alice.ok(&["disconnect", &id]);
+    assert!(!alice.ok(&["connections"]).contains("notion"));
+}
+
+/// `workway login` refuses what would leak or mislead: plain http to
+/// another machine, a wrong password (nothing stored), and a stored token
+/// is never sent to a server other than the one that made it.
+#[test]
+fn login_stores_a_private_token_and_sends_it_only_to_its_server() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let data_dir = data.path().to_str().expect("utf-8 path");
+    let served = Served::start(&[("WORKWAY_DATA_DIR", data_dir)], &[]);
+    let alice = served.user("alice@example.com", &["developer"]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(alice.credentials())
+            .expect("credentials stored")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let me = alice.ok(&["whoami"]);
+    assert!(me.contains("alice@example.com"), "{me}");
+    assert!(me.contains("read, run, publish"), "{me}");
+
+    let wrong = tempfile::tempdir().expect("temp dir");
+    let wrong_file = wrong.path().join("credentials.json");
+    let mut login = command(&[
+        "login",
+        "--server",
+        &served.url,
+        "--email",
+        "alice@example.com",
+        "--password-stdin",
+    ]);
+    login.env("WORKWAY_CREDENTIALS", &wrong_file);
+    let refused = with_stdin(login, "not the password\n");
+    assert!(!refused.status.success());
+    assert!(!wrong_file.exists(), "nothing stored on a failed sign-in");
+
+    let clear = command(&["login", "--server", "http://workway.example.com"])
+        .env("WORKWAY_CREDENTIALS", &wrong_file)
+        .output()
+        .expect("runs");
+    assert!(!clear.status.success());
+    assert!(
+        stderr(&clear).contains("in the clear"),
+        "{}",
+        stderr(&clear)
+    );
+
+    let elsewhere = alice
+        .command(&["installations"])
+        .env("WORKWAY_SERVER", "https://other.example.com")
+        .output()
+        .expect("runs");
+    assert!(!elsewhere.status.success());
+    assert!(
+        stderr(&elsewhere).contains("the stored token is for"),
+        "{}",
+        stderr(&elsewhere)
+    );
+
+    let none = command(&["installations"])
+        .env("WORKWAY_CREDENTIALS", &wrong_file)
+        .output()
+        .expect("runs");
+    assert!(
+        stderr(&none).contains("workway login --server"),
+        "{}",
+        stderr(&none)
     );
 }
 

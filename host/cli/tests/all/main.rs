@@ -5,4 +5,5 @@
 
 mod ci_postgres;
 mod cli;
+mod served;
 mod workflows;

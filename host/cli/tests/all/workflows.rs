@@ -1,8 +1,10 @@
 //! Workflows through the `workway` binary, across processes, on SQLite and
-//! PostgreSQL: integrations published, approved and installed with the
-//! CLI; a three-step workflow (gmail -> notion -> slack, against the local
-//! mocks) created from YAML; a run queued with `workway run --detach` and
-//! driven by `workway worker` processes. The first worker is killed with
+//! PostgreSQL: an API-only `workway serve` front end; integrations
+//! published, approved and installed with the CLI as a developer, a
+//! reviewer and a user account; accounts connected with pasted tokens; a
+//! three-step workflow (gmail -> notion -> slack, against the local mocks)
+//! created from YAML; a run queued with `workway run --detach` and driven
+//! by `workway worker` processes. The first worker is killed with
 //! SIGKILL in the middle of the run; a second one, started on the same
 //! store, resumes it after the lease expires and finishes it. Completed
 //! steps are never executed again, and the interrupted one is delivered
@@ -11,12 +13,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use workway_capabilities::secret::Secret;
-use workway_egress::{Egress, EgressConfig};
 use workway_fixtures::first_party_scopes;
 use workway_mocks::services::AcceptedTokens;
 use workway_mocks::services::gmail::{self, GmailMock, SeedMessage};
@@ -28,9 +27,9 @@ use workway_store::Store;
 use workway_store::runs::{AttemptStatus, RunStatus, TriggerKind};
 use workway_store::testing::test_stores;
 use workway_test_artifacts::first_party;
-use workway_vault::oauth::providers::ProviderRegistry;
-use workway_vault::oauth::token::TokenSet;
-use workway_vault::{Keyring, Vault};
+use workway_vault::Keyring;
+
+use super::served::{Served, User};
 
 const DATABASE: &str = "5c6a2821-6bb1-4a7e-b6e1-c50111515c3d";
 const CHANNEL: &str = "C0123ABCD";
@@ -44,13 +43,31 @@ const TOKENS: [(&str, &str); 4] = [
 const THREE: [&str; 3] = ["gmail", "notion", "slack"];
 
 /// Everything one test's processes share: the store, the folders and the
-/// keys, as environment variables.
+/// keys, as environment variables; the API front end; the accounts.
 struct Env {
     vars: Vec<(String, String)>,
+    /// The API-only front end (runs are the workers' to drive), kept
+    /// running as long as the deployment.
+    _served: Served,
+    /// A developer, a reviewer and the user whose workflows run.
+    dev: User,
+    rita: User,
+    alice: User,
     dir: tempfile::TempDir,
 }
 
 impl Env {
+    /// `workway args` as alice.
+    fn run(&self, args: &[&str]) -> Output {
+        self.alice.run(args)
+    }
+
+    /// `workway args` as alice; require success; stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        self.alice.ok(args)
+    }
+
+    /// An operator's `workway args` on this deployment.
     fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_workway"));
         command.args(args).env(
@@ -61,24 +78,6 @@ impl Env {
             command.env(name, value);
         }
         command
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args)
-            .output()
-            .expect("the workway binary runs")
-    }
-
-    /// Run and require success; stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "workway {args:?} failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// Start `workway worker`, its output in a log file.
@@ -130,8 +129,9 @@ async fn services(ca: &TestCa) -> Services {
     }
 }
 
-/// The environment of a deployment on `database_url` whose egress reaches
-/// `s`'s mocks, with a review key, a vault key and user `alice`.
+/// A deployment on `database_url` whose egress reaches `s`'s mocks, with
+/// a vault key, an API-only front end and accounts for a developer, a
+/// reviewer and `alice`.
 fn deployment(database_url: &str, ca: &TestCa, s: &Services) -> Env {
     let dir = tempfile::tempdir().expect("temp dir");
     let ca_pem = ca.write_pem(dir.path());
@@ -155,38 +155,34 @@ fn deployment(database_url: &str, ca: &TestCa, s: &Services) -> Env {
         ),
     )
     .expect("config written");
-    let key = Command::new(env!("CARGO_BIN_EXE_workway"))
-        .args(["review", "new-key", "--id", "review-1"])
-        .output()
-        .expect("runs");
-    let review_key = String::from_utf8_lossy(&key.stdout).trim().to_string();
     let vault_keys = Keyring::generate_entry("k1").expect("random");
     let path = |p: &Path| p.to_str().expect("utf-8 path").to_string();
-    let vars = vec![
+    let vars: Vec<(String, String)> = vec![
         ("WORKWAY_DATABASE_URL".into(), database_url.to_string()),
         ("WORKWAY_DATA_DIR".into(), path(dir.path())),
         (
             "WORKWAY_ARTIFACTS_DIR".into(),
             path(&dir.path().join("artifacts")),
         ),
-        ("WORKWAY_REVIEW_KEY".into(), review_key),
-        ("WORKWAY_REVIEWERS".into(), "rita".into()),
         ("WORKWAY_VAULT_KEYS".into(), vault_keys),
         ("WORKWAY_CONFIG".into(), path(&config)),
-        ("WORKWAY_USER".into(), "alice".into()),
     ];
-    Env { vars, dir }
+    let envs: Vec<(&str, &str)> = vars.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let served = Served::start(&envs, &["--api-only"]);
+    let dev = served.user("dev@example.com", &["developer"]);
+    let rita = served.user("rita@example.com", &["reviewer"]);
+    let alice = served.user("alice@example.com", &[]);
+    Env {
+        vars,
+        _served: served,
+        dev,
+        rita,
+        alice,
+        dir,
+    }
 }
 
 impl Env {
-    fn var(&self, name: &str) -> &str {
-        self.vars
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or_default()
-    }
-
     /// Publish, approve and install the first-party integrations `names`.
     fn install_integrations(&self, names: &[&str]) {
         for (name, wasm) in [
@@ -199,14 +195,12 @@ impl Env {
                 continue;
             }
             let manifest: PathBuf = Path::new(first_party::DIR).join(name).join("workway.toml");
-            let published = self.ok(&[
+            let published = self.dev.ok(&[
                 "plugin",
                 "publish",
                 wasm,
                 "--manifest",
                 manifest.to_str().expect("utf-8"),
-                "--as",
-                "dev",
             ]);
             let id = published
                 .lines()
@@ -221,55 +215,32 @@ impl Env {
                 .map(str::trim)
                 .expect("publish shows the submission's fingerprint")
                 .to_string();
-            self.ok(&[
-                "review",
-                "approve",
-                &id,
-                "--reviewed",
-                &fingerprint,
-                "--as",
-                "rita",
-            ]);
+            self.rita
+                .ok(&["review", "approve", &id, "--reviewed", &fingerprint]);
             let installed = self.ok(&["install", name]);
             assert!(
-                installed.contains(&format!("installed {name} 0.1.0 for alice")),
+                installed.contains(&format!("installed {name} 0.1.0")),
                 "{installed}"
             );
         }
     }
 
-    /// Connect alice's accounts in the vault (there is no browser here to
-    /// run the OAuth flow; the tokens are what the mocks accept).
-    async fn connect_accounts(&self) {
-        let store = Store::open(self.var("WORKWAY_DATABASE_URL"))
-            .await
-            .expect("store");
-        let keys = Arc::new(Keyring::parse(self.var("WORKWAY_VAULT_KEYS")).expect("keys"));
-        let egress = Arc::new(Egress::new(EgressConfig::default()).expect("egress"));
-        let vault = Vault::new(
-            store.clone(),
-            keys,
-            Arc::new(ProviderRegistry::builtin()),
-            egress,
-        );
+    /// Connect alice's accounts by pasting the tokens the mocks accept
+    /// (there is no browser here to run the OAuth flow).
+    fn connect_accounts(&self) {
         for (provider, token) in TOKENS {
-            vault
-                .save(
-                    "alice",
-                    provider,
-                    &first_party_scopes(provider),
-                    &TokenSet {
-                        access_token: Secret::new(token),
-                        refresh_token: None,
-                        expires_at: None,
-                        scopes: None,
-                        account: None,
-                    },
-                )
-                .await
-                .expect("connected");
+            let mut args = vec!["connect", provider, "--token", "-"];
+            let scopes = first_party_scopes(provider);
+            for scope in &scopes {
+                args.extend(["--scope", scope.as_str()]);
+            }
+            let out = self.alice.run_stdin(&args, &format!("{token}\n"));
+            assert!(
+                out.status.success(),
+                "connect {provider}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
-        store.close().await;
     }
 
     /// Save `yaml` as workflow `name` of `steps` steps, triggered by `trigger`.
@@ -362,7 +333,7 @@ async fn a_worker_killed_mid_run_leaves_a_run_another_worker_finishes() {
         let s = services(&ca).await;
         let env = deployment(t.url(), &ca, &s);
         env.install_integrations(&["gmail", "notion", "slack", "stripe"]);
-        env.connect_accounts().await;
+        env.connect_accounts();
         env.create_workflow("inbox-to-notion", &workflow_yaml(true), "manual", 4);
 
         let run_id = env
@@ -491,14 +462,18 @@ async fn a_worker_killed_mid_run_leaves_a_run_another_worker_finishes() {
             "{listed}"
         );
 
-        // A foreground run: progress on stderr, the exit status says how it went.
+        // A foreground run (a worker drives it; the CLI follows it through
+        // the API): progress on stderr, the exit status says how it went.
+        let mut third = env.worker("third");
         let foreground = env.run(&["run", "inbox-to-notion"]);
+        terminate(&mut third);
         let progress = String::from_utf8_lossy(&foreground.stderr);
         assert!(foreground.status.success(), "{progress}");
         for step in ["fetch", "file", "customer", "tell"] {
             assert!(progress.contains(step), "{progress}");
         }
         assert!(progress.contains("succeeded"), "{progress}");
+        drop(env);
         t.cleanup().await;
     }
 }
@@ -573,7 +548,7 @@ async fn two_worker_processes_fire_each_cron_tick_exactly_once() {
         let s = services(&ca).await;
         let env = deployment(t.url(), &ca, &s);
         env.install_integrations(&["slack"]);
-        env.connect_accounts().await;
+        env.connect_accounts();
         let yaml = format!(
             "name: every-second\ntrigger:\n  kind: schedule\n  cron: \"* * * * * *\"\nsteps:\n  - id: tell\n    action: slack.send-message\n    input: {{ channel: \"{CHANNEL}\", text: \"tick {{{{ /trigger/tick }}}}\" }}\n"
         );
@@ -633,6 +608,7 @@ async fn two_worker_processes_fire_each_cron_tick_exactly_once() {
                 t.label
             );
         }
+        drop(env);
         t.cleanup().await;
     }
 }

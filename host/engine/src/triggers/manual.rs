@@ -85,7 +85,7 @@ pub async fn rerun(
         .get(&run.workflow_id)
         .await
         .map_err(TriggerError::Store)?
-        .filter(|w| w.owner == owner)
+        .filter(|w| w.owner == owner && w.deleted_at.is_none())
         .ok_or(RerunError::WorkflowGone)?;
     let data: Value =
         serde_json::from_str(&run.trigger_data).map_err(|_| RerunError::Damaged(run.id.clone()))?;

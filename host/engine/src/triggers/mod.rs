@@ -97,7 +97,8 @@ fn records_refusals(kind: TriggerKind) -> bool {
 /// (each a key and when it expires, Unix ms), a key seen before for this
 /// workflow returns the run it started instead. Refused (and, for events
 /// and schedules, recorded as refused) when the owner already has
-/// [`TriggerLimits::max_queued_runs_per_owner`] runs waiting.
+/// [`TriggerLimits::max_queued_runs_per_owner`] runs waiting. A run of a
+/// workflow deleted while it was being started is recorded cancelled.
 pub async fn start_run(
     platform: &Platform,
     workflow: &WorkflowRow,
@@ -169,10 +170,47 @@ pub async fn start_run(
         }
     };
     if !started.duplicate {
+        if cancelled_as_deleted(platform, workflow, &started.run_id).await? {
+            return Ok(started);
+        }
         tracing::info!(run = %started.run_id, workflow = %workflow.name, %kind, "run queued");
         platform.queued.notify_waiters();
     }
     Ok(started)
+}
+
+/// Whether `workflow` turned out deleted once run `run_id` was inserted,
+/// in which case the run is cancelled as [`crate::saved::delete`] cancels
+/// the others. The trigger read the workflow before inserting; a deletion
+/// committed in between cancelled the runs it saw, and this one may not
+/// have been among them. Read after the insert committed, the workflow is
+/// either seen deleted here, or deleted later, by a deletion whose second
+/// sweep sees this run.
+async fn cancelled_as_deleted(
+    platform: &Platform,
+    workflow: &WorkflowRow,
+    run_id: &str,
+) -> Result<bool, TriggerError> {
+    let deleted = platform
+        .store
+        .workflows()
+        .get(&workflow.id)
+        .await?
+        .is_none_or(|w| w.deleted_at.is_some());
+    if deleted {
+        platform
+            .store
+            .runs()
+            .finish_unleased(
+                run_id,
+                workway_store::runs::RunStatus::Cancelled,
+                Some(&crate::saved::deleted_workflow_error()),
+                workway_store::clock::now_ms(),
+            )
+            .await?;
+        tracing::info!(run = %run_id, workflow = %workflow.name, "run cancelled: its workflow was deleted");
+    }
+    Ok(deleted)
 }
 
 /// Refuse a run of `workflow` for `reason`: logged with its owner, and

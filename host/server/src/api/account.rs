@@ -18,6 +18,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use workway_engine::accounts::{
     self, Credential, NewAccountRequest, Principal, Role, Scope, sessions, tokens,
@@ -29,10 +30,12 @@ use workway_store::clock::now_ms;
 
 use super::auth::{Caller, Client};
 use super::body::ApiJson;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
+use crate::openapi::{roles_schema, scopes_schema};
 
 /// An account as the API shows it (never its password hash).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Account)]
 pub struct AccountView {
     /// The account's id.
     pub id: String,
@@ -41,9 +44,11 @@ pub struct AccountView {
     /// Its name.
     pub display_name: String,
     /// Its roles.
+    #[schema(schema_with = roles_schema)]
     pub roles: Vec<Role>,
     /// What the credential of this request may do (absent on sign-up).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = scopes_schema)]
     pub scopes: Option<Vec<Scope>>,
 }
 
@@ -70,15 +75,31 @@ impl AccountView {
 }
 
 /// `POST /v1/auth/signup`'s body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignUp {
+    /// The login: an email address, unique on the platform.
     email: String,
+    /// The name shown to others.
     display_name: String,
+    /// At least 10 characters.
     password: String,
 }
 
 /// Make an account with the `user` role.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/signup",
+    tag = "account",
+    request_body = SignUp,
+    responses(
+        (status = 201, description = "The account, with the `user` role.", body = AccountView),
+        (status = 400, description = "The body is not this route's JSON (`invalid_body`), or one field is wrong (`invalid_input`, `details.field` names it: `email`, `display_name`, `password`).", body = ErrorBody),
+        (status = 409, description = "An account has this email already (`email_taken`).", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address, or (sign-in) too many failed sign-ins for this account or address (`rate_limited`); `Retry-After` says when to retry.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the window ends."))),
+    ),
+)]
 pub async fn sign_up(
     State(platform): State<Arc<Platform>>,
     _client: Client,
@@ -99,15 +120,18 @@ pub async fn sign_up(
 }
 
 /// `POST /v1/auth/signin`'s body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignIn {
+    /// The account's email.
     email: String,
+    /// Its password.
     password: String,
 }
 
 /// What sign-in answers.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = SignedIn)]
 pub struct SignedInView {
     /// Who signed in.
     pub account: AccountView,
@@ -118,6 +142,24 @@ pub struct SignedInView {
 }
 
 /// Open a browser session.
+///
+/// Sets the session cookie (`workway_session`, `HttpOnly; Secure;
+/// SameSite=Lax`). Send `csrf_token` in the `x-csrf-token` header with
+/// every state-changing request of the session.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/signin",
+    tag = "account",
+    request_body = SignIn,
+    responses(
+        (status = 200, description = "Signed in: the account, the session's CSRF token and expiry.", body = SignedInView,
+            headers(("Set-Cookie" = String, description = "The session cookie, `workway_session=...; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=...`."))),
+        (status = 401, description = "The email or the password is wrong (never says which: `unauthenticated`).", body = ErrorBody),
+        (status = 403, description = "The account is disabled (`forbidden`).", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address, or (sign-in) too many failed sign-ins for this account or address (`rate_limited`); `Retry-After` says when to retry.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the window ends."))),
+    ),
+)]
 pub async fn sign_in(
     State(platform): State<Arc<Platform>>,
     client: Client,
@@ -155,6 +197,20 @@ pub async fn sign_in(
 }
 
 /// End this session and clear its cookie.
+///
+/// Only a browser session signs out; an API token is revoked with
+/// `DELETE /v1/tokens/{id}`.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/signout",
+    tag = "account",
+    security(("session" = [], "csrf" = [])),
+    responses(
+        (status = 204, description = "The session ended; its cookie is cleared.",
+            headers(("Set-Cookie" = String, description = "Clears the session cookie (`Max-Age=0`)."))),
+        (status = 400, description = "The request was made with an API token, not a session (`invalid_input`, `details.field` = `authorization`).", body = ErrorBody),
+    ),
+)]
 pub async fn sign_out(
     State(platform): State<Arc<Platform>>,
     caller: Caller,
@@ -174,20 +230,42 @@ pub async fn sign_out(
 }
 
 /// The caller's account.
+#[utoipa::path(
+    get,
+    path = "/v1/account",
+    tag = "account",
+    security(("api_token" = ["read"]), ("session" = ["read"])),
+    responses(
+        (status = 200, description = "The account and the scopes of this credential.", body = AccountView),
+    ),
+)]
 pub async fn me(caller: Caller) -> Result<Json<AccountView>, ApiError> {
     let principal = caller.require(Scope::Read)?;
     Ok(Json(AccountView::of_principal(principal)))
 }
 
 /// `POST /v1/account/password`'s body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
+    /// The password now.
     current_password: String,
+    /// The new one: at least 10 characters.
     new_password: String,
 }
 
 /// Change the password; every other session of the account ends.
+#[utoipa::path(
+    post,
+    path = "/v1/account/password",
+    tag = "account",
+    security(("api_token" = []), ("session" = [], "csrf" = [])),
+    request_body = ChangePassword,
+    responses(
+        (status = 204, description = "Changed; every other session of the account ended."),
+        (status = 400, description = "The current password is wrong or the new one too weak (`invalid_input`, `details.field` = `current_password` or `new_password`), or the body is not this route's JSON (`invalid_body`).", body = ErrorBody),
+    ),
+)]
 pub async fn change_password(
     State(platform): State<Arc<Platform>>,
     caller: Caller,
@@ -212,7 +290,8 @@ pub async fn change_password(
 }
 
 /// A token as listed (never its secret or digest).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Token)]
 pub struct TokenView {
     /// The token's id (for revoking).
     pub id: String,
@@ -221,6 +300,7 @@ pub struct TokenView {
     /// Its first characters, to tell it apart.
     pub prefix: String,
     /// What it may do.
+    #[schema(schema_with = scopes_schema)]
     pub scopes: Vec<String>,
     /// When it was made (Unix ms).
     pub created_at: i64,
@@ -248,6 +328,15 @@ impl From<&ApiTokenRow> for TokenView {
 }
 
 /// The account's tokens.
+#[utoipa::path(
+    get,
+    path = "/v1/tokens",
+    tag = "account",
+    security(("api_token" = ["read"]), ("session" = ["read"])),
+    responses(
+        (status = 200, description = "The account's tokens: prefix, name, scopes, dates; never the token.", body = Vec<TokenView>),
+    ),
+)]
 pub async fn list_tokens(
     State(platform): State<Arc<Platform>>,
     caller: Caller,
@@ -258,17 +347,23 @@ pub async fn list_tokens(
 }
 
 /// `POST /v1/tokens`'s body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
+    /// A name, to tell the account's tokens apart.
     name: String,
+    /// What the token may do: within the scopes of the credential that
+    /// makes it.
+    #[schema(schema_with = scopes_schema)]
     scopes: Vec<String>,
+    /// When it stops working (Unix ms, in the future); never when left out.
     #[serde(default)]
     expires_at: Option<i64>,
 }
 
 /// A token just made.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = CreatedToken)]
 pub struct CreatedToken {
     /// The token itself: shown only now.
     pub token: String,
@@ -278,6 +373,20 @@ pub struct CreatedToken {
 }
 
 /// Make a token.
+///
+/// The token (`wwk_...`) is in the answer only: it is stored as a digest.
+#[utoipa::path(
+    post,
+    path = "/v1/tokens",
+    tag = "account",
+    security(("api_token" = []), ("session" = [], "csrf" = [])),
+    request_body = CreateToken,
+    responses(
+        (status = 201, description = "The token, shown only now, and what is kept about it.", body = CreatedToken),
+        (status = 400, description = "A field is wrong (`invalid_input`, `details.field` = `name`, `scopes` or `expires_at`), or the body is not this route's JSON (`invalid_body`).", body = ErrorBody),
+        (status = 403, description = "A scope beyond the account's roles or this credential's own scopes (`forbidden`, `details.field` = `scopes`); or see the shared 403.", body = ErrorBody),
+    ),
+)]
 pub async fn create_token(
     State(platform): State<Arc<Platform>>,
     caller: Caller,
@@ -307,6 +416,17 @@ pub async fn create_token(
 }
 
 /// Revoke one of the account's tokens.
+#[utoipa::path(
+    delete,
+    path = "/v1/tokens/{id}",
+    tag = "account",
+    security(("api_token" = ["run"]), ("session" = ["run"], "csrf" = [])),
+    params(("id" = String, Path, description = "The token's id.")),
+    responses(
+        (status = 204, description = "Revoked: it no longer authenticates."),
+        (status = 404, description = "No such token in this account (`not_found`).", body = ErrorBody),
+    ),
+)]
 pub async fn revoke_token(
     State(platform): State<Arc<Platform>>,
     caller: Caller,

@@ -8,7 +8,9 @@ use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use workway_engine::accounts::AccountError;
 use workway_engine::accounts::rate_limit::Limited;
@@ -93,11 +95,48 @@ impl ApiError {
     }
 }
 
+/// The body of every error answer, as sent: the OpenAPI document's
+/// `ApiError` schema is derived from this type, so the two cannot drift.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(
+    as = ApiError,
+    description = "Every error of the `/v1` API: `{\"error\": {code, message, details}}`, with the HTTP status that fits."
+)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong, in [`ErrorBody`].
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(description = "What went wrong.")]
+pub struct ErrorDetail {
+    /// Stable for programs: `invalid_input`, `invalid_body`,
+    /// `unauthenticated`, `forbidden`, `not_found`, `conflict`,
+    /// `rate_limited`, `internal` and the route-specific codes the API
+    /// documentation lists.
+    #[schema(examples("invalid_input"))]
+    pub code: &'static str,
+    /// What was wrong and what to do, for people.
+    #[schema(examples("a password needs at least 10 characters"))]
+    pub message: String,
+    /// More about it: `field` names the one input that was wrong;
+    /// `retry_after_secs` on 429; `problems`, `reasons` or `differences`
+    /// list what a route refused. An empty object when there is nothing
+    /// more to say.
+    #[schema(value_type = Object, examples(json!({"field": "password"})))]
+    pub details: Value,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({
-            "error": { "code": self.code, "message": self.message, "details": self.details }
-        });
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+                details: self.details,
+            },
+        };
         let mut response = (self.status, Json(body)).into_response();
         if let Some(secs) = self.retry_after {
             response

@@ -19,6 +19,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 
 use workway_engine::accounts::Scope;
 use workway_engine::catalog::CatalogError;
@@ -28,10 +29,11 @@ use workway_engine::review::RegistryError;
 
 use super::auth::Caller;
 use super::body::ApiJson;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 
 /// An installation.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Installation)]
 pub struct InstallationView {
     /// The installation's id.
     pub id: String,
@@ -64,12 +66,15 @@ impl From<Installation> for InstallationView {
 }
 
 /// `POST /v1/installations`'s body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Install {
+    /// The integration's name.
     integration: String,
+    /// An approved version; the newest approved one when left out.
     #[serde(default)]
     version: Option<String>,
+    /// The account's settings for it, by the names its manifest declares.
     #[serde(default)]
     config: BTreeMap<String, String>,
 }
@@ -107,6 +112,15 @@ fn install_error(e: InstallError) -> ApiError {
 }
 
 /// The caller's installations, by integration name.
+#[utoipa::path(
+    get,
+    path = "/v1/installations",
+    tag = "installations",
+    security(("api_token" = ["read"]), ("session" = ["read"])),
+    responses(
+        (status = 200, description = "The account's installations, by integration name.", body = Vec<InstallationView>),
+    ),
+)]
 pub async fn list(
     State(platform): State<Arc<Platform>>,
     caller: Caller,
@@ -119,6 +133,22 @@ pub async fn list(
 }
 
 /// Install an integration (its newest approved version, or `version`).
+///
+/// Installing again replaces the version and the settings; runs already
+/// started keep what they pinned.
+#[utoipa::path(
+    post,
+    path = "/v1/installations",
+    tag = "installations",
+    security(("api_token" = ["run"]), ("session" = ["run"], "csrf" = [])),
+    request_body = Install,
+    responses(
+        (status = 201, description = "Installed.", body = InstallationView),
+        (status = 400, description = "A field is wrong (`invalid_input`, `details.field` = `integration`, `version` or `config`), or the body is not this route's JSON (`invalid_body`).", body = ErrorBody),
+        (status = 404, description = "No approved version serves this integration (and version) (`not_found`, `details.field` = `integration`).", body = ErrorBody),
+        (status = 409, description = "The version is revoked or its approval no longer holds (`not_installable`, `details.field` = `version`).", body = ErrorBody),
+    ),
+)]
 pub async fn install(
     State(platform): State<Arc<Platform>>,
     caller: Caller,
@@ -151,8 +181,21 @@ pub async fn install(
     Ok((StatusCode::CREATED, Json(InstallationView::from(installed))))
 }
 
-/// Uninstall an integration. Runs already started keep what they pinned;
-/// workflows that call it cannot start until it is installed again.
+/// Uninstall an integration.
+///
+/// Runs already started keep what they pinned; workflows that call it
+/// cannot start until it is installed again.
+#[utoipa::path(
+    delete,
+    path = "/v1/installations/{integration}",
+    tag = "installations",
+    security(("api_token" = ["run"]), ("session" = ["run"], "csrf" = [])),
+    params(("integration" = String, Path, description = "The installed integration's name.")),
+    responses(
+        (status = 204, description = "Uninstalled."),
+        (status = 404, description = "The account has not installed it (`not_found`).", body = ErrorBody),
+    ),
+)]
 pub async fn uninstall(
     State(platform): State<Arc<Platform>>,
     caller: Caller,

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use workway_engine::accounts::Scope;
 use workway_engine::platform::Platform;
@@ -23,11 +24,11 @@ use workway_registry::Manifest;
 use workway_store::submissions::SubmissionRow;
 
 use super::auth::Caller;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::submissions::{registry, registry_error};
 
 /// An integration as the listing shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct IntegrationSummary {
     /// Its name.
     pub name: String,
@@ -40,7 +41,8 @@ pub struct IntegrationSummary {
 }
 
 /// One action of an integration.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Action)]
 pub struct ActionView {
     /// The action's name.
     pub name: String,
@@ -49,7 +51,8 @@ pub struct ActionView {
 }
 
 /// An integration's newest approved version in full.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Integration)]
 pub struct IntegrationView {
     /// Name, version, publisher, description.
     #[serde(flatten)]
@@ -67,7 +70,8 @@ pub struct IntegrationView {
 }
 
 /// One approved version.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = IntegrationVersion)]
 pub struct VersionView {
     /// The version.
     pub version: String,
@@ -97,6 +101,15 @@ fn summary(row: &SubmissionRow, manifest: &Manifest) -> IntegrationSummary {
 }
 
 /// Every integration with an approved version, by name.
+#[utoipa::path(
+    get,
+    path = "/v1/integrations",
+    tag = "integrations",
+    security(("api_token" = ["read"]), ("session" = ["read"])),
+    responses(
+        (status = 200, description = "Each integration's newest approved, not revoked version.", body = Vec<IntegrationSummary>),
+    ),
+)]
 pub async fn list(
     State(platform): State<Arc<Platform>>,
     caller: Caller,
@@ -113,7 +126,20 @@ pub async fn list(
     Ok(Json(listed))
 }
 
-/// The newest approved version of `name`.
+/// The newest approved version of an integration.
+///
+/// With its actions, the hosts it may call and the OAuth scopes it asks for.
+#[utoipa::path(
+    get,
+    path = "/v1/integrations/{name}",
+    tag = "integrations",
+    security(("api_token" = ["read"]), ("session" = ["read"])),
+    params(("name" = String, Path, description = "The integration's name.")),
+    responses(
+        (status = 200, description = "The newest approved version.", body = IntegrationView),
+        (status = 404, description = "No approved version of this name (`not_found`).", body = ErrorBody),
+    ),
+)]
 pub async fn show(
     State(platform): State<Arc<Platform>>,
     caller: Caller,
@@ -149,7 +175,18 @@ pub async fn show(
     }))
 }
 
-/// Every approved version of `name`, newest first.
+/// Every approved version of an integration, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/integrations/{name}/versions",
+    tag = "integrations",
+    security(("api_token" = ["read"]), ("session" = ["read"])),
+    params(("name" = String, Path, description = "The integration's name.")),
+    responses(
+        (status = 200, description = "Every approved version, newest first.", body = Vec<VersionView>),
+        (status = 404, description = "No approved version of this name (`not_found`).", body = ErrorBody),
+    ),
+)]
 pub async fn versions(
     State(platform): State<Arc<Platform>>,
     caller: Caller,

@@ -10,7 +10,8 @@
 //! - [`runs`]: starting runs, listing them a page at a time, reading their
 //!   step attempts;
 //! - [`installations`]: installing and uninstalling integrations;
-//! - [`connections`]: listing and disconnecting provider accounts;
+//! - [`connections`]: listing provider accounts, connecting one with a
+//!   key, disconnecting;
 //! - [`submissions`]: publishing integrations and reading submissions;
 //! - [`reviews`]: the review queue, approving, rejecting and revoking;
 //! - [`integrations`]: the approved integrations, by name and version;
@@ -31,66 +32,51 @@ pub mod workflows;
 
 use std::sync::Arc;
 
-use axum::Router;
-use axum::routing::{delete, get, post};
+use axum::extract::DefaultBodyLimit;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt as _};
+use utoipa_axum::routes;
 
 use workway_engine::platform::Platform;
 
-/// The `/v1` routes (webhook delivery is added by the caller).
-pub fn routes() -> Router<Arc<Platform>> {
-    Router::new()
-        .route("/v1/auth/signup", post(account::sign_up))
-        .route("/v1/auth/signin", post(account::sign_in))
-        .route("/v1/auth/signout", post(account::sign_out))
-        .route("/v1/account", get(account::me))
-        .route("/v1/account/password", post(account::change_password))
-        .route(
-            "/v1/tokens",
-            get(account::list_tokens).post(account::create_token),
+/// The `/v1` routes, each registered with its OpenAPI description
+/// (`routes!` adds the handler and its `#[utoipa::path]` together, so a
+/// route cannot be served undocumented; see [`crate::openapi`]). Webhook
+/// delivery is added by the caller. The handlers of one `routes!` share
+/// one path.
+pub fn routes() -> OpenApiRouter<Arc<Platform>> {
+    OpenApiRouter::default()
+        .routes(routes!(account::sign_up))
+        .routes(routes!(account::sign_in))
+        .routes(routes!(account::sign_out))
+        .routes(routes!(account::me))
+        .routes(routes!(account::change_password))
+        .routes(routes!(account::list_tokens, account::create_token))
+        .routes(routes!(account::revoke_token))
+        .routes(routes!(workflows::list, workflows::save))
+        .routes(routes!(workflows::show, workflows::delete))
+        .routes(routes!(workflows::versions))
+        .routes(routes!(workflows::version))
+        .routes(routes!(workflows::rotate_secret))
+        .routes(routes!(runs::list, runs::start))
+        .routes(routes!(runs::show))
+        .routes(routes!(runs::cancel))
+        .routes(routes!(runs::rerun))
+        .routes(routes!(installations::list, installations::install))
+        .routes(routes!(installations::uninstall))
+        .routes(routes!(connections::list, connections::connect))
+        .routes(routes!(connections::disconnect))
+        .routes(
+            routes!(submissions::submit, submissions::list)
+                .layer(DefaultBodyLimit::max(submissions::SUBMISSION_BODY_BYTES)),
         )
-        .route("/v1/tokens/{id}", delete(account::revoke_token))
-        .route("/v1/workflows", get(workflows::list).post(workflows::save))
-        .route("/v1/workflows/{name}", get(workflows::show))
-        .route("/v1/workflows/{name}/versions", get(workflows::versions))
-        .route(
-            "/v1/workflows/{name}/versions/{version}",
-            get(workflows::version),
-        )
-        .route(
-            "/v1/workflows/{name}/rotate-secret",
-            post(workflows::rotate_secret),
-        )
-        .route("/v1/runs", get(runs::list).post(runs::start))
-        .route("/v1/runs/{id}", get(runs::show))
-        .route("/v1/runs/{id}/cancel", post(runs::cancel))
-        .route("/v1/runs/{id}/rerun", post(runs::rerun))
-        .route(
-            "/v1/installations",
-            get(installations::list).post(installations::install),
-        )
-        .route(
-            "/v1/installations/{integration}",
-            delete(installations::uninstall),
-        )
-        .route("/v1/connections", get(connections::list))
-        .route("/v1/connections/{id}", delete(connections::disconnect))
-        .route(
-            "/v1/submissions",
-            post(submissions::submit).get(submissions::list).layer(
-                axum::extract::DefaultBodyLimit::max(submissions::SUBMISSION_BODY_BYTES),
-            ),
-        )
-        .route("/v1/submissions/{id}", get(submissions::show))
-        .route("/v1/reviews/queue", get(reviews::queue))
-        .route("/v1/reviews/{id}/approve", post(reviews::approve))
-        .route("/v1/reviews/{id}/reject", post(reviews::reject))
-        .route("/v1/reviews/{id}/revoke", post(reviews::revoke))
-        .route("/v1/integrations", get(integrations::list))
-        .route("/v1/integrations/{name}", get(integrations::show))
-        .route(
-            "/v1/integrations/{name}/versions",
-            get(integrations::versions),
-        )
-        .route("/v1/connections/{provider}/connect", get(oauth::connect))
-        .route(oauth::CALLBACK_PATH, get(oauth::callback))
+        .routes(routes!(submissions::show))
+        .routes(routes!(reviews::queue))
+        .routes(routes!(reviews::approve))
+        .routes(routes!(reviews::reject))
+        .routes(routes!(reviews::revoke))
+        .routes(routes!(integrations::list))
+        .routes(routes!(integrations::show))
+        .routes(routes!(integrations::versions))
+        .routes(routes!(oauth::connect))
+        .routes(routes!(oauth::callback))
 }

@@ -24,6 +24,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use workway_engine::accounts::Scope;
 use workway_engine::installations::{self, InstallError};
@@ -32,7 +33,7 @@ use workway_vault::oauth::flow::{FlowError, OAuthFlow};
 
 use super::auth::{Caller, cookie};
 use super::connections::ConnectionView;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 
 /// The cookie that binds an authorization in flight to the browser.
 pub const STATE_COOKIE: &str = "workway_oauth_state";
@@ -49,7 +50,8 @@ pub struct ConnectQuery {
 }
 
 /// Where to send the user, for a client that asked for JSON.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Authorization)]
 pub struct AuthorizationView {
     /// The provider's consent page, every parameter filled in.
     pub authorization_url: String,
@@ -104,7 +106,36 @@ fn flow_error(e: FlowError) -> ApiError {
     }
 }
 
-/// Start connecting the caller's `provider` account.
+/// Start connecting the caller's account at a provider.
+///
+/// Asks the provider for exactly the scopes the installed version's
+/// approval lists for it (OAuth authorization code with PKCE). The state
+/// is single-use, expires in 10 minutes and is bound to the account, and
+/// to the browser by the `workway_oauth_state` cookie. A client that
+/// sends `Accept: application/json` gets the consent page's URL as JSON
+/// instead of a redirect.
+#[utoipa::path(
+    get,
+    path = "/v1/connections/{provider}/connect",
+    tag = "connections",
+    operation_id = "oauth_connect",
+    security(("api_token" = ["run"]), ("session" = ["run"])),
+    params(
+        ("provider" = String, Path, description = "The provider: google, notion, slack or stripe."),
+        ("integration" = String, Query, description = "The installed integration the connection is for."),
+    ),
+    responses(
+        (status = 303, description = "To the provider's consent page.",
+            headers(
+                ("Location" = String, description = "The provider's consent page, every parameter filled in."),
+                ("Set-Cookie" = String, description = "`workway_oauth_state=...; HttpOnly; Secure; SameSite=Lax; Path=/v1/oauth; Max-Age=600`."),
+            )),
+        (status = 200, description = "For a client that asked for JSON (`Accept: application/json`): the consent page's URL.", body = AuthorizationView,
+            headers(("Set-Cookie" = String, description = "The `workway_oauth_state` cookie, as with the redirect."))),
+        (status = 400, description = "The integration is not installed (`invalid_input`, `details.field` = `integration`), its approval lists no scopes for this provider (`details.field` = `provider`), or the query lacks `integration`.", body = ErrorBody),
+        (status = 404, description = "No such provider (`not_found`).", body = ErrorBody),
+    ),
+)]
 pub async fn connect(
     State(platform): State<Arc<Platform>>,
     caller: Caller,
@@ -160,6 +191,30 @@ pub async fn connect(
 }
 
 /// Finish connecting: the provider sent the browser back.
+///
+/// Completes the flow only for the account that started it, and only in
+/// the browser that started it when that browser holds the state cookie;
+/// the grant is sealed in the vault. A state issued to another account,
+/// used twice or expired is refused, and consumed.
+#[utoipa::path(
+    get,
+    path = "/v1/oauth/callback",
+    tag = "connections",
+    operation_id = "oauth_callback",
+    security(("api_token" = ["run"]), ("session" = ["run"])),
+    params(
+        ("code" = Option<String>, Query, description = "The authorization code the provider issued."),
+        ("state" = String, Query, description = "The state the connect route issued."),
+        ("error" = Option<String>, Query, description = "The provider's refusal, instead of a code."),
+    ),
+    responses(
+        (status = 201, description = "Connected: the connection (never its tokens).", body = ConnectionView,
+            headers(("Set-Cookie" = String, description = "Clears the `workway_oauth_state` cookie."))),
+        (status = 400, description = "The state is unknown, expired, used, issued to another account or browser, or a parameter is missing (`invalid_input`, `details.field` names it).", body = ErrorBody),
+        (status = 403, description = "The user refused at the provider (`denied`); or see the shared 403.", body = ErrorBody),
+        (status = 502, description = "The provider did not exchange the code (`provider_failed`): start connecting again.", body = ErrorBody),
+    ),
+)]
 pub async fn callback(
     State(platform): State<Arc<Platform>>,
     caller: Caller,

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use workway_engine::accounts::Scope;
 use workway_engine::platform::Platform;
@@ -28,12 +29,21 @@ use workway_store::submissions::SubmissionState;
 
 use super::auth::Caller;
 use super::body::ApiJson;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::submissions::{
     SubmissionSummary, SubmissionView, registry, registry_error, reviewer_error, visible,
 };
 
 /// Pending submissions, oldest first.
+#[utoipa::path(
+    get,
+    path = "/v1/reviews/queue",
+    tag = "reviews",
+    security(("api_token" = ["review"]), ("session" = ["review"])),
+    responses(
+        (status = 200, description = "Submissions pending review, oldest first.", body = Vec<SubmissionSummary>),
+    ),
+)]
 pub async fn queue(
     State(platform): State<Arc<Platform>>,
     caller: Caller,
@@ -48,23 +58,46 @@ pub async fn queue(
 }
 
 /// `POST /v1/reviews/{id}/approve`'s body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Approve {
+    /// The fingerprint of the report the reviewer was shown by
+    /// `GET /v1/submissions/{id}` (required).
     #[serde(default)]
+    #[schema(required = true, value_type = String, min_length = 1)]
     fingerprint: Option<String>,
 }
 
 /// What an approval answers.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Approved {
     /// The submission, now approved.
     pub submission: SubmissionView,
-    /// The approval, signed with the reviewer's key.
+    /// The approval, signed with the reviewer's key: `{key_id, claims,
+    /// signature}`.
+    #[schema(value_type = Object)]
     pub approval: SignedApproval,
 }
 
-/// Approve submission `id` as the caller.
+/// Approve a submission as the caller.
+///
+/// The approval is signed with the reviewer's own key; the submitter can
+/// never approve their own submission.
+#[utoipa::path(
+    post,
+    path = "/v1/reviews/{id}/approve",
+    tag = "reviews",
+    security(("api_token" = ["review"]), ("session" = ["review"], "csrf" = [])),
+    params(("id" = String, Path, description = "The pending submission's id.")),
+    request_body = Approve,
+    responses(
+        (status = 200, description = "Approved: the submission and the signed approval.", body = Approved),
+        (status = 400, description = "No fingerprint (`invalid_input`, `details.field` = `fingerprint`), or the body is not this route's JSON (`invalid_body`).", body = ErrorBody),
+        (status = 403, description = "The caller submitted it (`forbidden`, `details.reason` = `own_submission`); or see the shared 403.", body = ErrorBody),
+        (status = 404, description = "No such submission (`not_found`).", body = ErrorBody),
+        (status = 409, description = "The report changed since it was shown (`not_as_reviewed`, `details.differences`), the submission is not pending (`wrong_state`), or another account owns the name (`name_owned`).", body = ErrorBody),
+    ),
+)]
 pub async fn approve(
     State(platform): State<Arc<Platform>>,
     caller: Caller,
@@ -92,10 +125,12 @@ pub async fn approve(
 }
 
 /// `POST /v1/reviews/{id}/reject` and `.../revoke`'s body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Decision {
+    /// Why (required): the developer and other reviewers read it.
     #[serde(default)]
+    #[schema(required = true, value_type = String, min_length = 1)]
     reason: Option<String>,
 }
 
@@ -111,7 +146,21 @@ impl Decision {
     }
 }
 
-/// Reject pending submission `id` as the caller.
+/// Reject a pending submission as the caller.
+#[utoipa::path(
+    post,
+    path = "/v1/reviews/{id}/reject",
+    tag = "reviews",
+    security(("api_token" = ["review"]), ("session" = ["review"], "csrf" = [])),
+    params(("id" = String, Path, description = "The pending submission's id.")),
+    request_body = Decision,
+    responses(
+        (status = 200, description = "Rejected.", body = SubmissionView),
+        (status = 400, description = "No reason (`invalid_input`, `details.field` = `reason`), or the body is not this route's JSON (`invalid_body`).", body = ErrorBody),
+        (status = 404, description = "No such submission (`not_found`).", body = ErrorBody),
+        (status = 409, description = "The submission is not pending (`wrong_state`).", body = ErrorBody),
+    ),
+)]
 pub async fn reject(
     State(platform): State<Arc<Platform>>,
     caller: Caller,
@@ -127,7 +176,23 @@ pub async fn reject(
     Ok(Json(SubmissionView::from(&details)))
 }
 
-/// Revoke approved submission `id` as the caller.
+/// Revoke an approved submission as the caller.
+///
+/// The revocation is signed; hosts stop starting the revoked version.
+#[utoipa::path(
+    post,
+    path = "/v1/reviews/{id}/revoke",
+    tag = "reviews",
+    security(("api_token" = ["review"]), ("session" = ["review"], "csrf" = [])),
+    params(("id" = String, Path, description = "The approved submission's id.")),
+    request_body = Decision,
+    responses(
+        (status = 200, description = "Revoked.", body = SubmissionView),
+        (status = 400, description = "No reason (`invalid_input`, `details.field` = `reason`), or the body is not this route's JSON (`invalid_body`).", body = ErrorBody),
+        (status = 404, description = "No such submission (`not_found`).", body = ErrorBody),
+        (status = 409, description = "The submission is not approved (`wrong_state`).", body = ErrorBody),
+    ),
+)]
 pub async fn revoke(
     State(platform): State<Arc<Platform>>,
     caller: Caller,

@@ -27,6 +27,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use workway_engine::accounts::Scope;
 use workway_engine::cancel::{self, CancelError};
@@ -37,7 +38,7 @@ use workway_store::runs::{AttemptRow, RunRow, RunStatus};
 
 use super::auth::Caller;
 use super::body::ApiJson;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::workflows::{read_install_error, save_error};
 
 /// How many runs a page holds unless `limit` says otherwise.
@@ -47,11 +48,15 @@ pub const DEFAULT_LIMIT: i64 = 20;
 pub const MAX_LIMIT: i64 = 100;
 
 /// `POST /v1/runs`'s body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartRun {
+    /// The name of one of the account's workflows.
     workflow: String,
+    /// The run's input, checked against the workflow's `input_schema`;
+    /// an empty object when left out.
     #[serde(default = "empty_object")]
+    #[schema(value_type = Object)]
     input: Value,
 }
 
@@ -60,25 +65,29 @@ fn empty_object() -> Value {
 }
 
 /// A run just queued.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = StartedRun)]
 pub struct StartedView {
     /// The run's id, for `GET /v1/runs/{id}`.
     pub run_id: String,
 }
 
 /// A run as listed.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Run)]
 pub struct RunView {
     /// The run's id.
     pub id: String,
-    /// The workflow's name.
+    /// The workflow's name (kept after the workflow is deleted).
     pub workflow: Option<String>,
     /// The workflow version it runs.
     pub workflow_version: i64,
     /// What started it: manual, webhook, schedule or event.
+    #[schema(examples("manual"))]
     pub trigger: &'static str,
     /// Where it is: queued, running, waiting, succeeded, failed,
     /// cancelled or refused.
+    #[schema(examples("succeeded"))]
     pub status: &'static str,
     /// Why it failed or was refused.
     pub error: Option<Value>,
@@ -107,7 +116,7 @@ impl RunView {
 }
 
 /// A page of runs.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RunPage {
     /// The runs, newest first.
     pub runs: Vec<RunView>,
@@ -116,7 +125,8 @@ pub struct RunPage {
 }
 
 /// One step attempt of a run (never its idempotency key).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Attempt)]
 pub struct AttemptView {
     /// The step's index in the workflow, from 0.
     pub step_index: i64,
@@ -175,7 +185,7 @@ impl From<&AttemptRow> for AttemptView {
 }
 
 /// A run with its attempts.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RunDetail {
     /// The run.
     #[serde(flatten)]
@@ -192,6 +202,24 @@ fn json_or_text(text: &str) -> Value {
 }
 
 /// Start a run of one of the caller's workflows.
+///
+/// The run is queued; the server's executor runs it. Read it back with
+/// `GET /v1/runs/{id}`.
+#[utoipa::path(
+    post,
+    path = "/v1/runs",
+    tag = "runs",
+    security(("api_token" = ["run"]), ("session" = ["run"], "csrf" = [])),
+    request_body = StartRun,
+    responses(
+        (status = 202, description = "Queued.", body = StartedView),
+        (status = 400, description = "The input does not fit the workflow's `input_schema` (`invalid_input`, `details.field` = `input`, each problem in `details.problems`), or the body is not this route's JSON (`invalid_body`).", body = ErrorBody),
+        (status = 404, description = "The account has no workflow of this name (`not_found`).", body = ErrorBody),
+        (status = 409, description = "A step's integration is not installed (`not_installed`, `details.integration` names it).", body = ErrorBody),
+        (status = 422, description = "The workflow no longer holds against the account's installations (`invalid_workflow`, `details.problems`).", body = ErrorBody),
+        (status = 429, description = "The account already has too many runs waiting (`queue_full`), or a rate limit (`rate_limited`, with `Retry-After`).", body = ErrorBody),
+    ),
+)]
 pub async fn start(
     State(platform): State<Arc<Platform>>,
     caller: Caller,
@@ -210,6 +238,18 @@ pub async fn start(
 }
 
 /// Cancel one of the caller's runs.
+#[utoipa::path(
+    post,
+    path = "/v1/runs/{id}/cancel",
+    tag = "runs",
+    security(("api_token" = ["run"]), ("session" = ["run"], "csrf" = [])),
+    params(("id" = String, Path, description = "The run's id.")),
+    responses(
+        (status = 204, description = "The run is finished as `cancelled`."),
+        (status = 404, description = "No such run in this account (`not_found`).", body = ErrorBody),
+        (status = 409, description = "The run had already finished (`finished`).", body = ErrorBody),
+    ),
+)]
 pub async fn cancel(
     State(platform): State<Arc<Platform>>,
     caller: Caller,
@@ -230,6 +270,23 @@ pub async fn cancel(
 }
 
 /// Start one of the caller's runs again.
+///
+/// A new run of the workflow's current version with the same trigger data.
+#[utoipa::path(
+    post,
+    path = "/v1/runs/{id}/rerun",
+    tag = "runs",
+    security(("api_token" = ["run"]), ("session" = ["run"], "csrf" = [])),
+    params(("id" = String, Path, description = "The run to start again.")),
+    responses(
+        (status = 202, description = "The new run is queued.", body = StartedView),
+        (status = 400, description = "The trigger data no longer fits the workflow's `input_schema` (`invalid_input`, `details.problems`).", body = ErrorBody),
+        (status = 404, description = "No such run in this account (`not_found`).", body = ErrorBody),
+        (status = 409, description = "The workflow is gone (`workflow_gone`), or a step's integration is not installed (`not_installed`).", body = ErrorBody),
+        (status = 422, description = "The workflow no longer holds against the account's installations (`invalid_workflow`).", body = ErrorBody),
+        (status = 429, description = "The account already has too many runs waiting (`queue_full`), or a rate limit (`rate_limited`, with `Retry-After`).", body = ErrorBody),
+    ),
+)]
 pub async fn rerun(
     State(platform): State<Arc<Platform>>,
     caller: Caller,
@@ -315,6 +372,22 @@ fn decode_cursor(cursor: &str) -> Option<(i64, String)> {
 }
 
 /// The caller's runs, newest first, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/v1/runs",
+    tag = "runs",
+    security(("api_token" = ["read"]), ("session" = ["read"])),
+    params(
+        ("workflow" = Option<String>, Query, description = "Only the runs of the account's workflow of this name (not those of a deleted workflow that had it)."),
+        ("status" = Option<String>, Query, description = "Only the runs in this state: queued, running, waiting, succeeded, failed, cancelled or refused."),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "How many runs a page holds (20 when left out)."),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page, unchanged; left out for the first page."),
+    ),
+    responses(
+        (status = 200, description = "A page of runs, newest first.", body = RunPage),
+        (status = 400, description = "A query parameter is wrong (`invalid_input`, `details.field` names it: `workflow`, `status`, `limit`, `cursor`, or `query` for an unknown one).", body = ErrorBody),
+    ),
+)]
 pub async fn list(
     State(platform): State<Arc<Platform>>,
     caller: Caller,
@@ -367,21 +440,23 @@ pub async fn list(
             )
         })?),
     };
+    // Deleted workflows included: their runs keep their names.
     let workflows: BTreeMap<String, String> = platform
         .store
         .workflows()
-        .list(Some(owner))
+        .names(owner)
         .await?
         .into_iter()
-        .map(|w| (w.id, w.name))
         .collect();
     let workflow_id = match &query.workflow {
         None => None,
         Some(name) => Some(
-            workflows
-                .iter()
-                .find(|(_, n)| *n == name)
-                .map(|(id, _)| id.clone())
+            platform
+                .store
+                .workflows()
+                .find(owner, name)
+                .await?
+                .map(|w| w.id)
                 .ok_or_else(|| {
                     ApiError::invalid(
                         "workflow",
@@ -414,6 +489,17 @@ pub async fn list(
 }
 
 /// One of the caller's runs, with every step attempt.
+#[utoipa::path(
+    get,
+    path = "/v1/runs/{id}",
+    tag = "runs",
+    security(("api_token" = ["read"]), ("session" = ["read"])),
+    params(("id" = String, Path, description = "The run's id.")),
+    responses(
+        (status = 200, description = "The run, its input, and every attempt of every step.", body = RunDetail),
+        (status = 404, description = "No such run in this account (`not_found`).", body = ErrorBody),
+    ),
+)]
 pub async fn show(
     State(platform): State<Arc<Platform>>,
     caller: Caller,

@@ -23,6 +23,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 
 use workway_engine::accounts::{Principal, Scope};
 use workway_engine::platform::Platform;
@@ -35,7 +36,7 @@ use workway_store::submissions::{ReviewEvent, SubmissionRow};
 
 use super::auth::Caller;
 use super::body::ApiJson;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 
 /// The largest body `POST /v1/submissions` takes, in bytes: the artifact
 /// store's largest component base64-encoded, plus 1 MiB for the manifest,
@@ -43,7 +44,7 @@ use super::error::ApiError;
 pub const SUBMISSION_BODY_BYTES: usize = (DEFAULT_MAX_SIZE as usize).div_ceil(3) * 4 + (1 << 20);
 
 /// A submission in a list: what it is and where it is in review.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SubmissionSummary {
     /// The submission's id.
     pub id: String,
@@ -79,7 +80,8 @@ impl From<&SubmissionRow> for SubmissionSummary {
 }
 
 /// One recorded state change.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ReviewEvent)]
 pub struct EventView {
     /// The state before (none for the submission itself).
     pub from: Option<String>,
@@ -106,16 +108,23 @@ impl From<&ReviewEvent> for EventView {
 }
 
 /// A submission with its report and history.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Submission)]
 pub struct SubmissionView {
     /// What it is and where it is in review.
     #[serde(flatten)]
     pub summary: SubmissionSummary,
-    /// The review report.
+    /// The review report: the integration, version and digest, the size,
+    /// the contract version, its imports, hosts and OAuth scopes, the
+    /// change since the previous approved version, the fuel `describe()`
+    /// used and each action's example run.
+    #[schema(value_type = Object)]
     pub report: ReviewReport,
     /// The fingerprint of what the report shows: a reviewer approves with it.
     pub fingerprint: String,
-    /// The signed approval's key and reviewer, once approved.
+    /// The signed approval's key and reviewer, once approved:
+    /// `{key_id, approved_by, approved_at}`.
+    #[schema(value_type = Option<Object>)]
     pub approval: Option<serde_json::Value>,
     /// Every state change, oldest first.
     pub events: Vec<EventView>,
@@ -145,12 +154,19 @@ impl From<&SubmissionDetails> for SubmissionView {
     }
 }
 
-/// `POST /v1/submissions`'s body.
-#[derive(Debug, Deserialize)]
+/// `POST /v1/submissions`'s body: one JSON object carrying the manifest,
+/// the component and, optionally, the replay file.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Publish {
+    /// The integration's manifest: the text of its `workway.toml`.
     manifest: String,
+    /// The component: the `.wasm` file's bytes, base64-encoded (standard
+    /// alphabet, with padding).
+    #[schema(content_encoding = "base64", content_media_type = "application/wasm")]
     component: String,
+    /// The replay file's text, when the integration has one: recorded
+    /// answers its examples are run against.
     #[serde(default)]
     replay: Option<String>,
 }
@@ -226,6 +242,25 @@ pub(crate) async fn visible(
 }
 
 /// Submit an integration for review as the caller.
+///
+/// The body is one JSON object (not multipart): the manifest's text, the
+/// component base64-encoded and the optional replay file's text. It may
+/// be as large as the artifact store's largest component base64-encoded
+/// plus 1 MiB; a larger body is refused with 413. The component is
+/// validated at once: the answer carries the review report.
+#[utoipa::path(
+    post,
+    path = "/v1/submissions",
+    tag = "submissions",
+    security(("api_token" = ["publish"]), ("session" = ["publish"], "csrf" = [])),
+    request_body = Publish,
+    responses(
+        (status = 201, description = "Submitted: pending review, with its review report.", body = SubmissionView),
+        (status = 400, description = "`component` is not base64 (`invalid_input`, `details.field` = `component`), or the body is not this route's JSON (`invalid_body`).", body = ErrorBody),
+        (status = 413, description = "The body is larger than this route takes (`invalid_body`).", body = ErrorBody),
+        (status = 422, description = "Validation refused it (`refused`): every reason in `details.reasons`.", body = ErrorBody),
+    ),
+)]
 pub async fn submit(
     State(platform): State<Arc<Platform>>,
     caller: Caller,
@@ -257,6 +292,15 @@ pub async fn submit(
 }
 
 /// The caller's own submissions, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/submissions",
+    tag = "submissions",
+    security(("api_token" = ["read"]), ("session" = ["read"])),
+    responses(
+        (status = 200, description = "The caller's own submissions, newest first.", body = Vec<SubmissionSummary>),
+    ),
+)]
 pub async fn list(
     State(platform): State<Arc<Platform>>,
     caller: Caller,
@@ -270,6 +314,20 @@ pub async fn list(
 }
 
 /// One submission, for its submitter or a reviewer.
+///
+/// With its report, the report's fingerprint (what a reviewer approves)
+/// and its history.
+#[utoipa::path(
+    get,
+    path = "/v1/submissions/{id}",
+    tag = "submissions",
+    security(("api_token" = ["read"]), ("session" = ["read"])),
+    params(("id" = String, Path, description = "The submission's id.")),
+    responses(
+        (status = 200, description = "The submission with its report, fingerprint and history.", body = SubmissionView),
+        (status = 404, description = "No such submission, or the caller neither submitted it nor reviews (`not_found`).", body = ErrorBody),
+    ),
+)]
 pub async fn show(
     State(platform): State<Arc<Platform>>,
     caller: Caller,

@@ -14,7 +14,10 @@
 //! - `GET /v1/workflows/{name}/versions` → every version, oldest first;
 //! - `GET /v1/workflows/{name}/versions/{version}` → that version;
 //! - `POST /v1/workflows/{name}/rotate-secret` → a new signing secret,
-//!   shown only now (409 when the workflow has no webhook trigger).
+//!   shown only now (409 when the workflow has no webhook trigger);
+//! - `DELETE /v1/workflows/{name}` → 204: the workflow is deleted (see
+//!   [`delete`]; its runs stay readable, its active runs are cancelled,
+//!   its name is free again).
 //!
 //! Another account's workflow answers 404, as a missing one does.
 
@@ -38,10 +41,11 @@ use workway_store::workflows::{TriggerKind, WorkflowRow};
 use workway_workflow::definition::{Format, WorkflowDefinition};
 
 use super::auth::Caller;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 
 /// A workflow as listed.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Workflow)]
 pub struct WorkflowView {
     /// The workflow's id (runs name it).
     pub id: String,
@@ -84,17 +88,19 @@ fn webhook_path(row: &WorkflowRow) -> Option<String> {
 }
 
 /// A workflow with one version's definition.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WorkflowDetail {
     /// The workflow.
     #[serde(flatten)]
     pub workflow: WorkflowView,
     /// The definition (of the current version, unless a version was asked for).
+    #[schema(schema_with = crate::openapi::workflow_definition_ref)]
     pub definition: WorkflowDefinition,
 }
 
 /// A webhook workflow's URL and, when just made, its signing secret.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Webhook)]
 pub struct WebhookView {
     /// Where deliveries are POSTed.
     pub path: String,
@@ -105,7 +111,8 @@ pub struct WebhookView {
 }
 
 /// A workflow version just saved.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = SavedWorkflow)]
 pub struct SavedView {
     /// The workflow at its new version.
     #[serde(flatten)]
@@ -116,7 +123,8 @@ pub struct SavedView {
 }
 
 /// One saved version, as listed.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = WorkflowVersion)]
 pub struct VersionView {
     /// The version, from 1.
     pub version: i64,
@@ -125,7 +133,8 @@ pub struct VersionView {
 }
 
 /// One saved version with its definition.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = WorkflowVersionDetail)]
 pub struct VersionDetail {
     /// The workflow's name.
     pub name: String,
@@ -136,11 +145,13 @@ pub struct VersionDetail {
     /// When this version was saved (Unix ms).
     pub created_at: i64,
     /// Its definition.
+    #[schema(schema_with = crate::openapi::workflow_definition_ref)]
     pub definition: WorkflowDefinition,
 }
 
 /// A rotated signing secret.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = RotatedSecret)]
 pub struct RotatedView {
     /// The workflow's name.
     pub name: String,
@@ -215,6 +226,15 @@ async fn find(platform: &Platform, owner: &str, name: &str) -> Result<WorkflowRo
 }
 
 /// The caller's workflows, by name.
+#[utoipa::path(
+    get,
+    path = "/v1/workflows",
+    tag = "workflows",
+    security(("api_token" = ["read"]), ("session" = ["read"])),
+    responses(
+        (status = 200, description = "The account's workflows, by name.", body = Vec<WorkflowView>),
+    ),
+)]
 pub async fn list(
     State(platform): State<Arc<Platform>>,
     caller: Caller,
@@ -230,6 +250,33 @@ pub async fn list(
 
 /// Save a definition: a new workflow, or the next version of the one with
 /// its name.
+///
+/// The definition is sent as JSON (`application/json`) or YAML
+/// (`application/yaml`, `application/x-yaml`, `text/yaml`). It is
+/// validated against the account's installations. A workflow that just
+/// became a webhook workflow answers its signing secret, shown only now.
+#[utoipa::path(
+    post,
+    path = "/v1/workflows",
+    tag = "workflows",
+    security(("api_token" = ["run"]), ("session" = ["run"], "csrf" = [])),
+    request_body(
+        description = "The workflow definition, as JSON or as YAML text.",
+        content(
+            (crate::openapi::WorkflowDefinitionBody = "application/json"),
+            (String = "application/yaml"),
+            (String = "text/yaml"),
+        ),
+    ),
+    responses(
+        (status = 201, description = "Saved: the new version; `webhook` with its `secret` when it just became a webhook workflow.", body = SavedView),
+        (status = 400, description = "The text is not a workflow definition (`invalid_input`, `details.field` = `definition`).", body = ErrorBody),
+        (status = 409, description = "Concurrent saves kept colliding (`conflict`): save again.", body = ErrorBody),
+        (status = 413, description = "The body is larger than this route takes (`invalid_body`).", body = ErrorBody),
+        (status = 415, description = "Another content type (`invalid_body`).", body = ErrorBody),
+        (status = 422, description = "The definition does not hold against the account's installations (`invalid_workflow`): each problem, `{location, message}`, in `details.problems`.", body = ErrorBody),
+    ),
+)]
 pub async fn save(
     State(platform): State<Arc<Platform>>,
     caller: Caller,
@@ -289,6 +336,17 @@ pub async fn save(
 }
 
 /// One workflow: its current definition and metadata.
+#[utoipa::path(
+    get,
+    path = "/v1/workflows/{name}",
+    tag = "workflows",
+    security(("api_token" = ["read"]), ("session" = ["read"])),
+    params(("name" = String, Path, description = "The workflow's name.")),
+    responses(
+        (status = 200, description = "The workflow at its current version.", body = WorkflowDetail),
+        (status = 404, description = "No such workflow in this account (`not_found`).", body = ErrorBody),
+    ),
+)]
 pub async fn show(
     State(platform): State<Arc<Platform>>,
     caller: Caller,
@@ -305,6 +363,17 @@ pub async fn show(
 }
 
 /// Every saved version of one workflow, oldest first.
+#[utoipa::path(
+    get,
+    path = "/v1/workflows/{name}/versions",
+    tag = "workflows",
+    security(("api_token" = ["read"]), ("session" = ["read"])),
+    params(("name" = String, Path, description = "The workflow's name.")),
+    responses(
+        (status = 200, description = "Every version, oldest first.", body = Vec<VersionView>),
+        (status = 404, description = "No such workflow in this account (`not_found`).", body = ErrorBody),
+    ),
+)]
 pub async fn versions(
     State(platform): State<Arc<Platform>>,
     caller: Caller,
@@ -325,6 +394,21 @@ pub async fn versions(
 }
 
 /// One saved version of one workflow.
+#[utoipa::path(
+    get,
+    path = "/v1/workflows/{name}/versions/{version}",
+    tag = "workflows",
+    security(("api_token" = ["read"]), ("session" = ["read"])),
+    params(
+        ("name" = String, Path, description = "The workflow's name."),
+        ("version" = i64, Path, minimum = 1, description = "The version, from 1."),
+    ),
+    responses(
+        (status = 200, description = "That version's definition.", body = VersionDetail),
+        (status = 400, description = "The version is not a whole number (`invalid_input`, `details.field` = `version`).", body = ErrorBody),
+        (status = 404, description = "No such workflow in this account, or no such version (`not_found`).", body = ErrorBody),
+    ),
+)]
 pub async fn version(
     State(platform): State<Arc<Platform>>,
     caller: Caller,
@@ -357,6 +441,18 @@ pub async fn version(
 
 /// Give a webhook workflow a new signing secret; the old one stops
 /// verifying at once.
+#[utoipa::path(
+    post,
+    path = "/v1/workflows/{name}/rotate-secret",
+    tag = "workflows",
+    security(("api_token" = ["run"]), ("session" = ["run"], "csrf" = [])),
+    params(("name" = String, Path, description = "The workflow's name.")),
+    responses(
+        (status = 200, description = "The new secret, shown only now.", body = RotatedView),
+        (status = 404, description = "No such workflow in this account (`not_found`).", body = ErrorBody),
+        (status = 409, description = "The workflow has no webhook trigger (`not_webhook`).", body = ErrorBody),
+    ),
+)]
 pub async fn rotate_secret(
     State(platform): State<Arc<Platform>>,
     caller: Caller,
@@ -390,4 +486,36 @@ pub async fn rotate_secret(
             secret: Some(secret),
         },
     }))
+}
+
+/// Delete a workflow.
+///
+/// Its runs stay readable (listed and shown with the workflow's name, each
+/// with the version it ran); those still queued, running or waiting are
+/// cancelled at once (a step executing at that moment finishes, but its
+/// result is not recorded). Its webhook URL answers 404 from now on, its
+/// schedule and event triggers stop firing, its runs can no longer be
+/// rerun (409 `workflow_gone`), and its name is free: saving a definition
+/// of that name makes a new workflow at version 1.
+#[utoipa::path(
+    delete,
+    path = "/v1/workflows/{name}",
+    tag = "workflows",
+    security(("api_token" = ["run"]), ("session" = ["run"], "csrf" = [])),
+    params(("name" = String, Path, description = "The workflow's name.")),
+    responses(
+        (status = 204, description = "Deleted; its active runs cancelled."),
+        (status = 404, description = "No such workflow in this account (`not_found`).", body = ErrorBody),
+    ),
+)]
+pub async fn delete(
+    State(platform): State<Arc<Platform>>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let principal = caller.require(Scope::Run)?;
+    saved::delete(&platform, principal.owner(), &name)
+        .await
+        .map_err(save_error)?;
+    Ok(StatusCode::NO_CONTENT)
 }

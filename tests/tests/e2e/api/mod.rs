@@ -4,6 +4,8 @@
 
 mod accounts;
 mod client;
+mod key_connections;
 mod oauth;
 mod resources;
 mod reviews;
+mod workflow_deletion;
