@@ -1179,7 +1179,6 @@ fn http_post(address: &str, path: &str, body: &str) -> (u16, String) {
 /// disabling take effect at once; mistakes are refused with what to do.
 #[test]
 fn admin_commands_make_the_first_accounts_and_serve_signs_them_in() {
-    use std::io::BufRead as _;
     let data = tempfile::tempdir().expect("temp dir");
     let data_dir = data.path().to_str().expect("utf-8 path");
     // Nothing but where the data lives: no keys, no configuration.
@@ -1275,27 +1274,13 @@ fn admin_commands_make_the_first_accounts_and_serve_signs_them_in() {
         "{users}"
     );
 
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_workway"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .envs(envs)
-        .env(
-            "WORKWAY_CACHE_DIR",
-            std::env::temp_dir().join("workway-cli-test-cache"),
-        )
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("serve starts");
-    let mut lines = std::io::BufReader::new(serve.stderr.take().expect("stderr")).lines();
-    let address = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| {
-            l.strip_prefix("workway serving on http://")
-                .map(str::to_string)
-        })
-        .expect("serve says where it listens");
+    // `serve` with none of the caller's Workway variables either.
+    let served = Served::start(&envs, &[]);
+    let address = served
+        .url
+        .strip_prefix("http://")
+        .expect("an http URL")
+        .to_string();
     let sign_in = |email: &str, password: &str| {
         http_post(
             &address,
@@ -1338,6 +1323,5 @@ fn admin_commands_make_the_first_accounts_and_serve_signs_them_in() {
         stderr(&missing)
     );
 
-    let _ = serve.kill();
-    let _ = serve.wait();
+    drop(served);
 }
