@@ -4,7 +4,8 @@
 //! ([`artifacts`], content-addressed by [`Digest`]) and how a reviewer's
 //! decision is bound to exactly those bytes ([`approval`]), and the
 //! submission and review flow over the store ([`review`]); which OAuth
-//! scopes belong to which provider ([`scopes`]).
+//! scopes belong to which provider ([`scopes`]); which names could be
+//! mistaken for one another ([`names`]).
 
 pub mod approval;
 pub mod artifacts;
@@ -12,6 +13,7 @@ pub mod crosscheck;
 mod digest;
 pub mod hosts;
 pub mod manifest;
+pub mod names;
 pub mod review;
 pub mod schema;
 pub mod scopes;

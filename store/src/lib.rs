@@ -2,7 +2,9 @@
 //! keeps state: accounts with their browser sessions and API tokens, the
 //! request counters that rate-limit them, connections and the token vault,
 //! the registry's submissions and reviews and the reviewers' signing keys,
-//! installed integrations, workflows and their versions, and workflow runs
+//! publishers' profiles and co-maintainers,
+//! installed integrations and users' ratings and reviews of them,
+//! workflows and their versions, and workflow runs
 //! with every step attempt (billing next).
 //!
 //! SQLite is the embedded default (one file, nothing to set up) and
@@ -29,7 +31,9 @@ mod error;
 pub mod installations;
 mod migrations;
 pub mod oauth_states;
+pub mod publishers;
 pub mod rate_limits;
+pub mod ratings;
 pub mod reviewer_keys;
 pub mod runs;
 pub mod sessions;

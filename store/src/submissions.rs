@@ -354,10 +354,48 @@ impl Submissions<'_> {
         .transpose()
     }
 
+    /// Every owned name with its owner, by name: what a new name is
+    /// compared with for lookalikes.
+    pub async fn owners(&self) -> Result<Vec<NameOwner>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT integration, owner, submission_id, claimed_at FROM integration_owners \
+             ORDER BY integration",
+        )
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(NameOwner {
+                    integration: r.try_get("integration")?,
+                    owner: r.try_get("owner")?,
+                    submission_id: r.try_get("submission_id")?,
+                    claimed_at: r.try_get("claimed_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The owner of `integration` when `publisher` may not publish versions
+    /// of it: someone else owns the name and has not made `publisher` a
+    /// co-maintainer. `None` when `publisher` may (the name is free, theirs,
+    /// or they co-maintain it). The one rule for who publishes a name,
+    /// read at submission and again when approving.
+    pub async fn refusing_owner(
+        &self,
+        integration: &str,
+        publisher: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let mut connection = self.store.pool().acquire().await?;
+        refusing_owner(&mut connection, integration, publisher).await
+    }
+
     /// Approve a submission of `integration` submitted by `submitter`: in
     /// one transaction, claim the name for `submitter` unless someone owns
-    /// it, refuse if the owner is someone else, then move the submission
-    /// (`t.from` must be its state) and record the event.
+    /// it, refuse if the owner is someone else who has not made
+    /// `submitter` a co-maintainer ([`Submissions::refusing_owner`]; a
+    /// co-maintainer's approved version leaves the name with its owner),
+    /// then move the submission (`t.from` must be its state) and record
+    /// the event.
     pub async fn approve(
         &self,
         t: &Transition<'_>,
@@ -375,13 +413,7 @@ impl Submissions<'_> {
         .bind(t.now)
         .execute(&mut *tx)
         .await?;
-        let owner: String =
-            sqlx::query("SELECT owner FROM integration_owners WHERE integration = $1")
-                .bind(integration)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("owner")?;
-        if owner != submitter {
+        if let Some(owner) = refusing_owner(&mut tx, integration, submitter).await? {
             tx.rollback().await?;
             return Ok(ApproveOutcome::OwnedBy(owner));
         }
@@ -482,6 +514,27 @@ impl Submissions<'_> {
 
 /// The conditional state change and its event, inside `tx`: whether the
 /// submission was in `t.from` (and so moved).
+/// The owner of `integration` if it is neither `publisher` nor someone who
+/// made `publisher` a co-maintainer (see [`Submissions::refusing_owner`]).
+async fn refusing_owner(
+    connection: &mut sqlx::AnyConnection,
+    integration: &str,
+    publisher: &str,
+) -> Result<Option<String>, StoreError> {
+    let row = sqlx::query(
+        "SELECT o.owner FROM integration_owners o WHERE o.integration = $1 AND o.owner <> $2 \
+         AND NOT EXISTS (SELECT 1 FROM integration_maintainers m \
+         WHERE m.integration = o.integration AND m.account_id = $2)",
+    )
+    .bind(integration)
+    .bind(publisher)
+    .fetch_optional(&mut *connection)
+    .await?;
+    row.map(|r| r.try_get("owner"))
+        .transpose()
+        .map_err(Into::into)
+}
+
 async fn move_state(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     t: &Transition<'_>,

@@ -127,10 +127,20 @@ impl Drop for TestStore {
     /// the test's runtime thread, which must not be blocked on itself),
     /// waiting at most [`DROP_CLEANUP_WAIT`] for it.
     fn drop(&mut self) {
-        match self.cleanup.take() {
-            None => {}
-            Some(Cleanup::File(path)) => remove_sqlite_files(&path),
-            Some(Cleanup::Schema { admin_url, schema }) => {
+        if let Some(cleanup) = self.cleanup.take() {
+            cleanup.run_blocking();
+        }
+    }
+}
+
+impl Cleanup {
+    /// [`Cleanup::run`] from code that cannot await (a `drop`): the file
+    /// is deleted here, the schema on a thread of its own with its own
+    /// runtime, waiting at most [`DROP_CLEANUP_WAIT`] for it.
+    fn run_blocking(self) {
+        match self {
+            Cleanup::File(path) => remove_sqlite_files(&path),
+            Cleanup::Schema { admin_url, schema } => {
                 let (done, finished) = std::sync::mpsc::channel();
                 let spawned = std::thread::Builder::new()
                     .name("wwtest-cleanup".into())
@@ -174,9 +184,10 @@ pub async fn sqlite_store() -> TestStore {
     }
 }
 
-/// A fresh PostgreSQL store in a new schema, or `None` when no server
-/// answers (and `WORKWAY_REQUIRE_POSTGRES` is not set).
-pub async fn postgres_store() -> Option<TestStore> {
+/// A new, empty schema on the test PostgreSQL server: the URL that opens
+/// it and what deletes it, or `None` when no server answers (and
+/// `WORKWAY_REQUIRE_POSTGRES` is not set).
+async fn postgres_schema() -> Option<(String, Cleanup)> {
     let admin_url = std::env::var("WORKWAY_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_string());
     let required = std::env::var("WORKWAY_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
@@ -199,6 +210,13 @@ pub async fn postgres_store() -> Option<TestStore> {
     pool.close().await;
     let sep = if admin_url.contains('?') { '&' } else { '?' };
     let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
+    Some((url, Cleanup::Schema { admin_url, schema }))
+}
+
+/// A fresh PostgreSQL store in a new schema, or `None` when no server
+/// answers (and `WORKWAY_REQUIRE_POSTGRES` is not set).
+pub async fn postgres_store() -> Option<TestStore> {
+    let (url, cleanup) = postgres_schema().await?;
     let store = Store::open(&url)
         .await
         .expect("a PostgreSQL test store opens");
@@ -207,8 +225,102 @@ pub async fn postgres_store() -> Option<TestStore> {
         store,
         label: "postgres",
         url,
-        cleanup: Some(Cleanup::Schema { admin_url, schema }),
+        cleanup: Some(cleanup),
     })
+}
+
+/// A database as an earlier release left it: migrated only up to that
+/// release's last migration, for tests showing that this build's
+/// migrations upgrade it without losing rows. Write the earlier release's
+/// rows with [`EarlierDatabase::execute`], then [`EarlierDatabase::upgrade`]
+/// opens it as this build does. Dropped without upgrading, it is deleted
+/// like a [`TestStore`].
+#[derive(Debug)]
+pub struct EarlierDatabase {
+    /// `sqlite` or `postgres`, for assertion messages.
+    pub label: &'static str,
+    url: String,
+    pool: sqlx::AnyPool,
+    cleanup: Option<Cleanup>,
+}
+
+impl EarlierDatabase {
+    /// Run `sql` with `$1`... bound to `args`, as the earlier release
+    /// would have written its rows; the number of rows changed.
+    pub async fn execute(&self, sql: &str, args: &[&str]) -> u64 {
+        let mut query = sqlx::query(sql);
+        for arg in args {
+            query = query.bind(*arg);
+        }
+        query
+            .execute(&self.pool)
+            .await
+            .expect("the earlier release's statement runs")
+            .rows_affected()
+    }
+
+    /// Open the database with this build's [`Store::open`], which applies
+    /// every migration after the earlier release's.
+    pub async fn upgrade(mut self) -> TestStore {
+        self.pool.close().await;
+        let store = Store::open(&self.url)
+            .await
+            .expect("this build's migrations apply to the earlier database");
+        TestStore {
+            store,
+            label: self.label,
+            url: self.url.clone(),
+            cleanup: self.cleanup.take(),
+        }
+    }
+}
+
+impl Drop for EarlierDatabase {
+    /// Delete the file or schema of a database never upgraded.
+    fn drop(&mut self) {
+        if let Some(cleanup) = self.cleanup.take() {
+            cleanup.run_blocking();
+        }
+    }
+}
+
+/// A fresh database on every backend available (SQLite always, PostgreSQL
+/// when its server answers) with the migrations numbered up to `last`
+/// applied and no later ones: the schema the release whose last migration
+/// was `last` made.
+pub async fn earlier_databases(last: i64) -> Vec<EarlierDatabase> {
+    let path = std::env::temp_dir().join(format!("workway-test-{}.db", uuid::Uuid::new_v4()));
+    let sqlite_url = format!("sqlite://{}", path.display());
+    let mut made = vec![("sqlite", sqlite_url, Cleanup::File(path))];
+    if let Some((url, cleanup)) = postgres_schema().await {
+        made.push(("postgres", url, cleanup));
+    }
+    let migrator = crate::migrations::migrator_through(last)
+        .await
+        .expect("the embedded migrations read");
+    let mut databases = Vec::new();
+    for (label, url, cleanup) in made {
+        let connect_url = if label == "sqlite" {
+            format!("{url}?mode=rwc")
+        } else {
+            url.clone()
+        };
+        let pool = admin_pool(&connect_url)
+            .await
+            .expect("the earlier database opens");
+        let database = EarlierDatabase {
+            label,
+            url,
+            pool,
+            cleanup: Some(cleanup),
+        };
+        migrator
+            .run(&database.pool)
+            .await
+            .expect("the earlier release's migrations apply");
+        databases.push(database);
+    }
+    databases
 }
 
 /// A fresh store on every backend available: SQLite always, PostgreSQL

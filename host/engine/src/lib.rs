@@ -25,6 +25,8 @@
 //!   each signing with a key of their own, sealed;
 //! - [`installations`]: which approved version each user installed, and
 //!   the pins a run takes of them;
+//! - [`marketplace`]: around approved integrations: publishers' profiles
+//!   and co-maintainers, ratings and reviews by the users who ran them;
 //! - [`connections`]: provider accounts connected with a key the user
 //!   holds, checked and sealed in the vault;
 //! - [`saved`]: saving a validated workflow definition as its next version;
@@ -47,6 +49,7 @@ pub mod events;
 pub mod executor;
 pub mod hook_secrets;
 pub mod installations;
+pub mod marketplace;
 pub mod metrics;
 pub mod platform;
 pub mod review;

@@ -26,6 +26,7 @@ use workway_registry::approval::{
 };
 use workway_registry::artifacts::{ArtifactError, ArtifactStore};
 use workway_registry::crosscheck::crosscheck;
+use workway_registry::names;
 use workway_registry::review::{ReviewReport, Reviewed, Sandbox, Submission, diff, scopes_of};
 use workway_registry::{Digest, Manifest};
 use workway_store::clock::now_ms;
@@ -127,6 +128,16 @@ pub enum RegistryError {
         integration: String,
         /// Its owner.
         owner: String,
+    },
+    /// A new name could be mistaken for a name another publisher owns.
+    #[error(
+        "`{integration}` looks like `{existing}`, which another publisher owns; pick a name that cannot be mistaken for it"
+    )]
+    Lookalike {
+        /// The name submitted.
+        integration: String,
+        /// The owned name it looks like.
+        existing: String,
     },
     /// What would be signed is not what the reviewer was shown.
     #[error(
@@ -244,17 +255,11 @@ impl Registry {
             return Err(RegistryError::Refused(reasons));
         };
         reasons.extend(crosscheck(&manifest, &inspection.description));
-        if let Some(owner) = self.store.submissions().owner(&manifest.name).await?
-            && owner.owner != submission.submitted_by
-        {
-            reasons.push(
-                RegistryError::NameOwned {
-                    integration: manifest.name.clone(),
-                    owner: owner.owner,
-                }
-                .to_string(),
-            );
-        }
+        reasons.extend(
+            self.name_refusal(&manifest.name, &submission.submitted_by)
+                .await?
+                .map(|e| e.to_string()),
+        );
         let earlier = self
             .store
             .submissions()
@@ -309,6 +314,39 @@ impl Registry {
             examples,
         };
         Ok((manifest, report))
+    }
+
+    /// Why `publisher` may not publish a version under `name`, if they may
+    /// not: the name is owned by someone who has not made them a
+    /// co-maintainer ([`RegistryError::NameOwned`]), or the name is new and
+    /// could be mistaken for a name another publisher owns
+    /// ([`RegistryError::Lookalike`], see [`workway_registry::names`]).
+    /// Publishers may use lookalikes of their own names.
+    pub async fn name_refusal(
+        &self,
+        name: &str,
+        publisher: &str,
+    ) -> Result<Option<RegistryError>, RegistryError> {
+        let submissions = self.store.submissions();
+        if let Some(owner) = submissions.refusing_owner(name, publisher).await? {
+            return Ok(Some(RegistryError::NameOwned {
+                integration: name.to_string(),
+                owner,
+            }));
+        }
+        if submissions.owner(name).await?.is_some() {
+            return Ok(None);
+        }
+        let skeleton = names::skeleton(name);
+        Ok(submissions
+            .owners()
+            .await?
+            .into_iter()
+            .find(|o| o.owner != publisher && names::skeleton(&o.integration) == skeleton)
+            .map(|o| RegistryError::Lookalike {
+                integration: name.to_string(),
+                existing: o.integration,
+            }))
     }
 
     /// Submissions, newest first, in `state` when given.
@@ -374,7 +412,9 @@ impl Registry {
     /// digest), inspect it in the sandbox, and sign with the reviewer's key
     /// only if the component, the manifest, the hosts and the scopes are
     /// still what was shown. The submitter never approves their own
-    /// version, and a name owned by another publisher is refused. The
+    /// version, and a name owned by another publisher (who did not make
+    /// the submitter a co-maintainer), or a new name that could be mistaken
+    /// for one, is refused. The
     /// caller has checked that `reviewer` may review.
     pub async fn approve_as(
         &self,
@@ -397,6 +437,15 @@ impl Registry {
         }
         if row.submitted_by == reviewer {
             return Err(RegistryError::OwnSubmission(reviewer.to_string()));
+        }
+        // A lookalike name claimed since this version was submitted (two
+        // publishers' versions pending at once) is refused here too; the
+        // owner rule is checked again inside the approving transaction.
+        if let Some(refusal) = self
+            .name_refusal(&row.integration, &row.submitted_by)
+            .await?
+        {
+            return Err(refusal);
         }
         let damaged = |e: String| RegistryError::Damaged(id.to_string(), e);
         let manifest = Manifest::from_toml(&row.manifest).map_err(|e| damaged(e.to_string()))?;

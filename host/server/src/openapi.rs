@@ -84,6 +84,16 @@ const TAGS: &[(&str, &str)] = &[
         "The marketplace: integrations with an approved, not revoked version.",
     ),
     (
+        "ratings",
+        "Ratings and reviews of integrations by the users who ran them, the publisher's replies, \
+         admins hiding abusive ones.",
+    ),
+    (
+        "publishers",
+        "Developer profiles, their verification by an admin, and the co-maintainers an \
+         integration's owner lets publish it.",
+    ),
+    (
         "hooks",
         "Webhook deliveries: a signed POST to a workflow's secret URL starts a run.",
     ),

@@ -15,6 +15,10 @@
 //! - [`submissions`]: publishing integrations and reading submissions;
 //! - [`reviews`]: the review queue, approving, rejecting and revoking;
 //! - [`integrations`]: the approved integrations, by name and version;
+//! - [`ratings`]: ratings and reviews of integrations, the publisher's
+//!   replies, admins hiding abusive ones;
+//! - [`publishers`]: developer profiles, their verification by an admin,
+//!   co-maintainers of an integration;
 //! - [`oauth`]: connecting a provider account in the browser (OAuth with PKCE).
 
 pub mod account;
@@ -25,6 +29,8 @@ pub mod error;
 pub mod installations;
 pub mod integrations;
 pub mod oauth;
+pub mod publishers;
+pub mod ratings;
 pub mod reviews;
 pub mod runs;
 pub mod submissions;
@@ -77,6 +83,19 @@ pub fn routes() -> OpenApiRouter<Arc<Platform>> {
         .routes(routes!(integrations::list))
         .routes(routes!(integrations::show))
         .routes(routes!(integrations::versions))
+        .routes(routes!(ratings::list_reviews))
+        .routes(routes!(ratings::write_review, ratings::delete_review))
+        .routes(routes!(ratings::reply_to_review))
+        .routes(routes!(ratings::hide_review))
+        .routes(routes!(ratings::unhide_review))
+        .routes(routes!(publishers::my_profile, publishers::put_profile))
+        .routes(routes!(publishers::public_profile))
+        .routes(routes!(publishers::verify))
+        .routes(routes!(
+            publishers::list_maintainers,
+            publishers::add_maintainer
+        ))
+        .routes(routes!(publishers::remove_maintainer))
         .routes(routes!(oauth::connect))
         .routes(routes!(oauth::callback))
 }

@@ -95,7 +95,7 @@ pub struct Approved {
         (status = 400, description = "No fingerprint (`invalid_input`, `details.field` = `fingerprint`), or the body is not this route's JSON (`invalid_body`).", body = ErrorBody),
         (status = 403, description = "The caller submitted it (`forbidden`, `details.reason` = `own_submission`); or see the shared 403.", body = ErrorBody),
         (status = 404, description = "No such submission (`not_found`).", body = ErrorBody),
-        (status = 409, description = "The report changed since it was shown (`not_as_reviewed`, `details.differences`), the submission is not pending (`wrong_state`), or another account owns the name (`name_owned`).", body = ErrorBody),
+        (status = 409, description = "The report changed since it was shown (`not_as_reviewed`, `details.differences`), the submission is not pending (`wrong_state`), another account owns the name (`name_owned`), or the name could be mistaken for one another account owns (`lookalike_name`).", body = ErrorBody),
     ),
 )]
 pub async fn approve(

@@ -351,14 +351,21 @@ pub struct ListQuery {
 /// A page boundary: the `created_at` and id of the previous page's last
 /// run, hex-encoded so clients treat it as opaque.
 fn encode_cursor(row: &RunRow) -> String {
-    format!("{}.{}", row.created_at, row.id)
+    encode_key(row.created_at, &row.id)
+}
+
+/// A page boundary of a listing ordered by `created_at` then id, newest
+/// first: the previous page's last key, hex-encoded so clients treat it as
+/// opaque. Shared by every such listing ([`super::ratings`] too).
+pub(super) fn encode_key(created_at: i64, id: &str) -> String {
+    format!("{created_at}.{id}")
         .bytes()
         .map(|b| format!("{b:02x}"))
         .collect()
 }
 
-/// The boundary `cursor` encodes, if it is one [`encode_cursor`] made.
-fn decode_cursor(cursor: &str) -> Option<(i64, String)> {
+/// The boundary `cursor` encodes, if it is one [`encode_key`] made.
+pub(super) fn decode_cursor(cursor: &str) -> Option<(i64, String)> {
     if !cursor.len().is_multiple_of(2) || !cursor.is_ascii() {
         return None;
     }

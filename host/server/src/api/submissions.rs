@@ -200,6 +200,7 @@ pub(crate) fn registry_error(e: RegistryError) -> ApiError {
         ),
         E::WrongState { .. } => ApiError::new(StatusCode::CONFLICT, "wrong_state", e.to_string()),
         E::NameOwned { .. } => ApiError::new(StatusCode::CONFLICT, "name_owned", e.to_string()),
+        E::Lookalike { .. } => ApiError::new(StatusCode::CONFLICT, "lookalike_name", e.to_string()),
         E::NotAsReviewed {
             ref differences, ..
         } => ApiError::new(StatusCode::CONFLICT, "not_as_reviewed", e.to_string())

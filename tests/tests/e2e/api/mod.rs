@@ -6,6 +6,8 @@ mod accounts;
 mod client;
 mod key_connections;
 mod oauth;
+mod publishers;
+mod ratings;
 mod resources;
 mod reviews;
 mod workflow_deletion;
