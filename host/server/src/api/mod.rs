@@ -29,6 +29,7 @@ pub mod error;
 pub mod installations;
 pub mod integrations;
 pub mod oauth;
+pub mod paging;
 pub mod publishers;
 pub mod ratings;
 pub mod reviews;

@@ -42,13 +42,7 @@ use workway_store::ratings::{ReviewRow, Summary, Viewer};
 use super::auth::Caller;
 use super::body::ApiJson;
 use super::error::{ApiError, ErrorBody};
-use super::runs::{decode_cursor, encode_key};
-
-/// How many reviews a page holds unless `limit` says otherwise.
-pub const DEFAULT_LIMIT: i64 = 20;
-
-/// The most reviews a page holds.
-pub const MAX_LIMIT: i64 = 100;
+use super::paging::{self, encode_key};
 
 /// The publisher's reply to a review.
 #[derive(Debug, Serialize, ToSchema)]
@@ -269,29 +263,8 @@ pub async fn list_reviews(
             ),
         )
     })?;
-    let limit = match &query.limit {
-        None => DEFAULT_LIMIT,
-        Some(text) => text
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "limit",
-                    format!("limit must be a number from 1 to {MAX_LIMIT}"),
-                )
-            })?,
-    };
-    let before = match &query.cursor {
-        None => None,
-        Some(cursor) => Some(decode_cursor(cursor).ok_or_else(|| {
-            ApiError::invalid(
-                "cursor",
-                "this is not a cursor this API gave: pass `next_cursor` from the previous page \
-                 unchanged, or leave `cursor` out for the first page",
-            )
-        })?),
-    };
+    let limit = paging::limit(query.limit.as_deref())?;
+    let before = paging::before(query.cursor.as_deref())?;
     let viewer = if principal.can(Scope::Admin) {
         Viewer::Everything
     } else {

@@ -39,13 +39,8 @@ use workway_store::runs::{AttemptRow, RunRow, RunStatus};
 use super::auth::Caller;
 use super::body::ApiJson;
 use super::error::{ApiError, ErrorBody};
+use super::paging::{self, encode_key};
 use super::workflows::{read_install_error, save_error};
-
-/// How many runs a page holds unless `limit` says otherwise.
-pub const DEFAULT_LIMIT: i64 = 20;
-
-/// The most runs a page holds.
-pub const MAX_LIMIT: i64 = 100;
 
 /// `POST /v1/runs`'s body.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -348,36 +343,6 @@ pub struct ListQuery {
     cursor: Option<String>,
 }
 
-/// A page boundary: the `created_at` and id of the previous page's last
-/// run, hex-encoded so clients treat it as opaque.
-fn encode_cursor(row: &RunRow) -> String {
-    encode_key(row.created_at, &row.id)
-}
-
-/// A page boundary of a listing ordered by `created_at` then id, newest
-/// first: the previous page's last key, hex-encoded so clients treat it as
-/// opaque. Shared by every such listing ([`super::ratings`] too).
-pub(super) fn encode_key(created_at: i64, id: &str) -> String {
-    format!("{created_at}.{id}")
-        .bytes()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// The boundary `cursor` encodes, if it is one [`encode_key`] made.
-pub(super) fn decode_cursor(cursor: &str) -> Option<(i64, String)> {
-    if !cursor.len().is_multiple_of(2) || !cursor.is_ascii() {
-        return None;
-    }
-    let bytes = (0..cursor.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&cursor[i..i + 2], 16).ok())
-        .collect::<Option<Vec<u8>>>()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let (created_at, id) = text.split_once('.')?;
-    Some((created_at.parse().ok()?, id.to_string()))
-}
-
 /// The caller's runs, newest first, a page at a time.
 #[utoipa::path(
     get,
@@ -411,19 +376,7 @@ pub async fn list(
             ),
         )
     })?;
-    let limit = match &query.limit {
-        None => DEFAULT_LIMIT,
-        Some(text) => text
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "limit",
-                    format!("limit must be a number from 1 to {MAX_LIMIT}"),
-                )
-            })?,
-    };
+    let limit = paging::limit(query.limit.as_deref())?;
     let status = match &query.status {
         None => None,
         Some(text) => Some(RunStatus::parse(text).ok_or_else(|| {
@@ -437,16 +390,7 @@ pub async fn list(
             )
         })?),
     };
-    let before = match &query.cursor {
-        None => None,
-        Some(cursor) => Some(decode_cursor(cursor).ok_or_else(|| {
-            ApiError::invalid(
-                "cursor",
-                "this is not a cursor this API gave: pass `next_cursor` from the previous page \
-                 unchanged, or leave `cursor` out for the first page",
-            )
-        })?),
-    };
+    let before = paging::before(query.cursor.as_deref())?;
     // Deleted workflows included: their runs keep their names.
     let workflows: BTreeMap<String, String> = platform
         .store
@@ -485,7 +429,10 @@ pub async fn list(
         .await?;
     let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
     rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let next_cursor = rows.last().filter(|_| more).map(encode_cursor);
+    let next_cursor = rows
+        .last()
+        .filter(|_| more)
+        .map(|r| encode_key(r.created_at, &r.id));
     Ok(Json(RunPage {
         runs: rows
             .iter()
@@ -532,40 +479,4 @@ pub async fn show(
         input: json_or_text(&run.trigger_data),
         attempts: attempts.iter().map(AttemptView::from).collect(),
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_cursor_round_trips_and_anything_else_is_refused() {
-        let row = RunRow {
-            id: "7f1c-run.with.dots".into(),
-            workflow_id: "w".into(),
-            workflow_version: 1,
-            owner: "acc_1".into(),
-            trigger_kind: workway_store::workflows::TriggerKind::Manual,
-            trigger_data: "{}".into(),
-            pins: "{}".into(),
-            status: RunStatus::Queued,
-            next_step: 0,
-            not_before: 0,
-            lease_owner: None,
-            lease_until: None,
-            error: None,
-            created_at: 1_700_000_000_123,
-            started_at: None,
-            finished_at: None,
-            updated_at: 0,
-        };
-        let cursor = encode_cursor(&row);
-        assert_eq!(
-            decode_cursor(&cursor),
-            Some((1_700_000_000_123, "7f1c-run.with.dots".to_string()))
-        );
-        for bad in ["", "zz", "abc", "é1", "31", "782e79"] {
-            assert_eq!(decode_cursor(bad), None, "{bad}");
-        }
-    }
 }
