@@ -92,7 +92,7 @@ for name in gmail notion; do
     as reviewer review approve "$(awk 'NR == 1 {print $2}' "$out/$name.txt")" \
         --reviewed "$(awk '$1 == "fingerprint" {print $2}' "$out/$name.txt")"
 done
-for name in gmail notion slack; do as user install "$name"; done
+for name in gmail notion slack; do as user install "$name" --yes; done
 # A pasted token names the scopes it was granted (Notion's carry none): a
 # connection is handed only to installations approved for all of them.
 echo ya29.local-stand-in | as user connect google --token - --account me@example.com \

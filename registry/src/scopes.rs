@@ -36,6 +36,185 @@ pub fn scope_problem(provider: &str, scope: &str) -> Option<String> {
     })
 }
 
+/// What each scope the platform knows lets an integration do, in the
+/// provider's own words (Google's OAuth 2.0 scopes list, Slack's scope
+/// reference, Stripe Connect's OAuth reference): `(provider, scope,
+/// description)`. The marketplace shows them on a listing.
+const SCOPE_DESCRIPTIONS: &[(&str, &str, &str)] = &[
+    (
+        "google",
+        "openid",
+        "Associate you with your personal info on Google",
+    ),
+    (
+        "google",
+        "email",
+        "See your primary Google Account email address",
+    ),
+    (
+        "google",
+        "profile",
+        "See your personal info, including any personal info you've made publicly available",
+    ),
+    (
+        "google",
+        "https://mail.google.com/",
+        "Read, compose, send, and permanently delete all your email from Gmail",
+    ),
+    (
+        "google",
+        "https://www.googleapis.com/auth/gmail.modify",
+        "Read, compose, and send emails from your Gmail account",
+    ),
+    (
+        "google",
+        "https://www.googleapis.com/auth/gmail.readonly",
+        "View your email messages and settings",
+    ),
+    (
+        "google",
+        "https://www.googleapis.com/auth/gmail.send",
+        "Send email on your behalf",
+    ),
+    (
+        "google",
+        "https://www.googleapis.com/auth/gmail.compose",
+        "Manage drafts and send emails",
+    ),
+    (
+        "google",
+        "https://www.googleapis.com/auth/gmail.labels",
+        "See and edit your email labels",
+    ),
+    (
+        "google",
+        "https://www.googleapis.com/auth/calendar",
+        "See, edit, share, and permanently delete all the calendars you can access using Google Calendar",
+    ),
+    (
+        "google",
+        "https://www.googleapis.com/auth/calendar.readonly",
+        "See and download any calendar you can access using your Google Calendar",
+    ),
+    (
+        "google",
+        "https://www.googleapis.com/auth/calendar.events",
+        "View and edit events on all your calendars",
+    ),
+    (
+        "google",
+        "https://www.googleapis.com/auth/drive",
+        "See, edit, create, and delete all of your Google Drive files",
+    ),
+    (
+        "google",
+        "https://www.googleapis.com/auth/drive.readonly",
+        "See and download all your Google Drive files",
+    ),
+    (
+        "google",
+        "https://www.googleapis.com/auth/drive.file",
+        "See, edit, create, and delete only the specific Google Drive files you use with this app",
+    ),
+    (
+        "google",
+        "https://www.googleapis.com/auth/spreadsheets",
+        "See, edit, create, and delete all your Google Sheets spreadsheets",
+    ),
+    (
+        "google",
+        "https://www.googleapis.com/auth/spreadsheets.readonly",
+        "See all your Google Sheets spreadsheets",
+    ),
+    ("slack", "chat:write", "Send messages as the app"),
+    (
+        "slack",
+        "chat:write.public",
+        "Send messages to channels the app isn't a member of",
+    ),
+    (
+        "slack",
+        "channels:read",
+        "View basic information about public channels in a workspace",
+    ),
+    (
+        "slack",
+        "channels:history",
+        "View messages and other content in public channels that the app has been added to",
+    ),
+    (
+        "slack",
+        "groups:read",
+        "View basic information about private channels that the app has been added to",
+    ),
+    (
+        "slack",
+        "groups:history",
+        "View messages and other content in private channels that the app has been added to",
+    ),
+    (
+        "slack",
+        "im:read",
+        "View basic information about direct messages that the app has been added to",
+    ),
+    (
+        "slack",
+        "im:history",
+        "View messages and other content in direct messages that the app has been added to",
+    ),
+    ("slack", "users:read", "View people in a workspace"),
+    (
+        "slack",
+        "users:read.email",
+        "View email addresses of people in a workspace",
+    ),
+    (
+        "slack",
+        "reactions:read",
+        "View emoji reactions and their associated content in channels and conversations that the app has been added to",
+    ),
+    ("slack", "reactions:write", "Add and edit emoji reactions"),
+    (
+        "slack",
+        "files:read",
+        "View files shared in channels and conversations that the app has been added to",
+    ),
+    (
+        "slack",
+        "files:write",
+        "Upload, edit, and delete files as the app",
+    ),
+    (
+        "slack",
+        "incoming-webhook",
+        "Post messages to specific channels in Slack",
+    ),
+    (
+        "slack",
+        "commands",
+        "Add shortcuts and/or slash commands that people can use",
+    ),
+    (
+        "stripe",
+        "read_write",
+        "Read and write access to the connected Stripe account's data, as its own API keys allow",
+    ),
+    (
+        "stripe",
+        "read_only",
+        "Read-only access to the connected Stripe account's data",
+    ),
+];
+
+/// The provider's own description of what `scope` lets an integration do,
+/// when the platform knows it.
+pub fn scope_description(provider: &str, scope: &str) -> Option<&'static str> {
+    SCOPE_DESCRIPTIONS
+        .iter()
+        .find(|&&(p, s, _)| p == provider && s == scope)
+        .map(|&(_, _, description)| description)
+}
+
 fn is_google_scope(scope: &str) -> bool {
     if GOOGLE_IDENTITY_SCOPES.contains(&scope) || scope == GOOGLE_MAIL_SCOPE {
         return true;
@@ -65,6 +244,17 @@ fn is_slack_scope(scope: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::scope_problem;
+
+    #[test]
+    fn every_described_scope_belongs_to_its_provider() {
+        for &(provider, scope, description) in super::SCOPE_DESCRIPTIONS {
+            assert_eq!(scope_problem(provider, scope), None, "{provider} {scope}");
+            assert!(!description.is_empty(), "{provider} {scope}");
+            assert_eq!(super::scope_description(provider, scope), Some(description));
+        }
+        assert_eq!(super::scope_description("slack", "no:such"), None);
+        assert_eq!(super::scope_description("google", "chat:write"), None);
+    }
 
     #[test]
     fn each_provider_accepts_its_own_spelling() {

@@ -3,6 +3,7 @@
 //! request counters that rate-limit them, connections and the token vault,
 //! the registry's submissions and reviews and the reviewers' signing keys,
 //! publishers' profiles and co-maintainers,
+//! integrations' marketplace listings and the entitlements to paid ones,
 //! installed integrations and users' ratings and reviews of them,
 //! workflows and their versions, and workflow runs
 //! with every step attempt (billing next).
@@ -28,7 +29,9 @@ pub mod clock;
 pub mod connections;
 mod durable;
 mod error;
+pub mod install_consents;
 pub mod installations;
+pub mod listings;
 mod migrations;
 pub mod oauth_states;
 pub mod publishers;

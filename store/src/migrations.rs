@@ -66,6 +66,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0010_integration_reviews.sql",
         include_str!("../migrations/0010_integration_reviews.sql"),
     ),
+    (
+        11,
+        "0011_install_consent.sql",
+        include_str!("../migrations/0011_install_consent.sql"),
+    ),
+    (
+        12,
+        "0012_listings.sql",
+        include_str!("../migrations/0012_listings.sql"),
+    ),
 ];
 
 /// The migrations compiled into this binary, as sqlx's migrator reads them.

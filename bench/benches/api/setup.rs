@@ -116,9 +116,23 @@ pub async fn client(d: &Deployment, address: SocketAddr, tokens_wanted: usize) -
     }
     let token = tokens[0].clone();
 
+    let consent = expect(
+        &mut api,
+        Call::get("/v1/integrations/slack/consent").bearer(&token),
+        200,
+    )
+    .await;
+    let accept = consent.json()["consent_digest"]
+        .as_str()
+        .expect("a consent digest")
+        .to_string();
     expect(
         &mut api,
-        Call::post_json("/v1/installations", &json!({"integration": "slack"})).bearer(&token),
+        Call::post_json(
+            "/v1/installations",
+            &json!({"integration": "slack", "accept": accept}),
+        )
+        .bearer(&token),
         201,
     )
     .await;

@@ -62,7 +62,10 @@ pub enum Command {
     Review(review::ReviewCommand),
     /// Install an approved integration so your workflows can use it.
     Install(install::InstallArgs),
-    /// Uninstall an integration.
+    /// Move an installed integration to its newest approved version
+    /// (asking first when it may do more than you accepted).
+    Upgrade(install::UpgradeArgs),
+    /// Uninstall an integration (lists the workflows that use it).
     Uninstall(install::UninstallArgs),
     /// List your installed integrations.
     Installations,
@@ -117,6 +120,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plugin(command) => plugin::run(command, cache_dir, server).await,
         Command::Review(command) => review::run(command, server).await,
         Command::Install(args) => install::install(args, server).await,
+        Command::Upgrade(args) => install::upgrade(args, server).await,
         Command::Uninstall(args) => install::uninstall(args, server).await,
         Command::Installations => install::list(server).await,
         Command::Connect(args) => connect::connect(args, server).await,

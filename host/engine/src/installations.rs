@@ -64,6 +64,10 @@ pub enum InstallError {
     /// Starting the authorization failed.
     #[error(transparent)]
     Flow(#[from] FlowError),
+    /// The integration is paid and the account may not install it yet
+    /// (see [`crate::marketplace::listings::require_entitlement`]).
+    #[error(transparent)]
+    Listing(#[from] crate::marketplace::listings::ListingError),
 }
 
 /// An installed integration, decoded.
@@ -94,11 +98,14 @@ pub async fn install(
     config: BTreeMap<String, String>,
 ) -> Result<Installation, InstallError> {
     let approved = platform.catalog.get(integration, version).await?;
-    if let Some(bad) = config.keys().find(|k| !valid_setting_name(k)) {
-        return Err(InstallError::Config(format!(
-            "setting name `{bad}` is not valid: use letters, digits, `_`, `-` and `.`"
-        )));
-    }
+    crate::marketplace::listings::require_entitlement(
+        &platform.store,
+        owner,
+        integration,
+        &approved.manifest,
+    )
+    .await?;
+    check_settings(&config)?;
     let config_json = serde_json::to_string(&config)
         .map_err(|e| InstallError::Config(format!("cannot encode the settings: {e}")))?;
     let row = platform
@@ -160,6 +167,17 @@ pub async fn connect(
     Ok(OAuthFlow::new(platform.vault.clone())
         .begin(owner, provider, scopes, redirect_uri)
         .await?)
+}
+
+/// Refuse settings whose names are not setting names (letters, digits,
+/// `_`, `-` and `.`, at most 64), naming the first bad one.
+pub fn check_settings(config: &BTreeMap<String, String>) -> Result<(), InstallError> {
+    match config.keys().find(|k| !valid_setting_name(k)) {
+        Some(bad) => Err(InstallError::Config(format!(
+            "setting name `{bad}` is not valid: use letters, digits, `_`, `-` and `.`"
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn valid_setting_name(name: &str) -> bool {

@@ -191,6 +191,12 @@ impl Registry {
         self
     }
 
+    /// The content-addressed artifact store the components live in; the
+    /// marketplace keeps listings' icons there too.
+    pub fn artifacts(&self) -> &ArtifactStore {
+        &self.artifacts
+    }
+
     /// The key approvals are signed with.
     pub fn with_review_key(mut self, key: ReviewKey) -> Self {
         self.key = Some(key);

@@ -84,6 +84,11 @@ const TAGS: &[(&str, &str)] = &[
         "The marketplace: integrations with an approved, not revoked version.",
     ),
     (
+        "listings",
+        "An integration's marketplace listing: summary, Markdown description, categories, price, \
+         icon, actions with their schemas, and the hosts and OAuth scopes it may use.",
+    ),
+    (
         "ratings",
         "Ratings and reviews of integrations by the users who ran them, the publisher's replies, \
          admins hiding abusive ones.",

@@ -188,6 +188,16 @@ impl ApiClient {
         decode_failure(response).await.map(drop)
     }
 
+    /// `DELETE` the path made of `segments`, for a route that answers 200
+    /// with a JSON body.
+    pub async fn delete_json<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+    ) -> Result<T, ClientError> {
+        let request = self.http.delete(self.url(segments));
+        self.send(request).await
+    }
+
     async fn execute(
         &self,
         request: reqwest::RequestBuilder,

@@ -862,8 +862,35 @@ fn workflow_commands_show_the_secret_once_and_scope_reads_by_owner() {
         .unwrap_or_else(|| panic!("a fingerprint in {shown}"))
         .to_string();
     rita.ok(&["review", "approve", &id, "--reviewed", &fingerprint]);
-    let installed = alice.ok(&["install", "slack"]);
+    // Installing shows what it may do; with no terminal to ask on, it
+    // needs --yes.
+    let unasked = alice.run(&["install", "slack"]);
+    assert!(!unasked.status.success(), "{}", stdout(&unasked));
+    assert!(
+        stdout(&unasked).contains("slack 0.1.0 may do the following"),
+        "{}",
+        stdout(&unasked)
+    );
+    assert!(
+        stderr(&unasked).contains("pass --yes"),
+        "{}",
+        stderr(&unasked)
+    );
+    assert!(
+        alice
+            .ok(&["installations"])
+            .contains("nothing installed yet")
+    );
+    let installed = alice.ok(&["install", "slack", "--yes"]);
     assert!(installed.contains("installed slack 0.1.0"), "{installed}");
+    assert!(installed.contains("reach "), "{installed}");
+    assert!(installed.contains("price: free"), "{installed}");
+    let newest = alice.ok(&["upgrade", "slack"]);
+    assert!(
+        newest.contains("slack 0.1.0 is the newest approved version"),
+        "{newest}"
+    );
+    assert!(!mallory.run(&["upgrade", "slack"]).status.success());
     assert!(alice.ok(&["installations"]).contains("slack"));
     assert!(
         mallory
@@ -950,6 +977,19 @@ fn workflow_commands_show_the_secret_once_and_scope_reads_by_owner() {
     assert!(!cancel.status.success());
     let rerun = mallory.run(&["runs", "rerun", &run]);
     assert!(!rerun.status.success());
+
+    // Uninstalling names the workflows that use it; they no longer start.
+    assert!(!mallory.run(&["uninstall", "slack"]).status.success());
+    let uninstalled = alice.ok(&["uninstall", "slack"]);
+    assert!(uninstalled.contains("uninstalled slack"), "{uninstalled}");
+    assert!(uninstalled.contains("  hook"), "{uninstalled}");
+    let refused = alice.run(&["run", "hook", "--detach"]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("workway install slack"),
+        "{}",
+        stderr(&refused)
+    );
 
     // Signed out, the stored token is revoked at the server.
     let token = std::fs::read_to_string(mallory.credentials()).expect("credentials");

@@ -217,7 +217,7 @@ impl Env {
                 .to_string();
             self.rita
                 .ok(&["review", "approve", &id, "--reviewed", &fingerprint]);
-            let installed = self.ok(&["install", name]);
+            let installed = self.ok(&["install", name, "--yes"]);
             assert!(
                 installed.contains(&format!("installed {name} 0.1.0")),
                 "{installed}"

@@ -1,13 +1,20 @@
 //! The caller's installations: which approved version of each integration
 //! the account's workflows may call, with its settings.
 //!
-//! - `GET /v1/installations` → the account's installations, by name;
-//! - `POST /v1/installations` `{integration, version?, config?}` → 201 the
-//!   installation (installing again replaces version and settings; runs
-//!   already started keep what they pinned); 404 when no approved version
-//!   serves it, 400 for a setting name that is not one, 409 for a revoked
-//!   version or an approval that no longer holds;
-//! - `DELETE /v1/installations/{integration}` → 204.
+//! - `GET /v1/installations` → the account's installations, by name, each
+//!   with the newer approved version waiting for it (`update`), if any:
+//!   whether it needs consent and what it adds;
+//! - `POST /v1/installations` `{integration, version?, config?, accept}` →
+//!   201 the installation (installing again replaces version and settings;
+//!   runs already started keep what they pinned); `accept` must be the
+//!   `consent_digest` of `GET /v1/integrations/{name}/consent` for that
+//!   version, else 409 `consent_required` with the summary in `details`;
+//!   404 when no approved version serves it, 400 for a setting name that is
+//!   not one, 409 `not_installable` for a revoked version or an approval
+//!   that no longer holds;
+//! - `DELETE /v1/installations/{integration}` → 200 `{integration,
+//!   workflows}`: the account's workflows whose steps call it (they are
+//!   refused as not installed until it is installed again).
 //!
 //! Another account's installation answers 404, as a missing one does.
 
@@ -18,17 +25,16 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 
 use workway_engine::accounts::Scope;
-use workway_engine::catalog::CatalogError;
-use workway_engine::installations::{self, InstallError, Installation};
+use workway_engine::installations::{self, Installation};
+use workway_engine::marketplace::consent::{self, PendingUpdate};
 use workway_engine::platform::Platform;
-use workway_engine::review::RegistryError;
 
 use super::auth::Caller;
 use super::body::ApiJson;
+use super::consent::{ConsentDiffView, ConsentView, consent_error, install_error};
 use super::error::{ApiError, ErrorBody};
 
 /// An installation.
@@ -65,6 +71,42 @@ impl From<Installation> for InstallationView {
     }
 }
 
+/// A newer approved version waiting for an installation.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = InstallationUpdate)]
+pub struct UpdateView {
+    /// Whether moving to it needs the account's consent: it widens what was
+    /// accepted (a new host, scope or provider). Until then the
+    /// installation keeps its version.
+    pub consent_required: bool,
+    /// What it adds to what was accepted (empty when nothing).
+    pub added: ConsentDiffView,
+    /// Its consent summary (accept its `consent_digest` to move to it with
+    /// `POST /v1/installations/{integration}/upgrade`).
+    pub consent: ConsentView,
+}
+
+impl From<PendingUpdate> for UpdateView {
+    fn from(u: PendingUpdate) -> Self {
+        UpdateView {
+            consent_required: u.consent_required,
+            added: ConsentDiffView::from(u.added),
+            consent: ConsentView::from(u.summary),
+        }
+    }
+}
+
+/// An installation as the list shows it: with the update waiting for it.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = InstallationListItem)]
+pub struct ListedInstallation {
+    /// The installation.
+    #[serde(flatten)]
+    pub installation: InstallationView,
+    /// The newer approved version waiting for it, if any (`null`: none).
+    pub update: Option<UpdateView>,
+}
+
 /// `POST /v1/installations`'s body.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -77,38 +119,21 @@ pub struct Install {
     /// The account's settings for it, by the names its manifest declares.
     #[serde(default)]
     config: BTreeMap<String, String>,
+    /// The `consent_digest` of the version's consent summary
+    /// (`GET /v1/integrations/{name}/consent`): the account accepts what it
+    /// may do. Required.
+    #[serde(default)]
+    accept: Option<String>,
 }
 
-/// An installation failure as the API answers it.
-fn install_error(e: InstallError) -> ApiError {
-    match e {
-        InstallError::Catalog(CatalogError::Registry(RegistryError::NotApproved(_))) => {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!(
-                    "{e}: check the integration's name (and version), or install its newest \
-                     approved version by leaving `version` out"
-                ),
-            )
-            .with_details(json!({ "field": "integration" }))
-        }
-        InstallError::Catalog(CatalogError::Registry(RegistryError::Store(e))) => ApiError::from(e),
-        InstallError::Catalog(
-            CatalogError::Revoked { .. }
-            | CatalogError::Approval { .. }
-            | CatalogError::NotAsked { .. },
-        ) => ApiError::new(
-            StatusCode::CONFLICT,
-            "not_installable",
-            format!("{e}: install another approved version"),
-        )
-        .with_details(json!({ "field": "version" })),
-        InstallError::Config(message) => ApiError::invalid("config", message),
-        InstallError::Store(e) => ApiError::from(e),
-        InstallError::NotInstalled(_) => ApiError::not_found("installation"),
-        e => ApiError::internal(&e),
-    }
+/// What an uninstall answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Uninstalled {
+    /// The integration uninstalled.
+    pub integration: String,
+    /// The names of the account's workflows whose steps call it: they are
+    /// refused (`not_installed`) until it is installed again or they change.
+    pub workflows: Vec<String>,
 }
 
 /// The caller's installations, by integration name.
@@ -118,24 +143,37 @@ fn install_error(e: InstallError) -> ApiError {
     tag = "installations",
     security(("api_token" = ["read"]), ("session" = ["read"])),
     responses(
-        (status = 200, description = "The account's installations, by integration name.", body = Vec<InstallationView>),
+        (status = 200, description = "The account's installations, by integration name, each with the newer version waiting for it (`update`).", body = Vec<ListedInstallation>),
     ),
 )]
 pub async fn list(
     State(platform): State<Arc<Platform>>,
     caller: Caller,
-) -> Result<Json<Vec<InstallationView>>, ApiError> {
+) -> Result<Json<Vec<ListedInstallation>>, ApiError> {
     let principal = caller.require(Scope::Read)?;
-    let all = installations::list(&platform.store, principal.owner())
+    let owner = principal.owner();
+    let all = installations::list(&platform.store, owner)
         .await
         .map_err(install_error)?;
-    Ok(Json(all.into_iter().map(InstallationView::from).collect()))
+    let mut listed = Vec::with_capacity(all.len());
+    for installation in all {
+        let update = consent::pending_update(&platform, owner, &installation)
+            .await
+            .map_err(install_error)?;
+        listed.push(ListedInstallation {
+            installation: InstallationView::from(installation),
+            update: update.map(UpdateView::from),
+        });
+    }
+    Ok(Json(listed))
 }
 
-/// Install an integration (its newest approved version, or `version`).
+/// Install an integration (its newest approved version, or `version`),
+/// accepting what it may do.
 ///
-/// Installing again replaces the version and the settings; runs already
-/// started keep what they pinned.
+/// `accept` must be the `consent_digest` of that version's consent summary;
+/// the acceptance is recorded. Installing again replaces the version and
+/// the settings; runs already started keep what they pinned.
 #[utoipa::path(
     post,
     path = "/v1/installations",
@@ -146,7 +184,8 @@ pub async fn list(
         (status = 201, description = "Installed.", body = InstallationView),
         (status = 400, description = "A field is wrong (`invalid_input`, `details.field` = `integration`, `version` or `config`), or the body is not this route's JSON (`invalid_body`).", body = ErrorBody),
         (status = 404, description = "No approved version serves this integration (and version) (`not_found`, `details.field` = `integration`).", body = ErrorBody),
-        (status = 409, description = "The version is revoked or its approval no longer holds (`not_installable`, `details.field` = `version`).", body = ErrorBody),
+        (status = 409, description = "`accept` is missing or not the digest of what the version may do (`consent_required`, `details.consent` the summary to show, `details.added` what it adds to an existing installation's); or the version is revoked or its approval no longer holds (`not_installable`, `details.field` = `version`).", body = ErrorBody),
+        (status = 402, description = "The integration is paid and the account has no entitlement to it (`payment_required`; `details.price_cents`, `details.purchase`; purchases come with billing).", body = ErrorBody),
     ),
 )]
 pub async fn install(
@@ -169,22 +208,24 @@ pub async fn install(
             "the version is empty: name one, or leave `version` out for the newest approved one",
         ));
     }
-    let installed = installations::install(
+    let installed = consent::install(
         &platform,
         principal.owner(),
         integration,
         version,
         body.config,
+        body.accept.as_deref().map(str::trim),
     )
     .await
-    .map_err(install_error)?;
+    .map_err(consent_error)?;
     Ok((StatusCode::CREATED, Json(InstallationView::from(installed))))
 }
 
 /// Uninstall an integration.
 ///
-/// Runs already started keep what they pinned; workflows that call it
-/// cannot start until it is installed again.
+/// Answers the account's workflows whose steps call it: they cannot be
+/// saved or started (`not_installed`) until it is installed again; runs
+/// already started keep what they pinned.
 #[utoipa::path(
     delete,
     path = "/v1/installations/{integration}",
@@ -192,7 +233,7 @@ pub async fn install(
     security(("api_token" = ["run"]), ("session" = ["run"], "csrf" = [])),
     params(("integration" = String, Path, description = "The installed integration's name.")),
     responses(
-        (status = 204, description = "Uninstalled."),
+        (status = 200, description = "Uninstalled; the workflows that use it.", body = Uninstalled),
         (status = 404, description = "The account has not installed it (`not_found`).", body = ErrorBody),
     ),
 )]
@@ -200,17 +241,80 @@ pub async fn uninstall(
     State(platform): State<Arc<Platform>>,
     caller: Caller,
     Path(integration): Path<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Json<Uninstalled>, ApiError> {
     let principal = caller.require(Scope::Run)?;
-    let deleted = platform
-        .store
-        .installations()
-        .delete(principal.owner(), &integration)
+    let workflows = consent::uninstall(&platform, principal.owner(), &integration)
         .await
-        .map_err(ApiError::from)?;
-    if deleted {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("installation"))
-    }
+        .map_err(install_error)?
+        .ok_or_else(|| ApiError::not_found("installation"))?;
+    Ok(Json(Uninstalled {
+        integration,
+        workflows,
+    }))
+}
+
+/// `POST /v1/installations/{integration}/upgrade`'s body.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Upgrade {
+    /// The `consent_digest` of the newer version's summary; needed when
+    /// the update widens what was accepted.
+    #[serde(default)]
+    accept: Option<String>,
+}
+
+/// The answer to an upgrade.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Upgraded {
+    /// Whether the installation moved (false: it already had the newest version).
+    pub upgraded: bool,
+    /// The installation, as it now is.
+    pub installation: InstallationView,
+}
+
+/// Move an installation to the newest approved version.
+///
+/// Keeps the settings. An update that widens hosts or scopes (or adds a
+/// provider) compared with what was accepted needs `accept`; until then
+/// the installation keeps its version.
+#[utoipa::path(
+    post,
+    path = "/v1/installations/{integration}/upgrade",
+    tag = "installations",
+    security(("api_token" = ["run"]), ("session" = ["run"], "csrf" = [])),
+    params(("integration" = String, Path, description = "The installed integration's name.")),
+    request_body = Upgrade,
+    responses(
+        (status = 200, description = "Moved to the newest approved version, or already there (`upgraded` false).", body = Upgraded),
+        (status = 400, description = "The body is not this route's JSON (`invalid_body`).", body = ErrorBody),
+        (status = 402, description = "The integration became paid and the account has no entitlement to it (`payment_required`).", body = ErrorBody),
+        (status = 404, description = "The account has not installed it (`not_found`).", body = ErrorBody),
+        (status = 409, description = "The update widens what was accepted and `accept` is missing or not its digest (`consent_required`, `details.consent` the summary, `details.added` what it adds); or the version is not installable (`not_installable`).", body = ErrorBody),
+    ),
+)]
+pub async fn upgrade(
+    State(platform): State<Arc<Platform>>,
+    caller: Caller,
+    Path(integration): Path<String>,
+    ApiJson(body): ApiJson<Upgrade>,
+) -> Result<Json<Upgraded>, ApiError> {
+    let principal = caller.require(Scope::Run)?;
+    let owner = principal.owner();
+    let moved = consent::upgrade(&platform, owner, &integration, body.accept.as_deref())
+        .await
+        .map_err(consent_error)?;
+    let (upgraded, installation) = match moved {
+        Some(installation) => (true, installation),
+        None => (
+            false,
+            workway_engine::installations::find(&platform.store, owner, &integration)
+                .await
+                .map_err(install_error)?
+                .ok_or_else(|| ApiError::not_found("installation"))?,
+        ),
+    };
+    Ok(Json(Upgraded {
+        upgraded,
+        installation: InstallationView::from(installation),
+    }))
 }

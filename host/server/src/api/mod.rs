@@ -10,11 +10,15 @@
 //! - [`runs`]: starting runs, listing them a page at a time, reading their
 //!   step attempts;
 //! - [`installations`]: installing and uninstalling integrations;
+//! - [`consent`]: what a version may do, accepted before it is installed,
+//!   and moving an installation to a newer version;
 //! - [`connections`]: listing provider accounts, connecting one with a
 //!   key, disconnecting;
 //! - [`submissions`]: publishing integrations and reading submissions;
 //! - [`reviews`]: the review queue, approving, rejecting and revoking;
 //! - [`integrations`]: the approved integrations, by name and version;
+//! - [`listings`]: an integration's marketplace listing (description,
+//!   categories, price, icon, what it may do) written by its publishers;
 //! - [`ratings`]: ratings and reviews of integrations, the publisher's
 //!   replies, admins hiding abusive ones;
 //! - [`publishers`]: developer profiles, their verification by an admin,
@@ -25,9 +29,11 @@ pub mod account;
 pub mod auth;
 pub mod body;
 pub mod connections;
+pub mod consent;
 pub mod error;
 pub mod installations;
 pub mod integrations;
+pub mod listings;
 pub mod oauth;
 pub mod paging;
 pub mod publishers;
@@ -70,6 +76,8 @@ pub fn routes() -> OpenApiRouter<Arc<Platform>> {
         .routes(routes!(runs::rerun))
         .routes(routes!(installations::list, installations::install))
         .routes(routes!(installations::uninstall))
+        .routes(routes!(installations::upgrade))
+        .routes(routes!(consent::show))
         .routes(routes!(connections::list, connections::connect))
         .routes(routes!(connections::disconnect))
         .routes(
@@ -84,6 +92,8 @@ pub fn routes() -> OpenApiRouter<Arc<Platform>> {
         .routes(routes!(integrations::list))
         .routes(routes!(integrations::show))
         .routes(routes!(integrations::versions))
+        .routes(routes!(listings::show, listings::put))
+        .routes(routes!(listings::icon, listings::put_icon).layer(listings::icon_body_limit()))
         .routes(routes!(ratings::list_reviews))
         .routes(routes!(ratings::write_review, ratings::delete_review))
         .routes(routes!(ratings::reply_to_review))

@@ -317,9 +317,10 @@ fn trigger_error(e: TriggerError) -> ApiError {
             StatusCode::CONFLICT,
             "not_installed",
             format!(
-                "workflow `{workflow}` uses `{integration}`, which is not installed: install it \
-                 with POST /v1/installations {{\"integration\": \"{integration}\"}}, then start \
-                 the run again"
+                "workflow `{workflow}` uses `{integration}`, which is not installed: read what it \
+                 may do with GET /v1/integrations/{integration}/consent, install it with POST \
+                 /v1/installations {{\"integration\": \"{integration}\", \"accept\": \
+                 \"<consent_digest>\"}} (or `workway install {integration}`), then start the run again"
             ),
         )
         .with_details(json!({ "integration": integration })),

@@ -171,6 +171,49 @@ impl Api {
     pub async fn delete(&self, path: &str, auth: Auth<'_>) -> Response {
         self.call("DELETE", path, auth, None).await
     }
+
+    /// The consent summary of installing `integration` (exactly `version`,
+    /// or its newest approved one), as `GET /v1/integrations/{name}/consent`
+    /// answers it.
+    pub async fn consent(
+        &self,
+        auth: Auth<'_>,
+        integration: &str,
+        version: Option<&str>,
+    ) -> Response {
+        let mut path = format!("/v1/integrations/{}/consent", encode(integration));
+        if let Some(version) = version {
+            path.push_str(&format!("?version={}", encode(version)));
+        }
+        self.get(&path, auth).await
+    }
+
+    /// `POST /v1/installations` with `body`, accepting what the version
+    /// it names may do: `accept` is set to the `consent_digest` of its
+    /// consent summary (left out when the summary cannot be read, so the
+    /// install's own refusal is answered).
+    pub async fn install(&self, auth: Auth<'_>, body: &Value) -> Response {
+        let integration = body["integration"].as_str().unwrap_or_default();
+        let consent = self
+            .consent(auth, integration, body["version"].as_str())
+            .await;
+        let mut body = body.clone();
+        if let (200, Some(digest)) = (consent.status, consent.json["consent_digest"].as_str()) {
+            body["accept"] = json!(digest);
+        }
+        self.post("/v1/installations", auth, &body).await
+    }
+}
+
+/// `text` percent-encoded for a path segment or query value: every byte
+/// but ASCII letters, digits, `-`, `.` and `_`.
+pub fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// An account made through the API, signed in, with a token.

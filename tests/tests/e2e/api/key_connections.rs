@@ -232,11 +232,7 @@ async fn a_pasted_key_is_checked_sealed_listed_and_used_by_its_owner_only() {
 
         // The connection is what Ann's runs use.
         let r = api
-            .post(
-                "/v1/installations",
-                ann.token(),
-                &json!({"integration": "slack"}),
-            )
+            .install(ann.token(), &json!({"integration": "slack"}))
             .await;
         assert_eq!(r.status, 201, "{}", r.json);
         let r = api

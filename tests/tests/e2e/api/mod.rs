@@ -4,7 +4,9 @@
 
 mod accounts;
 mod client;
+mod consent;
 mod key_connections;
+mod listings;
 mod oauth;
 mod publishers;
 mod ratings;

@@ -85,11 +85,7 @@ async fn the_oauth_connect_flow_completes_only_for_the_account_and_browser_that_
             t.label
         );
         let r = api
-            .post(
-                "/v1/installations",
-                ann.token(),
-                &json!({"integration": "gmail"}),
-            )
+            .install(ann.token(), &json!({"integration": "gmail"}))
             .await;
         assert_eq!(r.status, 201, "{}", r.json);
         let r = api

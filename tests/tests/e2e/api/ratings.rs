@@ -82,11 +82,7 @@ async fn connect_slack(d: &Deployment, owner: &str) {
 /// Install Slack for `who`.
 async fn install_slack(api: &Api, who: &Account) {
     let r = api
-        .post(
-            "/v1/installations",
-            who.token(),
-            &json!({"integration": "slack"}),
-        )
+        .install(who.token(), &json!({"integration": "slack"}))
         .await;
     assert_eq!(r.status, 201, "{}", r.json);
 }

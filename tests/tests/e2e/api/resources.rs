@@ -127,11 +127,7 @@ async fn an_account_saves_workflows_and_starts_lists_and_reads_runs() {
         let api = Api::start(d.platform.clone()).await;
         let ann = account(&api, "ann").await;
         let r = api
-            .post(
-                "/v1/installations",
-                ann.token(),
-                &json!({"integration": "slack"}),
-            )
+            .install(ann.token(), &json!({"integration": "slack"}))
             .await;
         assert_eq!(r.status, 201, "{} ({})", r.json, t.label);
         connect_slack(&d, &ann.id).await;
@@ -475,11 +471,7 @@ async fn an_account_installs_connects_and_disconnects_and_a_read_token_changes_n
             "the deployment user's are not ann's"
         );
         let r = api
-            .post(
-                "/v1/installations",
-                ann.token(),
-                &json!({"integration": "slack"}),
-            )
+            .install(ann.token(), &json!({"integration": "slack"}))
             .await;
         assert_eq!(r.status, 201, "{} ({})", r.json, t.label);
         assert_eq!(r.json["integration"], "slack");
@@ -490,8 +482,7 @@ async fn an_account_installs_connects_and_disconnects_and_a_read_token_changes_n
                     .is_some_and(|d| d.starts_with("sha256:"))
         );
         let r = api
-            .post(
-                "/v1/installations",
+            .install(
                 ann.session(),
                 &json!({"integration": "slack", "config": {"default.channel": CHANNEL}}),
             )
@@ -503,55 +494,42 @@ async fn an_account_installs_connects_and_disconnects_and_a_read_token_changes_n
             r.json
         );
         let r = api
-            .post(
-                "/v1/installations",
-                ann.token(),
-                &json!({"integration": "notion"}),
-            )
+            .install(ann.token(), &json!({"integration": "notion"}))
             .await;
         assert_eq!(r.status, 201, "{}", r.json);
 
         let r = api
-            .post(
-                "/v1/installations",
-                ann.token(),
-                &json!({"integration": "nope"}),
-            )
+            .install(ann.token(), &json!({"integration": "nope"}))
             .await;
         assert_eq!((r.status, r.code()), (404, "not_found"), "{}", r.json);
         assert_eq!(r.json["error"]["details"]["field"], "integration");
         let r = api
-            .post(
-                "/v1/installations",
+            .install(
                 ann.token(),
                 &json!({"integration": "gmail", "version": "99.0.0"}),
             )
             .await;
         assert_eq!(r.status, 404, "{}", r.json);
         let r = api
-            .post(
-                "/v1/installations",
+            .install(
                 ann.token(),
                 &json!({"integration": "gmail", "config": {"bad key": "x"}}),
             )
             .await;
         assert_invalid(&r, "config");
         assert_invalid(
-            &api.post(
-                "/v1/installations",
-                ann.token(),
-                &json!({"integration": " "}),
-            )
-            .await,
+            &api.install(ann.token(), &json!({"integration": " "})).await,
             "integration",
         );
-        let r = api
-            .post("/v1/installations", ann.token(), &json!({"version": "1"}))
-            .await;
+        let r = api.install(ann.token(), &json!({"version": "1"})).await;
         assert_eq!((r.status, r.code()), (400, "invalid_body"), "{}", r.json);
 
         let r = api.delete("/v1/installations/notion", ann.token()).await;
-        assert_eq!(r.status, 204, "{}", r.json);
+        assert_eq!(
+            (r.status, r.json.clone()),
+            (200, json!({"integration": "notion", "workflows": []})),
+            "no workflow of ann's uses it"
+        );
         let r = api.delete("/v1/installations/notion", ann.token()).await;
         assert_eq!((r.status, r.code()), (404, "not_found"), "{}", r.json);
         let r = api.get("/v1/installations", ann.token()).await;
@@ -633,8 +611,7 @@ async fn an_account_installs_connects_and_disconnects_and_a_read_token_changes_n
             assert_eq!(api.get(path, ro).await.status, 200, "{path}");
         }
         let writes = [
-            api.post("/v1/installations", ro, &json!({"integration": "gmail"}))
-                .await,
+            api.install(ro, &json!({"integration": "gmail"})).await,
             api.delete("/v1/installations/slack", ro).await,
             api.delete(&format!("/v1/connections/{notion}"), ro).await,
             save_yaml(&api, ro, &tell("Note")).await,
@@ -688,11 +665,7 @@ async fn another_account_gets_404_for_every_resource_of_the_first_and_lists_none
 
         // Ann's: an installation, a connection, two workflows, a run.
         let r = api
-            .post(
-                "/v1/installations",
-                ann.token(),
-                &json!({"integration": "slack"}),
-            )
+            .install(ann.token(), &json!({"integration": "slack"}))
             .await;
         assert_eq!(r.status, 201, "{}", r.json);
         let connection = connect_slack(&d, &ann.id).await;
@@ -837,11 +810,7 @@ async fn another_account_gets_404_for_every_resource_of_the_first_and_lists_none
             r.json
         );
         let r = api
-            .post(
-                "/v1/installations",
-                bob.token(),
-                &json!({"integration": "slack"}),
-            )
+            .install(bob.token(), &json!({"integration": "slack"}))
             .await;
         assert_eq!(r.status, 201, "{}", r.json);
         let r = save_yaml(&api, bob.token(), &tell("Bob")).await;
@@ -874,11 +843,7 @@ async fn a_run_is_cancelled_and_rerun_by_its_owner_only() {
         let ann = account(&api, "ann").await;
         let bob = account(&api, "bob").await;
         let r = api
-            .post(
-                "/v1/installations",
-                ann.token(),
-                &json!({"integration": "slack"}),
-            )
+            .install(ann.token(), &json!({"integration": "slack"}))
             .await;
         assert_eq!(r.status, 201, "{}", r.json);
         connect_slack(&d, &ann.id).await;

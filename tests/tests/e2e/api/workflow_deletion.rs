@@ -102,11 +102,7 @@ async fn a_deleted_workflow_stops_keeps_its_runs_readable_and_frees_its_name() {
         let ann = account(&api, "ann").await;
         let bob = account(&api, "bob").await;
         let r = api
-            .post(
-                "/v1/installations",
-                ann.token(),
-                &json!({"integration": "slack"}),
-            )
+            .install(ann.token(), &json!({"integration": "slack"}))
             .await;
         assert_eq!(r.status, 201, "{}", r.json);
         let vault = &d.platform.vault;
