@@ -76,6 +76,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0012_listings.sql",
         include_str!("../migrations/0012_listings.sql"),
     ),
+    (
+        13,
+        "0013_review_approvals.sql",
+        include_str!("../migrations/0013_review_approvals.sql"),
+    ),
 ];
 
 /// The migrations compiled into this binary, as sqlx's migrator reads them.

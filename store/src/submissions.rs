@@ -160,6 +160,53 @@ pub struct RevocationRow {
     pub at: i64,
 }
 
+/// One reviewer's approval recorded while a submission waits for more
+/// (the `review_approvals` table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewApproval {
+    /// The submission.
+    pub submission_id: String,
+    /// The reviewer who approved.
+    pub reviewer: String,
+    /// The fingerprint of the report they approved.
+    pub fingerprint: String,
+    /// When (Unix ms).
+    pub at: i64,
+}
+
+/// What [`Submissions::record_approval`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordOutcome {
+    /// The approval is recorded, with its event.
+    Recorded,
+    /// This reviewer's approval was already recorded; nothing changed.
+    AlreadyApproved,
+    /// The submission was no longer in the expected state.
+    WrongState,
+}
+
+/// A reviewer's claim on a pending submission (the `review_claims` table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewClaim {
+    /// The submission.
+    pub submission_id: String,
+    /// The reviewer holding it.
+    pub reviewer: String,
+    /// When it was claimed (Unix ms).
+    pub claimed_at: i64,
+    /// When the claim lapses (Unix ms).
+    pub expires_at: i64,
+}
+
+fn decode_claim(r: &AnyRow) -> Result<ReviewClaim, StoreError> {
+    Ok(ReviewClaim {
+        submission_id: r.try_get("submission_id")?,
+        reviewer: r.try_get("reviewer")?,
+        claimed_at: r.try_get("claimed_at")?,
+        expires_at: r.try_get("expires_at")?,
+    })
+}
+
 /// The queries on the registry's tables.
 #[derive(Debug, Clone, Copy)]
 pub struct Submissions<'s> {
@@ -476,6 +523,160 @@ impl Submissions<'_> {
                     submission_id: r.try_get("submission_id")?,
                     digest: r.try_get("digest")?,
                     record: r.try_get("record")?,
+                    at: r.try_get("at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Record `t.actor`'s approval of the report with `fingerprint`
+    /// without moving the submission: in one transaction, check it is in
+    /// `t.from` (`t.to` should be the same state), record the event with
+    /// `t.reason`, and keep the approval. A reviewer's second approval of
+    /// the same submission changes nothing.
+    pub async fn record_approval(
+        &self,
+        t: &Transition<'_>,
+        fingerprint: &str,
+    ) -> Result<RecordOutcome, StoreError> {
+        let mut tx = self.store.pool().begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO review_approvals (submission_id, reviewer, fingerprint, at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (submission_id, reviewer) DO NOTHING",
+        )
+        .bind(t.id)
+        .bind(t.actor)
+        .bind(fingerprint)
+        .bind(t.now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !inserted {
+            tx.rollback().await?;
+            return Ok(RecordOutcome::AlreadyApproved);
+        }
+        if !move_state(&mut tx, t).await? {
+            tx.rollback().await?;
+            return Ok(RecordOutcome::WrongState);
+        }
+        tx.commit().await?;
+        Ok(RecordOutcome::Recorded)
+    }
+
+    /// The approvals recorded for submission `id`, oldest first.
+    pub async fn approvals(&self, id: &str) -> Result<Vec<ReviewApproval>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT submission_id, reviewer, fingerprint, at FROM review_approvals \
+             WHERE submission_id = $1 ORDER BY at, reviewer",
+        )
+        .bind(id)
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ReviewApproval {
+                    submission_id: r.try_get("submission_id")?,
+                    reviewer: r.try_get("reviewer")?,
+                    fingerprint: r.try_get("fingerprint")?,
+                    at: r.try_get("at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Claim submission `id` for `reviewer` from `now` until `expires_at`,
+    /// unless another reviewer holds a claim that has not expired at `now`
+    /// (one statement, so of two reviewers claiming at once one wins);
+    /// claiming again extends one's own claim. The claim that holds
+    /// afterwards: `reviewer`'s, or the other reviewer's.
+    pub async fn claim(
+        &self,
+        id: &str,
+        reviewer: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<ReviewClaim, StoreError> {
+        sqlx::query(
+            "INSERT INTO review_claims (submission_id, reviewer, claimed_at, expires_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (submission_id) DO UPDATE SET \
+             reviewer = excluded.reviewer, claimed_at = excluded.claimed_at, \
+             expires_at = excluded.expires_at \
+             WHERE review_claims.reviewer = excluded.reviewer \
+             OR review_claims.expires_at <= excluded.claimed_at",
+        )
+        .bind(id)
+        .bind(reviewer)
+        .bind(now)
+        .bind(expires_at)
+        .execute(self.store.pool())
+        .await?;
+        let row = sqlx::query(
+            "SELECT submission_id, reviewer, claimed_at, expires_at FROM review_claims \
+             WHERE submission_id = $1",
+        )
+        .bind(id)
+        .fetch_one(self.store.pool())
+        .await?;
+        decode_claim(&row)
+    }
+
+    /// The claim on submission `id`, expired or not.
+    pub async fn claim_of(&self, id: &str) -> Result<Option<ReviewClaim>, StoreError> {
+        let row = sqlx::query(
+            "SELECT submission_id, reviewer, claimed_at, expires_at FROM review_claims \
+             WHERE submission_id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.store.pool())
+        .await?;
+        row.as_ref().map(decode_claim).transpose()
+    }
+
+    /// The claims on the submissions pending review, expired or not, by
+    /// submission: what the queue shows (a decided submission's claim is
+    /// left behind, harmless, and not read).
+    pub async fn claims(&self) -> Result<Vec<ReviewClaim>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT c.submission_id, c.reviewer, c.claimed_at, c.expires_at FROM review_claims c \
+             JOIN submissions s ON s.id = c.submission_id WHERE s.state = 'pending_review' \
+             ORDER BY c.submission_id",
+        )
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.iter().map(decode_claim).collect()
+    }
+
+    /// Drop `reviewer`'s claim on submission `id`: whether there was one.
+    pub async fn release(&self, id: &str, reviewer: &str) -> Result<bool, StoreError> {
+        Ok(
+            sqlx::query("DELETE FROM review_claims WHERE submission_id = $1 AND reviewer = $2")
+                .bind(id)
+                .bind(reviewer)
+                .execute(self.store.pool())
+                .await?
+                .rows_affected()
+                == 1,
+        )
+    }
+
+    /// The recorded approvals of the submissions pending review, by
+    /// submission: what the queue counts (those of decided submissions
+    /// are history, and are not read).
+    pub async fn all_approvals(&self) -> Result<Vec<ReviewApproval>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT a.submission_id, a.reviewer, a.fingerprint, a.at FROM review_approvals a \
+             JOIN submissions s ON s.id = a.submission_id WHERE s.state = 'pending_review' \
+             ORDER BY a.submission_id, a.at, a.reviewer",
+        )
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ReviewApproval {
+                    submission_id: r.try_get("submission_id")?,
+                    reviewer: r.try_get("reviewer")?,
+                    fingerprint: r.try_get("fingerprint")?,
                     at: r.try_get("at")?,
                 })
             })

@@ -22,6 +22,7 @@ use crate::client::{ApiClient, ServerOptions, when};
     after_help = "Reviewing (signed in with `workway login` as a reviewer):
   workway review list
   workway review show <id>
+  workway review claim <id>
   workway review approve <id> --reviewed <fingerprint from show>
   workway review reject <id> --reason \"...\""
 )]
@@ -30,7 +31,13 @@ pub enum ReviewCommand {
     List,
     /// One submission's review report and history.
     Show(ShowArgs),
-    /// Approve a pending submission (signed with your review key).
+    /// Claim a pending submission for 30 minutes: other reviewers cannot
+    /// approve or reject it meanwhile.
+    Claim(ShowArgs),
+    /// Release your claim on a submission.
+    Release(ShowArgs),
+    /// Approve a pending submission (signed with your review key). A
+    /// version that widens access needs two different reviewers.
     Approve(DecideArgs),
     /// Reject a pending submission.
     Reject(ReasonArgs),
@@ -128,6 +135,22 @@ struct Approved {
     approval: workway_registry::SignedApproval,
 }
 
+/// A claim, as `POST /v1/reviews/{id}/claim` answers it.
+#[derive(Debug, Deserialize)]
+struct Claim {
+    claim_expires_at: i64,
+}
+
+/// What `POST /v1/reviews/{id}/approve` answers: the signed approval
+/// (200), or a recorded first approval of a version that needs a second
+/// reviewer (202).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum ApproveAnswer {
+    Approved(Box<Approved>),
+    Recorded { approvals: u32, needed: u32 },
+}
+
 /// Run a review command.
 pub async fn run(command: ReviewCommand, server: &ServerOptions) -> anyhow::Result<ExitCode> {
     if let ReviewCommand::NewKey(args) = &command {
@@ -163,12 +186,21 @@ pub async fn run(command: ReviewCommand, server: &ServerOptions) -> anyhow::Resu
             print!("{}", details_text(&submission));
         }
         ReviewCommand::Approve(args) => {
-            let approved: Approved = client
+            let answer: ApproveAnswer = client
                 .post(
                     &["v1", "reviews", &args.id, "approve"],
                     &json!({ "fingerprint": args.reviewed }),
                 )
                 .await?;
+            let approved = match answer {
+                ApproveAnswer::Approved(approved) => approved,
+                ApproveAnswer::Recorded { approvals, needed } => {
+                    println!(
+                        "approval {approvals} of {needed} recorded; another reviewer must approve"
+                    );
+                    return Ok(ExitCode::SUCCESS);
+                }
+            };
             let claims = &approved.approval.claims;
             println!(
                 "approved     {} {} ({})",
@@ -179,6 +211,20 @@ pub async fn run(command: ReviewCommand, server: &ServerOptions) -> anyhow::Resu
                 approved.approval.key_id, claims.approved_by
             );
             println!("may reach    {}", list_or_none(&claims.hosts.join(", ")));
+        }
+        ReviewCommand::Claim(args) => {
+            let held: Claim = client
+                .post(&["v1", "reviews", &args.id, "claim"], &json!({}))
+                .await?;
+            println!(
+                "claimed      {} until {}",
+                args.id,
+                when(held.claim_expires_at)
+            );
+        }
+        ReviewCommand::Release(args) => {
+            client.delete(&["v1", "reviews", &args.id, "claim"]).await?;
+            println!("released     {}", args.id);
         }
         ReviewCommand::Reject(args) => {
             let _: Submission = client
@@ -337,4 +383,26 @@ pub fn details_text(details: &Submission) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recorded_first_approval_is_told_apart_from_an_approval() {
+        let answer: ApproveAnswer = serde_json::from_value(json!({
+            "approvals": 1,
+            "needed": 2,
+            "submission": {"id": "sub_1"}
+        }))
+        .expect("parses");
+        assert!(matches!(
+            answer,
+            ApproveAnswer::Recorded {
+                approvals: 1,
+                needed: 2
+            }
+        ));
+    }
 }

@@ -31,8 +31,8 @@ use workway_registry::review::{ReviewReport, Reviewed, Sandbox, Submission, diff
 use workway_registry::{Digest, Manifest};
 use workway_store::clock::now_ms;
 use workway_store::submissions::{
-    ApproveOutcome, NewSubmission, ReviewEvent, RevocationRow, SubmissionRow, SubmissionState,
-    Transition,
+    ApproveOutcome, NewSubmission, RecordOutcome, ReviewEvent, RevocationRow, SubmissionRow,
+    SubmissionState, Transition,
 };
 use workway_store::{Store, StoreError};
 
@@ -73,6 +73,35 @@ pub struct ActingReviewer<'a> {
     pub name: &'a str,
     /// The key approvals and revocations are signed with.
     pub key: &'a ReviewKey,
+}
+
+/// How many approvals, from as many different reviewers, a submission
+/// with `report` needs: two when it widens access compared with its
+/// integration's previous approved version (new hosts, new scopes, a new
+/// provider: [`workway_registry::review::CapabilityDiff::widens`]), one
+/// otherwise, including a first version (there is nothing to widen).
+/// The one place the two-reviewer rule is decided.
+pub fn approvals_needed(report: &ReviewReport) -> u32 {
+    match &report.since_previous {
+        Some(diff) if diff.widens() => 2,
+        _ => 1,
+    }
+}
+
+/// What an approval through [`Registry::approve_counted`] did.
+#[derive(Debug, Clone)]
+pub enum Approval {
+    /// The submission is approved, and this is the signed approval
+    /// (boxed: it is large beside the other variant).
+    Approved(Box<SignedApproval>),
+    /// The approval is recorded; the submission stays pending until
+    /// `needed` different reviewers approved.
+    Recorded {
+        /// Approvals so far, this one included.
+        approvals: u32,
+        /// Approvals the submission needs.
+        needed: u32,
+    },
 }
 
 /// One entry of the revocation log as stored, not yet verified.
@@ -116,6 +145,17 @@ pub enum RegistryError {
         "no review key is configured (WORKWAY_REVIEW_KEY); approvals and revocations cannot be signed"
     )]
     NoReviewKey,
+    /// The reviewer already approved this version, which needs another
+    /// reviewer's approval too.
+    #[error(
+        "`{reviewer}` already approved submission `{id}`; it widens access, so a different reviewer must give the second approval"
+    )]
+    AlreadyApproved {
+        /// The submission.
+        id: String,
+        /// The reviewer.
+        reviewer: String,
+    },
     /// The reviewer submitted this version: someone else must approve it.
     #[error("`{0}` submitted this version and cannot approve it; another reviewer must")]
     OwnSubmission(String),
@@ -411,6 +451,103 @@ impl Registry {
             key,
         };
         self.approve_as(id, reviewer, seen, reason).await
+    }
+
+    /// Approve a pending submission as `reviewer`, who was shown `seen`
+    /// (the report with `fingerprint`), counting approvals: a version that
+    /// needs two ([`approvals_needed`]) is approved, as
+    /// [`Registry::approve_as`] does and signed with this reviewer's key,
+    /// only when a different reviewer already approved the same report;
+    /// until then the approval is recorded (with an event in the history)
+    /// and the submission stays pending. A reviewer approves a submission
+    /// once. The caller has checked that `reviewer` may review.
+    pub async fn approve_counted(
+        &self,
+        id: &str,
+        reviewer: ActingReviewer<'_>,
+        seen: &Reviewed,
+        fingerprint: &str,
+    ) -> Result<Approval, RegistryError> {
+        let details = self.show(id).await?;
+        let row = &details.row;
+        if row.state != SubmissionState::PendingReview {
+            return Err(RegistryError::WrongState {
+                id: row.id.clone(),
+                state: row.state,
+                action: "approved",
+            });
+        }
+        if row.submitted_by == reviewer.name {
+            return Err(RegistryError::OwnSubmission(reviewer.name.to_string()));
+        }
+        let needed = approvals_needed(&details.report);
+        if needed <= 1 {
+            let approval = self.approve_as(id, reviewer, seen, None).await?;
+            return Ok(Approval::Approved(Box::new(approval)));
+        }
+        let fingerprint = fingerprint.trim();
+        let submissions = self.store.submissions();
+        let earlier = submissions.approvals(id).await?;
+        if earlier.iter().any(|a| a.reviewer == reviewer.name) {
+            return Err(RegistryError::AlreadyApproved {
+                id: id.to_string(),
+                reviewer: reviewer.name.to_string(),
+            });
+        }
+        let count = |approvals: &[workway_store::submissions::ReviewApproval]| {
+            u32::try_from(
+                approvals
+                    .iter()
+                    .filter(|a| a.fingerprint == fingerprint)
+                    .count(),
+            )
+            .unwrap_or(u32::MAX)
+        };
+        let mut approvals = count(&earlier).saturating_add(1);
+        if approvals < needed {
+            let reason = format!(
+                "approval {approvals} of {needed}: this version widens access, so a different reviewer must approve it too"
+            );
+            let recorded = submissions
+                .record_approval(
+                    &Transition {
+                        id,
+                        from: SubmissionState::PendingReview,
+                        to: SubmissionState::PendingReview,
+                        actor: reviewer.name,
+                        reason: Some(&reason),
+                        approval: None,
+                        now: now_ms(),
+                    },
+                    fingerprint,
+                )
+                .await?;
+            match recorded {
+                RecordOutcome::Recorded => {}
+                RecordOutcome::AlreadyApproved => {
+                    return Err(RegistryError::AlreadyApproved {
+                        id: id.to_string(),
+                        reviewer: reviewer.name.to_string(),
+                    });
+                }
+                RecordOutcome::WrongState => {
+                    return Err(RegistryError::WrongState {
+                        id: id.to_string(),
+                        state: self.row(id).await?.state,
+                        action: "approved",
+                    });
+                }
+            }
+            // Another reviewer may have recorded theirs at the same time:
+            // count again, and complete when the two together suffice.
+            approvals = count(&submissions.approvals(id).await?);
+            if approvals < needed {
+                return Ok(Approval::Recorded { approvals, needed });
+            }
+        }
+        let reason = format!("approval {needed} of {needed}");
+        let approval = self.approve_as(id, reviewer, seen, Some(&reason)).await?;
+        Ok(Approval::Approved(Box::new(approval)))
     }
 
     /// Approve a pending submission as `reviewer`, who was shown `seen`:

@@ -12,14 +12,16 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use workway_registry::approval::{ReviewKey, SignedApproval};
+use workway_registry::approval::ReviewKey;
+use workway_registry::review::ReviewReport;
 use workway_store::reviewer_keys::ReviewerKeyRow;
+use workway_store::submissions::{ReviewClaim, SubmissionRow, SubmissionState};
 use workway_store::{Store, StoreError};
 use workway_vault::{Keyring, KeyringError};
 
 use crate::accounts::{Principal, Scope};
 use crate::platform::Platform;
-use crate::review::{ActingReviewer, Registry, RegistryError};
+use crate::review::{ActingReviewer, Approval, Registry, RegistryError, approvals_needed};
 
 /// Why a reviewer's action was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -44,9 +46,145 @@ pub enum ReviewerError {
     /// A stored key does not open to the key its public half says.
     #[error("reviewer key `{0}` is damaged: its sealed half is not its public half's")]
     DamagedKey(String),
+    /// Another reviewer claimed the submission and the claim has not
+    /// expired.
+    #[error(
+        "`{by}` claimed this submission until {until} (Unix ms); wait or ask them to release it"
+    )]
+    Claimed {
+        /// The reviewer holding the claim.
+        by: String,
+        /// When the claim lapses (Unix ms).
+        until: i64,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// How long a reviewer's claim on a submission lasts: 30 minutes. While
+/// it lasts, other reviewers cannot approve or reject the submission;
+/// after it, the claim is ignored.
+pub const CLAIM_MS: i64 = 30 * 60 * 1000;
+
+/// A pending submission as the reviewers' queue shows it.
+#[derive(Debug, Clone)]
+pub struct QueueEntry {
+    /// The submission.
+    pub row: SubmissionRow,
+    /// Approvals recorded so far.
+    pub approvals: u32,
+    /// Approvals from different reviewers it needs
+    /// ([`crate::review::approvals_needed`]).
+    pub needed: u32,
+    /// The claim on it, when one is live.
+    pub claim: Option<ReviewClaim>,
+}
+
+/// The pending submissions, oldest first, with their approvals so far,
+/// the approvals they need and their live claims (as of `now`).
+pub async fn queue(
+    platform: &Platform,
+    principal: &Principal,
+    now: i64,
+) -> Result<Vec<QueueEntry>, ReviewerError> {
+    let registry = registry(platform, principal)?;
+    let mut rows = registry.list(Some(SubmissionState::PendingReview)).await?;
+    rows.reverse();
+    let submissions = platform.store.submissions();
+    let approvals = submissions.all_approvals().await?;
+    let claims = submissions.claims().await?;
+    rows.into_iter()
+        .map(|row| {
+            let report: ReviewReport = serde_json::from_str(&row.report)
+                .map_err(|e| RegistryError::Damaged(row.id.clone(), e.to_string()))?;
+            let count = approvals
+                .iter()
+                .filter(|a| a.submission_id == row.id)
+                .count();
+            let claim = claims
+                .iter()
+                .find(|c| c.submission_id == row.id && c.expires_at > now)
+                .cloned();
+            Ok(QueueEntry {
+                approvals: u32::try_from(count).unwrap_or(u32::MAX),
+                needed: approvals_needed(&report),
+                claim,
+                row,
+            })
+        })
+        .collect()
+}
+
+/// Claim pending submission `id` for reviewer `principal` from `now` for
+/// [`CLAIM_MS`]; claiming again extends one's own claim. Refused while
+/// another reviewer's claim is live.
+pub async fn claim(
+    platform: &Platform,
+    principal: &Principal,
+    id: &str,
+    now: i64,
+) -> Result<ReviewClaim, ReviewerError> {
+    let registry = registry(platform, principal)?;
+    let row = registry.show(id).await?.row;
+    if row.state != SubmissionState::PendingReview {
+        return Err(RegistryError::WrongState {
+            id: row.id,
+            state: row.state,
+            action: "claimed",
+        }
+        .into());
+    }
+    let held = platform
+        .store
+        .submissions()
+        .claim(id, &principal.account_id, now, now + CLAIM_MS)
+        .await?;
+    if held.reviewer != principal.account_id {
+        return Err(ReviewerError::Claimed {
+            by: held.reviewer,
+            until: held.expires_at,
+        });
+    }
+    Ok(held)
+}
+
+/// Release reviewer `principal`'s claim on submission `id`, if they hold
+/// one; refused while another reviewer's claim is live.
+pub async fn release(
+    platform: &Platform,
+    principal: &Principal,
+    id: &str,
+    now: i64,
+) -> Result<(), ReviewerError> {
+    let registry = registry(platform, principal)?;
+    registry.show(id).await?;
+    not_claimed_by_another(platform, principal, id, now).await?;
+    platform
+        .store
+        .submissions()
+        .release(id, &principal.account_id)
+        .await?;
+    Ok(())
+}
+
+/// Refused when a reviewer other than `principal` holds a live claim on
+/// submission `id` at `now`.
+async fn not_claimed_by_another(
+    platform: &Platform,
+    principal: &Principal,
+    id: &str,
+    now: i64,
+) -> Result<(), ReviewerError> {
+    match platform.store.submissions().claim_of(id).await? {
+        Some(c) if c.reviewer != principal.account_id && c.expires_at > now => {
+            Err(ReviewerError::Claimed {
+                by: c.reviewer,
+                until: c.expires_at,
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// What the sealed private half is bound to.
@@ -128,16 +266,20 @@ fn registry<'p>(
 
 /// Approve submission `id` as reviewer `principal`, who was shown its
 /// report with `fingerprint`, signing with the reviewer's own key. The
-/// submitter never approves their own submission.
+/// submitter never approves their own submission. A version that widens
+/// access needs two different reviewers' approvals
+/// ([`crate::review::approvals_needed`]): the first is recorded
+/// ([`Approval::Recorded`]), the second approves and signs.
 pub async fn approve(
     platform: &Platform,
     principal: &Principal,
     id: &str,
     fingerprint: &str,
     now: i64,
-) -> Result<SignedApproval, ReviewerError> {
+) -> Result<Approval, ReviewerError> {
     let registry = registry(platform, principal)?;
     let seen = registry.shown(id, fingerprint).await?;
+    not_claimed_by_another(platform, principal, id, now).await?;
     if registry.show(id).await?.row.submitted_by == principal.account_id {
         return Err(RegistryError::OwnSubmission(principal.account_id.clone()).into());
     }
@@ -152,17 +294,23 @@ pub async fn approve(
         name: &principal.account_id,
         key: &key,
     };
-    Ok(registry.approve_as(id, reviewer, &seen, None).await?)
+    Ok(registry
+        .approve_counted(id, reviewer, &seen, fingerprint)
+        .await?)
 }
 
-/// Reject pending submission `id` as reviewer `principal`, with `reason`.
+/// Reject pending submission `id` as reviewer `principal`, with `reason`,
+/// at `now`; refused while another reviewer's claim is live.
 pub async fn reject(
     platform: &Platform,
     principal: &Principal,
     id: &str,
     reason: &str,
+    now: i64,
 ) -> Result<(), ReviewerError> {
     let registry = registry(platform, principal)?;
+    registry.show(id).await?;
+    not_claimed_by_another(platform, principal, id, now).await?;
     Ok(registry
         .reject_as(id, &principal.account_id, reason)
         .await?)

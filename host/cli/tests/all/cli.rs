@@ -760,6 +760,20 @@ fn publish_review_approve_then_run_by_name_until_revoked() {
     let stale = rita.run(&["review", "approve", &id, "--reviewed", own_fingerprint]);
     assert!(!stale.status.success(), "{}", stdout(&stale));
 
+    // A claim keeps other reviewers off until it is released or lapses.
+    let claimed = rita.ok(&["review", "claim", &id]);
+    assert!(
+        claimed.contains(&format!("claimed      {id} until ")),
+        "{claimed}"
+    );
+    let blocked = sam.run(&["review", "approve", &id, "--reviewed", &fingerprint]);
+    assert!(!blocked.status.success());
+    assert!(
+        stderr(&blocked).contains("claimed this submission"),
+        "{}",
+        stderr(&blocked)
+    );
+
     let approved = rita.ok(&["review", "approve", &id, "--reviewed", &fingerprint]);
     assert!(
         approved.contains("may reach    https://slack.com"),

@@ -86,6 +86,7 @@ pub fn routes() -> OpenApiRouter<Arc<Platform>> {
         )
         .routes(routes!(submissions::show))
         .routes(routes!(reviews::queue))
+        .routes(routes!(reviews::claim, reviews::release))
         .routes(routes!(reviews::approve))
         .routes(routes!(reviews::reject))
         .routes(routes!(reviews::revoke))

@@ -199,6 +199,9 @@ pub(crate) fn registry_error(e: RegistryError) -> ApiError {
             "give a reason: the developer and other reviewers read it",
         ),
         E::WrongState { .. } => ApiError::new(StatusCode::CONFLICT, "wrong_state", e.to_string()),
+        E::AlreadyApproved { .. } => {
+            ApiError::new(StatusCode::CONFLICT, "already_approved", e.to_string())
+        }
         E::NameOwned { .. } => ApiError::new(StatusCode::CONFLICT, "name_owned", e.to_string()),
         E::Lookalike { .. } => ApiError::new(StatusCode::CONFLICT, "lookalike_name", e.to_string()),
         E::NotAsReviewed {
@@ -220,6 +223,10 @@ pub(crate) fn reviewer_error(e: ReviewerError) -> ApiError {
             e.to_string(),
         ),
         ReviewerError::Registry(e) => registry_error(e),
+        ReviewerError::Claimed { ref by, until } => {
+            ApiError::new(StatusCode::CONFLICT, "claimed", e.to_string())
+                .with_details(json!({ "claimed_by": by, "claim_expires_at": until }))
+        }
         ReviewerError::Store(e) => e.into(),
         ReviewerError::Randomness(_) | ReviewerError::Keyring(_) | ReviewerError::DamagedKey(_) => {
             ApiError::internal(&e)

@@ -71,11 +71,12 @@ async fn token_with(
 }
 
 /// Publish `evolving` at `version` with `hosts` as `developer` and approve
-/// it as `reviewer`.
+/// it as `reviewers`, in turn, until it is approved (a version that widens
+/// access needs two different reviewers).
 async fn publish(
     api: &Api,
     developer: Auth<'_>,
-    reviewer: Auth<'_>,
+    reviewers: &[Auth<'_>],
     version: &str,
     hosts: &[&str],
 ) {
@@ -84,17 +85,24 @@ async fn publish(
     let r = api.post("/v1/submissions", developer, &body).await;
     assert_eq!(r.status, 201, "{}", r.json);
     let id = r.json["id"].as_str().expect("an id").to_string();
-    let shown = api.get(&format!("/v1/submissions/{id}"), reviewer).await;
-    assert_eq!(shown.status, 200, "{}", shown.json);
-    let fingerprint = shown.json["fingerprint"].as_str().expect("a fingerprint");
-    let r = api
-        .post(
-            &format!("/v1/reviews/{id}/approve"),
-            reviewer,
-            &json!({"fingerprint": fingerprint}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.json);
+    for (i, &reviewer) in reviewers.iter().enumerate() {
+        let shown = api.get(&format!("/v1/submissions/{id}"), reviewer).await;
+        assert_eq!(shown.status, 200, "{}", shown.json);
+        let fingerprint = shown.json["fingerprint"].as_str().expect("a fingerprint");
+        let r = api
+            .post(
+                &format!("/v1/reviews/{id}/approve"),
+                reviewer,
+                &json!({"fingerprint": fingerprint}),
+            )
+            .await;
+        if r.status == 200 {
+            return;
+        }
+        assert_eq!(r.status, 202, "{}", r.json);
+        assert!(i + 1 < reviewers.len(), "not approved: {}", r.json);
+    }
+    panic!("no reviewer approved {id}");
 }
 
 /// The consent summary of `evolving`'s newest version once it is `version`
@@ -323,15 +331,17 @@ async fn updated(
     let store = &d.platform.store;
     let dev = token_with(&api, store, "dev", &[Role::Developer], &["read", "publish"]).await;
     let rita = token_with(&api, store, "rita", &[Role::Reviewer], &["read", "review"]).await;
+    let rob = token_with(&api, store, "rob", &[Role::Reviewer], &["read", "review"]).await;
+    let reviewers = [Auth::Token(&rita), Auth::Token(&rob)];
     let ann = account(&api, "ann").await;
     let bob = account(&api, "bob").await;
-    publish(&api, Auth::Token(&dev), Auth::Token(&rita), "1.0.0", v1).await;
+    publish(&api, Auth::Token(&dev), &reviewers, "1.0.0", v1).await;
     let r = api
         .install(ann.token(), &json!({"integration": "evolving"}))
         .await;
     assert_eq!(r.status, 201, "{} ({})", r.json, t.label);
     assert_eq!(r.json["version"], "1.0.0");
-    publish(&api, Auth::Token(&dev), Auth::Token(&rita), "2.0.0", v2).await;
+    publish(&api, Auth::Token(&dev), &reviewers, "2.0.0", v2).await;
     newest_consent(&api, ann.token(), "2.0.0").await;
     (d, api, ann, bob)
 }

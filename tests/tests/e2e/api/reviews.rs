@@ -361,3 +361,270 @@ async fn developers_publish_and_reviewers_sign_with_their_own_keys() {
         t.cleanup().await;
     }
 }
+
+/// `evolving` at `version` with `hosts` as a `POST /v1/submissions` body.
+fn evolving(version: &str, hosts: &[&str]) -> Value {
+    let s = crate::registry::evolving(version, hosts);
+    json!({"manifest": s.manifest, "component": STANDARD.encode(s.component)})
+}
+
+/// Submit `body` as `auth`: the new submission's id.
+async fn submit(api: &Api, auth: Auth<'_>, body: &Value) -> String {
+    let r = api.post("/v1/submissions", auth, body).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    r.json["id"].as_str().expect("an id").to_string()
+}
+
+/// Approve submission `id` as `auth` with the fingerprint it is shown.
+async fn approve(api: &Api, auth: Auth<'_>, id: &str) -> super::client::Response {
+    let shown = api.get(&format!("/v1/submissions/{id}"), auth).await;
+    assert_eq!(shown.status, 200, "{}", shown.json);
+    let fingerprint = shown.json["fingerprint"].as_str().expect("a fingerprint");
+    api.post(
+        &format!("/v1/reviews/{id}/approve"),
+        auth,
+        &json!({"fingerprint": fingerprint}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_version_that_widens_access_needs_two_different_reviewers() {
+    for t in test_stores().await {
+        let d = Deployment::start(&t, crate::support::shared_runtime()).await;
+        let api = Api::start(d.platform.clone()).await;
+        let store = &t.store;
+        let (_, dev_token) =
+            with_roles(&api, store, "dev", &[Role::Developer], &["read", "publish"]).await;
+        let dev = Auth::Token(&dev_token);
+        let (rita_account, rita_token) =
+            with_roles(&api, store, "rita", &[Role::Reviewer], &["read", "review"]).await;
+        let rita = Auth::Token(&rita_token);
+        let (rob_account, rob_token) =
+            with_roles(&api, store, "rob", &[Role::Reviewer], &["read", "review"]).await;
+        let rob = Auth::Token(&rob_token);
+        let (_, other_token) =
+            with_roles(&api, store, "odd", &[Role::Developer], &["read", "publish"]).await;
+
+        // A first version widens nothing: one approval approves it.
+        let first = submit(&api, dev, &evolving("1.0.0", &["https://api.example.com"])).await;
+        let r = approve(&api, rita, &first).await;
+        assert_eq!(r.status, 200, "{} ({})", r.json, t.label);
+        assert_eq!(r.json["submission"]["state"], "approved");
+
+        // A version adding a host needs two: the first approval is recorded.
+        let wider = submit(
+            &api,
+            dev,
+            &evolving(
+                "2.0.0",
+                &["https://api.example.com", "https://extra.example.com"],
+            ),
+        )
+        .await;
+        let r = approve(&api, rita, &wider).await;
+        assert_eq!(r.status, 202, "{} ({})", r.json, t.label);
+        assert_eq!(
+            (r.json["approvals"].as_u64(), r.json["needed"].as_u64()),
+            (Some(1), Some(2))
+        );
+        assert_eq!(r.json["submission"]["state"], "pending_review");
+        assert_eq!(r.json["submission"]["approval"], Value::Null);
+
+        // The same reviewer cannot give the second approval.
+        let r = approve(&api, rita, &wider).await;
+        assert_eq!(
+            (r.status, r.code()),
+            (409, "already_approved"),
+            "{}",
+            r.json
+        );
+        // Nor can the submitter, who does not review.
+        let fingerprint =
+            api.get(&format!("/v1/submissions/{wider}"), dev).await.json["fingerprint"]
+                .as_str()
+                .expect("a fingerprint")
+                .to_string();
+        let r = api
+            .post(
+                &format!("/v1/reviews/{wider}/approve"),
+                dev,
+                &json!({"fingerprint": fingerprint}),
+            )
+            .await;
+        assert_eq!(r.status, 403, "{}", r.json);
+
+        // The publisher sees the partial approval in the history; another
+        // developer sees nothing.
+        let shown = api.get(&format!("/v1/submissions/{wider}"), dev).await;
+        assert_eq!(shown.status, 200, "{}", shown.json);
+        assert_eq!(shown.json["state"], "pending_review");
+        let events = shown.json["events"].as_array().expect("events").clone();
+        assert_eq!(events.len(), 2, "{}", shown.json);
+        assert_eq!(events[1]["actor"], rita_account.id.as_str());
+        assert_eq!(
+            (events[1]["from"].as_str(), events[1]["to"].as_str()),
+            (Some("pending_review"), Some("pending_review"))
+        );
+        assert!(
+            events[1]["reason"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("approval 1 of 2")),
+            "{}",
+            events[1]
+        );
+        let r = api
+            .get(
+                &format!("/v1/submissions/{wider}"),
+                Auth::Token(&other_token),
+            )
+            .await;
+        assert_eq!(r.status, 404, "{}", r.json);
+
+        // A different reviewer's approval completes it, signed with their key.
+        let r = approve(&api, rob, &wider).await;
+        assert_eq!(r.status, 200, "{} ({})", r.json, t.label);
+        let approval: SignedApproval =
+            serde_json::from_value(r.json["approval"].clone()).expect("a signed approval");
+        assert_eq!(approval.claims.approved_by, rob_account.id);
+        let shown = api.get(&format!("/v1/submissions/{wider}"), dev).await;
+        assert_eq!(shown.json["state"], "approved");
+        let events = shown.json["events"].as_array().expect("events").clone();
+        assert_eq!(events.len(), 3, "{}", shown.json);
+        assert_eq!(
+            (events[1]["actor"].as_str(), events[2]["actor"].as_str()),
+            (
+                Some(rita_account.id.as_str()),
+                Some(rob_account.id.as_str())
+            )
+        );
+        assert_eq!(events[2]["to"], "approved");
+        assert_eq!(events[2]["reason"], "approval 2 of 2");
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_version_that_narrows_access_needs_one_reviewer() {
+    for t in test_stores().await {
+        let d = Deployment::start(&t, crate::support::shared_runtime()).await;
+        let api = Api::start(d.platform.clone()).await;
+        let store = &t.store;
+        let (_, dev_token) =
+            with_roles(&api, store, "dev", &[Role::Developer], &["read", "publish"]).await;
+        let dev = Auth::Token(&dev_token);
+        let (_, rita_token) =
+            with_roles(&api, store, "rita", &[Role::Reviewer], &["read", "review"]).await;
+        let rita = Auth::Token(&rita_token);
+        let hosts = ["https://api.example.com", "https://extra.example.com"];
+        let first = submit(&api, dev, &evolving("1.0.0", &hosts)).await;
+        let r = approve(&api, rita, &first).await;
+        assert_eq!(r.status, 200, "{} ({})", r.json, t.label);
+        let narrower = submit(&api, dev, &evolving("2.0.0", &hosts[..1])).await;
+        let r = approve(&api, rita, &narrower).await;
+        assert_eq!(r.status, 200, "{} ({})", r.json, t.label);
+        assert_eq!(r.json["submission"]["state"], "approved");
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_claim_keeps_other_reviewers_off_until_it_is_released_or_expires() {
+    for t in test_stores().await {
+        let d = Deployment::start(&t, crate::support::shared_runtime()).await;
+        let api = Api::start(d.platform.clone()).await;
+        let store = &t.store;
+        let (_, dev_token) =
+            with_roles(&api, store, "dev", &[Role::Developer], &["read", "publish"]).await;
+        let dev = Auth::Token(&dev_token);
+        let (rita_account, rita_token) =
+            with_roles(&api, store, "rita", &[Role::Reviewer], &["read", "review"]).await;
+        let rita = Auth::Token(&rita_token);
+        let (rob_account, rob_token) =
+            with_roles(&api, store, "rob", &[Role::Reviewer], &["read", "review"]).await;
+        let rob = Auth::Token(&rob_token);
+        let id = submit(&api, dev, &evolving("1.0.0", &["https://api.example.com"])).await;
+        let claim = format!("/v1/reviews/{id}/claim");
+
+        // The queue shows its age, approvals so far and needed, no claim.
+        let r = api.get("/v1/reviews/queue", rita).await;
+        assert_eq!(r.status, 200, "{}", r.json);
+        let item = &r.json[0];
+        assert_eq!(item["id"], id.as_str(), "{}", r.json);
+        assert!(item["age_secs"].as_i64().is_some_and(|a| a >= 0), "{item}");
+        assert_eq!(
+            (item["approvals"].as_u64(), item["needed"].as_u64()),
+            (Some(0), Some(1))
+        );
+        assert_eq!(item["claimed_by"], Value::Null);
+
+        // A developer cannot claim; nobody claims what does not exist.
+        let r = api.post(&claim, dev, &json!({})).await;
+        assert_eq!((r.status, r.code()), (403, "forbidden"), "{}", r.json);
+        let r = api
+            .post("/v1/reviews/sub_nothing/claim", rita, &json!({}))
+            .await;
+        assert_eq!((r.status, r.code()), (404, "not_found"), "{}", r.json);
+
+        // Rita claims it for 30 minutes; the queue shows her claim.
+        let before = now_ms();
+        let r = api.post(&claim, rita, &json!({})).await;
+        assert_eq!(r.status, 200, "{} ({})", r.json, t.label);
+        assert_eq!(r.json["claimed_by"], rita_account.id.as_str());
+        let until = r.json["claim_expires_at"].as_i64().expect("an expiry");
+        assert!(until >= before + 30 * 60 * 1000, "{}", r.json);
+        let r = api.get("/v1/reviews/queue", rob).await;
+        assert_eq!(
+            r.json[0]["claimed_by"],
+            rita_account.id.as_str(),
+            "{}",
+            r.json
+        );
+        assert_eq!(r.json[0]["claim_expires_at"], until);
+
+        // Rob can neither claim, approve, reject nor release it.
+        let r = api.post(&claim, rob, &json!({})).await;
+        assert_eq!((r.status, r.code()), (409, "claimed"), "{}", r.json);
+        assert_eq!(
+            r.json["error"]["details"]["claimed_by"],
+            rita_account.id.as_str()
+        );
+        assert_eq!(r.json["error"]["details"]["claim_expires_at"], until);
+        let r = approve(&api, rob, &id).await;
+        assert_eq!((r.status, r.code()), (409, "claimed"), "{}", r.json);
+        let r = api
+            .post(
+                &format!("/v1/reviews/{id}/reject"),
+                rob,
+                &json!({"reason": "no"}),
+            )
+            .await;
+        assert_eq!((r.status, r.code()), (409, "claimed"), "{}", r.json);
+        let r = api.delete(&claim, rob).await;
+        assert_eq!((r.status, r.code()), (409, "claimed"), "{}", r.json);
+
+        // Released, Rob may claim it.
+        let r = api.delete(&claim, rita).await;
+        assert_eq!(r.status, 204, "{}", r.json);
+        let r = api.post(&claim, rob, &json!({})).await;
+        assert_eq!(r.status, 200, "{}", r.json);
+        assert_eq!(r.json["claimed_by"], rob_account.id.as_str());
+        let r = api.delete(&claim, rob).await;
+        assert_eq!(r.status, 204, "{}", r.json);
+
+        // A claim that expired is ignored: Rita's claim, made two hours
+        // ago for an hour, keeps nobody off.
+        let now = now_ms();
+        store
+            .submissions()
+            .claim(&id, &rita_account.id, now - 7_200_000, now - 3_600_000)
+            .await
+            .expect("claimed in the past");
+        let r = api.get("/v1/reviews/queue", rob).await;
+        assert_eq!(r.json[0]["claimed_by"], Value::Null, "{}", r.json);
+        let r = approve(&api, rob, &id).await;
+        assert_eq!(r.status, 200, "{} ({})", r.json, t.label);
+        assert_eq!(r.json["submission"]["state"], "approved");
+        t.cleanup().await;
+    }
+}
