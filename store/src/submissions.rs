@@ -198,6 +198,15 @@ pub struct ReviewClaim {
     pub expires_at: i64,
 }
 
+fn decode_approval(r: &AnyRow) -> Result<ReviewApproval, StoreError> {
+    Ok(ReviewApproval {
+        submission_id: r.try_get("submission_id")?,
+        reviewer: r.try_get("reviewer")?,
+        fingerprint: r.try_get("fingerprint")?,
+        at: r.try_get("at")?,
+    })
+}
+
 fn decode_claim(r: &AnyRow) -> Result<ReviewClaim, StoreError> {
     Ok(ReviewClaim {
         submission_id: r.try_get("submission_id")?,
@@ -573,16 +582,7 @@ impl Submissions<'_> {
         .bind(id)
         .fetch_all(self.store.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ReviewApproval {
-                    submission_id: r.try_get("submission_id")?,
-                    reviewer: r.try_get("reviewer")?,
-                    fingerprint: r.try_get("fingerprint")?,
-                    at: r.try_get("at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(decode_approval).collect()
     }
 
     /// Claim submission `id` for `reviewer` from `now` until `expires_at`,
@@ -671,16 +671,7 @@ impl Submissions<'_> {
         )
         .fetch_all(self.store.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ReviewApproval {
-                    submission_id: r.try_get("submission_id")?,
-                    reviewer: r.try_get("reviewer")?,
-                    fingerprint: r.try_get("fingerprint")?,
-                    at: r.try_get("at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(decode_approval).collect()
     }
 
     /// The recorded events of a submission, in order.

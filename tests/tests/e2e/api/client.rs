@@ -311,3 +311,28 @@ pub async fn account(api: &Api, name: &str) -> Account {
         token,
     }
 }
+
+/// Sign up `name`, give it `roles` (as an operator would), and make an
+/// API token with `scopes` in its session.
+pub async fn with_roles(
+    api: &Api,
+    store: &workway_store::Store,
+    name: &str,
+    roles: &[workway_engine::accounts::Role],
+    scopes: &[&str],
+) -> (Account, String) {
+    let who = account(api, name).await;
+    workway_engine::accounts::set_roles(store, &who.id, roles, workway_store::clock::now_ms())
+        .await
+        .expect("roles set");
+    let r = api
+        .post(
+            "/v1/tokens",
+            who.session(),
+            &json!({"name": "tests", "scopes": scopes}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "token made: {}", r.json);
+    let token = r.json["token"].as_str().expect("a token").to_string();
+    (who, token)
+}

@@ -7,36 +7,11 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
-use workway_engine::accounts::{Role, set_roles};
-use workway_store::clock::now_ms;
+use workway_engine::accounts::Role;
 use workway_store::testing::test_stores;
 
-use super::client::{Account, Api, Auth, Response, account};
+use super::client::{Account, Api, Auth, Response, account, with_roles};
 use crate::workflows::Deployment;
-
-/// Sign up `name` with `roles` and make a token with `scopes`.
-async fn with_roles(
-    api: &Api,
-    store: &workway_store::Store,
-    name: &str,
-    roles: &[Role],
-    scopes: &[&str],
-) -> (Account, String) {
-    let who = account(api, name).await;
-    set_roles(store, &who.id, roles, now_ms())
-        .await
-        .expect("roles set");
-    let r = api
-        .post(
-            "/v1/tokens",
-            who.session(),
-            &json!({"name": "publisher tests", "scopes": scopes}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "token made: {}", r.json);
-    let token = r.json["token"].as_str().expect("a token").to_string();
-    (who, token)
-}
 
 /// A developer with a read+publish token.
 async fn developer(api: &Api, store: &workway_store::Store, name: &str) -> (Account, String) {

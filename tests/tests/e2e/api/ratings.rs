@@ -8,13 +8,12 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use workway_engine::accounts::{Role, set_roles};
+use workway_engine::accounts::Role;
 use workway_fixtures::{CHANNEL, USER, first_party_scopes};
-use workway_store::clock::now_ms;
 use workway_store::testing::test_stores;
 use workway_vault::oauth::token::TokenSet;
 
-use super::client::{Account, Api, Auth, Response, account};
+use super::client::{Account, Api, Auth, Response, account, with_roles};
 use crate::workflows::Deployment;
 
 /// A manual workflow that posts to Slack.
@@ -23,30 +22,6 @@ fn tell() -> String {
         "name: tell\ntrigger: {{kind: manual}}\nsteps:\n  - id: tell\n    action: \
          slack.send-message\n    input:\n      channel: \"{CHANNEL}\"\n      text: \"rated\"\n"
     )
-}
-
-/// Sign up `name` with `roles` and make a token with `scopes`.
-async fn with_roles(
-    api: &Api,
-    d: &Deployment,
-    name: &str,
-    roles: &[Role],
-    scopes: &[&str],
-) -> (Account, String) {
-    let who = account(api, name).await;
-    set_roles(&d.platform.store, &who.id, roles, now_ms())
-        .await
-        .expect("roles set");
-    let r = api
-        .post(
-            "/v1/tokens",
-            who.session(),
-            &json!({"name": "rating tests", "scopes": scopes}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "token made: {}", r.json);
-    let token = r.json["token"].as_str().expect("a token").to_string();
-    (who, token)
 }
 
 /// Connect `owner`'s Slack account with the deployment user's token (the
@@ -155,7 +130,7 @@ async fn users_who_ran_an_integration_rate_it_and_its_publisher_and_admins_answe
         let carl = account(&api, "carl").await;
         let (publisher, publisher_token) = with_roles(
             &api,
-            &d,
+            &d.platform.store,
             "publisher",
             &[Role::Developer],
             &["read", "publish"],
@@ -163,14 +138,20 @@ async fn users_who_ran_an_integration_rate_it_and_its_publisher_and_admins_answe
         .await;
         let (_, other_dev_token) = with_roles(
             &api,
-            &d,
+            &d.platform.store,
             "otherdev",
             &[Role::Developer],
             &["read", "publish"],
         )
         .await;
-        let (_, admin_token) =
-            with_roles(&api, &d, "admin", &[Role::Admin], &["read", "admin"]).await;
+        let (_, admin_token) = with_roles(
+            &api,
+            &d.platform.store,
+            "admin",
+            &[Role::Admin],
+            &["read", "admin"],
+        )
+        .await;
         // The fixture approved Slack as a publisher no account signs in
         // as: hand the name to one that does.
         let moved = t

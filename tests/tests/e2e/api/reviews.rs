@@ -15,7 +15,7 @@ use workway_registry::approval::{SignedApproval, SignedRevocation};
 use workway_store::clock::now_ms;
 use workway_store::testing::test_stores;
 
-use super::client::{Account, Api, Auth, account};
+use super::client::{Api, Auth, account, with_roles};
 use crate::workflows::Deployment;
 
 /// The well-behaved test plugin as a `POST /v1/submissions` body.
@@ -42,30 +42,6 @@ fn well_behaved() -> Value {
         ),
         "component": STANDARD.encode(component),
     })
-}
-
-/// Sign up `name` with `roles` and make a token with `scopes` in its session.
-async fn with_roles(
-    api: &Api,
-    store: &workway_store::Store,
-    name: &str,
-    roles: &[Role],
-    scopes: &[&str],
-) -> (Account, String) {
-    let who = account(api, name).await;
-    set_roles(store, &who.id, roles, now_ms())
-        .await
-        .expect("roles set");
-    let r = api
-        .post(
-            "/v1/tokens",
-            who.session(),
-            &json!({"name": "review tests", "scopes": scopes}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "token made: {}", r.json);
-    let token = r.json["token"].as_str().expect("a token").to_string();
-    (who, token)
 }
 
 #[tokio::test]
