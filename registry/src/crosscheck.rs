@@ -19,7 +19,7 @@ pub struct IntegrationDescription {
 }
 
 /// One action as `describe()` reports it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionDescription {
     /// The action's name.
     pub name: String,

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::approval::manifest_sha256;
-use crate::crosscheck::IntegrationDescription;
+use crate::crosscheck::{ActionDescription, IntegrationDescription};
 use crate::digest::Digest;
 use crate::manifest::Manifest;
 
@@ -215,6 +215,11 @@ pub struct ReviewReport {
     /// Each action's example, run with no network (actions without an
     /// example are absent).
     pub examples: BTreeMap<String, ExampleRun>,
+    /// Each action as `describe()` reported it, with its input and output
+    /// schemas: what the marketplace shows without loading the component
+    /// (empty in reports stored before it was recorded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<ActionDescription>,
 }
 
 impl ReviewReport {

@@ -84,8 +84,11 @@ impl Installations<'_> {
     /// Install, or re-install (new version/digest/config) keeping the id
     /// and created_at of an existing installation of the same (owner,
     /// integration). One `INSERT ... ON CONFLICT DO UPDATE`, so racing
-    /// installs of one integration leave one row. Returns the stored row.
+    /// installs of one integration leave one row; in the same transaction
+    /// a fresh install (the row came back with `new.id`) is counted in the
+    /// integration's figures ([`crate::usage`]). Returns the stored row.
     pub async fn upsert(&self, new: &NewInstallation<'_>) -> Result<InstallationRow, StoreError> {
+        let mut tx = self.store.pool().begin().await?;
         let row = sqlx::query(&format!(
             "INSERT INTO installations ({COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
@@ -103,9 +106,14 @@ impl Installations<'_> {
         .bind(new.submission_id)
         .bind(new.config)
         .bind(new.now)
-        .fetch_one(self.store.pool())
+        .fetch_one(&mut *tx)
         .await?;
-        decode(&row)
+        let row = decode(&row)?;
+        if row.id == new.id {
+            crate::usage::count_install(&mut tx, new.integration, new.now).await?;
+        }
+        tx.commit().await?;
+        Ok(row)
     }
 
     /// The installation with this id.
@@ -146,13 +154,20 @@ impl Installations<'_> {
         rows.iter().map(decode).collect()
     }
 
-    /// Uninstall `integration` for `owner`. Whether it was installed.
+    /// Uninstall `integration` for `owner`, counting one install fewer in
+    /// its figures in the same transaction. Whether it was installed.
     pub async fn delete(&self, owner: &str, integration: &str) -> Result<bool, StoreError> {
+        let mut tx = self.store.pool().begin().await?;
         let done = sqlx::query("DELETE FROM installations WHERE owner = $1 AND integration = $2")
             .bind(owner)
             .bind(integration)
-            .execute(self.store.pool())
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() == 1)
+        let deleted = done.rows_affected() == 1;
+        if deleted {
+            crate::usage::count_uninstall(&mut tx, integration, crate::clock::now_ms()).await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
     }
 }

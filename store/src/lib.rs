@@ -3,7 +3,8 @@
 //! request counters that rate-limit them, connections and the token vault,
 //! the registry's submissions and reviews and the reviewers' signing keys,
 //! publishers' profiles and co-maintainers,
-//! integrations' marketplace listings and the entitlements to paid ones,
+//! integrations' marketplace listings, their search documents and the
+//! entitlements to paid ones,
 //! installed integrations and users' ratings and reviews of them,
 //! workflows and their versions, and workflow runs
 //! with every step attempt (billing next).
@@ -39,10 +40,13 @@ pub mod rate_limits;
 pub mod ratings;
 pub mod reviewer_keys;
 pub mod runs;
+pub mod search;
 pub mod sessions;
+mod submission_state;
 pub mod submissions;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod usage;
 pub mod workflows;
 
 use std::str::FromStr as _;
@@ -107,7 +111,8 @@ impl Store {
                 url: redact(&url),
                 source,
             })?;
-        migrations::migrator().await?.run(&pool).await?;
+        migrations::migrator(backend).await?.run(&pool).await?;
+        search::backfill(&pool).await?;
         let relaxed = pool_options(backend, Durability::Relaxed, 2, 4)
             .connect_lazy(&url)
             .map_err(|source| StoreError::Connect {

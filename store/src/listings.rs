@@ -1,7 +1,8 @@
-//! The `marketplace_integrations` and `entitlements` tables: the listing
-//! the marketplace shows of each integration name (summary, Markdown
-//! description, categories, price, icon, per-version changelog), and the
-//! accounts entitled to install a paid integration. The rules (who may
+//! The `marketplace_integrations`, `listing_revisions` and `entitlements`
+//! tables: the listing the marketplace shows of each integration name
+//! (summary, Markdown description, categories, price, icon, per-version
+//! changelog), every revision of its text, and the accounts entitled to
+//! install a paid integration. The rules (who may
 //! write a listing, what a valid one is, when an install needs an
 //! entitlement) live in the engine; this module stores what it decided.
 
@@ -58,6 +59,27 @@ pub struct ListingFields<'a> {
     pub now: i64,
 }
 
+/// One revision of a listing's text, as it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListingRevision {
+    /// The integration's name.
+    pub integration: String,
+    /// Its number: 1, 2, 3, ... per integration.
+    pub revision: i64,
+    /// The summary.
+    pub summary: String,
+    /// The Markdown description.
+    pub description: String,
+    /// The category slugs, a JSON array.
+    pub categories: String,
+    /// The upfront price in cents; `None` when free.
+    pub price_cents: Option<i64>,
+    /// The account that wrote it.
+    pub written_by: String,
+    /// When (Unix ms).
+    pub written_at: i64,
+}
+
 /// One account's right to install a paid integration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntitlementRow {
@@ -87,6 +109,22 @@ impl Store {
 const COLUMNS: &str = "name, summary, description, categories, changelog, price_cents, \
      icon_digest, icon_type, updated_by, created_at, updated_at";
 
+const REVISION_COLUMNS: &str = "integration, revision, summary, description, categories, \
+     price_cents, written_by, written_at";
+
+fn decode_revision(row: &AnyRow) -> Result<ListingRevision, StoreError> {
+    Ok(ListingRevision {
+        integration: row.try_get("integration")?,
+        revision: row.try_get("revision")?,
+        summary: row.try_get("summary")?,
+        description: row.try_get("description")?,
+        categories: row.try_get("categories")?,
+        price_cents: row.try_get("price_cents")?,
+        written_by: row.try_get("written_by")?,
+        written_at: row.try_get("written_at")?,
+    })
+}
+
 fn decode(row: &AnyRow) -> Result<ListingRow, StoreError> {
     Ok(ListingRow {
         name: row.try_get("name")?,
@@ -115,9 +153,13 @@ impl Listings<'_> {
         row.as_ref().map(decode).transpose()
     }
 
-    /// Make or replace the text fields and price of a listing, in one
-    /// statement; its icon is kept.
+    /// Make or replace the text fields and price of a listing, record
+    /// them as its next revision and write its search document, in one
+    /// transaction; its icon is kept.
     pub async fn put(&self, f: &ListingFields<'_>) -> Result<ListingRow, StoreError> {
+        let mut tx = self.store.pool().begin().await?;
+        // The upsert comes first: it locks the listing's row, so concurrent
+        // writers of one listing number their revisions one after another.
         let row = sqlx::query(&format!(
             "INSERT INTO marketplace_integrations (name, summary, description, categories, \
              changelog, price_cents, updated_by, created_at, updated_at) \
@@ -136,13 +178,68 @@ impl Listings<'_> {
         .bind(f.price_cents)
         .bind(f.updated_by)
         .bind(f.now)
-        .fetch_one(self.store.pool())
+        .fetch_one(&mut *tx)
         .await?;
+        sqlx::query(
+            "INSERT INTO listing_revisions (integration, revision, summary, description, \
+             categories, price_cents, written_by, written_at) \
+             SELECT $1, COALESCE(MAX(revision), 0) + 1, $2, $3, $4, $5, $6, $7 \
+             FROM listing_revisions WHERE integration = $1",
+        )
+        .bind(f.name)
+        .bind(f.summary)
+        .bind(f.description)
+        .bind(f.categories)
+        .bind(f.price_cents)
+        .bind(f.updated_by)
+        .bind(f.now)
+        .execute(&mut *tx)
+        .await?;
+        crate::search::refresh_in(&mut tx, f.name).await?;
+        tx.commit().await?;
         decode(&row)
     }
 
+    /// The revision of `name`'s listing text that was current at `at`
+    /// (Unix ms): the last one written at or before it, if any.
+    pub async fn revision_at(
+        &self,
+        name: &str,
+        at: i64,
+    ) -> Result<Option<ListingRevision>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {REVISION_COLUMNS} FROM listing_revisions \
+             WHERE integration = $1 AND written_at <= $2 \
+             ORDER BY written_at DESC, revision DESC LIMIT 1"
+        ))
+        .bind(name)
+        .bind(at)
+        .fetch_optional(self.store.pool())
+        .await?;
+        row.as_ref().map(decode_revision).transpose()
+    }
+
+    /// Every revision of `name`'s listing text, oldest first, at most
+    /// `limit`.
+    pub async fn revisions(
+        &self,
+        name: &str,
+        limit: i64,
+    ) -> Result<Vec<ListingRevision>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {REVISION_COLUMNS} FROM listing_revisions WHERE integration = $1 \
+             ORDER BY revision LIMIT $2"
+        ))
+        .bind(name)
+        .bind(limit)
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.iter().map(decode_revision).collect()
+    }
+
     /// Set the icon of `name`'s listing (making an empty, free listing
-    /// when there is none yet).
+    /// when there is none yet), and its search document, in one
+    /// transaction.
     pub async fn set_icon(
         &self,
         name: &str,
@@ -151,6 +248,7 @@ impl Listings<'_> {
         updated_by: &str,
         now: i64,
     ) -> Result<ListingRow, StoreError> {
+        let mut tx = self.store.pool().begin().await?;
         let row = sqlx::query(&format!(
             "INSERT INTO marketplace_integrations (name, summary, description, categories, \
              changelog, icon_digest, icon_type, updated_by, created_at, updated_at) \
@@ -165,8 +263,10 @@ impl Listings<'_> {
         .bind(media_type)
         .bind(updated_by)
         .bind(now)
-        .fetch_one(self.store.pool())
+        .fetch_one(&mut *tx)
         .await?;
+        crate::search::refresh_in(&mut tx, name).await?;
+        tx.commit().await?;
         decode(&row)
     }
 

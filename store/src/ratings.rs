@@ -13,6 +13,17 @@ use sqlx::any::AnyRow;
 
 use crate::{Store, StoreError};
 
+/// What [`Ratings::delete`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deleted {
+    /// The review is gone.
+    Deleted,
+    /// The author has no review of the integration.
+    NotFound,
+    /// An admin hid it: kept, not deleted.
+    Hidden,
+}
+
 /// A stored review.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReviewRow {
@@ -171,9 +182,12 @@ impl Ratings<'_> {
     /// Write `new.author`'s review of `new.integration`, or replace the
     /// rating, title and text of the one they wrote (its id, created_at,
     /// reply and hidden flag kept, updated_at moved). One `INSERT ... ON
-    /// CONFLICT DO UPDATE`, so two racing writes leave one row. The stored
-    /// row, and whether it is new.
+    /// CONFLICT DO UPDATE`, so two racing writes leave one row; the
+    /// integration's rating figures ([`crate::usage`]) are recounted in the
+    /// same transaction. The stored row, and whether it is new.
     pub async fn upsert(&self, new: &NewReview<'_>) -> Result<(ReviewRow, bool), StoreError> {
+        let mut tx = self.store.pool().begin().await?;
+        crate::usage::lock_stats(&mut tx, new.integration, new.now).await?;
         let id: String = sqlx::query_scalar(
             "INSERT INTO integration_reviews (id, integration, author, rating, title, body, \
              created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
@@ -188,8 +202,10 @@ impl Ratings<'_> {
         .bind(new.title)
         .bind(new.body)
         .bind(new.now)
-        .fetch_one(self.store.pool())
+        .fetch_one(&mut *tx)
         .await?;
+        crate::usage::recount_ratings(&mut tx, new.integration, new.now).await?;
+        tx.commit().await?;
         let row = self.get(&id).await?.ok_or_else(|| {
             StoreError::Conflict(format!("review {id} was deleted as it was written"))
         })?;
@@ -221,16 +237,43 @@ impl Ratings<'_> {
         row.as_ref().map(decode).transpose()
     }
 
-    /// Delete `author`'s review of `integration` (its reply with it).
-    /// Whether there was one.
-    pub async fn delete(&self, integration: &str, author: &str) -> Result<bool, StoreError> {
-        let done =
-            sqlx::query("DELETE FROM integration_reviews WHERE integration = $1 AND author = $2")
-                .bind(integration)
-                .bind(author)
-                .execute(self.store.pool())
-                .await?;
-        Ok(done.rows_affected() == 1)
+    /// Delete `author`'s review of `integration` (its reply with it),
+    /// unless an admin hid it
+    /// (a hidden review is kept for moderation: deleting it and writing a
+    /// new one would shed the flag), recounting the integration's rating
+    /// figures in the same transaction.
+    pub async fn delete(&self, integration: &str, author: &str) -> Result<Deleted, StoreError> {
+        let now = crate::clock::now_ms();
+        let mut tx = self.store.pool().begin().await?;
+        crate::usage::lock_stats(&mut tx, integration, now).await?;
+        let done = sqlx::query(
+            "DELETE FROM integration_reviews \
+             WHERE integration = $1 AND author = $2 AND hidden_at IS NULL",
+        )
+        .bind(integration)
+        .bind(author)
+        .execute(&mut *tx)
+        .await?;
+        let outcome = if done.rows_affected() == 1 {
+            crate::usage::recount_ratings(&mut tx, integration, now).await?;
+            Deleted::Deleted
+        } else {
+            let hidden: Option<i64> = sqlx::query_scalar(
+                "SELECT hidden_at FROM integration_reviews WHERE integration = $1 AND author = $2",
+            )
+            .bind(integration)
+            .bind(author)
+            .fetch_optional(&mut *tx)
+            .await?
+            .flatten();
+            if hidden.is_some() {
+                Deleted::Hidden
+            } else {
+                Deleted::NotFound
+            }
+        };
+        tx.commit().await?;
+        Ok(outcome)
     }
 
     /// Record the publisher's reply to review `id`, unless it has one: the
@@ -258,13 +301,27 @@ impl Ratings<'_> {
 
     /// Hide review `id` (`Some`: who, why) or show it again (`None`).
     /// Hiding a hidden review records the new admin, time and reason.
-    /// Whether the review exists.
+    /// The integration's rating figures are recounted in the same
+    /// transaction. Whether the review exists.
     pub async fn set_hidden(
         &self,
         id: &str,
         hidden: Option<(&str, &str)>,
         now: i64,
     ) -> Result<bool, StoreError> {
+        // A review's integration never changes, so it is read before the
+        // transaction, which then starts with a write (on SQLite a read
+        // first could not always be followed by a write).
+        let integration: Option<String> =
+            sqlx::query_scalar("SELECT integration FROM integration_reviews WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.store.pool())
+                .await?;
+        let Some(integration) = integration else {
+            return Ok(false);
+        };
+        let mut tx = self.store.pool().begin().await?;
+        crate::usage::lock_stats(&mut tx, &integration, now).await?;
         let query = match hidden {
             Some((by, reason)) => sqlx::query(
                 "UPDATE integration_reviews SET hidden_at = $2, hidden_by = $3, \
@@ -280,7 +337,9 @@ impl Ratings<'_> {
             )
             .bind(id),
         };
-        let done = query.execute(self.store.pool()).await?;
+        let done = query.execute(&mut *tx).await?;
+        crate::usage::recount_ratings(&mut tx, &integration, now).await?;
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -8,19 +8,7 @@ use sqlx::any::AnyRow;
 
 use crate::{Store, StoreError};
 
-stored_enum! {
-    /// Where a submission is in review.
-    pub enum SubmissionState("submission state") {
-        /// Submitted and validated; waiting for a reviewer.
-        PendingReview = "pending_review",
-        /// Approved and signed: it may run.
-        Approved = "approved",
-        /// Refused by a reviewer.
-        Rejected = "rejected",
-        /// Was approved, then withdrawn: it must stop running everywhere.
-        Revoked = "revoked",
-    }
-}
+pub use crate::submission_state::SubmissionState;
 
 /// A stored submission.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -349,6 +337,59 @@ impl Submissions<'_> {
         .bind(integration)
         .fetch_all(self.store.pool())
         .await?;
+        rows.iter().map(decode).collect()
+    }
+
+    /// A page of every submission, newest first (by creation, then id),
+    /// optionally only those in `state` or of `integration`, after the
+    /// boundary `before` (the previous page's last `(created_at, id)`):
+    /// what an admin audits.
+    pub async fn page(
+        &self,
+        state: Option<SubmissionState>,
+        integration: Option<&str>,
+        before: Option<(i64, &str)>,
+        limit: i64,
+    ) -> Result<Vec<SubmissionRow>, StoreError> {
+        let mut filters = Vec::new();
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
+        };
+        if state.is_some() {
+            filters.push(format!("state = {}", next()));
+        }
+        if integration.is_some() {
+            filters.push(format!("integration = {}", next()));
+        }
+        if before.is_some() {
+            let (at, id) = (next(), next());
+            filters.push(format!(
+                "(created_at < {at} OR (created_at = {at} AND id < {id}))"
+            ));
+        }
+        let limit_at = next();
+        let filter = if filters.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", filters.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM submissions {filter} \
+             ORDER BY created_at DESC, id DESC LIMIT {limit_at}"
+        );
+        let mut q = sqlx::query(&sql);
+        if let Some(state) = state {
+            q = q.bind(state.as_str());
+        }
+        if let Some(integration) = integration {
+            q = q.bind(integration);
+        }
+        if let Some((at, id)) = before {
+            q = q.bind(at).bind(id);
+        }
+        let rows = q.bind(limit).fetch_all(self.store.pool()).await?;
         rows.iter().map(decode).collect()
     }
 
@@ -760,5 +801,10 @@ async fn move_state(
     .bind(t.now)
     .execute(&mut **tx)
     .await?;
+    // What the marketplace search finds changes with every approval and
+    // revocation.
+    if t.from == SubmissionState::Approved || t.to == SubmissionState::Approved {
+        crate::search::refresh_submission_in(tx, t.id).await?;
+    }
     Ok(true)
 }

@@ -295,16 +295,16 @@ pub async fn earlier_databases(last: i64) -> Vec<EarlierDatabase> {
     if let Some((url, cleanup)) = postgres_schema().await {
         made.push(("postgres", url, cleanup));
     }
-    let migrator = crate::migrations::migrator_through(last)
-        .await
-        .expect("the embedded migrations read");
     let mut databases = Vec::new();
     for (label, url, cleanup) in made {
-        let connect_url = if label == "sqlite" {
-            format!("{url}?mode=rwc")
+        let (connect_url, backend) = if label == "sqlite" {
+            (format!("{url}?mode=rwc"), crate::Backend::Sqlite)
         } else {
-            url.clone()
+            (url.clone(), crate::Backend::Postgres)
         };
+        let migrator = crate::migrations::migrator_through(backend, last)
+            .await
+            .expect("the embedded migrations read");
         let pool = admin_pool(&connect_url)
             .await
             .expect("the earlier database opens");

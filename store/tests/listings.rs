@@ -175,3 +175,119 @@ async fn an_earlier_database_upgrades_with_its_rows_and_the_new_tables() {
         t.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn every_write_of_a_listing_is_kept_as_a_numbered_revision() {
+    for t in test_stores().await {
+        let listings = t.store.listings();
+        for (summary, now) in [("First", 1_000), ("Second", 2_000), ("Third", 3_000)] {
+            listings
+                .put(&fields(summary, None, now))
+                .await
+                .expect("put");
+        }
+        let all = listings.revisions("slack", 100).await.expect("read");
+        let seen: Vec<(i64, &str, i64)> = all
+            .iter()
+            .map(|r| (r.revision, r.summary.as_str(), r.written_at))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (1, "First", 1_000),
+                (2, "Second", 2_000),
+                (3, "Third", 3_000)
+            ],
+            "{}",
+            t.label
+        );
+        let at = |ms| listings.revision_at("slack", ms);
+        assert_eq!(at(999).await.expect("read"), None, "{}", t.label);
+        let then = at(2_500).await.expect("read").expect("one");
+        assert_eq!((then.revision, then.summary.as_str()), (2, "Second"));
+        let exact = at(3_000).await.expect("read").expect("one");
+        assert_eq!(exact.revision, 3, "{}", t.label);
+        assert!(
+            listings
+                .revision_at("other", 5_000)
+                .await
+                .expect("read")
+                .is_none()
+        );
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_writes_of_one_listing_number_their_revisions_apart() {
+    for t in test_stores().await {
+        let listings = t.store.listings();
+        let mut writes = tokio::task::JoinSet::new();
+        for i in 0..8 {
+            let store = t.store.clone();
+            writes.spawn(async move {
+                let summary = format!("Write {i}");
+                store
+                    .listings()
+                    .put(&fields(&summary, None, 1_000 + i))
+                    .await
+                    .map(|_| ())
+            });
+        }
+        while let Some(write) = writes.join_next().await {
+            write.expect("joined").expect("written");
+        }
+        let numbers: Vec<i64> = listings
+            .revisions("slack", 100)
+            .await
+            .expect("read")
+            .iter()
+            .map(|r| r.revision)
+            .collect();
+        assert_eq!(numbers, (1..=8).collect::<Vec<_>>(), "{}", t.label);
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_listing_of_the_previous_release_becomes_its_first_revision() {
+    for db in earlier_databases(15).await {
+        let label = db.label;
+        db.execute(
+            "INSERT INTO marketplace_integrations (name, summary, description, categories, \
+             changelog, price_cents, updated_by, created_at, updated_at) \
+             VALUES ('slack', $1, 'Posts.', '[\"communication\"]', '{}', 4900, 'dev', 10, 20)",
+            &["Post to Slack"],
+        )
+        .await;
+        let t = db.upgrade().await;
+        let revisions = t
+            .store
+            .listings()
+            .revisions("slack", 10)
+            .await
+            .expect("read");
+        assert_eq!(revisions.len(), 1, "{label}");
+        let first = &revisions[0];
+        assert_eq!(
+            (
+                first.revision,
+                first.summary.as_str(),
+                first.price_cents,
+                first.written_by.as_str(),
+                first.written_at
+            ),
+            (1, "Post to Slack", Some(4900), "dev", 20),
+            "{label}"
+        );
+        let listing = t
+            .store
+            .listings()
+            .get("slack")
+            .await
+            .expect("read")
+            .expect("kept");
+        assert_eq!(listing.summary, "Post to Slack", "{label}");
+        t.cleanup().await;
+    }
+}

@@ -7,7 +7,7 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
-use workway_store::ratings::{NewReview, Summary, Viewer};
+use workway_store::ratings::{Deleted, NewReview, Summary, Viewer};
 use workway_store::testing::{TestStore, earlier_databases, test_stores};
 
 /// A review of `integration` by `author` with `rating`, at `now`.
@@ -114,10 +114,28 @@ async fn one_review_per_author_edited_in_place() {
             t.label
         );
 
-        // Deleting: only the author's own, once.
-        assert!(r.delete("slack", "ann").await.expect("deleted"));
-        assert!(!r.delete("slack", "ann").await.expect("nothing left"));
+        // Deleting: only the author's own, once, and never a hidden one
+        // (kept for moderation).
+        assert_eq!(
+            r.delete("slack", "ann").await.expect("deleted"),
+            Deleted::Deleted
+        );
+        assert_eq!(
+            r.delete("slack", "ann").await.expect("nothing left"),
+            Deleted::NotFound
+        );
         assert!(r.find("slack", "ann").await.expect("read").is_none());
+        assert!(
+            r.set_hidden("r3", Some(("admin", "abusive")), 4_000)
+                .await
+                .expect("hidden")
+        );
+        assert_eq!(
+            r.delete("slack", "bob").await.expect("refused"),
+            Deleted::Hidden,
+            "{}",
+            t.label
+        );
         assert!(r.find("slack", "bob").await.expect("read").is_some());
         t.cleanup().await;
     }

@@ -5,7 +5,7 @@
 //! ([`client`]), acting as the account `workway login` signed in:
 //! developers `workway plugin publish | submissions`; reviewers `workway
 //! review list | show | approve | reject | revoke`; users `workway
-//! install`, `connect`, `workflow ...`, `run` and `runs ...`. Operators run
+//! search`, `install`, `connect`, `workflow ...`, `run` and `runs ...`. Operators run
 //! the server and manage it with local access to its data: `workway
 //! serve`, `workway worker`, `workway admin ...` and `workway vault ...`.
 
@@ -19,6 +19,7 @@ pub mod plugin;
 pub mod registry;
 pub mod review;
 pub mod run;
+pub mod search;
 pub mod serve;
 pub mod vault;
 pub mod workflow;
@@ -60,6 +61,8 @@ pub enum Command {
     /// Review submitted integrations: approve, reject, revoke (for reviewers).
     #[command(subcommand)]
     Review(review::ReviewCommand),
+    /// Search the marketplace's integrations by words, category, price and provider.
+    Search(search::SearchArgs),
     /// Install an approved integration so your workflows can use it.
     Install(install::InstallArgs),
     /// Move an installed integration to its newest approved version
@@ -119,6 +122,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Whoami => login::whoami(server).await,
         Command::Plugin(command) => plugin::run(command, cache_dir, server).await,
         Command::Review(command) => review::run(command, server).await,
+        Command::Search(args) => search::search(args, server).await,
         Command::Install(args) => install::install(args, server).await,
         Command::Upgrade(args) => install::upgrade(args, server).await,
         Command::Uninstall(args) => install::uninstall(args, server).await,

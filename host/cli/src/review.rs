@@ -128,6 +128,32 @@ pub struct Submission {
     pub fingerprint: String,
     /// Every state change, oldest first.
     pub events: Vec<Event>,
+    /// While it waits for review: how the listing's text changed since
+    /// the newest approved version.
+    #[serde(default)]
+    pub listing_changes: Option<ListingChanges>,
+}
+
+/// How a listing's text changed since the newest approved version, as
+/// `GET /v1/submissions/{id}` shows it.
+#[derive(Debug, Deserialize)]
+pub struct ListingChanges {
+    since_version: Option<String>,
+    unchanged: bool,
+    summary: Option<Change<String>>,
+    description_diff: Option<String>,
+    #[serde(default)]
+    categories_added: Vec<String>,
+    #[serde(default)]
+    categories_removed: Vec<String>,
+    price_cents: Option<Change<Option<i64>>>,
+}
+
+/// A field then and now.
+#[derive(Debug, Deserialize)]
+struct Change<T> {
+    before: T,
+    after: T,
 }
 
 #[derive(Debug, Deserialize)]
@@ -368,6 +394,9 @@ pub fn details_text(details: &Submission) -> String {
             ));
         }
     }
+    if let Some(changes) = &details.listing_changes {
+        out.push_str(&listing_changes_text(changes));
+    }
     out.push_str("history\n");
     for event in &details.events {
         out.push_str(&format!(
@@ -385,9 +414,71 @@ pub fn details_text(details: &Submission) -> String {
     out
 }
 
+/// The listing's text changes, as `review show` prints them.
+fn listing_changes_text(c: &ListingChanges) -> String {
+    let since = c
+        .since_version
+        .as_deref()
+        .map_or("the first version".to_string(), |v| format!("since {v}"));
+    if c.unchanged {
+        return format!("{:<13}{since}: unchanged\n", "listing");
+    }
+    let mut out = format!("{:<13}{since}: changed\n", "listing");
+    if let Some(s) = &c.summary {
+        out.push_str(&format!(
+            "  summary      - {}\n               + {}\n",
+            s.before, s.after
+        ));
+    }
+    for (sign, items) in [("+", &c.categories_added), ("-", &c.categories_removed)] {
+        for category in items {
+            out.push_str(&format!("  category     {sign} {category}\n"));
+        }
+    }
+    if let Some(p) = &c.price_cents {
+        let price = |cents: Option<i64>| {
+            cents.map_or("free".to_string(), |c| {
+                format!("${}.{:02}", c / 100, c % 100)
+            })
+        };
+        out.push_str(&format!(
+            "  price        {} -> {}\n",
+            price(p.before),
+            price(p.after)
+        ));
+    }
+    if let Some(diff) = &c.description_diff {
+        out.push_str("  description\n");
+        for l in diff.lines() {
+            out.push_str(&format!("    {l}\n"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listing_changes_print_each_field() {
+        let c: ListingChanges = serde_json::from_value(json!({
+            "since_version": "1.0.0",
+            "unchanged": false,
+            "summary": {"before": "Reads mail", "after": "Reads and sends mail"},
+            "description_diff": "--- approved\n+++ now\n@@ -1 +1 @@\n-Read-only.\n+Sends too.\n",
+            "categories_added": ["communication"],
+            "categories_removed": [],
+            "price_cents": {"before": null, "after": 4900}
+        }))
+        .expect("parses");
+        let text = listing_changes_text(&c);
+        assert!(text.contains("since 1.0.0: changed"), "{text}");
+        assert!(text.contains("+ Reads and sends mail"), "{text}");
+        assert!(text.contains("category     + communication"), "{text}");
+        assert!(text.contains("free -> $49.00"), "{text}");
+        assert!(text.contains("    +Sends too."), "{text}");
+    }
 
     #[test]
     fn a_recorded_first_approval_is_told_apart_from_an_approval() {

@@ -19,6 +19,7 @@ use tokio::sync::watch;
 use super::platform::PlatformOptions;
 use workway_engine::accounts;
 use workway_engine::executor::{Executor, ExecutorConfig};
+use workway_engine::marketplace::figures::{self, RollupSettings};
 use workway_engine::metrics;
 use workway_engine::platform::Platform;
 use workway_engine::triggers::{events, schedule::Scheduler};
@@ -41,7 +42,33 @@ pub struct ServeArgs {
     #[arg(long, env = "WORKWAY_API_ONLY")]
     pub api_only: bool,
     #[command(flatten)]
+    pub(crate) rollup: RollupOptions,
+    #[command(flatten)]
     pub(crate) platform: PlatformOptions,
+}
+
+/// How often the marketplace's execution figures are rolled up.
+#[derive(Debug, Clone, Args)]
+pub struct RollupOptions {
+    /// Seconds between roll-ups of finished step attempts into the
+    /// listings' execution figures (at least 1).
+    #[arg(
+        long = "usage-rollup-every",
+        env = "WORKWAY_USAGE_ROLLUP_SECS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub every_secs: u64,
+}
+
+impl RollupOptions {
+    /// The roll-up's settings: the defaults at this cadence.
+    fn settings(&self) -> RollupSettings {
+        RollupSettings {
+            every: Duration::from_secs(self.every_secs),
+            ..RollupSettings::default()
+        }
+    }
 }
 
 /// Arguments of `workway worker`.
@@ -51,6 +78,8 @@ pub struct WorkerArgs {
     /// route); not served when absent. Keep it off the public internet.
     #[arg(long, env = "WORKWAY_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    #[command(flatten)]
+    pub(crate) rollup: RollupOptions,
     #[command(flatten)]
     pub(crate) platform: PlatformOptions,
 }
@@ -72,11 +101,12 @@ pub async fn serve(args: ServeArgs, cache_dir: Option<PathBuf>) -> anyhow::Resul
         host_config.server,
         wait(stopped.clone()),
     );
+    let rollup = args.rollup.settings();
     let background = async {
         if args.api_only {
-            upkeep(&platform, stopped).await;
+            upkeep(&platform, rollup, stopped).await;
         } else {
-            background(platform.clone(), host_config.executor, stopped).await;
+            background(platform.clone(), host_config.executor, rollup, stopped).await;
         }
     };
     let (api, ()) = tokio::join!(api, background);
@@ -116,7 +146,12 @@ pub async fn worker(args: WorkerArgs, cache_dir: Option<PathBuf>) -> anyhow::Res
         .await
     };
     eprintln!("worker ready");
-    let background = background(platform, host_config.executor, stopped.clone());
+    let background = background(
+        platform,
+        host_config.executor,
+        args.rollup.settings(),
+        stopped.clone(),
+    );
     let (metrics, ()) = tokio::join!(metrics, background);
     drop(stop);
     metrics.context("the metrics server failed")?;
@@ -124,26 +159,26 @@ pub async fn worker(args: WorkerArgs, cache_dir: Option<PathBuf>) -> anyhow::Res
     Ok(ExitCode::SUCCESS)
 }
 
-/// The executor, the scheduler and the event sweep (which also samples
-/// the queue depth, folds the metrics' histograms and, once a minute,
-/// purges ended rate-limit windows and sessions), until `stopped` says so.
+/// The executor, the scheduler and the event sweep (which also does the
+/// [`housekeeping`]), until `stopped` says so.
 async fn background(
     platform: Arc<Platform>,
     config: ExecutorConfig,
+    rollup: RollupSettings,
     stopped: watch::Receiver<bool>,
 ) {
     let executor = Arc::new(Executor::new(platform.clone(), config));
     let scheduler = Scheduler::new(platform.clone(), Duration::from_secs(1));
     let sweep = async {
         let mut stopped = stopped.clone();
-        let mut last_purge = 0;
+        let mut chores = Chores::new();
         loop {
             let since = workway_store::clock::now_ms() - SWEEP_WINDOW_MS;
             if let Err(e) = events::sweep(&platform, since).await {
                 tracing::warn!("event sweep failed: {e}");
             }
-            if let Err(e) = housekeeping(&platform, &mut last_purge).await {
-                tracing::warn!("{e}");
+            if let Err(e) = housekeeping(&platform, &mut chores).await {
+                tracing::warn!("{e:#}");
             }
             tokio::select! {
                 _ = stopped.wait_for(|s| *s) => return,
@@ -154,37 +189,84 @@ async fn background(
     tokio::join!(
         executor.work(wait(stopped.clone())),
         scheduler.run(wait(stopped.clone())),
-        sweep
+        sweep,
+        roll_ups(&platform, rollup, stopped.clone())
     );
 }
 
-/// What an API-only server does besides answering: the queue-depth
-/// metric, the histograms' upkeep and the purge of ended rate-limit
-/// windows and sessions, until `stopped` says so.
-async fn upkeep(platform: &Platform, mut stopped: watch::Receiver<bool>) {
-    let mut last_purge = 0;
-    loop {
-        if let Err(e) = housekeeping(platform, &mut last_purge).await {
-            tracing::warn!("{e}");
+/// What an API-only server does besides answering: the
+/// [`housekeeping`], until `stopped` says so.
+async fn upkeep(platform: &Platform, rollup: RollupSettings, stopped: watch::Receiver<bool>) {
+    let chores = async {
+        let mut stopped = stopped.clone();
+        let mut chores = Chores::new();
+        loop {
+            if let Err(e) = housekeeping(platform, &mut chores).await {
+                tracing::warn!("{e:#}");
+            }
+            tokio::select! {
+                _ = stopped.wait_for(|s| *s) => return,
+                () = tokio::time::sleep(Duration::from_secs(5)) => {}
+            }
         }
+    };
+    tokio::join!(chores, roll_ups(platform, rollup, stopped.clone()));
+}
+
+/// Roll the finished step attempts up into the listings' execution
+/// figures every `settings.every`, until `stopped` says so: a loop of its
+/// own, so a long backlog (a database upgraded with millions of attempts)
+/// never holds up the event sweep or the purges. While a roll-up leaves
+/// attempts behind (it did its most batches), the next starts at once.
+async fn roll_ups(
+    platform: &Platform,
+    settings: RollupSettings,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        let now = workway_store::clock::now_ms();
+        let behind = match figures::roll_up(&platform.store, now, &settings).await {
+            Ok(report) => report.batches >= settings.max_batches,
+            Err(e) => {
+                tracing::warn!("cannot roll up the executions into the listings' figures: {e}");
+                false
+            }
+        };
+        let pause = if behind {
+            Duration::ZERO
+        } else {
+            settings.every
+        };
         tokio::select! {
             _ = stopped.wait_for(|s| *s) => return,
-            () = tokio::time::sleep(Duration::from_secs(5)) => {}
+            () = tokio::time::sleep(pause) => {}
         }
     }
 }
 
-/// One round of upkeep: sample the queue depth, fold the histograms and,
-/// once a minute (`last_purge` says when it last ran), purge ended
-/// rate-limit windows and sessions.
-async fn housekeeping(platform: &Platform, last_purge: &mut i64) -> anyhow::Result<()> {
+/// The periodic chores of [`housekeeping`]: when each last ran.
+struct Chores {
+    /// When ended rate-limit windows and sessions were last purged (Unix ms).
+    last_purge: i64,
+}
+
+impl Chores {
+    /// Nothing done yet: every chore is due.
+    fn new() -> Chores {
+        Chores { last_purge: 0 }
+    }
+}
+
+/// One round of upkeep: sample the queue depth, fold the histograms, and
+/// once a minute purge ended rate-limit windows and sessions.
+async fn housekeeping(platform: &Platform, chores: &mut Chores) -> anyhow::Result<()> {
     metrics::sample_queue_depth(&platform.store)
         .await
         .context("cannot count the queued runs")?;
     metrics::run_upkeep();
     let now = workway_store::clock::now_ms();
-    if now - *last_purge >= PURGE_EVERY_MS {
-        *last_purge = now;
+    if now - chores.last_purge >= PURGE_EVERY_MS {
+        chores.last_purge = now;
         accounts::purge(&platform.store, &platform.accounts, now)
             .await
             .context("cannot purge ended rate-limit windows and sessions")?;

@@ -358,6 +358,7 @@ impl Registry {
             since_previous: previous.map(|p| diff(&p, &manifest)),
             describe_fuel: inspection.describe_fuel,
             examples,
+            actions: inspection.description.actions.clone(),
         };
         Ok((manifest, report))
     }
@@ -958,7 +959,7 @@ impl Registry {
 
 /// Compare `1.10.0` and `1.9.0` as versions (numeric parts), falling back
 /// to text for anything else.
-fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
     let parts = |v: &str| -> Option<Vec<u64>> {
         v.split(['-', '+'])
             .next()?

@@ -135,6 +135,11 @@ pub async fn claim(
         }
         .into());
     }
+    // A reviewer never decides their own submission, so holding it would
+    // only keep other reviewers from it.
+    if row.submitted_by == principal.account_id {
+        return Err(RegistryError::OwnSubmission(principal.account_id.clone()).into());
+    }
     let held = platform
         .store
         .submissions()

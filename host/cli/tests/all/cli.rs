@@ -786,6 +786,20 @@ fn publish_review_approve_then_run_by_name_until_revoked() {
     assert!(stderr(&ran).contains("approved by "), "{}", stderr(&ran));
     assert!(stdout(&ran).contains("\"channel\""), "{}", stdout(&ran));
 
+    // Approved, it is found in the marketplace; an unknown order is
+    // refused naming the parameter.
+    let found = dev.ok(&["search", "sla", "--provider", "slack"]);
+    assert!(
+        found.contains("NAME")
+            && found
+                .lines()
+                .any(|l| l.starts_with("slack ") && l.contains("0.1.0")),
+        "{found}"
+    );
+    let bad = dev.run(&["search", "--sort", "random"]);
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("(field `sort`)"), "{}", stderr(&bad));
+
     // Live mode may only name approved hosts.
     let widened = served
         .operator(&[
@@ -822,6 +836,10 @@ fn publish_review_approve_then_run_by_name_until_revoked() {
     ]);
     let after = run_by_name();
     assert!(!after.status.success());
+    assert!(
+        sam.ok(&["search", "slack"]).contains("nothing found"),
+        "revoked, it is not found"
+    );
     let history = sam.ok(&["review", "show", &id]);
     assert!(
         history.contains("revoked") && history.contains(": posts to every channel"),

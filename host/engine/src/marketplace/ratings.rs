@@ -22,7 +22,7 @@
 //! Texts are bounded and hold no control characters (a review's body and
 //! a reply may hold newlines).
 
-use workway_store::ratings::{NewReview, ReviewRow, Summary, Viewer};
+use workway_store::ratings::{Deleted, NewReview, ReviewRow, Summary, Viewer};
 use workway_store::{Store, StoreError};
 
 use crate::accounts::secrets;
@@ -65,6 +65,12 @@ pub enum RatingError {
     /// No such review (or none by this user).
     #[error("no such review")]
     NoSuchReview,
+    /// The author tried to delete a review an admin hid.
+    #[error(
+        "an admin hid this review, so it is kept for moderation and cannot be deleted; edit it \
+         instead, and an admin may show it again"
+    )]
+    HiddenKept,
     /// Only the integration's publisher may reply.
     #[error("only the publisher of `{0}` may reply to its reviews")]
     NotPublisher(String),
@@ -203,10 +209,10 @@ pub async fn write(
 /// Delete `author`'s review of `integration`.
 pub async fn delete(store: &Store, author: &str, integration: &str) -> Result<(), RatingError> {
     publisher(store, integration).await?;
-    if store.ratings().delete(integration, author).await? {
-        Ok(())
-    } else {
-        Err(RatingError::NoSuchReview)
+    match store.ratings().delete(integration, author).await? {
+        Deleted::Deleted => Ok(()),
+        Deleted::NotFound => Err(RatingError::NoSuchReview),
+        Deleted::Hidden => Err(RatingError::HiddenKept),
     }
 }
 

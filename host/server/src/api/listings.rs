@@ -5,8 +5,9 @@
 //!   listing with its publisher's public profile, the rendered description,
 //!   the newest approved version's actions with their schemas, the hosts it
 //!   may reach, the OAuth scopes it asks for with the provider's own
-//!   description of each, and every approved version with its notes; 404
-//!   when no version of the name is approved;
+//!   description of each, every approved version with its notes, and its
+//!   figures (installs, executions, ratings); 404 when no version of the
+//!   name is approved;
 //! - `PUT /v1/integrations/{name}/listing` `{summary, description,
 //!   categories, price_cents, changelog?}`: its owner or a co-maintainer
 //!   writes it (the `publish` scope); anyone else gets 404;
@@ -29,11 +30,14 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use workway_engine::accounts::Scope;
+use workway_engine::marketplace::figures;
 use workway_engine::marketplace::listings::{
     self, Listing, ListingError, ListingInput, format_price, render_markdown,
 };
 use workway_engine::platform::Platform;
+use workway_engine::review::compare_versions;
 use workway_registry::scopes::scope_description;
+use workway_registry::{Manifest, ReviewReport};
 
 use super::auth::Caller;
 use super::body::ApiJson;
@@ -171,6 +175,76 @@ pub struct ListingView {
     pub versions: Vec<ListingVersion>,
     /// When the listing last changed (Unix ms); null while none was written.
     pub updated_at: Option<i64>,
+    /// Its installs, executions and ratings, over every account.
+    pub figures: ListingFigures,
+}
+
+/// How many accounts installed an integration.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InstallFigures {
+    /// Accounts that have it installed now.
+    pub current: i64,
+    /// Installs ever made (re-installs and upgrades in place excluded).
+    pub total: i64,
+}
+
+/// An integration's ratings, over the reviews that are not hidden.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RatingFigures {
+    /// The average rating, rounded half up to one decimal; null with no
+    /// ratings.
+    pub average: Option<f64>,
+    /// How many ratings.
+    pub count: i64,
+    /// The sum of the ratings (`sum / count` is the exact average).
+    pub sum: i64,
+    /// How many gave each number of stars, `"1"` to `"5"`.
+    pub histogram: BTreeMap<String, i64>,
+}
+
+/// What a listing shows of an integration's use and reception.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListingFigures {
+    /// Its installs.
+    pub installs: InstallFigures,
+    /// Step attempts calling its actions that succeeded or failed over the
+    /// last 30 UTC days (today included), as rolled up (every minute by
+    /// default, lagging a minute).
+    pub executions_30d: i64,
+    /// How many of them succeeded.
+    pub successes_30d: i64,
+    /// `successes_30d / executions_30d`, from 0 to 1, four decimals; null
+    /// with no executions.
+    pub success_rate: Option<f64>,
+    /// Their median latency in milliseconds, within 4.5% (plus half a
+    /// millisecond) of the exact one; null with no executions.
+    pub p50_latency_ms: Option<u64>,
+    /// Its ratings.
+    pub rating: RatingFigures,
+}
+
+impl From<figures::Figures> for ListingFigures {
+    fn from(f: figures::Figures) -> Self {
+        ListingFigures {
+            installs: InstallFigures {
+                current: f.installs_current,
+                total: f.installs_total,
+            },
+            executions_30d: f.executions_30d,
+            successes_30d: f.successes_30d,
+            success_rate: f.success_rate,
+            p50_latency_ms: f.p50_latency_ms,
+            rating: RatingFigures {
+                average: f.rating.average,
+                count: f.rating.count,
+                sum: f.rating.sum,
+                histogram: (1..)
+                    .zip(f.rating.histogram)
+                    .map(|(stars, n): (i64, i64)| (stars.to_string(), n))
+                    .collect(),
+            },
+        }
+    }
 }
 
 /// The listing as stored, after a write.
@@ -266,7 +340,9 @@ pub(crate) fn listing_error(e: ListingError) -> ApiError {
 ///
 /// With its publisher, the rendered description, the newest approved
 /// version's actions and schemas, the hosts and OAuth scopes it may use
-/// (with the provider's description of each scope), and its versions.
+/// (with the provider's description of each scope), its versions, and
+/// its public figures (installs, executions over 30 days with their
+/// success rate and median latency, ratings).
 #[utoipa::path(
     get,
     path = "/v1/integrations/{name}/listing",
@@ -276,7 +352,7 @@ pub(crate) fn listing_error(e: ListingError) -> ApiError {
     responses(
         (status = 200, description = "The listing.", body = ListingView),
         (status = 404, description = "No approved version of this name (`not_found`).", body = ErrorBody),
-        (status = 409, description = "The newest approved version cannot be loaded (revoked meanwhile, or its approval no longer holds) (`not_installable`).", body = ErrorBody),
+        (status = 409, description = "The newest approved version was reviewed before reports recorded its actions, and its component cannot be loaded to ask them (`not_installable`).", body = ErrorBody),
     ),
 )]
 pub async fn show(
@@ -292,11 +368,37 @@ pub async fn show(
     if versions.is_empty() {
         return Err(ApiError::not_found("integration"));
     }
-    let approved = platform
-        .catalog
-        .get(&name, None)
-        .await
-        .map_err(|e| ApiError::new(StatusCode::CONFLICT, "not_installable", e.to_string()))?;
+    // The newest approved version as the store has it: the listing shows
+    // its manifest and the actions its review recorded, without loading
+    // the component (a host verifies the signed approval against the
+    // bytes before it runs them).
+    let newest = versions
+        .iter()
+        .max_by(|a, b| compare_versions(&a.version, &b.version))
+        .ok_or_else(|| ApiError::not_found("integration"))?;
+    let damaged = |e: String| {
+        ApiError::internal(&format!(
+            "the approved submission {} of `{name}` is damaged: {e}",
+            newest.id
+        ))
+    };
+    let manifest = Manifest::from_toml(&newest.manifest).map_err(|e| damaged(e.to_string()))?;
+    let report: ReviewReport =
+        serde_json::from_str(&newest.report).map_err(|e| damaged(e.to_string()))?;
+    let actions = if report.actions.is_empty() {
+        // Reviewed before reports recorded the actions: ask the component.
+        platform
+            .catalog
+            .get(&name, Some(&newest.version))
+            .await
+            .map_err(|e| ApiError::new(StatusCode::CONFLICT, "not_installable", e.to_string()))?
+            .component
+            .description
+            .actions
+            .clone()
+    } else {
+        report.actions
+    };
     let listing = listings::listing(store, &name)
         .await
         .map_err(listing_error)?;
@@ -311,10 +413,10 @@ pub async fn show(
         }
         None => None,
     };
-    let price = listings::price_cents(store, &name, &approved.manifest)
+    let price = listings::price_cents(store, &name, &manifest)
         .await
         .map_err(listing_error)?;
-    let manifest = &approved.manifest;
+    let figures = figures::figures(store, &name, workway_store::clock::now_ms()).await?;
     let (summary, markdown, categories, changelog, updated_at) = match &listing {
         Some(l) if !l.row.summary.is_empty() => (
             l.row.summary.clone(),
@@ -344,17 +446,14 @@ pub async fn show(
         },
         categories,
         pricing: pricing(price),
-        version: approved.claims.version.clone(),
-        actions: approved
-            .component
-            .description
-            .actions
-            .iter()
+        version: newest.version.clone(),
+        actions: actions
+            .into_iter()
             .map(|a| ListingAction {
-                name: a.name.clone(),
-                description: a.description.clone(),
-                input_schema: a.input_schema.clone(),
-                output_schema: a.output_schema.clone(),
+                name: a.name,
+                description: a.description,
+                input_schema: a.input_schema,
+                output_schema: a.output_schema,
             })
             .collect(),
         hosts: manifest.http.hosts.clone(),
@@ -379,6 +478,7 @@ pub async fn show(
             .collect(),
         name,
         updated_at,
+        figures: figures.into(),
     }))
 }
 

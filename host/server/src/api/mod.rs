@@ -16,6 +16,7 @@
 //!   key, disconnecting;
 //! - [`submissions`]: publishing integrations and reading submissions;
 //! - [`reviews`]: the review queue, approving, rejecting and revoking;
+//! - [`audit`]: every submission with every decision on it, for admins;
 //! - [`integrations`]: the approved integrations, by name and version;
 //! - [`listings`]: an integration's marketplace listing (description,
 //!   categories, price, icon, what it may do) written by its publishers;
@@ -26,6 +27,7 @@
 //! - [`oauth`]: connecting a provider account in the browser (OAuth with PKCE).
 
 pub mod account;
+pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod connections;
@@ -90,6 +92,7 @@ pub fn routes() -> OpenApiRouter<Arc<Platform>> {
         .routes(routes!(reviews::approve))
         .routes(routes!(reviews::reject))
         .routes(routes!(reviews::revoke))
+        .routes(routes!(audit::submissions))
         .routes(routes!(integrations::list))
         .routes(routes!(integrations::show))
         .routes(routes!(integrations::versions))

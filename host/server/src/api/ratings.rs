@@ -222,6 +222,9 @@ fn rating_error(e: RatingError) -> ApiError {
         RatingError::AlreadyReplied => {
             ApiError::new(StatusCode::CONFLICT, "already_replied", e.to_string())
         }
+        RatingError::HiddenKept => {
+            ApiError::new(StatusCode::CONFLICT, "review_hidden", e.to_string())
+        }
         RatingError::Store(e) => ApiError::from(e),
     }
 }
@@ -352,6 +355,7 @@ pub async fn write_review(
     responses(
         (status = 204, description = "Deleted, with its reply."),
         (status = 404, description = "No integration of this name, or the caller has not reviewed it (`not_found`).", body = ErrorBody),
+        (status = 409, description = "An admin hid the caller's review: it is kept for moderation (`review_hidden`); edit it instead.", body = ErrorBody),
     ),
 )]
 pub async fn delete_review(

@@ -8,7 +8,7 @@
 //! - `GET /v1/submissions` → the caller's own submissions, newest first;
 //! - `GET /v1/submissions/{id}` → one submission with its report, its
 //!   report's fingerprint (what a reviewer approves) and its history, for
-//!   its submitter or any reviewer; anyone else gets 404.
+//!   its submitter, any reviewer or an admin; anyone else gets 404.
 //!
 //! The body of `POST /v1/submissions` may be up to
 //! [`SUBMISSION_BODY_BYTES`]: room for the largest component the artifact
@@ -26,13 +26,15 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use workway_engine::accounts::{Principal, Scope};
+use workway_engine::marketplace::listing_changes::{self, ListingChanges};
 use workway_engine::platform::Platform;
 use workway_engine::review::{Registry, RegistryError, SubmissionDetails};
 use workway_engine::reviewers::ReviewerError;
 use workway_registry::ReviewReport;
 use workway_registry::artifacts::DEFAULT_MAX_SIZE;
 use workway_registry::review::Submission;
-use workway_store::submissions::{ReviewEvent, SubmissionRow};
+use workway_store::clock::now_ms;
+use workway_store::submissions::{ReviewEvent, SubmissionRow, SubmissionState};
 
 use super::auth::Caller;
 use super::body::ApiJson;
@@ -128,6 +130,101 @@ pub struct SubmissionView {
     pub approval: Option<serde_json::Value>,
     /// Every state change, oldest first.
     pub events: Vec<EventView>,
+    /// While it waits for review: how the integration's listing text
+    /// changed since its newest approved version was approved (for a
+    /// first version, everything the listing says). `null` once decided.
+    pub listing_changes: Option<ListingChangesView>,
+}
+
+/// How a listing's text changed since the integration's newest approved
+/// version was approved.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ListingChanges)]
+pub struct ListingChangesView {
+    /// The approved version compared against; `null` for a first version.
+    pub since_version: Option<String>,
+    /// When it was approved (Unix ms).
+    pub since_approved_at: Option<i64>,
+    /// The listing revision current then; `null` when there was no listing.
+    pub from_revision: Option<i64>,
+    /// The listing revision current now; `null` when there is no listing.
+    pub to_revision: Option<i64>,
+    /// Whether nothing changed.
+    pub unchanged: bool,
+    /// The summary then and now, when it changed.
+    pub summary: Option<TextChange>,
+    /// The description's changes as a unified diff, when it changed.
+    pub description_diff: Option<String>,
+    /// Categories added.
+    pub categories_added: Vec<String>,
+    /// Categories removed.
+    pub categories_removed: Vec<String>,
+    /// The upfront price in cents then and now (`null` is free), when it
+    /// changed.
+    pub price_cents: Option<PriceChange>,
+}
+
+/// A text field then and now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TextChange {
+    /// Then.
+    pub before: String,
+    /// Now.
+    pub after: String,
+}
+
+/// A price then and now, in cents (`null` is free).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PriceChange {
+    /// Then.
+    pub before: Option<i64>,
+    /// Now.
+    pub after: Option<i64>,
+}
+
+impl From<ListingChanges> for ListingChangesView {
+    fn from(c: ListingChanges) -> Self {
+        ListingChangesView {
+            unchanged: c.is_empty(),
+            since_version: c.since_version,
+            since_approved_at: c.since_approved_at,
+            from_revision: c.from_revision,
+            to_revision: c.to_revision,
+            summary: c.summary.map(|s| TextChange {
+                before: s.before,
+                after: s.after,
+            }),
+            description_diff: c.description_diff,
+            categories_added: c.categories_added,
+            categories_removed: c.categories_removed,
+            price_cents: c.price_cents.map(|p| PriceChange {
+                before: p.before,
+                after: p.after,
+            }),
+        }
+    }
+}
+
+impl SubmissionView {
+    /// `details` as shown, with its listing changes read when it waits
+    /// for review.
+    pub(crate) async fn read(
+        platform: &Platform,
+        details: &SubmissionDetails,
+    ) -> Result<SubmissionView, ApiError> {
+        let mut view = SubmissionView::from(details);
+        if details.row.state == SubmissionState::PendingReview {
+            let changes = listing_changes::since_last_approval(
+                &platform.store,
+                &details.row.integration,
+                now_ms(),
+            )
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+            view.listing_changes = Some(changes.into());
+        }
+        Ok(view)
+    }
 }
 
 impl From<&SubmissionDetails> for SubmissionView {
@@ -150,6 +247,7 @@ impl From<&SubmissionDetails> for SubmissionView {
             report: d.report.clone(),
             approval,
             events: d.events.iter().map(EventView::from).collect(),
+            listing_changes: None,
         }
     }
 }
@@ -191,7 +289,7 @@ pub(crate) fn registry_error(e: RegistryError) -> ApiError {
         E::NotApproved(_) => ApiError::not_found("approved integration"),
         E::NotAReviewer(_) => ApiError::forbidden(e.to_string()),
         E::OwnSubmission(_) => ApiError::forbidden(
-            "you submitted this submission, so you cannot approve it: another reviewer must",
+            "you submitted this submission, so you cannot claim, approve or reject it: another reviewer must",
         )
         .with_details(json!({ "reason": "own_submission" })),
         E::ReasonRequired => ApiError::invalid(
@@ -242,7 +340,10 @@ pub(crate) async fn visible(
     id: &str,
 ) -> Result<SubmissionDetails, ApiError> {
     let details = registry.show(id).await.map_err(registry_error)?;
-    if details.row.submitted_by == principal.account_id || principal.can(Scope::Review) {
+    if details.row.submitted_by == principal.account_id
+        || principal.can(Scope::Review)
+        || principal.can(Scope::Admin)
+    {
         Ok(details)
     } else {
         Err(ApiError::not_found("submission"))
@@ -296,7 +397,8 @@ pub async fn submit(
         .await
         .map_err(registry_error)?;
     let details = registry.show(&row.id).await.map_err(registry_error)?;
-    Ok((StatusCode::CREATED, Json(SubmissionView::from(&details))))
+    let view = SubmissionView::read(&platform, &details).await?;
+    Ok((StatusCode::CREATED, Json(view)))
 }
 
 /// The caller's own submissions, newest first.
@@ -341,11 +443,11 @@ pub async fn show(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<SubmissionView>, ApiError> {
-    let principal = if caller.0.can(Scope::Review) {
+    let principal = if caller.0.can(Scope::Review) || caller.0.can(Scope::Admin) {
         &caller.0
     } else {
         caller.require(Scope::Read)?
     };
     let details = visible(registry(&platform)?, principal, &id).await?;
-    Ok(Json(SubmissionView::from(&details)))
+    Ok(Json(SubmissionView::read(&platform, &details).await?))
 }

@@ -3,13 +3,17 @@
 //! every resource scoped to its account.
 
 mod accounts;
+mod audit;
 mod client;
 mod consent;
+mod figures;
 mod key_connections;
+mod listing_changes;
 mod listings;
 mod oauth;
 mod publishers;
 mod ratings;
 mod resources;
 mod reviews;
+mod search;
 mod workflow_deletion;

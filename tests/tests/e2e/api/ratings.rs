@@ -451,6 +451,13 @@ async fn users_who_ran_an_integration_rate_it_and_its_publisher_and_admins_answe
             r.json["summary"]["count"], 1,
             "not counted, even for its author"
         );
+        // Its author cannot shed the flag by deleting it and writing anew.
+        let r = api
+            .delete("/v1/integrations/slack/reviews/mine", ann.token())
+            .await;
+        assert_eq!((r.status, r.code()), (409, "review_hidden"), "{}", r.json);
+        let r = api.get("/v1/integrations/slack/reviews", ann.token()).await;
+        assert_eq!(ids(&r.json), [bobs.as_str(), review.as_str()], "kept");
         let r = api
             .get("/v1/integrations/slack/reviews", Auth::Token(&admin_token))
             .await;
