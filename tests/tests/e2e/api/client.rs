@@ -1,6 +1,7 @@
 //! A small HTTP/1.1 client for the API tests: one request per connection
 //! over real TCP to the server on 127.0.0.1, the answer's status, headers
-//! and JSON; and helpers that make an account and sign it in.
+//! and JSON; and helpers that make an account, sign it in and connect its
+//! Slack account.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,6 +9,10 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use workway_engine::platform::Platform;
+use workway_fixtures::{USER, first_party_scopes};
+use workway_vault::oauth::token::TokenSet;
+
+use crate::workflows::Deployment;
 
 /// The API of one platform, served on a free local port.
 #[derive(Debug, Clone, Copy)]
@@ -335,4 +340,35 @@ pub async fn with_roles(
     assert_eq!(r.status, 201, "token made: {}", r.json);
     let token = r.json["token"].as_str().expect("a token").to_string();
     (who, token)
+}
+
+/// Connect `owner`'s Slack account with the deployment user's Slack token
+/// (the mock accepts it, whoever presents it); the connection's id.
+pub async fn connect_slack(d: &Deployment, owner: &str) -> String {
+    let vault = &d.platform.vault;
+    let users = vault
+        .find(USER, "slack")
+        .await
+        .expect("read")
+        .expect("the deployment user's Slack connection");
+    let token = vault
+        .access_token(&users.info.id)
+        .await
+        .expect("the token opens");
+    vault
+        .save(
+            owner,
+            "slack",
+            &first_party_scopes("slack"),
+            &TokenSet {
+                access_token: token,
+                refresh_token: None,
+                expires_at: None,
+                scopes: None,
+                account: Some(format!("{owner}'s workspace")),
+            },
+        )
+        .await
+        .expect("connected")
+        .id
 }

@@ -11,12 +11,11 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use workway_engine::accounts::Role;
 use workway_engine::marketplace::figures::{RollupSettings, roll_up};
-use workway_fixtures::{CHANNEL, USER, first_party_scopes};
+use workway_fixtures::CHANNEL;
 use workway_store::clock::now_ms;
 use workway_store::testing::test_stores;
-use workway_vault::oauth::token::TokenSet;
 
-use super::client::{Account, Api, Auth, account, with_roles};
+use super::client::{Account, Api, Auth, account, connect_slack, with_roles};
 use crate::workflows::Deployment;
 
 const LISTING: &str = "/v1/integrations/slack/listing";
@@ -27,35 +26,6 @@ fn tell() -> String {
         "name: tell\ntrigger: {{kind: manual}}\nsteps:\n  - id: tell\n    action: \
          slack.send-message\n    input:\n      channel: \"{CHANNEL}\"\n      text: \"counted\"\n"
     )
-}
-
-/// Connect `owner`'s Slack account with the deployment user's token.
-async fn connect_slack(d: &Deployment, owner: &str) {
-    let vault = &d.platform.vault;
-    let users = vault
-        .find(USER, "slack")
-        .await
-        .expect("read")
-        .expect("the deployment user's Slack connection");
-    let token = vault
-        .access_token(&users.info.id)
-        .await
-        .expect("the token opens");
-    vault
-        .save(
-            owner,
-            "slack",
-            &first_party_scopes("slack"),
-            &TokenSet {
-                access_token: token,
-                refresh_token: None,
-                expires_at: None,
-                scopes: None,
-                account: Some("a workspace".into()),
-            },
-        )
-        .await
-        .expect("connected");
 }
 
 /// Save `tell` for `who` and drive one run of it to success.

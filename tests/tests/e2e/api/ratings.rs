@@ -9,11 +9,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use workway_engine::accounts::Role;
-use workway_fixtures::{CHANNEL, USER, first_party_scopes};
+use workway_fixtures::CHANNEL;
 use workway_store::testing::test_stores;
-use workway_vault::oauth::token::TokenSet;
 
-use super::client::{Account, Api, Auth, Response, account, with_roles};
+use super::client::{Account, Api, Auth, Response, account, connect_slack, with_roles};
 use crate::workflows::Deployment;
 
 /// A manual workflow that posts to Slack.
@@ -22,36 +21,6 @@ fn tell() -> String {
         "name: tell\ntrigger: {{kind: manual}}\nsteps:\n  - id: tell\n    action: \
          slack.send-message\n    input:\n      channel: \"{CHANNEL}\"\n      text: \"rated\"\n"
     )
-}
-
-/// Connect `owner`'s Slack account with the deployment user's token (the
-/// mock accepts it, whoever presents it).
-async fn connect_slack(d: &Deployment, owner: &str) {
-    let vault = &d.platform.vault;
-    let users = vault
-        .find(USER, "slack")
-        .await
-        .expect("read")
-        .expect("the deployment user's Slack connection");
-    let token = vault
-        .access_token(&users.info.id)
-        .await
-        .expect("the token opens");
-    vault
-        .save(
-            owner,
-            "slack",
-            &first_party_scopes("slack"),
-            &TokenSet {
-                access_token: token,
-                refresh_token: None,
-                expires_at: None,
-                scopes: None,
-                account: Some("a workspace".into()),
-            },
-        )
-        .await
-        .expect("connected");
 }
 
 /// Install Slack for `who`.

@@ -10,11 +10,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use workway_engine::triggers::webhook;
-use workway_fixtures::{CHANNEL, USER, first_party_scopes};
+use workway_fixtures::CHANNEL;
 use workway_store::testing::test_stores;
-use workway_vault::oauth::token::TokenSet;
 
-use super::client::{Api, Auth, Response, account};
+use super::client::{Api, Auth, Response, account, connect_slack};
 use crate::workflows::Deployment;
 
 /// A manual workflow that tells Slack what its input says.
@@ -67,37 +66,6 @@ async fn save_yaml(api: &Api, auth: Auth<'_>, yaml: &str) -> Response {
         yaml.as_bytes(),
     )
     .await
-}
-
-/// Connect `owner`'s Slack account with the deployment user's Slack token
-/// (the mock accepts it, whoever presents it); the connection's id.
-async fn connect_slack(d: &Deployment, owner: &str) -> String {
-    let vault = &d.platform.vault;
-    let alices = vault
-        .find(USER, "slack")
-        .await
-        .expect("read")
-        .expect("the deployment user's Slack connection");
-    let token = vault
-        .access_token(&alices.info.id)
-        .await
-        .expect("the token opens");
-    vault
-        .save(
-            owner,
-            "slack",
-            &first_party_scopes("slack"),
-            &TokenSet {
-                access_token: token,
-                refresh_token: None,
-                expires_at: None,
-                scopes: None,
-                account: Some("ann's workspace".into()),
-            },
-        )
-        .await
-        .expect("connected")
-        .id
 }
 
 /// A 400 naming `field`.
