@@ -1,6 +1,8 @@
 //! Shared pieces of the benchmark: the echoed object, a slow upstream,
-//! timing, and a proxy counting PostgreSQL round trips.
+//! timing, an HTTP load driver, and a proxy counting PostgreSQL round
+//! trips.
 
+pub mod load;
 pub mod pg_proxy;
 pub mod timing;
 

@@ -35,7 +35,6 @@
 //! --bench api`). The PostgreSQL rows run when a server answers at
 //! `WORKWAY_TEST_POSTGRES_URL` (default 127.0.0.1:5432, database `test`).
 
-mod load;
 mod setup;
 
 use std::net::SocketAddr;
@@ -46,7 +45,7 @@ use workway_fixtures::Deployment;
 use workway_runtime::{Runtime, RuntimeConfig};
 use workway_store::testing::{DEFAULT_POSTGRES_URL, TestStore, postgres_store, sqlite_store};
 
-use load::{Call, Phase, drive};
+use workway_bench::load::{Call, Phase, drive};
 
 /// Finished runs `GET /v1/runs/{id}` reads, in turn.
 const RUNS_READ: usize = 200;

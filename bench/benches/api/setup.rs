@@ -12,7 +12,7 @@ use workway_fixtures::{CHANNEL, Deployment, USER, fast, first_party_scopes};
 use workway_store::runs::RunStatus;
 use workway_vault::oauth::token::TokenSet;
 
-use crate::load::{Answer, Call, Sender, open, send};
+use workway_bench::load::{Answer, Call, Sender, open, send};
 
 /// The manual workflow every run starts: it tells Slack its input.
 pub const WORKFLOW: &str = "tell";
