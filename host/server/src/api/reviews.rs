@@ -246,7 +246,9 @@ pub async fn approve(
         .await
         .map_err(reviewer_error)?;
     let details = visible(registry(&platform)?, principal, &id).await?;
-    let submission = SubmissionView::from(&details);
+    // Still pending after a recorded first approval: the second reviewer
+    // reads the same listing changes.
+    let submission = SubmissionView::read(&platform, &details).await?;
     Ok(match outcome {
         Approval::Approved(approval) => Json(Approved {
             submission,

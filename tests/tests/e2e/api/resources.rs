@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use workway_engine::triggers::webhook;
-use workway_fixtures::CHANNEL;
+use workway_fixtures::{CHANNEL, first_party_scopes};
 use workway_store::testing::test_stores;
+use workway_vault::oauth::token::TokenSet;
 
 use super::client::{Api, Auth, Response, account, connect_slack};
 use crate::workflows::Deployment;
