@@ -184,6 +184,10 @@ pub fn generated_word(k: u64) -> String {
     )
 }
 
+/// Generated words in a few dozen listings each (the tail of the skewed
+/// draw): what "a rare word" searches for.
+pub const RARE_WORDS: std::ops::Range<u64> = 3_900..4_100;
+
 /// The word every description holds: searching for it ranks all listings,
 /// the worst case.
 pub const EVERYWHERE: &str = "integration";

@@ -215,7 +215,7 @@ async fn measure(t: &TestStore, runtime: Arc<Runtime>) {
         ("search: a rare word", {
             let get = get.clone();
             Box::new(move |i| {
-                let word = data::generated_word(data::VOCABULARY - 1 - (i as u64 % 500));
+                let word = data::generated_word(data::RARE_WORDS.start + i as u64 % 200);
                 get(format!("/v1/integrations?q={word}"))
             })
         }),
