@@ -4,37 +4,12 @@
 //! page at a time, filtered by state and integration; nobody else reads
 //! it.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use workway_engine::accounts::Role;
 use workway_store::testing::test_stores;
 
-use super::client::{Api, Auth, with_roles};
+use super::client::{Api, Auth, approve, evolving, submit, with_roles};
 use crate::workflows::Deployment;
-
-/// Submit `evolving` at `version` reaching `hosts` as `auth`; its id.
-async fn submit(api: &Api, auth: Auth<'_>, version: &str, hosts: &[&str]) -> String {
-    let s = crate::registry::evolving(version, hosts);
-    let body = json!({"manifest": s.manifest, "component": STANDARD.encode(s.component)});
-    let r = api.post("/v1/submissions", auth, &body).await;
-    assert_eq!(r.status, 201, "{}", r.json);
-    r.json["id"].as_str().expect("an id").to_string()
-}
-
-/// Approve `id` as `reviewer` with the fingerprint shown; the status.
-async fn approve(api: &Api, reviewer: Auth<'_>, id: &str) -> u16 {
-    let shown = api.get(&format!("/v1/submissions/{id}"), reviewer).await;
-    let fingerprint = shown.json["fingerprint"].as_str().expect("a fingerprint");
-    let r = api
-        .post(
-            &format!("/v1/reviews/{id}/approve"),
-            reviewer,
-            &json!({"fingerprint": fingerprint}),
-        )
-        .await;
-    r.status
-}
 
 #[tokio::test]
 async fn admins_read_every_decision_and_nobody_else_does() {
@@ -49,21 +24,23 @@ async fn admins_read_every_decision_and_nobody_else_does() {
         let (_, ada) = with_roles(&api, store, "ada", &[Role::Admin], &["read", "admin"]).await;
         let (dev, rita, ada) = (Auth::Token(&dev), Auth::Token(&rita), Auth::Token(&ada));
 
-        let first = submit(&api, dev, "1.0.0", &["https://api.example.com"]).await;
+        let first = submit(&api, dev, &evolving("1.0.0", &["https://api.example.com"])).await;
         let r = api
             .post(&format!("/v1/reviews/{first}/claim"), rita, &json!({}))
             .await;
         assert_eq!(r.status, 200, "{}", r.json);
-        assert_eq!(approve(&api, rita, &first).await, 200);
+        assert_eq!(approve(&api, rita, &first).await.status, 200);
         // A new host widens access: Rita's approval is one of two.
         let second = submit(
             &api,
             dev,
-            "2.0.0",
-            &["https://api.example.com", "https://files.example.com"],
+            &evolving(
+                "2.0.0",
+                &["https://api.example.com", "https://files.example.com"],
+            ),
         )
         .await;
-        assert_eq!(approve(&api, rita, &second).await, 202);
+        assert_eq!(approve(&api, rita, &second).await.status, 202);
 
         let r = api.get("/v1/admin/submissions", ada).await;
         assert_eq!(r.status, 200, "{} ({})", r.json, t.label);

@@ -6,6 +6,8 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use workway_engine::platform::Platform;
@@ -371,4 +373,30 @@ pub async fn connect_slack(d: &Deployment, owner: &str) -> String {
         .await
         .expect("connected")
         .id
+}
+
+/// `evolving` at `version` with `hosts` as a `POST /v1/submissions` body.
+pub fn evolving(version: &str, hosts: &[&str]) -> Value {
+    let s = crate::registry::evolving(version, hosts);
+    json!({"manifest": s.manifest, "component": STANDARD.encode(s.component)})
+}
+
+/// Submit `body` as `auth`: the new submission's id.
+pub async fn submit(api: &Api, auth: Auth<'_>, body: &Value) -> String {
+    let r = api.post("/v1/submissions", auth, body).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    r.json["id"].as_str().expect("an id").to_string()
+}
+
+/// Approve submission `id` as `auth` with the fingerprint it is shown.
+pub async fn approve(api: &Api, auth: Auth<'_>, id: &str) -> Response {
+    let shown = api.get(&format!("/v1/submissions/{id}"), auth).await;
+    assert_eq!(shown.status, 200, "{}", shown.json);
+    let fingerprint = shown.json["fingerprint"].as_str().expect("a fingerprint");
+    api.post(
+        &format!("/v1/reviews/{id}/approve"),
+        auth,
+        &json!({"fingerprint": fingerprint}),
+    )
+    .await
 }

@@ -4,38 +4,17 @@
 //! a unified diff, categories added and removed, the price), on
 //! `GET /v1/submissions/{id}` while the submission waits for review.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use workway_engine::accounts::Role;
 use workway_store::listings::ListingFields;
 use workway_store::testing::test_stores;
 
-use super::client::{Api, Auth, account, with_roles};
+use super::client::{Api, Auth, account, approve, evolving, submit, with_roles};
 use crate::workflows::Deployment;
 
 /// Submit `evolving` at `version` as `auth`; its submission id.
-async fn submit(api: &Api, auth: Auth<'_>, version: &str) -> String {
-    let s = crate::registry::evolving(version, &["https://api.example.com"]);
-    let body = json!({"manifest": s.manifest, "component": STANDARD.encode(s.component)});
-    let r = api.post("/v1/submissions", auth, &body).await;
-    assert_eq!(r.status, 201, "{}", r.json);
-    r.json["id"].as_str().expect("an id").to_string()
-}
-
-/// Approve submission `id` as `reviewer`, with the fingerprint shown.
-async fn approve(api: &Api, reviewer: Auth<'_>, id: &str) {
-    let shown = api.get(&format!("/v1/submissions/{id}"), reviewer).await;
-    assert_eq!(shown.status, 200, "{}", shown.json);
-    let fingerprint = shown.json["fingerprint"].as_str().expect("a fingerprint");
-    let r = api
-        .post(
-            &format!("/v1/reviews/{id}/approve"),
-            reviewer,
-            &json!({"fingerprint": fingerprint}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.json);
+async fn submit_version(api: &Api, auth: Auth<'_>, version: &str) -> String {
+    submit(api, auth, &evolving(version, &["https://api.example.com"])).await
 }
 
 #[tokio::test]
@@ -57,12 +36,13 @@ async fn a_reviewer_sees_how_the_listing_text_changed_since_the_last_approval() 
         let (olga, rita) = (Auth::Token(&olga), Auth::Token(&rita));
 
         // A first version: no listing yet, nothing to compare.
-        let first = submit(&api, olga, "1.0.0").await;
+        let first = submit_version(&api, olga, "1.0.0").await;
         let shown = api.get(&format!("/v1/submissions/{first}"), rita).await;
         let changes = &shown.json["listing_changes"];
         assert_eq!(changes["since_version"], Value::Null, "{}", t.label);
         assert_eq!(changes["unchanged"], true, "{changes}");
-        approve(&api, rita, &first).await;
+        let r = approve(&api, rita, &first).await;
+        assert_eq!(r.status, 200, "{}", r.json);
         let decided = api.get(&format!("/v1/submissions/{first}"), rita).await;
         assert_eq!(
             decided.json["listing_changes"],
@@ -109,7 +89,7 @@ async fn a_reviewer_sees_how_the_listing_text_changed_since_the_last_approval() 
             .await;
         assert_eq!(r.status, 200, "{}", r.json);
 
-        let second = submit(&api, olga, "2.0.0").await;
+        let second = submit_version(&api, olga, "2.0.0").await;
         let shown = api.get(&format!("/v1/submissions/{second}"), rita).await;
         assert_eq!(shown.status, 200, "{}", shown.json);
         let changes = &shown.json["listing_changes"];

@@ -15,7 +15,7 @@ use workway_registry::approval::{SignedApproval, SignedRevocation};
 use workway_store::clock::now_ms;
 use workway_store::testing::test_stores;
 
-use super::client::{Api, Auth, account, with_roles};
+use super::client::{Api, Auth, account, approve, evolving, submit, with_roles};
 use crate::workflows::Deployment;
 
 /// The well-behaved test plugin as a `POST /v1/submissions` body.
@@ -334,32 +334,6 @@ async fn developers_publish_and_reviewers_sign_with_their_own_keys() {
         );
         t.cleanup().await;
     }
-}
-
-/// `evolving` at `version` with `hosts` as a `POST /v1/submissions` body.
-fn evolving(version: &str, hosts: &[&str]) -> Value {
-    let s = crate::registry::evolving(version, hosts);
-    json!({"manifest": s.manifest, "component": STANDARD.encode(s.component)})
-}
-
-/// Submit `body` as `auth`: the new submission's id.
-async fn submit(api: &Api, auth: Auth<'_>, body: &Value) -> String {
-    let r = api.post("/v1/submissions", auth, body).await;
-    assert_eq!(r.status, 201, "{}", r.json);
-    r.json["id"].as_str().expect("an id").to_string()
-}
-
-/// Approve submission `id` as `auth` with the fingerprint it is shown.
-async fn approve(api: &Api, auth: Auth<'_>, id: &str) -> super::client::Response {
-    let shown = api.get(&format!("/v1/submissions/{id}"), auth).await;
-    assert_eq!(shown.status, 200, "{}", shown.json);
-    let fingerprint = shown.json["fingerprint"].as_str().expect("a fingerprint");
-    api.post(
-        &format!("/v1/reviews/{id}/approve"),
-        auth,
-        &json!({"fingerprint": fingerprint}),
-    )
-    .await
 }
 
 #[tokio::test]
