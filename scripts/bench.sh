@@ -3,7 +3,8 @@
 # `scripts/bench.sh` runs them all, `scripts/bench.sh isolation`,
 # `scripts/bench.sh brokers`, `scripts/bench.sh workflows`,
 # `scripts/bench.sh scaleout`, `scripts/bench.sh api` (authenticated
-# API requests per second) or `scripts/bench.sh marketplace` (search and
+# API requests per second), `scripts/bench.sh billing` (what the usage
+# record adds to a step commit) or `scripts/bench.sh marketplace` (search and
 # listing pages with 10,000 listings and 1,000,000 executions) one of them.
 # The `extism` feature adds the Extism comparison (a second wasmtime, left
 # out of the default build so CI compiles one). `scaleout` starts
@@ -14,7 +15,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/start-postgres.sh || true
 if [ "$#" -eq 0 ]; then
-    set -- isolation brokers workflows scaleout api marketplace
+    set -- isolation brokers workflows scaleout api marketplace billing
 fi
 for bench in "$@"; do
     if [ "$bench" = scaleout ]; then

@@ -26,6 +26,7 @@ mod stored_enum;
 
 pub mod accounts;
 pub mod api_tokens;
+pub mod billing;
 pub mod clock;
 pub mod connections;
 mod durable;

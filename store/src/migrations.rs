@@ -132,6 +132,11 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
         "0016_listing_revisions",
         Sql::Portable(include_str!("../migrations/0016_listing_revisions.sql")),
     ),
+    (
+        17,
+        "0017_billing",
+        Sql::Portable(include_str!("../migrations/0017_billing.sql")),
+    ),
 ];
 
 /// The migrations compiled into this binary numbered up to `last`, for one

@@ -528,6 +528,7 @@ fn finish<'a>(
         report: None,
         retry_at: None,
         now,
+        usage: None,
     }
 }
 

@@ -5,11 +5,13 @@
 //! ([`client`]), acting as the account `workway login` signed in:
 //! developers `workway plugin publish | submissions`; reviewers `workway
 //! review list | show | approve | reject | revoke`; users `workway
-//! search`, `install`, `connect`, `workflow ...`, `run` and `runs ...`. Operators run
+//! search`, `install`, `connect`, `workflow ...`, `run`, `runs ...` and
+//! `billing ...`; developers also `earnings`. Operators run
 //! the server and manage it with local access to its data: `workway
 //! serve`, `workway worker`, `workway admin ...` and `workway vault ...`.
 
 pub mod admin;
+pub mod billing;
 pub mod client;
 pub mod connect;
 pub mod install;
@@ -87,6 +89,12 @@ pub enum Command {
     /// List runs and show one step by step.
     #[command(subcommand)]
     Runs(run::RunsCommand),
+    /// Your usage this month and your statements.
+    #[command(subcommand)]
+    Billing(billing::BillingCommand),
+    /// Your earnings as a developer: your share of usage by month and
+    /// integration, and your payouts.
+    Earnings,
     /// Serve the HTTP API (webhooks, health) and drive runs, schedules and events (for operators).
     Serve(serve::ServeArgs),
     /// Drive runs, schedules and events without the HTTP API (for operators).
@@ -133,6 +141,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Workflow(command) => workflow::run(command, server).await,
         Command::Run(args) => run::run(args, server).await,
         Command::Runs(command) => run::runs(command, server).await,
+        Command::Billing(command) => billing::run(command, server).await,
+        Command::Earnings => billing::earnings(server).await,
         Command::Serve(args) => serve::serve(args, cache_dir).await,
         Command::Worker(args) => serve::worker(args, cache_dir).await,
         Command::Admin(command) => admin::run(command).await,

@@ -18,6 +18,7 @@ use tokio::sync::watch;
 
 use super::platform::PlatformOptions;
 use workway_engine::accounts;
+use workway_engine::billing::statements;
 use workway_engine::executor::{Executor, ExecutorConfig};
 use workway_engine::marketplace::figures::{self, RollupSettings};
 use workway_engine::metrics;
@@ -258,7 +259,8 @@ impl Chores {
 }
 
 /// One round of upkeep: sample the queue depth, fold the histograms, and
-/// once a minute purge ended rate-limit windows and sessions.
+/// once a minute purge ended rate-limit windows and sessions and finalize
+/// the monthly statements that are due.
 async fn housekeeping(platform: &Platform, chores: &mut Chores) -> anyhow::Result<()> {
     metrics::sample_queue_depth(&platform.store)
         .await
@@ -270,6 +272,9 @@ async fn housekeeping(platform: &Platform, chores: &mut Chores) -> anyhow::Resul
         accounts::purge(&platform.store, &platform.accounts, now)
             .await
             .context("cannot purge ended rate-limit windows and sessions")?;
+        statements::finalize_due(&platform.store, now, statements::GRACE_MS)
+            .await
+            .context("cannot finalize the monthly statements")?;
     }
     Ok(())
 }

@@ -40,6 +40,7 @@
 
 pub mod accounts;
 pub mod assemble;
+pub mod billing;
 pub mod cancel;
 pub mod capabilities;
 pub mod catalog;

@@ -99,6 +99,12 @@ const TAGS: &[(&str, &str)] = &[
          integration's owner lets publish it.",
     ),
     (
+        "billing",
+        "Usage and its charges (20 free executions a month, then light and heavy prices), \
+         monthly statements, developers' earnings, and the ledger for admins. Amounts are \
+         integers: `_mills` in thousandths of a dollar, `_cents` in cents.",
+    ),
+    (
         "hooks",
         "Webhook deliveries: a signed POST to a workflow's secret URL starts a run.",
     ),

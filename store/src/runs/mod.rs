@@ -217,6 +217,40 @@ pub struct FinishAttempt<'a> {
     pub retry_at: Option<i64>,
     /// Now (Unix ms).
     pub now: i64,
+    /// The execution's usage record, written in the same transaction:
+    /// set when the plugin ran (or was refused after the attempt started),
+    /// `None` for an attempt that never reached the runtime.
+    pub usage: Option<Metered<'a>>,
+}
+
+/// What one execution used and what it costs once past the free
+/// allowance, recorded as its usage record (`usage_records`) when its
+/// attempt finishes. It is billable only when the attempt succeeded.
+#[derive(Debug, Clone, Copy)]
+pub struct Metered<'a> {
+    /// The run's owner: the user it is billed to.
+    pub owner: &'a str,
+    /// The integration whose component ran (its name's owner is the
+    /// developer credited).
+    pub integration: &'a str,
+    /// `light` or `heavy`.
+    pub class: &'a str,
+    /// The execution's compute units.
+    pub compute_units: i64,
+    /// What it costs if it is billable and past the free allowance.
+    pub price: Price,
+}
+
+/// The price of one billable execution of a class, in mills (1/1000 USD),
+/// as the tariff sets it: the store applies it, the engine decides it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Price {
+    /// Billable executions per user and calendar month (UTC) that are free.
+    pub free_per_month: i64,
+    /// The charge of one past the allowance.
+    pub charge_mills: i64,
+    /// The developer's share of the charge; the platform keeps the rest.
+    pub developer_mills: i64,
 }
 
 /// What happens to the run in the same transaction as a finished attempt.

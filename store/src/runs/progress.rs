@@ -114,12 +114,18 @@ fn start_sql(backend: Backend) -> &'static str {
 /// a transaction that holds the write lock from its start, finishes the
 /// attempt only if it is running and the lease holds, moves the run only
 /// if the attempt was finished (`changes()`), and reports whether it did
-/// (`finished`, 1 or 0; nothing was written when 0). Placeholders as
-/// [`finish_sql_postgres`].
-fn finish_sql_sqlite(set: &str, update_args: usize) -> String {
+/// (`finished`, 1 or 0; nothing was written when 0). With `metered`, the
+/// execution's usage record (see [`usage_sql_sqlite`]) in the same
+/// transaction. Placeholders as [`finish_sql_postgres`].
+fn finish_sql_sqlite(set: &str, update_args: usize, metered: bool) -> String {
     let k = 4 + update_args;
     let (status, output, error, report, retry_at, step, attempt) =
         (k, k + 1, k + 2, k + 3, k + 4, k + 5, k + 6);
+    let usage = if metered {
+        usage_sql_sqlite(k)
+    } else {
+        String::new()
+    };
     format!(
         "BEGIN IMMEDIATE; \
          UPDATE step_attempts SET status = ${status}, output = ${output}, error = ${error}, \
@@ -129,28 +135,126 @@ fn finish_sql_sqlite(set: &str, update_args: usize) -> String {
          AND runs.status = 'running' AND runs.lease_owner = $2 AND runs.lease_until >= $3); \
          UPDATE runs SET {set} WHERE {FENCE} AND changes() = 1; \
          SELECT changes() AS finished; \
+         {usage}\
          COMMIT;"
     )
 }
+
+/// The usage record's statements in SQLite's finishing transaction, with
+/// the attempt's placeholders from `$k` and the usage's after them (see
+/// [`usage_placeholders`]). They apply only when this transaction
+/// finished the attempt: it is finished now, at this transaction's time,
+/// with no usage record yet (the record's key is the attempt's). A
+/// billable execution first adds one to its user's month (SQLite
+/// serialises writers, so the counts follow commit order), then takes
+/// that count as its number.
+fn usage_sql_sqlite(k: usize) -> String {
+    let (status, step, attempt) = (k, k + 5, k + 6);
+    let [
+        owner,
+        integration,
+        class,
+        units,
+        billable,
+        free,
+        charge,
+        developer,
+    ] = usage_placeholders(k);
+    let month = "strftime('%Y-%m', a.started_at / 1000, 'unixepoch')";
+    let this = format!(
+        "a.run_id = $1 AND a.step_index = ${step} AND a.attempt = ${attempt} \
+         AND a.status = ${status} AND a.finished_at = $3 \
+         AND NOT EXISTS (SELECT 1 FROM usage_records u WHERE u.run_id = $1 \
+         AND u.step_index = ${step} AND u.attempt = ${attempt})"
+    );
+    format!(
+        "INSERT INTO billing_months (owner, month, billable) \
+         SELECT ${owner}, {month}, 1 FROM step_attempts a WHERE {this} AND ${billable} = 1 \
+         ON CONFLICT (owner, month) DO UPDATE SET billable = billable + 1; \
+         INSERT INTO usage_records ({USAGE_COLUMNS}) \
+         SELECT $1, ${step}, ${attempt}, ${owner}, ${integration}, \
+         (SELECT o.owner FROM integration_owners o WHERE o.integration = ${integration}), \
+         {month}, a.started_at, $3, a.status, ${class}, ${units}, b.billable, \
+         {charges} \
+         FROM step_attempts a LEFT JOIN billing_months b ON ${billable} = 1 \
+         AND b.owner = ${owner} AND b.month = {month} \
+         WHERE {this}; ",
+        charges = charges_sql("b.billable", free, charge, developer),
+    )
+}
+
+/// The placeholders of a usage record, after an attempt's at `$k`: owner,
+/// integration, class, compute units, billable (1 or 0), free executions
+/// per month, the charge and the developer's share of it (mills).
+fn usage_placeholders(k: usize) -> [usize; 8] {
+    let first = k + 7;
+    std::array::from_fn(|i| first + i)
+}
+
+/// The charge, developer share and platform share of a usage record
+/// numbered `seq` (NULL when not billable): nothing for the first `free`.
+fn charges_sql(seq: &str, free: usize, charge: usize, developer: usize) -> String {
+    format!(
+        "CASE WHEN {seq} > ${free} THEN ${charge} ELSE 0 END, \
+         CASE WHEN {seq} > ${free} THEN ${developer} ELSE 0 END, \
+         CASE WHEN {seq} > ${free} THEN ${charge} - ${developer} ELSE 0 END"
+    )
+}
+
+/// The columns of `usage_records` the finishing transaction writes.
+const USAGE_COLUMNS: &str = "run_id, step_index, attempt, owner, integration, developer, \
+     month, started_at, committed_at, outcome, class, compute_units, seq, charge_mills, \
+     developer_mills, platform_mills";
 
 /// Record attempt `f`'s result and move the run per `update` in one
 /// PostgreSQL statement (one round trip instead of four): the run moves
 /// only when the lease holds and the attempt is running, and the attempt
 /// is finished only when the run moved. How many attempts it finished
-/// (`finished`, 0 or 1).
-fn finish_sql_postgres(set: &str, update_args: usize) -> String {
+/// (`finished`, 0 or 1). With `metered`, the execution's usage record in
+/// the same statement: a billable one adds one to its user's month with
+/// an upsert, whose row lock orders concurrent commits of one user across
+/// hosts, and takes the count as its number.
+fn finish_sql_postgres(set: &str, update_args: usize, metered: bool) -> String {
     let k = 4 + update_args;
     let (status, output, error, report, retry_at, step, attempt) =
         (k, k + 1, k + 2, k + 3, k + 4, k + 5, k + 6);
     let this_attempt = format!(
         "run_id = $1 AND step_index = ${step} AND attempt = ${attempt} AND status = 'running'"
     );
+    let usage = if metered {
+        let [
+            owner,
+            integration,
+            class,
+            units,
+            billable,
+            free,
+            charge,
+            developer,
+        ] = usage_placeholders(k);
+        let month = "to_char(to_timestamp(done.started_at / 1000) AT TIME ZONE 'UTC', 'YYYY-MM')";
+        format!(
+            ", counted AS (INSERT INTO billing_months (owner, month, billable) \
+             SELECT ${owner}, {month}, 1 FROM done WHERE ${billable} = 1 \
+             ON CONFLICT (owner, month) DO UPDATE SET billable = billing_months.billable + 1 \
+             RETURNING billable), \
+             metered AS (INSERT INTO usage_records ({USAGE_COLUMNS}) \
+             SELECT $1, ${step}, ${attempt}, ${owner}, ${integration}, \
+             (SELECT o.owner FROM integration_owners o WHERE o.integration = ${integration}), \
+             {month}, done.started_at, $3, done.status, ${class}, ${units}, \
+             (SELECT billable FROM counted), {charges} FROM done) ",
+            charges = charges_sql("(SELECT billable FROM counted)", free, charge, developer),
+        )
+    } else {
+        String::new()
+    };
     format!(
         "WITH moved AS (UPDATE runs SET {set} WHERE {FENCE} \
          AND EXISTS (SELECT 1 FROM step_attempts WHERE {this_attempt}) RETURNING id), \
          done AS (UPDATE step_attempts SET status = ${status}, output = ${output}, \
          error = ${error}, report = ${report}, retry_at = ${retry_at}, finished_at = $3 \
-         WHERE {this_attempt} AND EXISTS (SELECT 1 FROM moved) RETURNING run_id) \
+         WHERE {this_attempt} AND EXISTS (SELECT 1 FROM moved) \
+         RETURNING run_id, started_at, status){usage} \
          SELECT COUNT(*) AS finished FROM done"
     )
 }
@@ -280,9 +384,10 @@ impl Runs<'_> {
             )));
         }
         let (set, args) = update_set(update);
+        let metered = f.usage.is_some();
         let sql = match self.store.backend() {
-            Backend::Postgres => finish_sql_postgres(set, args.len()),
-            Backend::Sqlite => finish_sql_sqlite(set, args.len()),
+            Backend::Postgres => finish_sql_postgres(set, args.len(), metered),
+            Backend::Sqlite => finish_sql_sqlite(set, args.len(), metered),
         };
         let mut query = sqlx::query(&sql)
             .bind(f.run_id)
@@ -299,6 +404,18 @@ impl Runs<'_> {
             .bind(f.retry_at)
             .bind(f.step_index)
             .bind(f.attempt);
+        let query = match &f.usage {
+            Some(usage) => query
+                .bind(usage.owner)
+                .bind(usage.integration)
+                .bind(usage.class)
+                .bind(usage.compute_units)
+                .bind(i64::from(f.status == AttemptStatus::Succeeded))
+                .bind(usage.price.free_per_month)
+                .bind(usage.price.charge_mills)
+                .bind(usage.price.developer_mills),
+            None => query,
+        };
         // One call either way; on SQLite it runs a whole transaction.
         let mut conn = self.store.grouped_pool().acquire().await?;
         let finished: i64 = match query.fetch_all(&mut *conn).await {

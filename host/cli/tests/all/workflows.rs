@@ -440,6 +440,30 @@ async fn a_worker_killed_mid_run_leaves_a_run_another_worker_finishes() {
         let key = Some(after[2].idempotency_key.clone());
         assert_eq!(deliveries, [key.clone(), key], "{}", t.label);
         assert_eq!(s.stripe.customers().len(), 1, "{}", t.label);
+        // Billing counted each step's execution once: one usage record
+        // per step, the interrupted one included, numbered 1 to 4 in the
+        // user's month, all within the free allowance.
+        let usage = t
+            .store
+            .billing()
+            .usage_records_of(&run.owner)
+            .await
+            .expect("usage");
+        let counted: Vec<(i64, i64, Option<i64>, i64)> = usage
+            .iter()
+            .map(|u| (u.step_index, u.attempt, u.seq, u.charge_mills))
+            .collect();
+        assert_eq!(
+            counted,
+            [
+                (0, 1, Some(1), 0),
+                (1, 1, Some(2), 0),
+                (2, 1, Some(3), 0),
+                (3, 1, Some(4), 0)
+            ],
+            "{}",
+            t.label
+        );
         assert_eq!(s.slack.messages_in(CHANNEL).len(), 1, "{}", t.label);
 
         // What the user sees.
@@ -460,6 +484,21 @@ async fn a_worker_killed_mid_run_leaves_a_run_another_worker_finishes() {
         assert!(
             listed.contains(&run_id) && listed.contains("inbox-to-notion"),
             "{listed}"
+        );
+        // What it cost: four of the month's twenty free executions.
+        let usage = env.ok(&["billing", "usage"]);
+        assert!(
+            usage.contains("4 of 20 free executions used, 16 left")
+                && usage.contains("charges so far: $0.000"),
+            "{usage}"
+        );
+        for integration in ["gmail", "notion", "stripe", "slack"] {
+            assert!(usage.contains(integration), "{integration}: {usage}");
+        }
+        let statements = env.ok(&["billing", "statements"]);
+        assert!(
+            statements.contains("(draft)") && statements.contains("no finalized statements yet"),
+            "{statements}"
         );
 
         // A foreground run (a worker drives it; the CLI follows it through

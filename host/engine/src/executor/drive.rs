@@ -23,7 +23,8 @@ use std::time::Instant;
 use serde_json::{Value, json};
 use tracing::Instrument as _;
 use workway_store::runs::{
-    AttemptRow, AttemptStatus, FinishAttempt, NewAttempt, RunRow, RunStatus, RunUpdate, Runs,
+    AttemptRow, AttemptStatus, FinishAttempt, Metered, NewAttempt, RunRow, RunStatus, RunUpdate,
+    Runs,
 };
 use workway_vault::credentials::ExecutionConnections;
 
@@ -399,7 +400,7 @@ impl Claimed<'_> {
         let finished = self
             .runs()
             .finish_attempt(
-                &at.failed(&error_json, None, None),
+                &at.failed(&error_json, None, None, None),
                 RunUpdate::Fail { error: &run_err },
                 self.holder,
             )
@@ -461,16 +462,24 @@ impl Claimed<'_> {
         progress: &mut Progress,
     ) -> Result<Then, DriveError> {
         let report = outcome.report.as_ref().map(to_json);
+        let usage = outcome
+            .report
+            .as_ref()
+            .map(|r| crate::billing::metered(&self.run.owner, step.integration(), r));
+        let recorded = Recorded {
+            report: report.as_deref(),
+            usage,
+        };
         match outcome.result {
             Ok(envelope) => {
-                self.commit_success(at, index, step, &envelope, report.as_deref(), progress)
+                self.commit_success(at, index, step, &envelope, recorded, progress)
                     .await
             }
             Err(error) => {
                 let decision = self
                     .retry_decision(at, step, &error, &outcome.connections, &progress.attempts)
                     .await;
-                self.commit_failure(at, step, &error, decision, report.as_deref(), progress)
+                self.commit_failure(at, step, &error, decision, recorded, progress)
                     .await
             }
         }
@@ -484,14 +493,14 @@ impl Claimed<'_> {
         index: usize,
         step: &Step,
         envelope: &Value,
-        report: Option<&str>,
+        recorded: Recorded<'_>,
         progress: &mut Progress,
     ) -> Result<Then, DriveError> {
         let output = to_json(envelope);
         let update = self.after(index);
         let committed = self
             .runs()
-            .finish_attempt(&at.succeeded(&output, report), update, self.holder)
+            .finish_attempt(&at.succeeded(&output, recorded), update, self.holder)
             .await?;
         if !committed {
             return Err(DriveError::LeaseLost);
@@ -548,7 +557,7 @@ impl Claimed<'_> {
         step: &Step,
         error: &StepError,
         decision: Decision,
-        report: Option<&str>,
+        recorded: Recorded<'_>,
         progress: &mut Progress,
     ) -> Result<Then, DriveError> {
         let error_json = to_json(error);
@@ -584,7 +593,7 @@ impl Claimed<'_> {
         let committed = self
             .runs()
             .finish_attempt(
-                &at.failed(&error_json, report, retry_at),
+                &at.failed(&error_json, recorded.report, retry_at, recorded.usage),
                 update,
                 self.holder,
             )
@@ -640,6 +649,14 @@ async fn refresh(
     }
 }
 
+/// What an execution's report adds to its attempt's result: the report
+/// (JSON) and the usage record, when the plugin ran.
+#[derive(Clone, Copy)]
+struct Recorded<'a> {
+    report: Option<&'a str>,
+    usage: Option<Metered<'a>>,
+}
+
 /// One attempt of one step of one run: what its rows are keyed by.
 struct AttemptAt<'a> {
     run_id: &'a str,
@@ -666,7 +683,7 @@ impl<'a> AttemptAt<'a> {
     }
 
     /// The attempt's result when it succeeded with `output`.
-    fn succeeded(&self, output: &'a str, report: Option<&'a str>) -> FinishAttempt<'a> {
+    fn succeeded(&self, output: &'a str, recorded: Recorded<'a>) -> FinishAttempt<'a> {
         FinishAttempt {
             run_id: self.run_id,
             step_index: self.step_index,
@@ -674,9 +691,10 @@ impl<'a> AttemptAt<'a> {
             status: AttemptStatus::Succeeded,
             output: Some(output),
             error: None,
-            report,
+            report: recorded.report,
             retry_at: None,
             now: workway_store::clock::now_ms(),
+            usage: recorded.usage,
         }
     }
 
@@ -686,6 +704,7 @@ impl<'a> AttemptAt<'a> {
         error: &'a str,
         report: Option<&'a str>,
         retry_at: Option<i64>,
+        usage: Option<Metered<'a>>,
     ) -> FinishAttempt<'a> {
         FinishAttempt {
             run_id: self.run_id,
@@ -697,6 +716,7 @@ impl<'a> AttemptAt<'a> {
             report,
             retry_at,
             now: workway_store::clock::now_ms(),
+            usage,
         }
     }
 

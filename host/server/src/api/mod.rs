@@ -17,6 +17,8 @@
 //! - [`submissions`]: publishing integrations and reading submissions;
 //! - [`reviews`]: the review queue, approving, rejecting and revoking;
 //! - [`audit`]: every submission with every decision on it, for admins;
+//! - [`billing`]: usage this month, statements, a developer's earnings,
+//!   the ledger for admins;
 //! - [`integrations`]: the approved integrations, by name and version;
 //! - [`listings`]: an integration's marketplace listing (description,
 //!   categories, price, icon, what it may do) written by its publishers;
@@ -29,6 +31,7 @@
 pub mod account;
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod body;
 pub mod connections;
 pub mod consent;
@@ -93,6 +96,11 @@ pub fn routes() -> OpenApiRouter<Arc<Platform>> {
         .routes(routes!(reviews::reject))
         .routes(routes!(reviews::revoke))
         .routes(routes!(audit::submissions))
+        .routes(routes!(billing::usage))
+        .routes(routes!(billing::statements))
+        .routes(routes!(billing::statement))
+        .routes(routes!(billing::earnings))
+        .routes(routes!(billing::ledger))
         .routes(routes!(integrations::list))
         .routes(routes!(integrations::show))
         .routes(routes!(integrations::versions))

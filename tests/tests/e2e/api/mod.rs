@@ -4,6 +4,7 @@
 
 mod accounts;
 mod audit;
+mod billing;
 mod client;
 mod consent;
 mod figures;

@@ -1,0 +1,257 @@
+//! `workway billing usage | statements` and `workway earnings`: what the
+//! signed-in account's executions cost this month, its statements, and
+//! (for developers) their share of usage by month and integration, read
+//! from the API (`/v1/billing/...`, `/v1/developer/earnings`).
+
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use serde::Deserialize;
+
+use crate::client::{ApiClient, ServerOptions};
+
+/// `workway billing ...`.
+#[derive(Debug, Subcommand)]
+pub enum BillingCommand {
+    /// This month's executions: free ones left, light and heavy counts,
+    /// charges so far, per integration.
+    Usage(UsageArgs),
+    /// Your monthly statements, and the draft of the next one.
+    Statements,
+}
+
+/// Arguments of `workway billing usage`.
+#[derive(Debug, Args)]
+pub struct UsageArgs {
+    /// Another month than this one (`YYYY-MM`, UTC).
+    #[arg(long)]
+    pub month: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Prices {
+    free_per_month: i64,
+    light_mills: i64,
+    heavy_mills: i64,
+}
+
+#[derive(Debug, Deserialize)]
+struct IntegrationUsage {
+    integration: String,
+    free: i64,
+    light: i64,
+    heavy: i64,
+    failed: i64,
+    charges_mills: i64,
+}
+
+#[derive(Debug, Deserialize)]
+struct Usage {
+    month: String,
+    prices: Prices,
+    free_used: i64,
+    free_left: i64,
+    light: i64,
+    heavy: i64,
+    failed: i64,
+    charges_mills: i64,
+    integrations: Vec<IntegrationUsage>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Summary {
+    free: i64,
+    light: i64,
+    heavy: i64,
+    failed: i64,
+    late: i64,
+}
+
+#[derive(Debug, Deserialize)]
+struct Statement {
+    id: String,
+    month: String,
+    adjustment_mills: i64,
+    amount_cents: i64,
+    summary: Summary,
+}
+
+#[derive(Debug, Deserialize)]
+struct Draft {
+    month: String,
+    total_mills: i64,
+    adjustment_mills: i64,
+    summary: Summary,
+}
+
+#[derive(Debug, Deserialize)]
+struct StatementsPage {
+    draft: Option<Draft>,
+    items: Vec<Statement>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Earning {
+    integration: String,
+    month: String,
+    charged: i64,
+    share_mills: i64,
+}
+
+#[derive(Debug, Deserialize)]
+struct Earnings {
+    credited: Vec<Earning>,
+    pending: Vec<Earning>,
+    statements: Vec<Statement>,
+}
+
+/// `mills` in dollars to the mill: `$0.050`, `$12.345`.
+pub fn mills(mills: i64) -> String {
+    let sign = if mills < 0 { "-" } else { "" };
+    let m = mills.unsigned_abs();
+    format!("{sign}${}.{:03}", m / 1000, m % 1000)
+}
+
+/// `cents` in dollars: `$0.05`, `$12.34`.
+pub fn cents(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let c = cents.unsigned_abs();
+    format!("{sign}${}.{:02}", c / 100, c % 100)
+}
+
+/// Run `workway billing ...`.
+pub async fn run(command: BillingCommand, server: &ServerOptions) -> anyhow::Result<ExitCode> {
+    let client = ApiClient::from_options(server)?;
+    match command {
+        BillingCommand::Usage(args) => {
+            let query: Vec<(&str, String)> = args.month.into_iter().map(|m| ("month", m)).collect();
+            let usage: Usage = client.get(&["v1", "billing", "usage"], &query).await?;
+            print_usage(&usage);
+        }
+        BillingCommand::Statements => {
+            let page: StatementsPage = client.get(&["v1", "billing", "statements"], &[]).await?;
+            if let Some(draft) = &page.draft {
+                println!(
+                    "{} (draft): {} so far, {} of earlier months; {} free, {} light, {} heavy, {} failed",
+                    draft.month,
+                    mills(draft.total_mills),
+                    mills(draft.adjustment_mills),
+                    draft.summary.free,
+                    draft.summary.light,
+                    draft.summary.heavy,
+                    draft.summary.failed,
+                );
+            }
+            print_statements(&page.items);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_usage(usage: &Usage) {
+    println!(
+        "{}: {} of {} free executions used, {} left",
+        usage.month, usage.free_used, usage.prices.free_per_month, usage.free_left
+    );
+    println!(
+        "charged: {} light ({} each), {} heavy ({} each); {} failed (never charged)",
+        usage.light,
+        mills(usage.prices.light_mills),
+        usage.heavy,
+        mills(usage.prices.heavy_mills),
+        usage.failed
+    );
+    println!("charges so far: {}", mills(usage.charges_mills));
+    if !usage.integrations.is_empty() {
+        println!(
+            "\n{:<24} {:>6} {:>6} {:>6} {:>7} {:>10}",
+            "INTEGRATION", "FREE", "LIGHT", "HEAVY", "FAILED", "CHARGES"
+        );
+        for i in &usage.integrations {
+            println!(
+                "{:<24} {:>6} {:>6} {:>6} {:>7} {:>10}",
+                i.integration,
+                i.free,
+                i.light,
+                i.heavy,
+                i.failed,
+                mills(i.charges_mills)
+            );
+        }
+    }
+}
+
+fn print_statements(items: &[Statement]) {
+    if items.is_empty() {
+        println!("no finalized statements yet");
+        return;
+    }
+    println!(
+        "{:<8} {:>10} {:>12} {:>9} {:>6} {:>6} {:>6}  ID",
+        "MONTH", "AMOUNT", "ADJUSTMENTS", "LATE", "FREE", "LIGHT", "HEAVY"
+    );
+    for s in items {
+        println!(
+            "{:<8} {:>10} {:>12} {:>9} {:>6} {:>6} {:>6}  {}",
+            s.month,
+            cents(s.amount_cents),
+            mills(s.adjustment_mills),
+            s.summary.late,
+            s.summary.free,
+            s.summary.light,
+            s.summary.heavy,
+            s.id
+        );
+    }
+}
+
+/// Run `workway earnings`.
+pub async fn earnings(server: &ServerOptions) -> anyhow::Result<ExitCode> {
+    let client = ApiClient::from_options(server)?;
+    let earnings: Earnings = client.get(&["v1", "developer", "earnings"], &[]).await?;
+    if earnings.credited.is_empty() && earnings.pending.is_empty() {
+        println!(
+            "no earnings yet: your share is 70% of each charged execution of your integrations"
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<8} {:<24} {:>8} {:>10}  STATE",
+        "MONTH", "INTEGRATION", "CHARGED", "SHARE"
+    );
+    for (state, lines) in [
+        ("pending", &earnings.pending),
+        ("credited", &earnings.credited),
+    ] {
+        for e in lines {
+            println!(
+                "{:<8} {:<24} {:>8} {:>10}  {state}",
+                e.month,
+                e.integration,
+                e.charged,
+                mills(e.share_mills)
+            );
+        }
+    }
+    if !earnings.statements.is_empty() {
+        println!("\npayouts:");
+        for s in &earnings.statements {
+            println!("{:<8} {:>10}  {}", s.month, cents(s.amount_cents), s.id);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_shown_to_the_mill_or_the_cent() {
+        assert_eq!(mills(50), "$0.050");
+        assert_eq!(mills(12_345), "$12.345");
+        assert_eq!(mills(-35), "-$0.035");
+        assert_eq!(cents(5_000), "$50.00");
+        assert_eq!(cents(7), "$0.07");
+    }
+}
