@@ -56,9 +56,9 @@ CREATE TABLE usage_records (
     CHECK (charge_mills >= 0 AND developer_mills >= 0 AND platform_mills >= 0)
 );
 
--- One billable number per user and month, whatever happens.
+-- One billable number per user and month, whatever happens; also how a
+-- user's records are found (by owner, then month).
 CREATE UNIQUE INDEX usage_records_seq ON usage_records (owner, month, seq);
-CREATE INDEX usage_records_by_owner ON usage_records (owner, statement_id, month);
 CREATE INDEX usage_records_by_developer ON usage_records (developer, developer_statement_id);
 CREATE INDEX usage_records_by_statement ON usage_records (statement_id, month, owner);
 

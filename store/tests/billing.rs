@@ -870,3 +870,63 @@ proptest! {
         });
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hosts_finalizing_one_statement_write_it_once() {
+    for t in test_stores().await {
+        own(&t, "slack", "dev-slack").await;
+        for i in 0..22 {
+            let run = format!("r{i}");
+            assert!(
+                execute(
+                    &t.store,
+                    &run,
+                    "ann",
+                    "slack",
+                    "light",
+                    AttemptStatus::Succeeded,
+                    at(7, 1),
+                    at(7, 1) + 1
+                )
+                .await
+            );
+        }
+        let hosts = [Arc::new(t.reopen().await), Arc::new(t.reopen().await)];
+        let barrier = Arc::new(Barrier::new(2));
+        let mut tasks = Vec::new();
+        for (n, host) in hosts.iter().enumerate() {
+            let (host, barrier) = (Arc::clone(host), Arc::clone(&barrier));
+            tasks.push(tokio::spawn(async move {
+                barrier.wait().await;
+                let id = format!("st-{n}");
+                host.billing()
+                    .finalize_user("ann", "2026-07", &id, at(8, 5), round)
+                    .await
+            }));
+        }
+        let mut written = Vec::new();
+        for task in tasks {
+            // The loser either finds nothing left to claim, or (PostgreSQL)
+            // loses on the statement's unique key and rolls back.
+            if let Ok(Some(row)) = task.await.expect("joined") {
+                written.push(row);
+            }
+        }
+        assert_eq!(written.len(), 1, "{}", t.label);
+        assert_eq!(written[0].total_mills, 100);
+        let listed = t
+            .store
+            .billing()
+            .statements("ann", StatementKind::User, None, 10)
+            .await
+            .expect("list");
+        assert_eq!(listed, written, "{}", t.label);
+        let ledger = t.store.billing().reconcile().await.expect("reconcile");
+        assert!(ledger.holds(), "{}: {ledger:?}", t.label);
+        assert_eq!(ledger.charges_mills, 100, "posted once");
+        for host in hosts {
+            host.close().await;
+        }
+        t.cleanup().await;
+    }
+}
