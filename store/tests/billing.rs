@@ -64,6 +64,23 @@ async fn execute(
     start: i64,
     end: i64,
 ) -> bool {
+    let host = format!("host-{run_id}");
+    // A lease long enough for a commit days later (late usage).
+    claimed_run(store, run_id, owner, &host, 100 * 86_400_000, start).await;
+    start_step(store, run_id, &host, start).await;
+    finish_step(store, run_id, &host, owner, integration, class, status, end).await
+}
+
+/// Run `run_id` of `owner` inserted at `now` and claimed by `host` for
+/// `lease_ms`.
+async fn claimed_run(
+    store: &Store,
+    run_id: &str,
+    owner: &str,
+    host: &str,
+    lease_ms: i64,
+    now: i64,
+) {
     let runs = store.runs();
     runs.insert(&NewRun {
         id: run_id,
@@ -73,18 +90,14 @@ async fn execute(
         trigger_kind: TriggerKind::Manual,
         trigger_data: "{}",
         pins: "{}",
-        now: start,
+        now,
     })
     .await
     .expect("insert the run");
-    let host = format!("host-{run_id}");
-    // A lease long enough for a commit days later (late usage).
-    runs.claim_run(run_id, &host, 100 * 86_400_000, start)
+    runs.claim_run(run_id, host, lease_ms, now)
         .await
         .expect("claim")
         .expect("claimed");
-    start_step(store, run_id, &host, start).await;
-    finish_step(store, run_id, &host, owner, integration, class, status, end).await
 }
 
 async fn start_step(store: &Store, run_id: &str, host: &str, now: i64) {
@@ -333,23 +346,8 @@ async fn a_resumed_attempt_is_counted_once_and_a_lost_lease_counts_nothing() {
     for t in test_stores().await {
         let s = &t.store;
         let runs = s.runs();
-        runs.insert(&NewRun {
-            id: "r1",
-            workflow_id: "w1",
-            workflow_version: 1,
-            owner: "ann",
-            trigger_kind: TriggerKind::Manual,
-            trigger_data: "{}",
-            pins: "{}",
-            now: at(5, 1),
-        })
-        .await
-        .expect("insert");
         // Host A starts the step and dies before committing.
-        runs.claim_run("r1", "host-a", 1_000, at(5, 1))
-            .await
-            .expect("claim")
-            .expect("claimed");
+        claimed_run(s, "r1", "ann", "host-a", 1_000, at(5, 1)).await;
         start_step(s, "r1", "host-a", at(5, 1)).await;
         // Its lease lapses; host B takes the run over and runs the attempt again.
         let later = at(5, 1) + 5_000;
@@ -425,23 +423,7 @@ async fn two_hosts_at_the_allowance_boundary_count_exactly_twenty_free() {
         for i in 0..6 {
             let run = format!("race{i}");
             let host = format!("host-{run}");
-            let runs = t.store.runs();
-            runs.insert(&NewRun {
-                id: &run,
-                workflow_id: "w1",
-                workflow_version: 1,
-                owner: "ann",
-                trigger_kind: TriggerKind::Manual,
-                trigger_data: "{}",
-                pins: "{}",
-                now: at(6, 4),
-            })
-            .await
-            .expect("insert");
-            runs.claim_run(&run, &host, 3_600_000, at(6, 4))
-                .await
-                .expect("claim")
-                .expect("claimed");
+            claimed_run(&t.store, &run, "ann", &host, 3_600_000, at(6, 4)).await;
             start_step(&t.store, &run, &host, at(6, 4)).await;
         }
         let barrier = Arc::new(Barrier::new(6));

@@ -228,63 +228,18 @@ impl Billing<'_> {
             tx.rollback().await?;
             return Ok(None);
         }
-        let rows = sqlx::query(&statement_rows_sql("statement_id = $1", "charge_mills"))
-            .bind(id)
-            .fetch_all(&mut *tx)
-            .await?;
-        let (lines, summary, own, late) = lines_of(&rows, month)?;
-        let carried_in = carried_out_before(&mut tx, owner, StatementKind::User, month).await?;
-        let (amount_cents, carried_out) = round(own + late, carried_in);
-        let row = StatementRow {
-            id: id.to_string(),
-            account_id: owner.to_string(),
+        let claim = Claim {
             kind: StatementKind::User,
-            month: month.to_string(),
-            total_mills: own,
-            adjustment_mills: late,
-            carried_in_mills: carried_in,
-            amount_cents,
-            carried_out_mills: carried_out,
-            summary,
-            lines,
-            finalized_at: now,
+            account_id: owner,
+            month,
+            id,
+            now,
         };
-        if !insert_statement(&mut tx, &row).await? {
+        let Some(row) = claim.write(&mut tx, round).await? else {
             tx.rollback().await?;
             return Ok(None);
-        }
-        // The ledger: the charges, split by who they are owed to.
-        let shares = sqlx::query(
-            "SELECT developer, CAST(COALESCE(SUM(developer_mills), 0) AS BIGINT) AS developer_mills, \
-             CAST(COALESCE(SUM(platform_mills), 0) AS BIGINT) AS platform_mills, \
-             CAST(COALESCE(SUM(charge_mills), 0) AS BIGINT) AS charge_mills \
-             FROM usage_records WHERE statement_id = $1 GROUP BY developer ORDER BY developer",
-        )
-        .bind(id)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut entries = Vec::new();
-        let (mut charged, mut platform) = (0i64, 0i64);
-        for share in &shares {
-            let developer: Option<String> = share.try_get("developer")?;
-            let developer_mills: i64 = share.try_get("developer_mills")?;
-            charged += share.try_get::<i64, _>("charge_mills")?;
-            platform += share.try_get::<i64, _>("platform_mills")?;
-            if developer_mills != 0 {
-                entries.push((
-                    developer_account(developer.as_deref()),
-                    "developer_share",
-                    -developer_mills,
-                ));
-            }
-        }
-        if charged != 0 {
-            entries.insert(0, (user_account(owner), "user_charge", charged));
-            if platform != 0 {
-                entries.push((PLATFORM_REVENUE.to_string(), "platform_share", -platform));
-            }
-            super::ledger::post(&mut tx, id, id, &entries, now).await?;
-        }
+        };
+        post_charges(&mut tx, owner, id, now).await?;
         tx.commit().await?;
         Ok(Some(row))
     }
@@ -340,35 +295,17 @@ impl Billing<'_> {
             tx.rollback().await?;
             return Ok(None);
         }
-        let rows = sqlx::query(&statement_rows_sql(
-            "developer_statement_id = $1",
-            "developer_mills",
-        ))
-        .bind(id)
-        .fetch_all(&mut *tx)
-        .await?;
-        let (lines, summary, own, late) = lines_of(&rows, month)?;
-        let carried_in =
-            carried_out_before(&mut tx, developer, StatementKind::Developer, month).await?;
-        let (amount_cents, carried_out) = round(own + late, carried_in);
-        let row = StatementRow {
-            id: id.to_string(),
-            account_id: developer.to_string(),
+        let claim = Claim {
             kind: StatementKind::Developer,
-            month: month.to_string(),
-            total_mills: own,
-            adjustment_mills: late,
-            carried_in_mills: carried_in,
-            amount_cents,
-            carried_out_mills: carried_out,
-            summary,
-            lines,
-            finalized_at: now,
+            account_id: developer,
+            month,
+            id,
+            now,
         };
-        if !insert_statement(&mut tx, &row).await? {
+        let Some(row) = claim.write(&mut tx, round).await? else {
             tx.rollback().await?;
             return Ok(None);
-        }
+        };
         tx.commit().await?;
         Ok(Some(row))
     }
@@ -446,6 +383,99 @@ impl Billing<'_> {
         .fetch_all(self.store.pool())
         .await?;
         Ok((lines_of(&credited, "")?.0, lines_of(&pending, "")?.0))
+    }
+}
+
+/// Post user statement `id`'s charges to the ledger as one transaction:
+/// `owner`'s receivable debited, each developer's payable and the
+/// platform's revenue credited, summing to zero (nothing when nothing
+/// was charged).
+async fn post_charges(
+    conn: &mut sqlx::AnyConnection,
+    owner: &str,
+    id: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    let shares = sqlx::query(
+        "SELECT developer, CAST(COALESCE(SUM(developer_mills), 0) AS BIGINT) AS developer_mills, \
+         CAST(COALESCE(SUM(platform_mills), 0) AS BIGINT) AS platform_mills, \
+         CAST(COALESCE(SUM(charge_mills), 0) AS BIGINT) AS charge_mills \
+         FROM usage_records WHERE statement_id = $1 GROUP BY developer ORDER BY developer",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut entries = Vec::new();
+    let (mut charged, mut platform) = (0i64, 0i64);
+    for share in &shares {
+        let developer: Option<String> = share.try_get("developer")?;
+        let developer_mills: i64 = share.try_get("developer_mills")?;
+        charged += share.try_get::<i64, _>("charge_mills")?;
+        platform += share.try_get::<i64, _>("platform_mills")?;
+        if developer_mills != 0 {
+            entries.push((
+                developer_account(developer.as_deref()),
+                "developer_share",
+                -developer_mills,
+            ));
+        }
+    }
+    if charged != 0 {
+        entries.insert(0, (user_account(owner), "user_charge", charged));
+        if platform != 0 {
+            entries.push((PLATFORM_REVENUE.to_string(), "platform_share", -platform));
+        }
+        super::ledger::post(conn, id, id, &entries, now).await?;
+    }
+    Ok(())
+}
+
+/// A statement whose usage records were just claimed (their
+/// `statement_id` or `developer_statement_id` set to `id`).
+struct Claim<'a> {
+    kind: StatementKind,
+    account_id: &'a str,
+    month: &'a str,
+    id: &'a str,
+    now: i64,
+}
+
+impl Claim<'_> {
+    /// Sum the claimed records into lines (a user statement adds up the
+    /// charges, a developer statement the shares), round with the carried
+    /// remainder, and write the statement once: `None` when the account
+    /// has one of this kind and month already (another host wrote it).
+    async fn write(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        round: Rounding,
+    ) -> Result<Option<StatementRow>, StoreError> {
+        let (claimed_by, amount) = match self.kind {
+            StatementKind::User => ("statement_id = $1", "charge_mills"),
+            StatementKind::Developer => ("developer_statement_id = $1", "developer_mills"),
+        };
+        let rows = sqlx::query(&statement_rows_sql(claimed_by, amount))
+            .bind(self.id)
+            .fetch_all(&mut *conn)
+            .await?;
+        let (lines, summary, own, late) = lines_of(&rows, self.month)?;
+        let carried_in = carried_out_before(conn, self.account_id, self.kind, self.month).await?;
+        let (amount_cents, carried_out) = round(own + late, carried_in);
+        let row = StatementRow {
+            id: self.id.to_string(),
+            account_id: self.account_id.to_string(),
+            kind: self.kind,
+            month: self.month.to_string(),
+            total_mills: own,
+            adjustment_mills: late,
+            carried_in_mills: carried_in,
+            amount_cents,
+            carried_out_mills: carried_out,
+            summary,
+            lines,
+            finalized_at: self.now,
+        };
+        Ok(insert_statement(conn, &row).await?.then_some(row))
     }
 }
 
