@@ -137,6 +137,11 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
         "0017_billing",
         Sql::Portable(include_str!("../migrations/0017_billing.sql")),
     ),
+    (
+        18,
+        "0018_purchases",
+        Sql::Portable(include_str!("../migrations/0018_purchases.sql")),
+    ),
 ];
 
 /// The migrations compiled into this binary numbered up to `last`, for one

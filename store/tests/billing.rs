@@ -9,7 +9,7 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use tokio::sync::Barrier;
 use workway_store::Store;
-use workway_store::billing::{StatementKind, StatementRow};
+use workway_store::billing::{NewPurchase, PurchaseState, StatementKind, StatementRow};
 use workway_store::runs::{
     AttemptStatus, FinishAttempt, Metered, NewAttempt, NewRun, Price, RunUpdate,
 };
@@ -909,6 +909,104 @@ async fn two_hosts_finalizing_one_statement_write_it_once() {
         for host in hosts {
             host.close().await;
         }
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_purchase_is_paid_once_and_refunded_once() {
+    for t in test_stores().await {
+        own(&t, "ledgerly", "dev-l").await;
+        let billing = t.store.billing();
+        let p = billing
+            .create_purchase(&NewPurchase {
+                id: "pu1",
+                account_id: "ann",
+                integration: "ledgerly",
+                price_cents: 3900,
+                fee_estimate_cents: 143,
+                provider: "stripe",
+                now: at(9, 1),
+            })
+            .await
+            .expect("pending");
+        assert_eq!(
+            (p.state, p.developer.as_deref()),
+            (PurchaseState::Pending, Some("dev-l"))
+        );
+        assert!(
+            !t.store
+                .listings()
+                .has_entitlement("ann", "ledgerly")
+                .await
+                .expect("read")
+        );
+        billing
+            .set_provider_ref("pu1", "cs_test_1")
+            .await
+            .expect("ref");
+        let found = billing
+            .purchase_by_ref("stripe", "cs_test_1")
+            .await
+            .expect("read");
+        assert_eq!(found.map(|p| p.id).as_deref(), Some("pu1"));
+
+        // Paid, with the fee the provider reported; a repeated
+        // notification changes nothing.
+        assert!(
+            billing.mark_paid("pu1", 143, at(9, 2)).await.expect("paid"),
+            "{}",
+            t.label
+        );
+        assert!(
+            !billing
+                .mark_paid("pu1", 143, at(9, 3))
+                .await
+                .expect("again")
+        );
+        assert!(
+            t.store
+                .listings()
+                .has_entitlement("ann", "ledgerly")
+                .await
+                .expect("read")
+        );
+        let balances: HashMap<String, i64> = billing
+            .balances()
+            .await
+            .expect("balances")
+            .into_iter()
+            .map(|b| (b.account, b.balance_mills))
+            .collect();
+        // The developer is owed $39.00 - $1.43 = $37.57.
+        assert_eq!(balances["developer:dev-l:payable"], -37_570, "{}", t.label);
+        assert_eq!(balances["payments:stripe"], 37_570);
+
+        // Refunded once: the entitlement goes, the sale is reversed.
+        assert!(
+            billing
+                .mark_refunded("pu1", at(9, 4))
+                .await
+                .expect("refunded")
+        );
+        assert!(!billing.mark_refunded("pu1", at(9, 5)).await.expect("again"));
+        assert!(
+            !t.store
+                .listings()
+                .has_entitlement("ann", "ledgerly")
+                .await
+                .expect("read")
+        );
+        let ledger = billing.reconcile().await.expect("reconcile");
+        assert!(ledger.holds(), "{ledger:?}");
+        assert_eq!(ledger.entries, 6, "sale, fee and refund: two entries each");
+        let p = billing
+            .purchase_by_id("pu1")
+            .await
+            .expect("read")
+            .expect("pu1");
+        assert_eq!((p.state, p.fee_cents), (PurchaseState::Refunded, Some(143)));
+        assert!(billing.purchases_of("bob").await.expect("read").is_empty());
         t.cleanup().await;
     }
 }

@@ -1,7 +1,9 @@
-//! `workway billing usage | statements` and `workway earnings`: what the
+//! `workway billing usage | statements`, `workway buy` and `workway
+//! earnings`: what the
 //! signed-in account's executions cost this month, its statements, and
 //! (for developers) their share of usage by month and integration, read
-//! from the API (`/v1/billing/...`, `/v1/developer/earnings`).
+//! from the API (`/v1/billing/...`, `/v1/developer/earnings`); buying a
+//! paid integration (`POST /v1/integrations/{name}/purchase`).
 
 use std::process::ExitCode;
 
@@ -18,6 +20,29 @@ pub enum BillingCommand {
     Usage(UsageArgs),
     /// Your monthly statements, and the draft of the next one.
     Statements,
+}
+
+/// Arguments of `workway buy`.
+#[derive(Debug, Args)]
+pub struct BuyArgs {
+    /// The paid integration to buy.
+    pub integration: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Purchase {
+    integration: String,
+    price_cents: i64,
+    fee_estimate_cents: i64,
+    fee_cents: Option<i64>,
+    state: String,
+    provider: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Bought {
+    purchase: Purchase,
+    checkout_url: Option<String>,
 }
 
 /// Arguments of `workway billing usage`.
@@ -203,6 +228,48 @@ fn print_statements(items: &[Statement]) {
             s.id
         );
     }
+}
+
+/// Run `workway buy`: buy a paid integration through the server's
+/// payment provider; paid at once, or pay at the checkout page printed.
+pub async fn buy(args: BuyArgs, server: &ServerOptions) -> anyhow::Result<ExitCode> {
+    let client = ApiClient::from_options(server)?;
+    let bought: Bought = client
+        .post(
+            &["v1", "integrations", &args.integration, "purchase"],
+            &serde_json::json!({}),
+        )
+        .await?;
+    let p = &bought.purchase;
+    match (&bought.checkout_url, p.fee_cents) {
+        (Some(url), _) => {
+            println!(
+                "pay {} for {} at {url} (card fee about {}); then `workway install {}`",
+                cents(p.price_cents),
+                p.integration,
+                cents(p.fee_estimate_cents),
+                p.integration
+            );
+        }
+        (None, fee) => {
+            let fee = fee.unwrap_or(p.fee_estimate_cents);
+            println!(
+                "bought {} for {} ({}; card fee {}, the developer receives {}); now `workway install {}`",
+                p.integration,
+                cents(p.price_cents),
+                p.state,
+                cents(fee),
+                cents(p.price_cents - fee),
+                p.integration
+            );
+            if p.provider == "local" {
+                eprintln!(
+                    "note: this server's payment provider is `local`: nothing was charged (not for production)"
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Run `workway earnings`.

@@ -89,6 +89,8 @@ pub enum Command {
     /// List runs and show one step by step.
     #[command(subcommand)]
     Runs(run::RunsCommand),
+    /// Buy a paid integration (then install it).
+    Buy(billing::BuyArgs),
     /// Your usage this month and your statements.
     #[command(subcommand)]
     Billing(billing::BillingCommand),
@@ -141,6 +143,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Workflow(command) => workflow::run(command, server).await,
         Command::Run(args) => run::run(args, server).await,
         Command::Runs(command) => run::runs(command, server).await,
+        Command::Buy(args) => billing::buy(args, server).await,
         Command::Billing(command) => billing::run(command, server).await,
         Command::Earnings => billing::earnings(server).await,
         Command::Serve(args) => serve::serve(args, cache_dir).await,

@@ -22,6 +22,7 @@ use workway_store::Store;
 use crate::config::{AccountConfig, ExecutorConfig, ServerConfig, TriggerLimits};
 use crate::events::Event;
 
+use crate::billing::payments::{LocalPayments, PaymentProvider};
 use crate::catalog::Catalog;
 use crate::review::Registry;
 use workway_egress::{Egress, EgressConfig, EgressError};
@@ -115,6 +116,10 @@ pub struct Platform {
     /// The registry submissions are published to and reviewed in through
     /// the API, when this process serves it ([`Platform::with_registry`]).
     pub registry: Option<Arc<Registry>>,
+    /// Takes payments for purchases of paid integrations: the local
+    /// provider (records them as paid; not for production) unless
+    /// [`Platform::with_payments`] sets another.
+    pub payments: Arc<dyn PaymentProvider>,
     /// Who takes the events services publish.
     subscriber: Arc<dyn EventSubscriber>,
 }
@@ -168,8 +173,15 @@ impl Platform {
             accounts: config.accounts.clone(),
             public_url: config.server.public_url.clone(),
             registry: None,
+            payments: Arc::new(LocalPayments),
             subscriber,
         })
+    }
+
+    /// The same platform taking payments through `payments`.
+    pub fn with_payments(mut self, payments: Arc<dyn PaymentProvider>) -> Platform {
+        self.payments = payments;
+        self
     }
 
     /// The same platform publishing to and reviewing in `registry` (the

@@ -1,4 +1,4 @@
-//! Billing's tables (migration 0017): `billing_months` and
+//! Billing's tables (migrations 0017 and 0018): `billing_months` and
 //! `usage_records`, written with each step's result by
 //! [`crate::runs::Runs::finish_attempt`]; `statements`, finalized monthly;
 //! `ledger_entries`, the append-only double-entry ledger.
@@ -11,13 +11,17 @@
 //! - `statements`: finalizing a month's statement of a user (its usage
 //!   charged, the ledger posted) or of a developer (their shares, the
 //!   payout), and reading them back;
+//! - `purchases`: upfront purchases of paid integrations, from pending to
+//!   paid (the entitlement granted, the sale and fee posted) and refunded;
 //! - `ledger`: the entries, their balances and the reconciliation.
 
 mod ledger;
+mod purchases;
 mod statements;
 mod usage;
 
 pub use ledger::{Balance, LedgerEntry, Reconciliation};
+pub use purchases::{NewPurchase, PurchaseRow, PurchaseState, provider_account};
 pub use statements::{Rounding, StatementKind, StatementLine, StatementRow, StatementSummary};
 pub use usage::{IntegrationUsage, UsageRecord, UsageSummary};
 

@@ -6,7 +6,11 @@
 //! - `months`: calendar months in UTC, as billing names them (`YYYY-MM`);
 //! - `statements`: the monthly pass that finalizes users' and developers'
 //!   statements once a month and its grace period are over, and the views
-//!   of usage, drafts and earnings the API shows.
+//!   of usage, drafts and earnings the API shows;
+//! - `payments`: the payment provider (the local one records payments as
+//!   paid and is not for production);
+//! - `purchases`: buying a paid integration (the entitlement comes with the
+//!   payment) and refunding it.
 //!
 //! What is billed: one step execution of a workflow run that succeeded.
 //! Its usage record is written by the store in the transaction that
@@ -14,6 +18,8 @@
 //! the [`metered`] figures of its report), so it is counted exactly once.
 
 pub mod months;
+pub mod payments;
+pub mod purchases;
 pub mod statements;
 pub mod tariff;
 

@@ -22,8 +22,8 @@
 //!   registry's artifact store.
 //! - **Paid installs**: an integration's price is its listing's, or the
 //!   approved manifest's `pricing.upfront_cents` while it has no listing.
-//!   Installing a paid one needs an entitlement (a purchase, once billing
-//!   exists) unless the installer publishes it; without one the install is
+//!   Installing a paid one needs an entitlement (a purchase, see
+//!   `crate::billing::purchases`) unless the installer publishes it; without one the install is
 //!   refused with [`ListingError::PaymentRequired`].
 
 use std::collections::BTreeMap;
@@ -93,9 +93,8 @@ pub enum ListingError {
     NoIcon(String),
     /// The integration is paid and the account has no entitlement to it.
     #[error(
-        "`{integration}` costs {}, paid once, and this account has not bought it; buy it first. \
-         Purchases are not available yet (POST /v1/integrations/{integration}/purchase comes with \
-         billing), so until then it cannot be installed",
+        "`{integration}` costs {}, paid once, and this account has not bought it; buy it first \
+         (POST /v1/integrations/{integration}/purchase, or `workway buy {integration}`)",
         format_price(*price_cents)
     )]
     PaymentRequired {

@@ -185,7 +185,7 @@ pub async fn list(
         (status = 400, description = "A field is wrong (`invalid_input`, `details.field` = `integration`, `version` or `config`), or the body is not this route's JSON (`invalid_body`).", body = ErrorBody),
         (status = 404, description = "No approved version serves this integration (and version) (`not_found`, `details.field` = `integration`).", body = ErrorBody),
         (status = 409, description = "`accept` is missing or not the digest of what the version may do (`consent_required`, `details.consent` the summary to show, `details.added` what it adds to an existing installation's); or the version is revoked or its approval no longer holds (`not_installable`, `details.field` = `version`).", body = ErrorBody),
-        (status = 402, description = "The integration is paid and the account has no entitlement to it (`payment_required`; `details.price_cents`, `details.purchase`; purchases come with billing).", body = ErrorBody),
+        (status = 402, description = "The integration is paid and the account has no entitlement to it (`payment_required`; `details.price_cents`, `details.purchase`: the route that buys it).", body = ErrorBody),
     ),
 )]
 pub async fn install(

@@ -329,7 +329,7 @@ pub(crate) fn listing_error(e: ListingError) -> ApiError {
             "integration": integration,
             "price_cents": price_cents,
             "purchase": format!("/v1/integrations/{integration}/purchase"),
-            "purchase_available": false,
+            "purchase_available": true,
         })),
         ListingError::Store(e) => e.into(),
         e => ApiError::internal(&e),

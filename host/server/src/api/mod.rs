@@ -24,6 +24,7 @@
 //!   categories, price, icon, what it may do) written by its publishers;
 //! - [`ratings`]: ratings and reviews of integrations, the publisher's
 //!   replies, admins hiding abusive ones;
+//! - [`purchases`]: buying a paid integration, refunds for admins;
 //! - [`publishers`]: developer profiles, their verification by an admin,
 //!   co-maintainers of an integration;
 //! - [`oauth`]: connecting a provider account in the browser (OAuth with PKCE).
@@ -42,6 +43,7 @@ pub mod listings;
 pub mod oauth;
 pub mod paging;
 pub mod publishers;
+pub mod purchases;
 pub mod ratings;
 pub mod reviews;
 pub mod runs;
@@ -101,6 +103,9 @@ pub fn routes() -> OpenApiRouter<Arc<Platform>> {
         .routes(routes!(billing::statement))
         .routes(routes!(billing::earnings))
         .routes(routes!(billing::ledger))
+        .routes(routes!(purchases::buy))
+        .routes(routes!(purchases::list))
+        .routes(routes!(purchases::refund))
         .routes(routes!(integrations::list))
         .routes(routes!(integrations::show))
         .routes(routes!(integrations::versions))

@@ -11,7 +11,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use workway_engine::accounts::Role;
-use workway_store::clock::now_ms;
 use workway_store::testing::test_stores;
 
 use super::client::{Account, Api, Auth, Response, account, with_roles};
@@ -366,7 +365,7 @@ async fn a_paid_integration_installs_only_with_an_entitlement() {
             "{message}"
         );
         assert_eq!(r.json["error"]["details"]["price_cents"], 4900);
-        assert_eq!(r.json["error"]["details"]["purchase_available"], false);
+        assert_eq!(r.json["error"]["details"]["purchase_available"], true);
         let r = api.get("/v1/installations", ann.token()).await;
         assert_eq!(r.json, json!([]), "nothing installed");
 
@@ -376,19 +375,115 @@ async fn a_paid_integration_installs_only_with_an_entitlement() {
             .await;
         assert_eq!(r.status, 201, "{}", r.json);
 
-        // Billing does not exist yet: the test grants the entitlement
-        // through the store, as a purchase will.
-        assert!(
-            store
-                .listings()
-                .grant_entitlement(&ann.id, "evolving", "grant:test", now_ms())
-                .await
-                .expect("granted")
+        // Ann buys it (the deployment's payment provider is the local one:
+        // paid at once, the fee estimate as its fee) and installs it.
+        let r = api
+            .post(
+                "/v1/integrations/evolving/purchase",
+                ann.token(),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{} ({})", r.json, t.label);
+        let purchase = r.json["purchase"].clone();
+        assert_eq!(r.json["checkout_url"], json!(null));
+        // 2.9% of $49.00 is $1.421: $1.42 + $0.30.
+        for (field, value) in [
+            ("state", json!("paid")),
+            ("price_cents", json!(4900)),
+            ("fee_estimate_cents", json!(172)),
+            ("fee_cents", json!(172)),
+            ("developer_cents", json!(4728)),
+            ("provider", json!("local")),
+        ] {
+            assert_eq!(purchase[field], value, "{field}: {purchase}");
+        }
+        let purchase_id = purchase["id"].as_str().expect("an id").to_string();
+        let r = api
+            .post(
+                "/v1/integrations/evolving/purchase",
+                ann.token(),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (409, "already_entitled"),
+            "{}",
+            r.json
+        );
+        let r = api
+            .post(
+                "/v1/integrations/evolving/purchase",
+                olga.token(),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (409, "already_entitled"),
+            "its publisher: {}",
+            r.json
         );
         let r = api
             .install(ann.token(), &json!({"integration": "evolving"}))
             .await;
         assert_eq!(r.status, 201, "{} ({})", r.json, t.label);
+        // Purchases are their buyer's own.
+        let r = api.get("/v1/billing/purchases", ann.token()).await;
+        assert_eq!(
+            r.json["items"].as_array().map(Vec::len),
+            Some(1),
+            "{}",
+            r.json
+        );
+        let r = api.get("/v1/billing/purchases", bob.token()).await;
+        assert_eq!(r.json["items"], json!([]), "{}", r.json);
+
+        // Refunds are for admins; a refund takes the entitlement back.
+        let refund = format!("/v1/admin/purchases/{purchase_id}/refund");
+        let r = api.post(&refund, ann.token(), &json!({})).await;
+        assert_eq!(r.status, 403, "{}", r.json);
+        let (_, admin_token) =
+            with_roles(&api, store, "adam", &[Role::Admin], &["read", "admin"]).await;
+        let admin = Auth::Token(&admin_token);
+        let r = api
+            .post("/v1/admin/purchases/pu_nothing/refund", admin, &json!({}))
+            .await;
+        assert_eq!(r.status, 404, "{}", r.json);
+        let r = api.post(&refund, admin, &json!({})).await;
+        assert_eq!(r.status, 200, "{}", r.json);
+        assert_eq!(r.json["state"], json!("refunded"));
+        let r = api.post(&refund, admin, &json!({})).await;
+        assert_eq!((r.status, r.code()), (409, "not_paid"), "{}", r.json);
+        let r = api
+            .install(ann.token(), &json!({"integration": "evolving"}))
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (402, "payment_required"),
+            "{}",
+            r.json
+        );
+        // The sale and its reversal balance; the fee stays booked.
+        let r = api.get("/v1/admin/ledger", admin).await;
+        assert_eq!(r.json["reconciliation"]["holds"], json!(true), "{}", r.json);
+        let balances = r.json["balances"].as_array().expect("balances").clone();
+        let olga_payable = format!("developer:{}:payable", olga.id);
+        let olga_balance = balances
+            .iter()
+            .find(|b| b["account"] == json!(olga_payable))
+            .map(|b| b["balance_mills"].clone());
+        assert_eq!(olga_balance, Some(json!(1720)), "{balances:?}");
+        // Bought again, it installs again.
+        let r = api
+            .post(
+                "/v1/integrations/evolving/purchase",
+                ann.token(),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.json);
 
         // Ann's entitlement is hers: Bob is still refused.
         let r = api
@@ -408,6 +503,22 @@ async fn a_paid_integration_installs_only_with_an_entitlement() {
             .install(bob.token(), &json!({"integration": "evolving"}))
             .await;
         assert_eq!(r.status, 201, "{}", r.json);
+        let r = api
+            .post(
+                "/v1/integrations/evolving/purchase",
+                bob.token(),
+                &json!({}),
+            )
+            .await;
+        assert_eq!((r.status, r.code()), (409, "free"), "{}", r.json);
+        let r = api
+            .post(
+                "/v1/integrations/nothing-here/purchase",
+                bob.token(),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(r.status, 404, "{}", r.json);
         t.cleanup().await;
     }
 }

@@ -1,0 +1,162 @@
+//! Buying a paid integration and refunding the purchase: the price from
+//! its listing, the fee estimate shown before paying, the payment
+//! provider's checkout, and the purchase moved to paid (entitlement and
+//! ledger in one transaction) when the provider says it is paid.
+
+use workway_store::StoreError;
+use workway_store::billing::{NewPurchase, PurchaseRow, PurchaseState};
+
+use super::payments::{Checkout, CheckoutRequest, PaymentError};
+use super::tariff::card_fee_estimate_cents;
+use crate::catalog::CatalogError;
+use crate::marketplace::listings::{ListingError, price_cents};
+use crate::platform::Platform;
+
+/// Why a purchase or refund was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PurchaseError {
+    /// The integration has no approved version to buy.
+    #[error("{0}")]
+    Catalog(#[from] CatalogError),
+    /// It is free: install it instead.
+    #[error("`{0}` is free: install it, there is nothing to buy")]
+    Free(String),
+    /// The account may install it already.
+    #[error("you may install `{0}` already: it is bought, or you publish it")]
+    AlreadyEntitled(String),
+    /// No such purchase.
+    #[error("no such purchase")]
+    NotFound,
+    /// The purchase is not paid, so there is nothing to refund.
+    #[error("the purchase is {0}, not paid: there is nothing to refund")]
+    NotPaid(PurchaseState),
+    /// The payment provider refused.
+    #[error("{0}")]
+    Provider(#[from] PaymentError),
+    /// Reading the listing failed.
+    #[error("{0}")]
+    Listing(#[from] ListingError),
+    /// The store failed.
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+/// A purchase started: paid already, or waiting for the buyer at
+/// `checkout_url`.
+#[derive(Debug, Clone)]
+pub struct Bought {
+    /// The purchase as it stands.
+    pub purchase: PurchaseRow,
+    /// Where the buyer pays, when the provider asks them to.
+    pub checkout_url: Option<String>,
+}
+
+/// `account` buys `integration`: its price (from the listing, or the
+/// approved manifest) with the fee estimate, the provider's checkout, and
+/// the purchase paid at once when the provider says so.
+pub async fn buy(
+    platform: &Platform,
+    account: &str,
+    integration: &str,
+) -> Result<Bought, PurchaseError> {
+    let approved = platform.catalog.get(integration, None).await?;
+    let store = &platform.store;
+    let Some(price) = price_cents(store, integration, &approved.manifest).await? else {
+        return Err(PurchaseError::Free(integration.to_string()));
+    };
+    if crate::marketplace::listings::require_entitlement(
+        store,
+        account,
+        integration,
+        &approved.manifest,
+    )
+    .await
+    .is_ok()
+    {
+        return Err(PurchaseError::AlreadyEntitled(integration.to_string()));
+    }
+    let billing = store.billing();
+    let id = format!("pu_{}", uuid::Uuid::new_v4().simple());
+    let now = workway_store::clock::now_ms();
+    let provider = &platform.payments;
+    let purchase = billing
+        .create_purchase(&NewPurchase {
+            id: &id,
+            account_id: account,
+            integration,
+            price_cents: price,
+            fee_estimate_cents: card_fee_estimate_cents(price),
+            provider: provider.name(),
+            now,
+        })
+        .await?;
+    let payout_account = match &purchase.developer {
+        Some(developer) => store
+            .publishers()
+            .profile(developer)
+            .await?
+            .and_then(|p| p.payout_account),
+        None => None,
+    };
+    let checkout = provider
+        .checkout(&CheckoutRequest {
+            purchase_id: &id,
+            integration,
+            price_cents: price,
+            payout_account: payout_account.as_deref(),
+        })
+        .await?;
+    let checkout_url = match checkout {
+        Checkout::Redirect { provider_ref, url } => {
+            billing.set_provider_ref(&id, &provider_ref).await?;
+            Some(url)
+        }
+        Checkout::Paid {
+            provider_ref,
+            fee_cents,
+        } => {
+            billing.set_provider_ref(&id, &provider_ref).await?;
+            billing
+                .mark_paid(&id, fee_cents, workway_store::clock::now_ms())
+                .await?;
+            None
+        }
+    };
+    let purchase = billing
+        .purchase_by_id(&id)
+        .await?
+        .ok_or(PurchaseError::NotFound)?;
+    Ok(Bought {
+        purchase,
+        checkout_url,
+    })
+}
+
+/// Refund paid purchase `id` in full through its provider: the
+/// entitlement is removed and the sale reversed.
+pub async fn refund(platform: &Platform, id: &str) -> Result<PurchaseRow, PurchaseError> {
+    let billing = platform.store.billing();
+    let purchase = billing
+        .purchase_by_id(id)
+        .await?
+        .ok_or(PurchaseError::NotFound)?;
+    if purchase.state != PurchaseState::Paid {
+        return Err(PurchaseError::NotPaid(purchase.state));
+    }
+    if purchase.provider != platform.payments.name() {
+        return Err(PurchaseError::Provider(PaymentError(format!(
+            "the purchase was paid through `{}`, and this server uses `{}`",
+            purchase.provider,
+            platform.payments.name()
+        ))));
+    }
+    let provider_ref = purchase.provider_ref.clone().unwrap_or_default();
+    platform.payments.refund(&provider_ref, id).await?;
+    billing
+        .mark_refunded(id, workway_store::clock::now_ms())
+        .await?;
+    billing
+        .purchase_by_id(id)
+        .await?
+        .ok_or(PurchaseError::NotFound)
+}
