@@ -69,6 +69,7 @@ CREATE INDEX usage_records_by_statement ON usage_records (statement_id, month, o
 -- month's usage; developer: shares), `adjustment_mills` the amount of
 -- earlier months' usage that arrived after their statement was final,
 -- `carried_in_mills` the sub-cent remainder of the previous statement,
+-- `credit_mills` the user's prepaid credit drawn down by it,
 -- `amount_cents` what is invoiced or paid out (floored to the cent),
 -- `carried_out_mills` the remainder carried to the next. `summary` and
 -- `lines` are JSON (counts; lines per integration).
@@ -80,13 +81,15 @@ CREATE TABLE statements (
     total_mills BIGINT NOT NULL,
     adjustment_mills BIGINT NOT NULL,
     carried_in_mills BIGINT NOT NULL,
+    credit_mills BIGINT NOT NULL,
     amount_cents BIGINT NOT NULL,
     carried_out_mills BIGINT NOT NULL,
     summary TEXT NOT NULL,
     lines TEXT NOT NULL,
     finalized_at BIGINT NOT NULL,
     UNIQUE (account_id, kind, month),
-    CHECK ((total_mills + adjustment_mills + carried_in_mills)
+    CHECK (credit_mills >= 0),
+    CHECK ((total_mills + adjustment_mills + carried_in_mills - credit_mills)
         = amount_cents * 10 + carried_out_mills)
 );
 

@@ -1,3 +1,5 @@
+-- Purchases: upfront purchases of paid integrations, and prepaid credit.
+--
 -- Upfront purchases of paid integrations: one row per purchase, from
 -- `pending` (the payment provider's checkout started) to `paid` (the
 -- entitlement granted and the sale and its fee posted to the ledger, in
@@ -26,3 +28,19 @@ CREATE TABLE purchases (
 );
 CREATE INDEX purchases_by_account ON purchases (account_id, created_at);
 CREATE UNIQUE INDEX purchases_by_provider_ref ON purchases (provider, provider_ref);
+
+-- Prepaid credit bought by a user, from `pending` to `paid` (the credit
+-- posted to the ledger, `user:<id>:credit` credited, in the same
+-- transaction). Statements draw the credit down before invoicing.
+CREATE TABLE credit_purchases (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    amount_cents BIGINT NOT NULL,
+    provider TEXT NOT NULL,
+    provider_ref TEXT,
+    state TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    CHECK (amount_cents > 0)
+);
+CREATE INDEX credit_purchases_by_account ON credit_purchases (account_id, created_at);

@@ -682,6 +682,8 @@ enum Op {
     },
     /// Finalize the statements of month `month`.
     Finalize { month: u32 },
+    /// User `user` buys `cents` of prepaid credit.
+    Credit { user: u8, cents: i64 },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -689,6 +691,7 @@ fn op() -> impl Strategy<Value = Op> {
         8 => (0u8..3, 0u8..3, any::<bool>(), prop::bool::weighted(0.8), 1u32..=3, prop_oneof![4 => Just(0u8), 1 => 1u8..3])
             .prop_map(|(user, dev, heavy, ok, month, late)| Op::Execute { user, dev, heavy, ok, month, late }),
         1 => (1u32..=3).prop_map(|month| Op::Finalize { month }),
+        1 => (0u8..3, 1i64..300).prop_map(|(user, cents)| Op::Credit { user, cents }),
     ]
 }
 
@@ -699,6 +702,7 @@ async fn check_history(t: &TestStore, ops: &[Op]) {
         own(t, &format!("app{dev}"), &format!("dev{dev}")).await;
     }
     let mut finalized: Vec<StatementRow> = Vec::new();
+    let mut bought: HashMap<String, i64> = HashMap::new();
     for (n, op) in ops.iter().enumerate() {
         match op {
             Op::Execute {
@@ -735,6 +739,21 @@ async fn check_history(t: &TestStore, ops: &[Op]) {
                     )
                     .await
                 );
+            }
+            Op::Credit { user, cents } => {
+                let (id, owner) = (format!("cr{n}"), format!("u{user}"));
+                let billing = s.billing();
+                billing
+                    .create_credit_purchase(&id, &owner, *cents, "local", at(1, 1))
+                    .await
+                    .expect("credit");
+                assert!(
+                    billing
+                        .mark_credit_paid(&id, &id, at(1, 1))
+                        .await
+                        .expect("paid")
+                );
+                *bought.entry(owner).or_default() += cents * 10;
             }
             Op::Finalize { month } => {
                 let m = format!("2026-{month:02}");
@@ -803,6 +822,24 @@ async fn check_history(t: &TestStore, ops: &[Op]) {
                 "u{user} {month}"
             );
         }
+    }
+    // Credit is drawn down, never below zero, never past the charges.
+    for user in 0..3 {
+        let owner = format!("u{user}");
+        let drawn: i64 = finalized
+            .iter()
+            .filter(|r| r.account_id == owner && r.kind == StatementKind::User)
+            .map(|r| {
+                assert!(
+                    r.credit_mills <= r.total_mills + r.adjustment_mills,
+                    "{r:?}"
+                );
+                r.credit_mills
+            })
+            .sum();
+        let left = s.billing().credit_balance(&owner).await.expect("balance");
+        assert_eq!(left, bought.get(&owner).copied().unwrap_or(0) - drawn);
+        assert!(left >= 0);
     }
     // Statements never change once written.
     for row in &finalized {

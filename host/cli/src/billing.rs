@@ -1,4 +1,4 @@
-//! `workway billing usage | statements`, `workway buy` and `workway
+//! `workway billing usage | statements | credit`, `workway buy` and `workway
 //! earnings`: what the
 //! signed-in account's executions cost this month, its statements, and
 //! (for developers) their share of usage by month and integration, read
@@ -20,6 +20,23 @@ pub enum BillingCommand {
     Usage(UsageArgs),
     /// Your monthly statements, and the draft of the next one.
     Statements,
+    /// Your prepaid credit (statements draw it down before invoicing);
+    /// `--buy CENTS` buys more.
+    Credit(CreditArgs),
+}
+
+/// Arguments of `workway billing credit`.
+#[derive(Debug, Args)]
+pub struct CreditArgs {
+    /// Buy this much credit, in cents (500 to 100000).
+    #[arg(long, value_name = "CENTS")]
+    pub buy: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Credit {
+    balance_mills: i64,
+    checkout_url: Option<String>,
 }
 
 /// Arguments of `workway buy`.
@@ -152,6 +169,23 @@ pub async fn run(command: BillingCommand, server: &ServerOptions) -> anyhow::Res
             let query: Vec<(&str, String)> = args.month.into_iter().map(|m| ("month", m)).collect();
             let usage: Usage = client.get(&["v1", "billing", "usage"], &query).await?;
             print_usage(&usage);
+        }
+        BillingCommand::Credit(args) => {
+            let credit: Credit = match args.buy {
+                Some(cents) => {
+                    client
+                        .post(
+                            &["v1", "billing", "credit"],
+                            &serde_json::json!({ "amount_cents": cents }),
+                        )
+                        .await?
+                }
+                None => client.get(&["v1", "billing", "credit"], &[]).await?,
+            };
+            if let Some(url) = credit.checkout_url {
+                println!("pay for the credit at {url}");
+            }
+            println!("prepaid credit left: {}", mills(credit.balance_mills));
         }
         BillingCommand::Statements => {
             let page: StatementsPage = client.get(&["v1", "billing", "statements"], &[]).await?;

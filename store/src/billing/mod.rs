@@ -13,13 +13,16 @@
 //!   payout), and reading them back;
 //! - `purchases`: upfront purchases of paid integrations, from pending to
 //!   paid (the entitlement granted, the sale and fee posted) and refunded;
+//! - `credit`: prepaid credit, bought and drawn down by statements;
 //! - `ledger`: the entries, their balances and the reconciliation.
 
+mod credit;
 mod ledger;
 mod purchases;
 mod statements;
 mod usage;
 
+pub use credit::{CreditPurchaseRow, credit_account};
 pub use ledger::{Balance, LedgerEntry, Reconciliation};
 pub use purchases::{NewPurchase, PurchaseRow, PurchaseState, provider_account};
 pub use statements::{Rounding, StatementKind, StatementLine, StatementRow, StatementSummary};

@@ -80,6 +80,8 @@ pub struct StatementRow {
     pub adjustment_mills: i64,
     /// The previous statement's sub-cent remainder (mills).
     pub carried_in_mills: i64,
+    /// Prepaid credit drawn down (mills; user statements).
+    pub credit_mills: i64,
     /// Invoiced (user) or paid out (developer), floored to the cent.
     pub amount_cents: i64,
     /// The remainder carried to the next statement (mills).
@@ -93,7 +95,7 @@ pub struct StatementRow {
 }
 
 const COLUMNS: &str = "id, account_id, kind, month, total_mills, adjustment_mills, \
-     carried_in_mills, amount_cents, carried_out_mills, summary, lines, finalized_at";
+     carried_in_mills, credit_mills, amount_cents, carried_out_mills, summary, lines, finalized_at";
 
 fn decode(row: &AnyRow) -> Result<StatementRow, StoreError> {
     let kind: String = row.try_get("kind")?;
@@ -115,6 +117,7 @@ fn decode(row: &AnyRow) -> Result<StatementRow, StoreError> {
         total_mills: row.try_get("total_mills")?,
         adjustment_mills: row.try_get("adjustment_mills")?,
         carried_in_mills: row.try_get("carried_in_mills")?,
+        credit_mills: row.try_get("credit_mills")?,
         amount_cents: row.try_get("amount_cents")?,
         carried_out_mills: row.try_get("carried_out_mills")?,
         finalized_at: row.try_get("finalized_at")?,
@@ -240,6 +243,9 @@ impl Billing<'_> {
             return Ok(None);
         };
         post_charges(&mut tx, owner, id, now).await?;
+        if row.credit_mills > 0 {
+            super::credit::draw_down(&mut tx, owner, id, row.credit_mills, now).await?;
+        }
         tx.commit().await?;
         Ok(Some(row))
     }
@@ -460,7 +466,16 @@ impl Claim<'_> {
             .await?;
         let (lines, summary, own, late) = lines_of(&rows, self.month)?;
         let carried_in = carried_out_before(conn, self.account_id, self.kind, self.month).await?;
-        let (amount_cents, carried_out) = round(own + late, carried_in);
+        // A user's prepaid credit pays their charges before anything is
+        // invoiced.
+        let credit = match self.kind {
+            StatementKind::User => {
+                let available = super::credit::balance_in(conn, self.account_id).await?;
+                available.min(own + late).max(0)
+            }
+            StatementKind::Developer => 0,
+        };
+        let (amount_cents, carried_out) = round(own + late - credit, carried_in);
         let row = StatementRow {
             id: self.id.to_string(),
             account_id: self.account_id.to_string(),
@@ -469,6 +484,7 @@ impl Claim<'_> {
             total_mills: own,
             adjustment_mills: late,
             carried_in_mills: carried_in,
+            credit_mills: credit,
             amount_cents,
             carried_out_mills: carried_out,
             summary,
@@ -510,7 +526,7 @@ async fn insert_statement(
     let lines = serde_json::to_string(&row.lines).unwrap_or_default();
     let written = sqlx::query(&format!(
         "INSERT INTO statements ({COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
          ON CONFLICT (account_id, kind, month) DO NOTHING"
     ))
     .bind(&row.id)
@@ -520,6 +536,7 @@ async fn insert_statement(
     .bind(row.total_mills)
     .bind(row.adjustment_mills)
     .bind(row.carried_in_mills)
+    .bind(row.credit_mills)
     .bind(row.amount_cents)
     .bind(row.carried_out_mills)
     .bind(summary)

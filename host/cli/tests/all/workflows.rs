@@ -495,6 +495,8 @@ async fn a_worker_killed_mid_run_leaves_a_run_another_worker_finishes() {
         for integration in ["gmail", "notion", "stripe", "slack"] {
             assert!(usage.contains(integration), "{integration}: {usage}");
         }
+        let credit = env.ok(&["billing", "credit", "--buy", "500"]);
+        assert!(credit.contains("prepaid credit left: $5.000"), "{credit}");
         let statements = env.ok(&["billing", "statements"]);
         assert!(
             statements.contains("(draft)") && statements.contains("no finalized statements yet"),

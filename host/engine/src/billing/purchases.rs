@@ -4,7 +4,7 @@
 //! ledger in one transaction) when the provider says it is paid.
 
 use workway_store::StoreError;
-use workway_store::billing::{NewPurchase, PurchaseRow, PurchaseState};
+use workway_store::billing::{CreditPurchaseRow, NewPurchase, PurchaseRow, PurchaseState};
 
 use super::payments::{Checkout, CheckoutRequest, PaymentError};
 use super::tariff::card_fee_estimate_cents;
@@ -30,6 +30,9 @@ pub enum PurchaseError {
     /// The purchase is not paid, so there is nothing to refund.
     #[error("the purchase is {0}, not paid: there is nothing to refund")]
     NotPaid(PurchaseState),
+    /// A credit amount outside what may be bought.
+    #[error("credit is bought from $5.00 to $1,000.00 at a time, in whole cents; {0} cents is not")]
+    CreditAmount(i64),
     /// The payment provider refused.
     #[error("{0}")]
     Provider(#[from] PaymentError),
@@ -159,4 +162,62 @@ pub async fn refund(platform: &Platform, id: &str) -> Result<PurchaseRow, Purcha
         .purchase_by_id(id)
         .await?
         .ok_or(PurchaseError::NotFound)
+}
+
+/// The least prepaid credit bought at a time (cents).
+pub const MIN_CREDIT_CENTS: i64 = 500;
+
+/// The most prepaid credit bought at a time (cents).
+pub const MAX_CREDIT_CENTS: i64 = 100_000;
+
+/// `account` buys `amount_cents` of prepaid credit through the payment
+/// provider: credited at once when the provider says it is paid, or
+/// pending with the checkout's URL. Statements draw it down.
+pub async fn buy_credit(
+    platform: &Platform,
+    account: &str,
+    amount_cents: i64,
+) -> Result<(CreditPurchaseRow, Option<String>), PurchaseError> {
+    if !(MIN_CREDIT_CENTS..=MAX_CREDIT_CENTS).contains(&amount_cents) {
+        return Err(PurchaseError::CreditAmount(amount_cents));
+    }
+    let billing = platform.store.billing();
+    let id = format!("cr_{}", uuid::Uuid::new_v4().simple());
+    let provider = &platform.payments;
+    billing
+        .create_credit_purchase(
+            &id,
+            account,
+            amount_cents,
+            provider.name(),
+            workway_store::clock::now_ms(),
+        )
+        .await?;
+    let checkout = provider
+        .checkout(&CheckoutRequest {
+            purchase_id: &id,
+            integration: "prepaid credit",
+            price_cents: amount_cents,
+            payout_account: None,
+        })
+        .await?;
+    let url = match checkout {
+        Checkout::Redirect { provider_ref, url } => {
+            billing.set_credit_provider_ref(&id, &provider_ref).await?;
+            Some(url)
+        }
+        Checkout::Paid { provider_ref, .. } => {
+            billing
+                .mark_credit_paid(&id, &provider_ref, workway_store::clock::now_ms())
+                .await?;
+            None
+        }
+    };
+    let row = billing
+        .credit_purchases_of(account)
+        .await?
+        .into_iter()
+        .find(|p| p.id == id)
+        .ok_or(PurchaseError::NotFound)?;
+    Ok((row, url))
 }

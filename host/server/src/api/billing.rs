@@ -8,6 +8,8 @@
 //!   draft of the next statement;
 //! - `GET /v1/billing/statements/{id}` (scope `read`; another account's
 //!   answers 404);
+//! - `GET /v1/billing/credit` (scope `read`), `POST /v1/billing/credit`
+//!   (scope `run`): prepaid credit left and bought;
 //! - `GET /v1/developer/earnings` (scope `publish`);
 //! - `GET /v1/admin/ledger?limit=&cursor=` (scope `admin`): entries in
 //!   the order posted, every account's balance, the reconciliation.
@@ -25,13 +27,16 @@ use utoipa::ToSchema;
 
 use workway_engine::accounts::Scope;
 use workway_engine::billing::months::{is_month, month_of};
+use workway_engine::billing::purchases::{self, MAX_CREDIT_CENTS, MIN_CREDIT_CENTS, PurchaseError};
 use workway_engine::billing::tariff::Tariff;
 use workway_engine::platform::Platform;
 use workway_store::billing::{
-    IntegrationUsage, LedgerEntry, StatementKind, StatementLine, StatementRow, StatementSummary,
+    CreditPurchaseRow, IntegrationUsage, LedgerEntry, StatementKind, StatementLine, StatementRow,
+    StatementSummary,
 };
 
 use super::auth::Caller;
+use super::body::ApiJson;
 use super::error::{ApiError, ErrorBody};
 use super::paging;
 
@@ -261,6 +266,8 @@ pub struct StatementView {
     pub adjustment_mills: i64,
     /// The previous statement's sub-cent remainder (mills).
     pub carried_in_mills: i64,
+    /// Prepaid credit drawn down (mills; user statements).
+    pub credit_mills: i64,
     /// Invoiced (user) or paid out (developer), floored to the cent.
     pub amount_cents: i64,
     /// The sub-cent remainder carried to the next statement (mills).
@@ -283,6 +290,7 @@ impl From<&StatementRow> for StatementView {
             total_mills: s.total_mills,
             adjustment_mills: s.adjustment_mills,
             carried_in_mills: s.carried_in_mills,
+            credit_mills: s.credit_mills,
             amount_cents: s.amount_cents,
             carried_out_mills: s.carried_out_mills,
             summary: (&s.summary).into(),
@@ -621,4 +629,125 @@ pub async fn ledger(
         items: entries.iter().map(Into::into).collect(),
         next_cursor,
     }))
+}
+
+/// A purchase of prepaid credit.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreditPurchaseView {
+    /// Its id.
+    pub id: String,
+    /// The credit bought (cents).
+    pub amount_cents: i64,
+    /// `pending` or `paid`.
+    pub state: String,
+    /// The payment provider (`local`: recorded as paid, no money moved).
+    pub provider: String,
+    /// When it was made (Unix ms).
+    pub created_at: i64,
+}
+
+impl From<&CreditPurchaseRow> for CreditPurchaseView {
+    fn from(p: &CreditPurchaseRow) -> CreditPurchaseView {
+        CreditPurchaseView {
+            id: p.id.clone(),
+            amount_cents: p.amount_cents,
+            state: p.state.as_str().to_string(),
+            provider: p.provider.clone(),
+            created_at: p.created_at,
+        }
+    }
+}
+
+/// The caller's prepaid credit.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreditView {
+    /// Credit left (mills): statements draw it down before invoicing.
+    pub balance_mills: i64,
+    /// Credit bought, newest first.
+    pub purchases: Vec<CreditPurchaseView>,
+    /// Where the buyer pays for the credit just asked for, when the
+    /// provider asks them to (`POST` only).
+    pub checkout_url: Option<String>,
+}
+
+/// `POST /v1/billing/credit`'s body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BuyCredit {
+    /// How much credit to buy, in cents: 500 ($5.00) to 100000 ($1,000.00).
+    pub amount_cents: i64,
+}
+
+async fn credit_view(
+    platform: &Platform,
+    account: &str,
+    checkout_url: Option<String>,
+) -> Result<CreditView, ApiError> {
+    let billing = platform.store.billing();
+    Ok(CreditView {
+        balance_mills: billing.credit_balance(account).await?,
+        purchases: billing
+            .credit_purchases_of(account)
+            .await?
+            .iter()
+            .map(Into::into)
+            .collect(),
+        checkout_url,
+    })
+}
+
+/// The caller's prepaid credit: what is left and what was bought.
+#[utoipa::path(
+    get,
+    path = "/v1/billing/credit",
+    tag = "billing",
+    security(("api_token" = ["read"]), ("session" = ["read"])),
+    responses((status = 200, description = "Credit left and credit bought.", body = CreditView)),
+)]
+pub async fn credit(
+    State(platform): State<Arc<Platform>>,
+    caller: Caller,
+) -> Result<Json<CreditView>, ApiError> {
+    let principal = caller.require(Scope::Read)?;
+    Ok(Json(
+        credit_view(&platform, &principal.account_id, None).await?,
+    ))
+}
+
+/// Buy prepaid credit through the payment provider.
+///
+/// Credited at once by the local provider (not for production), or once
+/// the buyer has paid at `checkout_url`. Statements draw credit down
+/// before anything is invoiced.
+#[utoipa::path(
+    post,
+    path = "/v1/billing/credit",
+    tag = "billing",
+    security(("api_token" = ["run"]), ("session" = ["run"])),
+    request_body = BuyCredit,
+    responses(
+        (status = 201, description = "The credit bought (or waiting at `checkout_url`), and what is left.", body = CreditView),
+        (status = 400, description = "`amount_cents` is outside 500 to 100000 (`invalid_input`).", body = ErrorBody),
+        (status = 502, description = "The payment provider refused (`payment_provider`).", body = ErrorBody),
+    ),
+)]
+pub async fn buy_credit(
+    State(platform): State<Arc<Platform>>,
+    caller: Caller,
+    ApiJson(body): ApiJson<BuyCredit>,
+) -> Result<(axum::http::StatusCode, Json<CreditView>), ApiError> {
+    let principal = caller.require(Scope::Run)?;
+    let (_, url) = purchases::buy_credit(&platform, &principal.account_id, body.amount_cents)
+        .await
+        .map_err(|e| match e {
+            PurchaseError::CreditAmount(_) => ApiError::invalid(
+                "amount_cents",
+                format!("{e}: give an amount from {MIN_CREDIT_CENTS} to {MAX_CREDIT_CENTS} cents"),
+            ),
+            e => super::purchases::purchase_error(e),
+        })?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(credit_view(&platform, &principal.account_id, url).await?),
+    ))
 }

@@ -101,6 +101,7 @@ pub fn routes() -> OpenApiRouter<Arc<Platform>> {
         .routes(routes!(billing::usage))
         .routes(routes!(billing::statements))
         .routes(routes!(billing::statement))
+        .routes(routes!(billing::credit, billing::buy_credit))
         .routes(routes!(billing::earnings))
         .routes(routes!(billing::ledger))
         .routes(routes!(purchases::buy))

@@ -86,7 +86,8 @@ pub struct PurchasesView {
     pub items: Vec<PurchaseView>,
 }
 
-fn purchase_error(e: PurchaseError) -> ApiError {
+/// A purchase failure as the API answers it.
+pub(super) fn purchase_error(e: PurchaseError) -> ApiError {
     match e {
         PurchaseError::Catalog(CatalogError::Registry(RegistryError::NotApproved(_))) => {
             ApiError::not_found("integration")

@@ -1,6 +1,7 @@
 //! Billing through the API, on SQLite and PostgreSQL, from real runs: a
 //! user's usage this month (20 free, then charged), the draft and the
-//! finalized statement, a developer's earnings, the ledger for admins;
+//! finalized statement paid by prepaid credit, a developer's earnings,
+//! the ledger for admins;
 //! every figure the caller's own, another account's statement a 404,
 //! the ledger for admins only, a bad month named.
 
@@ -144,6 +145,33 @@ async fn usage_statements_earnings_and_the_ledger() {
         assert_eq!(r.json["draft"]["total_mills"], json!(200), "{}", r.json);
         assert_eq!(r.json["items"], json!([]));
 
+        // Ann buys $5.00 of prepaid credit (the local provider: paid at
+        // once); Bob's credit is his own; an amount out of range is named.
+        let r = api
+            .post(
+                "/v1/billing/credit",
+                ann.token(),
+                &json!({"amount_cents": 500}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.json);
+        assert_eq!(r.json["balance_mills"], json!(5_000), "{}", r.json);
+        assert_eq!(r.json["purchases"][0]["state"], json!("paid"));
+        let r = api.get("/v1/billing/credit", bob.token()).await;
+        assert_eq!(
+            (r.json["balance_mills"].clone(), r.json["purchases"].clone()),
+            (json!(0), json!([]))
+        );
+        let r = api
+            .post(
+                "/v1/billing/credit",
+                bob.token(),
+                &json!({"amount_cents": 499}),
+            )
+            .await;
+        assert_eq!(r.status, 400, "{}", r.json);
+        assert_eq!(r.json["error"]["details"]["field"], json!("amount_cents"));
+
         // The month closes: statements are finalized.
         let done = finalize_month(&d.platform.store, &month, now_ms())
             .await
@@ -152,7 +180,17 @@ async fn usage_statements_earnings_and_the_ledger() {
         let r = api.get("/v1/billing/statements", ann.token()).await;
         let items = r.json["items"].as_array().expect("items").clone();
         assert_eq!(items.len(), 1, "{}", r.json);
-        assert_eq!(items[0]["amount_cents"], json!(20));
+        // The credit paid the 200 mills: nothing invoiced, $4.80 left.
+        assert_eq!(items[0]["total_mills"], json!(200));
+        assert_eq!(items[0]["credit_mills"], json!(200));
+        assert_eq!(items[0]["amount_cents"], json!(0));
+        let credit = api.get("/v1/billing/credit", ann.token()).await;
+        assert_eq!(
+            credit.json["balance_mills"],
+            json!(4_800),
+            "{}",
+            credit.json
+        );
         assert_eq!(items[0]["state"], json!("finalized"));
         assert_eq!(items[0]["summary"]["free"], json!(20));
         assert_eq!(r.json["draft"]["total_mills"], json!(0));
@@ -203,7 +241,18 @@ async fn usage_statements_earnings_and_the_ledger() {
             .iter()
             .filter_map(|e| e["kind"].as_str())
             .collect();
-        assert_eq!(kinds, ["user_charge", "developer_share", "platform_share"]);
+        assert_eq!(
+            kinds,
+            [
+                "credit_purchase",
+                "credit_purchase",
+                "user_charge",
+                "developer_share",
+                "platform_share",
+                "credit_applied",
+                "credit_applied"
+            ]
+        );
         t.cleanup().await;
     }
 }
