@@ -723,7 +723,7 @@ pub async fn credit(
     post,
     path = "/v1/billing/credit",
     tag = "billing",
-    security(("api_token" = ["run"]), ("session" = ["run"])),
+    security(("api_token" = ["run"]), ("session" = ["run"], "csrf" = [])),
     request_body = BuyCredit,
     responses(
         (status = 201, description = "The credit bought (or waiting at `checkout_url`), and what is left.", body = CreditView),

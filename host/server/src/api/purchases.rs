@@ -124,7 +124,7 @@ pub(super) fn purchase_error(e: PurchaseError) -> ApiError {
     post,
     path = "/v1/integrations/{name}/purchase",
     tag = "billing",
-    security(("api_token" = ["run"]), ("session" = ["run"])),
+    security(("api_token" = ["run"]), ("session" = ["run"], "csrf" = [])),
     params(("name" = String, Path, description = "The integration to buy.")),
     responses(
         (status = 201, description = "The purchase, paid or waiting at `checkout_url`.", body = BoughtView),
@@ -183,7 +183,7 @@ pub async fn list(
     post,
     path = "/v1/admin/purchases/{id}/refund",
     tag = "billing",
-    security(("api_token" = ["admin"]), ("session" = ["admin"])),
+    security(("api_token" = ["admin"]), ("session" = ["admin"], "csrf" = [])),
     params(("id" = String, Path, description = "The purchase.")),
     responses(
         (status = 200, description = "The purchase, refunded.", body = PurchaseView),
