@@ -11,11 +11,8 @@ use std::time::{Duration, Instant};
 
 use workway_bench::timing::spread;
 use workway_store::Store;
-use workway_store::runs::{
-    AttemptStatus, FinishAttempt, Metered, NewAttempt, NewRun, Price, RunUpdate,
-};
-use workway_store::testing::test_stores;
-use workway_store::workflows::TriggerKind;
+use workway_store::runs::{AttemptStatus, FinishAttempt, Metered, Price, RunUpdate};
+use workway_store::testing::{claimed_run, start_first_step, test_stores};
 
 /// Commits timed per variant and store.
 const COMMITS: usize = 2_000;
@@ -23,39 +20,16 @@ const COMMITS: usize = 2_000;
 /// Insert, claim and start run `id`'s first step; then time its commit,
 /// with a usage record when `metered`.
 async fn one_commit(store: &Store, id: &str, metered: bool, now: i64) -> Duration {
-    let runs = store.runs();
-    runs.insert(&NewRun {
+    claimed_run(store, id, "ann", "bench", 600_000, now).await;
+    start_first_step(
+        store,
         id,
-        workflow_id: "w1",
-        workflow_version: 1,
-        owner: "ann",
-        trigger_kind: TriggerKind::Manual,
-        trigger_data: "{}",
-        pins: "{}",
-        now,
-    })
-    .await
-    .expect("insert");
-    runs.claim_run(id, "bench", 600_000, now)
-        .await
-        .expect("claim")
-        .expect("claimed");
-    let key = format!("{id}:0:1");
-    runs.start_attempt(
-        &NewAttempt {
-            run_id: id,
-            step_index: 0,
-            attempt: 1,
-            step_id: "post",
-            action: "slack.send-message",
-            input: Some("{\"text\":\"hi\"}"),
-            idempotency_key: &key,
-            now,
-        },
         "bench",
+        "slack.send-message",
+        "{\"text\":\"hi\"}",
+        now,
     )
-    .await
-    .expect("start");
+    .await;
     let finish = FinishAttempt {
         run_id: id,
         step_index: 0,
@@ -78,6 +52,7 @@ async fn one_commit(store: &Store, id: &str, metered: bool, now: i64) -> Duratio
             },
         }),
     };
+    let runs = store.runs();
     let started = Instant::now();
     let done = runs
         .finish_attempt(&finish, RunUpdate::Continue { next_step: 1 }, "bench")

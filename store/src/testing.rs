@@ -11,6 +11,10 @@
 //! A test store is deleted by [`TestStore::cleanup`], or, when a test
 //! panics before getting there, when the [`TestStore`] is dropped, so a
 //! failing test leaves no schema behind in the shared database.
+//!
+//! [`claimed_run`] and [`start_first_step`] put a run where a test or
+//! benchmark of step commits needs it: inserted, claimed under a lease and
+//! its first step's attempt started.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -18,6 +22,8 @@ use std::time::Duration;
 use sqlx::Executor as _;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 
+use crate::runs::{NewAttempt, NewRun};
+use crate::workflows::TriggerKind;
 use crate::{Backend, Store};
 
 /// The PostgreSQL server tests use unless `WORKWAY_TEST_POSTGRES_URL` says otherwise.
@@ -329,6 +335,69 @@ pub async fn test_stores() -> Vec<TestStore> {
     let mut stores = vec![sqlite_store().await];
     stores.extend(postgres_store().await);
     stores
+}
+
+/// Insert run `run_id` of `owner` (workflow `w1` at version 1, started
+/// by hand) at `now`, and claim it for `host` for `lease_ms`: a run whose
+/// steps a test writes under that lease. Panics when either fails.
+pub async fn claimed_run(
+    store: &Store,
+    run_id: &str,
+    owner: &str,
+    host: &str,
+    lease_ms: i64,
+    now: i64,
+) {
+    let runs = store.runs();
+    runs.insert(&NewRun {
+        id: run_id,
+        workflow_id: "w1",
+        workflow_version: 1,
+        owner,
+        trigger_kind: TriggerKind::Manual,
+        trigger_data: "{}",
+        pins: "{}",
+        now,
+    })
+    .await
+    .expect("insert the run");
+    runs.claim_run(run_id, host, lease_ms, now)
+        .await
+        .expect("claim")
+        .expect("claimed");
+}
+
+/// Start attempt 1 of step 0 (`post`, calling `action` with `input`,
+/// idempotency key `<run_id>:0:1`) of run `run_id` under `host`'s lease at
+/// `now`, as the executor does before running it. Panics unless it
+/// started.
+pub async fn start_first_step(
+    store: &Store,
+    run_id: &str,
+    host: &str,
+    action: &str,
+    input: &str,
+    now: i64,
+) {
+    let key = format!("{run_id}:0:1");
+    let started = store
+        .runs()
+        .start_attempt(
+            &NewAttempt {
+                run_id,
+                step_index: 0,
+                attempt: 1,
+                step_id: "post",
+                action,
+                input: Some(input),
+                idempotency_key: &key,
+                now,
+            },
+            host,
+        )
+        .await
+        .expect("start");
+    assert!(started, "the attempt starts under the lease");
 }
 
 #[cfg(test)]

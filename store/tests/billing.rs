@@ -10,11 +10,8 @@ use proptest::prelude::*;
 use tokio::sync::Barrier;
 use workway_store::Store;
 use workway_store::billing::{NewPurchase, PurchaseState, StatementKind, StatementRow};
-use workway_store::runs::{
-    AttemptStatus, FinishAttempt, Metered, NewAttempt, NewRun, Price, RunUpdate,
-};
-use workway_store::testing::{TestStore, test_stores};
-use workway_store::workflows::TriggerKind;
+use workway_store::runs::{AttemptStatus, FinishAttempt, Metered, Price, RunUpdate};
+use workway_store::testing::{TestStore, claimed_run, start_first_step, test_stores};
 
 /// The standard tariff, as the engine gives it to the store.
 fn price(class: &str) -> Price {
@@ -50,6 +47,9 @@ fn at(month: u32, day: u32) -> i64 {
     (days_to_2026 + BEFORE[month0] + i64::from(day) - 1) * 86_400_000
 }
 
+/// The action the first step of every run here calls.
+const ACTION: &str = "slack.post_message";
+
 /// One execution: a run of `owner` inserted and claimed by `host`, its
 /// first step's attempt started at `start` and finished at `end` as
 /// `status`, metered as `class` of `integration`. Whether it committed.
@@ -67,59 +67,8 @@ async fn execute(
     let host = format!("host-{run_id}");
     // A lease long enough for a commit days later (late usage).
     claimed_run(store, run_id, owner, &host, 100 * 86_400_000, start).await;
-    start_step(store, run_id, &host, start).await;
+    start_first_step(store, run_id, &host, ACTION, "{}", start).await;
     finish_step(store, run_id, &host, owner, integration, class, status, end).await
-}
-
-/// Run `run_id` of `owner` inserted at `now` and claimed by `host` for
-/// `lease_ms`.
-async fn claimed_run(
-    store: &Store,
-    run_id: &str,
-    owner: &str,
-    host: &str,
-    lease_ms: i64,
-    now: i64,
-) {
-    let runs = store.runs();
-    runs.insert(&NewRun {
-        id: run_id,
-        workflow_id: "w1",
-        workflow_version: 1,
-        owner,
-        trigger_kind: TriggerKind::Manual,
-        trigger_data: "{}",
-        pins: "{}",
-        now,
-    })
-    .await
-    .expect("insert the run");
-    runs.claim_run(run_id, host, lease_ms, now)
-        .await
-        .expect("claim")
-        .expect("claimed");
-}
-
-async fn start_step(store: &Store, run_id: &str, host: &str, now: i64) {
-    let key = format!("{run_id}:0:1");
-    let started = store
-        .runs()
-        .start_attempt(
-            &NewAttempt {
-                run_id,
-                step_index: 0,
-                attempt: 1,
-                step_id: "post",
-                action: "slack.post_message",
-                input: Some("{}"),
-                idempotency_key: &key,
-                now,
-            },
-            host,
-        )
-        .await
-        .expect("start");
-    assert!(started, "the attempt starts under the lease");
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -348,14 +297,14 @@ async fn a_resumed_attempt_is_counted_once_and_a_lost_lease_counts_nothing() {
         let runs = s.runs();
         // Host A starts the step and dies before committing.
         claimed_run(s, "r1", "ann", "host-a", 1_000, at(5, 1)).await;
-        start_step(s, "r1", "host-a", at(5, 1)).await;
+        start_first_step(s, "r1", "host-a", ACTION, "{}", at(5, 1)).await;
         // Its lease lapses; host B takes the run over and runs the attempt again.
         let later = at(5, 1) + 5_000;
         runs.claim_run("r1", "host-b", 60_000, later)
             .await
             .expect("claim")
             .expect("taken over");
-        start_step(s, "r1", "host-b", later).await;
+        start_first_step(s, "r1", "host-b", ACTION, "{}", later).await;
         assert!(
             finish_step(
                 s,
@@ -424,7 +373,7 @@ async fn two_hosts_at_the_allowance_boundary_count_exactly_twenty_free() {
             let run = format!("race{i}");
             let host = format!("host-{run}");
             claimed_run(&t.store, &run, "ann", &host, 3_600_000, at(6, 4)).await;
-            start_step(&t.store, &run, &host, at(6, 4)).await;
+            start_first_step(&t.store, &run, &host, ACTION, "{}", at(6, 4)).await;
         }
         let barrier = Arc::new(Barrier::new(6));
         let mut tasks = Vec::new();

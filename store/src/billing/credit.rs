@@ -7,7 +7,7 @@
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
-use super::purchases::{PurchaseState, provider_account};
+use super::purchases::{PurchaseState, PurchaseTable, provider_account};
 use super::{Billing, user_account};
 use crate::StoreError;
 
@@ -39,6 +39,14 @@ pub struct CreditPurchaseRow {
 
 const COLUMNS: &str =
     "id, account_id, amount_cents, provider, provider_ref, state, created_at, updated_at";
+
+/// The `credit_purchases` table, for the queries it shares with
+/// `purchases`.
+const CREDIT_PURCHASES: PurchaseTable<CreditPurchaseRow> = PurchaseTable {
+    name: "credit_purchases",
+    columns: COLUMNS,
+    decode,
+};
 
 fn decode(row: &AnyRow) -> Result<CreditPurchaseRow, StoreError> {
     let state: String = row.try_get("state")?;
@@ -160,14 +168,9 @@ impl Billing<'_> {
         id: &str,
         provider_ref: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE credit_purchases SET provider_ref = $1 WHERE id = $2 AND state = 'pending'",
-        )
-        .bind(provider_ref)
-        .bind(id)
-        .execute(self.store.pool())
-        .await?;
-        Ok(())
+        CREDIT_PURCHASES
+            .set_provider_ref(self.store, id, provider_ref)
+            .await
     }
 
     /// `owner`'s prepaid credit left (mills).
@@ -181,14 +184,27 @@ impl Billing<'_> {
         &self,
         account_id: &str,
     ) -> Result<Vec<CreditPurchaseRow>, StoreError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM credit_purchases WHERE account_id = $1 \
-             ORDER BY created_at DESC, id DESC LIMIT 200"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(account_id)
-            .fetch_all(self.store.pool())
-            .await?;
-        rows.iter().map(decode).collect()
+        CREDIT_PURCHASES.of_account(self.store, account_id).await
+    }
+
+    /// Credit purchase `id`, whoever made it: what a purchase just made
+    /// stands at, without reading the buyer's others.
+    pub async fn credit_purchase_by_id(
+        &self,
+        id: &str,
+    ) -> Result<Option<CreditPurchaseRow>, StoreError> {
+        CREDIT_PURCHASES.by_id(self.store, id).await
+    }
+
+    /// The credit purchase `provider` knows as `provider_ref`: the one
+    /// its notification (a webhook) is about.
+    pub async fn credit_purchase_by_ref(
+        &self,
+        provider: &str,
+        provider_ref: &str,
+    ) -> Result<Option<CreditPurchaseRow>, StoreError> {
+        CREDIT_PURCHASES
+            .by_ref(self.store, provider, provider_ref)
+            .await
     }
 }

@@ -8,7 +8,7 @@ use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
 use super::{Billing, developer_account};
-use crate::StoreError;
+use crate::{Store, StoreError};
 
 stored_enum! {
     /// Where a purchase is.
@@ -91,6 +91,95 @@ fn decode(row: &AnyRow) -> Result<PurchaseRow, StoreError> {
     })
 }
 
+/// The `purchases` table, for the queries it shares with
+/// `credit_purchases`.
+const PURCHASES: PurchaseTable<PurchaseRow> = PurchaseTable {
+    name: "purchases",
+    columns: COLUMNS,
+    decode,
+};
+
+/// A table of purchases (`purchases`, `credit_purchases`): rows with an
+/// id, a buyer (`account_id`), a payment provider and its reference, a
+/// state that starts `pending`, and when they were made. The queries the
+/// tables share, each reading rows of `T`.
+pub(super) struct PurchaseTable<T> {
+    /// The table's name.
+    pub(super) name: &'static str,
+    /// The columns `decode` reads.
+    pub(super) columns: &'static str,
+    /// One row of it.
+    pub(super) decode: fn(&AnyRow) -> Result<T, StoreError>,
+}
+
+impl<T> PurchaseTable<T> {
+    /// Note the provider's reference (its checkout) of pending purchase `id`.
+    pub(super) async fn set_provider_ref(
+        &self,
+        store: &Store,
+        id: &str,
+        provider_ref: &str,
+    ) -> Result<(), StoreError> {
+        let sql = format!(
+            "UPDATE {} SET provider_ref = $1 WHERE id = $2 AND state = 'pending'",
+            self.name
+        );
+        sqlx::query(&sql)
+            .bind(provider_ref)
+            .bind(id)
+            .execute(store.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Purchase `id`, whoever made it.
+    pub(super) async fn by_id(&self, store: &Store, id: &str) -> Result<Option<T>, StoreError> {
+        let sql = format!("SELECT {} FROM {} WHERE id = $1", self.columns, self.name);
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(store.pool())
+            .await?;
+        row.as_ref().map(self.decode).transpose()
+    }
+
+    /// The purchase `provider` knows as `provider_ref`.
+    pub(super) async fn by_ref(
+        &self,
+        store: &Store,
+        provider: &str,
+        provider_ref: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM {} WHERE provider = $1 AND provider_ref = $2",
+            self.columns, self.name
+        );
+        let row = sqlx::query(&sql)
+            .bind(provider)
+            .bind(provider_ref)
+            .fetch_optional(store.pool())
+            .await?;
+        row.as_ref().map(self.decode).transpose()
+    }
+
+    /// `account_id`'s purchases, newest first (at most 200).
+    pub(super) async fn of_account(
+        &self,
+        store: &Store,
+        account_id: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM {} WHERE account_id = $1 \
+             ORDER BY created_at DESC, id DESC LIMIT 200",
+            self.columns, self.name
+        );
+        let rows = sqlx::query(&sql)
+            .bind(account_id)
+            .fetch_all(store.pool())
+            .await?;
+        rows.iter().map(self.decode).collect()
+    }
+}
+
 /// The ledger account of money held at payment provider `provider`.
 pub fn provider_account(provider: &str) -> String {
     format!("payments:{provider}")
@@ -120,23 +209,15 @@ impl Billing<'_> {
 
     /// Note the provider's reference (its checkout) of pending purchase `id`.
     pub async fn set_provider_ref(&self, id: &str, provider_ref: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE purchases SET provider_ref = $1 WHERE id = $2 AND state = 'pending'")
-            .bind(provider_ref)
-            .bind(id)
-            .execute(self.store.pool())
-            .await?;
-        Ok(())
+        PURCHASES
+            .set_provider_ref(self.store, id, provider_ref)
+            .await
     }
 
     /// Purchase `id`, whoever made it (for admins and the provider's
     /// notifications).
     pub async fn purchase_by_id(&self, id: &str) -> Result<Option<PurchaseRow>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM purchases WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(self.store.pool())
-            .await?;
-        row.as_ref().map(decode).transpose()
+        PURCHASES.by_id(self.store, id).await
     }
 
     /// The purchase `provider` knows as `provider_ref`.
@@ -145,27 +226,12 @@ impl Billing<'_> {
         provider: &str,
         provider_ref: &str,
     ) -> Result<Option<PurchaseRow>, StoreError> {
-        let sql =
-            format!("SELECT {COLUMNS} FROM purchases WHERE provider = $1 AND provider_ref = $2");
-        let row = sqlx::query(&sql)
-            .bind(provider)
-            .bind(provider_ref)
-            .fetch_optional(self.store.pool())
-            .await?;
-        row.as_ref().map(decode).transpose()
+        PURCHASES.by_ref(self.store, provider, provider_ref).await
     }
 
     /// `account_id`'s purchases, newest first.
     pub async fn purchases_of(&self, account_id: &str) -> Result<Vec<PurchaseRow>, StoreError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM purchases WHERE account_id = $1 \
-             ORDER BY created_at DESC, id DESC LIMIT 200"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(account_id)
-            .fetch_all(self.store.pool())
-            .await?;
-        rows.iter().map(decode).collect()
+        PURCHASES.of_account(self.store, account_id).await
     }
 
     /// Pending purchase `id` is paid, with the provider's fee `fee_cents`:

@@ -212,25 +212,6 @@ impl Billing<'_> {
         now: i64,
         round: Rounding,
     ) -> Result<Option<StatementRow>, StoreError> {
-        let mut tx = self.store.pool().begin().await?;
-        // Claim the records first: on PostgreSQL this locks them, and a
-        // record committed after this statement is left for the next.
-        let claimed = sqlx::query(
-            "UPDATE usage_records SET statement_id = $1 \
-             WHERE owner = $2 AND statement_id IS NULL AND month <= $3 \
-             AND NOT EXISTS (SELECT 1 FROM statements s WHERE s.account_id = $2 \
-             AND s.kind = 'user' AND s.month = $3)",
-        )
-        .bind(id)
-        .bind(owner)
-        .bind(month)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if claimed == 0 {
-            tx.rollback().await?;
-            return Ok(None);
-        }
         let claim = Claim {
             kind: StatementKind::User,
             account_id: owner,
@@ -238,8 +219,7 @@ impl Billing<'_> {
             id,
             now,
         };
-        let Some(row) = claim.write(&mut tx, round).await? else {
-            tx.rollback().await?;
+        let Some((mut tx, row)) = claim.begin(self.store.pool(), round).await? else {
             return Ok(None);
         };
         post_charges(&mut tx, owner, id, now).await?;
@@ -282,25 +262,6 @@ impl Billing<'_> {
         now: i64,
         round: Rounding,
     ) -> Result<Option<StatementRow>, StoreError> {
-        let mut tx = self.store.pool().begin().await?;
-        let claimed = sqlx::query(
-            "UPDATE usage_records SET developer_statement_id = $1 \
-             WHERE developer = $2 AND developer_statement_id IS NULL \
-             AND statement_id IN (SELECT s.id FROM statements s \
-             WHERE s.kind = 'user' AND s.month <= $3) \
-             AND NOT EXISTS (SELECT 1 FROM statements d WHERE d.account_id = $2 \
-             AND d.kind = 'developer' AND d.month = $3)",
-        )
-        .bind(id)
-        .bind(developer)
-        .bind(month)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if claimed == 0 {
-            tx.rollback().await?;
-            return Ok(None);
-        }
         let claim = Claim {
             kind: StatementKind::Developer,
             account_id: developer,
@@ -308,8 +269,7 @@ impl Billing<'_> {
             id,
             now,
         };
-        let Some(row) = claim.write(&mut tx, round).await? else {
-            tx.rollback().await?;
+        let Some((tx, row)) = claim.begin(self.store.pool(), round).await? else {
             return Ok(None);
         };
         tx.commit().await?;
@@ -436,8 +396,9 @@ async fn post_charges(
     Ok(())
 }
 
-/// A statement whose usage records were just claimed (their
-/// `statement_id` or `developer_statement_id` set to `id`).
+/// A statement to finalize: its usage records are claimed (their
+/// `statement_id` or `developer_statement_id` set to `id`), then it is
+/// written from them.
 struct Claim<'a> {
     kind: StatementKind,
     account_id: &'a str,
@@ -447,6 +408,63 @@ struct Claim<'a> {
 }
 
 impl Claim<'_> {
+    /// The statement that claims the usage records of this statement (`$1`
+    /// its id, `$2` the account, `$3` the month), unless the account has
+    /// one of this kind and month already. A user's: their records of
+    /// the month or earlier on no statement. A developer's: those of
+    /// theirs charged to a user on a statement of the month or earlier
+    /// and not yet credited.
+    fn claim_sql(&self) -> &'static str {
+        match self.kind {
+            StatementKind::User => {
+                "UPDATE usage_records SET statement_id = $1 \
+                 WHERE owner = $2 AND statement_id IS NULL AND month <= $3 \
+                 AND NOT EXISTS (SELECT 1 FROM statements s WHERE s.account_id = $2 \
+                 AND s.kind = 'user' AND s.month = $3)"
+            }
+            StatementKind::Developer => {
+                "UPDATE usage_records SET developer_statement_id = $1 \
+                 WHERE developer = $2 AND developer_statement_id IS NULL \
+                 AND statement_id IN (SELECT s.id FROM statements s \
+                 WHERE s.kind = 'user' AND s.month <= $3) \
+                 AND NOT EXISTS (SELECT 1 FROM statements d WHERE d.account_id = $2 \
+                 AND d.kind = 'developer' AND d.month = $3)"
+            }
+        }
+    }
+
+    /// Begin the statement's transaction: claim its usage records first,
+    /// then write it ([`Claim::write`]). The transaction is returned open
+    /// with the statement, for the caller to add to and commit; `None`,
+    /// rolled back, when there was nothing to claim or the account has a
+    /// statement of this kind and month already (another host finalized
+    /// it).
+    async fn begin(
+        &self,
+        pool: &sqlx::AnyPool,
+        round: Rounding,
+    ) -> Result<Option<(sqlx::Transaction<'static, sqlx::Any>, StatementRow)>, StoreError> {
+        let mut tx = pool.begin().await?;
+        // Claim the records first: on PostgreSQL this locks them, and a
+        // record committed after this statement is left for the next.
+        let claimed = sqlx::query(self.claim_sql())
+            .bind(self.id)
+            .bind(self.account_id)
+            .bind(self.month)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if claimed == 0 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let Some(row) = self.write(&mut tx, round).await? else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        Ok(Some((tx, row)))
+    }
+
     /// Sum the claimed records into lines (a user statement adds up the
     /// charges, a developer statement the shares), round with the carried
     /// remainder, and write the statement once: `None` when the account

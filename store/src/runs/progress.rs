@@ -3,6 +3,8 @@
 //! holder's lease; and a run finished outside any lease (it cannot start,
 //! or a user cancels it).
 
+use std::sync::OnceLock;
+
 use super::{
     ATTEMPT_COLUMNS, AttemptStatus, FinishAttempt, NewAttempt, RunStatus, RunUpdate, Runs,
 };
@@ -25,31 +27,52 @@ fn bind<'q>(query: AnyQuery<'q>, arg: Arg<'q>) -> AnyQuery<'q> {
     }
 }
 
-/// The `SET` clause of `runs` that moves a run per `update`, with `now`
-/// at `$3` and its own values from `$4` (returned, in order).
-fn update_set(update: RunUpdate<'_>) -> (&'static str, Vec<Arg<'_>>) {
-    match update {
-        RunUpdate::Continue { next_step } => {
-            ("next_step = $4, updated_at = $3", vec![Arg::Int(next_step)])
+/// How a [`RunUpdate`] moves a run: which `SET` clause of `runs` it
+/// takes, so the statements built with one are built once per kind.
+#[derive(Debug, Clone, Copy)]
+enum Move {
+    Continue,
+    Wait,
+    Succeed,
+    Fail,
+}
+
+impl Move {
+    /// How many kinds there are.
+    const COUNT: usize = 4;
+
+    /// The `SET` clause of `runs`, with `now` at `$3` and the update's own
+    /// values from `$4`.
+    fn set(self) -> &'static str {
+        match self {
+            Move::Continue => "next_step = $4, updated_at = $3",
+            Move::Wait => {
+                "status = 'waiting', next_step = $4, not_before = $5, lease_owner = NULL, \
+                 lease_until = NULL, updated_at = $3"
+            }
+            Move::Succeed => {
+                "status = 'succeeded', lease_owner = NULL, lease_until = NULL, finished_at = $3, \
+                 updated_at = $3"
+            }
+            Move::Fail => {
+                "status = 'failed', error = $4, lease_owner = NULL, lease_until = NULL, \
+                 finished_at = $3, updated_at = $3"
+            }
         }
+    }
+}
+
+/// How `update` moves a run, and its own values (bound from `$4`, in
+/// order; as many for every update of one kind).
+fn update_set(update: RunUpdate<'_>) -> (Move, Vec<Arg<'_>>) {
+    match update {
+        RunUpdate::Continue { next_step } => (Move::Continue, vec![Arg::Int(next_step)]),
         RunUpdate::Wait {
             next_step,
             not_before,
-        } => (
-            "status = 'waiting', next_step = $4, not_before = $5, lease_owner = NULL, \
-             lease_until = NULL, updated_at = $3",
-            vec![Arg::Int(next_step), Arg::Int(not_before)],
-        ),
-        RunUpdate::Succeed => (
-            "status = 'succeeded', lease_owner = NULL, lease_until = NULL, finished_at = $3, \
-             updated_at = $3",
-            Vec::new(),
-        ),
-        RunUpdate::Fail { error } => (
-            "status = 'failed', error = $4, lease_owner = NULL, lease_until = NULL, \
-             finished_at = $3, updated_at = $3",
-            vec![Arg::Text(Some(error))],
-        ),
+        } => (Move::Wait, vec![Arg::Int(next_step), Arg::Int(not_before)]),
+        RunUpdate::Succeed => (Move::Succeed, Vec::new()),
+        RunUpdate::Fail { error } => (Move::Fail, vec![Arg::Text(Some(error))]),
     }
 }
 
@@ -68,8 +91,8 @@ async fn apply_update(
     now: i64,
     update: RunUpdate<'_>,
 ) -> Result<bool, StoreError> {
-    let (set, args) = update_set(update);
-    let sql = format!("UPDATE runs SET {set} WHERE {FENCE}");
+    let (how, args) = update_set(update);
+    let sql = format!("UPDATE runs SET {} WHERE {FENCE}", how.set());
     let mut query = sqlx::query(&sql).bind(run_id).bind(lease_owner).bind(now);
     for arg in args {
         query = bind(query, arg);
@@ -109,6 +132,150 @@ fn start_sql(backend: Backend) -> &'static str {
     }
 }
 
+/// The placeholders of [`Runs::finish_attempt`]'s statement after the
+/// run's (`$1` the run, `$2` the lease owner, `$3` now, then the update's
+/// own values): the attempt's result, then its usage record's (the
+/// [`Metered`](super::Metered) values). The one place that numbers them:
+/// [`bind_result`] binds them in this order.
+#[derive(Debug, Clone, Copy)]
+struct ResultPlaceholders {
+    status: usize,
+    output: usize,
+    error: usize,
+    report: usize,
+    retry_at: usize,
+    step: usize,
+    attempt: usize,
+    /// The usage record's: the owner, integration, class, compute units,
+    /// billable (1 or 0), free executions per month, the charge and the
+    /// developer's share of it (mills).
+    owner: usize,
+    integration: usize,
+    class: usize,
+    units: usize,
+    billable: usize,
+    free: usize,
+    charge: usize,
+    developer: usize,
+}
+
+impl ResultPlaceholders {
+    /// The placeholders after an update with `update_args` values of its own.
+    fn after_update(update_args: usize) -> Self {
+        let k = 4 + update_args;
+        ResultPlaceholders {
+            status: k,
+            output: k + 1,
+            error: k + 2,
+            report: k + 3,
+            retry_at: k + 4,
+            step: k + 5,
+            attempt: k + 6,
+            owner: k + 7,
+            integration: k + 8,
+            class: k + 9,
+            units: k + 10,
+            billable: k + 11,
+            free: k + 12,
+            charge: k + 13,
+            developer: k + 14,
+        }
+    }
+
+    /// The condition on `step_attempts` that selects the attempt while it
+    /// is running.
+    fn this_attempt(&self) -> String {
+        format!(
+            "run_id = $1 AND step_index = ${step} AND attempt = ${attempt} AND status = 'running'",
+            step = self.step,
+            attempt = self.attempt,
+        )
+    }
+
+    /// The `UPDATE` that records the running attempt's result, finished
+    /// now (`$3`); the caller adds its fence with `AND`.
+    fn record_result(&self) -> String {
+        format!(
+            "UPDATE step_attempts SET status = ${status}, output = ${output}, \
+             error = ${error}, report = ${report}, retry_at = ${retry_at}, finished_at = $3 \
+             WHERE {this_attempt}",
+            status = self.status,
+            output = self.output,
+            error = self.error,
+            report = self.report,
+            retry_at = self.retry_at,
+            this_attempt = self.this_attempt(),
+        )
+    }
+
+    /// The values of the usage record (in [`USAGE_COLUMNS`]' order) of
+    /// the finished attempt `source` (its `started_at` and `status`), with
+    /// `month` the month it started in and `seq` its number among its
+    /// user's billable executions of that month (NULL when not billable).
+    fn usage_values(&self, source: &str, month: &str, seq: &str) -> String {
+        format!(
+            "$1, ${step}, ${attempt}, ${owner}, ${integration}, \
+             (SELECT o.owner FROM integration_owners o WHERE o.integration = ${integration}), \
+             {month}, {source}.started_at, $3, {source}.status, ${class}, ${units}, \
+             {seq}, {charges}",
+            step = self.step,
+            attempt = self.attempt,
+            owner = self.owner,
+            integration = self.integration,
+            class = self.class,
+            units = self.units,
+            charges = charges_sql(seq, self.free, self.charge, self.developer),
+        )
+    }
+}
+
+/// Bind `f`'s result and, when it has one, its usage record to `query`
+/// (whose run and update values are bound), in the order
+/// [`ResultPlaceholders`] numbers them.
+fn bind_result<'q>(query: AnyQuery<'q>, f: &FinishAttempt<'q>) -> AnyQuery<'q> {
+    let query = query
+        .bind(f.status.as_str())
+        .bind(f.output)
+        .bind(f.error)
+        .bind(f.report)
+        .bind(f.retry_at)
+        .bind(f.step_index)
+        .bind(f.attempt);
+    match &f.usage {
+        Some(usage) => query
+            .bind(usage.owner)
+            .bind(usage.integration)
+            .bind(usage.class)
+            .bind(usage.compute_units)
+            .bind(i64::from(f.status == AttemptStatus::Succeeded))
+            .bind(usage.price.free_per_month)
+            .bind(usage.price.charge_mills)
+            .bind(usage.price.developer_mills),
+        None => query,
+    }
+}
+
+/// [`Runs::finish_attempt`]'s statement on `backend` for an update that
+/// moves the run `how` (with `update_args` values of its own), with a
+/// usage record when `metered`: built on first use and kept, so a commit
+/// does not build its SQL.
+fn finish_sql(backend: Backend, how: Move, update_args: usize, metered: bool) -> &'static str {
+    const VARIANTS: usize = 2 * Move::COUNT * 2;
+    static BUILT: [OnceLock<String>; VARIANTS] = [const { OnceLock::new() }; VARIANTS];
+    let backend_index = match backend {
+        Backend::Sqlite => 0,
+        Backend::Postgres => 1,
+    };
+    let slot = (backend_index * Move::COUNT + how as usize) * 2 + usize::from(metered);
+    BUILT[slot].get_or_init(|| {
+        let p = ResultPlaceholders::after_update(update_args);
+        match backend {
+            Backend::Postgres => finish_sql_postgres(how.set(), &p, metered),
+            Backend::Sqlite => finish_sql_sqlite(how.set(), &p, metered),
+        }
+    })
+}
+
 /// Record attempt `f`'s result and move the run per `update` in one call
 /// to SQLite (one round trip to its connection's thread instead of four):
 /// a transaction that holds the write lock from its start, finishes the
@@ -116,50 +283,34 @@ fn start_sql(backend: Backend) -> &'static str {
 /// if the attempt was finished (`changes()`), and reports whether it did
 /// (`finished`, 1 or 0; nothing was written when 0). With `metered`, the
 /// execution's usage record (see [`usage_sql_sqlite`]) in the same
-/// transaction. Placeholders as [`finish_sql_postgres`].
-fn finish_sql_sqlite(set: &str, update_args: usize, metered: bool) -> String {
-    let k = 4 + update_args;
-    let (status, output, error, report, retry_at, step, attempt) =
-        (k, k + 1, k + 2, k + 3, k + 4, k + 5, k + 6);
+/// transaction. Placeholders `p` (see [`ResultPlaceholders`]).
+fn finish_sql_sqlite(set: &str, p: &ResultPlaceholders, metered: bool) -> String {
     let usage = if metered {
-        usage_sql_sqlite(k)
+        usage_sql_sqlite(p)
     } else {
         String::new()
     };
     format!(
         "BEGIN IMMEDIATE; \
-         UPDATE step_attempts SET status = ${status}, output = ${output}, error = ${error}, \
-         report = ${report}, retry_at = ${retry_at}, finished_at = $3 \
-         WHERE run_id = $1 AND step_index = ${step} AND attempt = ${attempt} \
-         AND status = 'running' AND EXISTS (SELECT 1 FROM runs WHERE runs.id = $1 \
+         {record} AND EXISTS (SELECT 1 FROM runs WHERE runs.id = $1 \
          AND runs.status = 'running' AND runs.lease_owner = $2 AND runs.lease_until >= $3); \
          UPDATE runs SET {set} WHERE {FENCE} AND changes() = 1; \
          SELECT changes() AS finished; \
          {usage}\
-         COMMIT;"
+         COMMIT;",
+        record = p.record_result(),
     )
 }
 
 /// The usage record's statements in SQLite's finishing transaction, with
-/// the attempt's placeholders from `$k` and the usage's after them (see
-/// [`usage_placeholders`]). They apply only when this transaction
-/// finished the attempt: it is finished now, at this transaction's time,
-/// with no usage record yet (the record's key is the attempt's). A
-/// billable execution first adds one to its user's month (SQLite
-/// serialises writers, so the counts follow commit order), then takes
-/// that count as its number.
-fn usage_sql_sqlite(k: usize) -> String {
-    let (status, step, attempt) = (k, k + 5, k + 6);
-    let [
-        owner,
-        integration,
-        class,
-        units,
-        billable,
-        free,
-        charge,
-        developer,
-    ] = usage_placeholders(k);
+/// placeholders `p`. They apply only when this transaction finished the
+/// attempt: it is finished now, at this transaction's time, with no usage
+/// record yet (the record's key is the attempt's). A billable execution
+/// first adds one to its user's month (SQLite serialises writers, so the
+/// counts follow commit order), then takes that count as its number.
+fn usage_sql_sqlite(p: &ResultPlaceholders) -> String {
+    let (status, step, attempt) = (p.status, p.step, p.attempt);
+    let (owner, billable) = (p.owner, p.billable);
     let month = "strftime('%Y-%m', a.started_at / 1000, 'unixepoch')";
     let this = format!(
         "a.run_id = $1 AND a.step_index = ${step} AND a.attempt = ${attempt} \
@@ -172,23 +323,12 @@ fn usage_sql_sqlite(k: usize) -> String {
          SELECT ${owner}, {month}, 1 FROM step_attempts a WHERE {this} AND ${billable} = 1 \
          ON CONFLICT (owner, month) DO UPDATE SET billable = billable + 1; \
          INSERT INTO usage_records ({USAGE_COLUMNS}) \
-         SELECT $1, ${step}, ${attempt}, ${owner}, ${integration}, \
-         (SELECT o.owner FROM integration_owners o WHERE o.integration = ${integration}), \
-         {month}, a.started_at, $3, a.status, ${class}, ${units}, b.billable, \
-         {charges} \
+         SELECT {values} \
          FROM step_attempts a LEFT JOIN billing_months b ON ${billable} = 1 \
          AND b.owner = ${owner} AND b.month = {month} \
          WHERE {this}; ",
-        charges = charges_sql("b.billable", free, charge, developer),
+        values = p.usage_values("a", month, "b.billable"),
     )
-}
-
-/// The placeholders of a usage record, after an attempt's at `$k`: owner,
-/// integration, class, compute units, billable (1 or 0), free executions
-/// per month, the charge and the developer's share of it (mills).
-fn usage_placeholders(k: usize) -> [usize; 8] {
-    let first = k + 7;
-    std::array::from_fn(|i| first + i)
 }
 
 /// The charge, developer share and platform share of a usage record
@@ -214,24 +354,9 @@ const USAGE_COLUMNS: &str = "run_id, step_index, attempt, owner, integration, de
 /// the same statement: a billable one adds one to its user's month with
 /// an upsert, whose row lock orders concurrent commits of one user across
 /// hosts, and takes the count as its number.
-fn finish_sql_postgres(set: &str, update_args: usize, metered: bool) -> String {
-    let k = 4 + update_args;
-    let (status, output, error, report, retry_at, step, attempt) =
-        (k, k + 1, k + 2, k + 3, k + 4, k + 5, k + 6);
-    let this_attempt = format!(
-        "run_id = $1 AND step_index = ${step} AND attempt = ${attempt} AND status = 'running'"
-    );
+fn finish_sql_postgres(set: &str, p: &ResultPlaceholders, metered: bool) -> String {
     let usage = if metered {
-        let [
-            owner,
-            integration,
-            class,
-            units,
-            billable,
-            free,
-            charge,
-            developer,
-        ] = usage_placeholders(k);
+        let (owner, billable) = (p.owner, p.billable);
         let month = "to_char(to_timestamp(done.started_at / 1000) AT TIME ZONE 'UTC', 'YYYY-MM')";
         format!(
             ", counted AS (INSERT INTO billing_months (owner, month, billable) \
@@ -239,11 +364,8 @@ fn finish_sql_postgres(set: &str, update_args: usize, metered: bool) -> String {
              ON CONFLICT (owner, month) DO UPDATE SET billable = billing_months.billable + 1 \
              RETURNING billable), \
              metered AS (INSERT INTO usage_records ({USAGE_COLUMNS}) \
-             SELECT $1, ${step}, ${attempt}, ${owner}, ${integration}, \
-             (SELECT o.owner FROM integration_owners o WHERE o.integration = ${integration}), \
-             {month}, done.started_at, $3, done.status, ${class}, ${units}, \
-             (SELECT billable FROM counted), {charges} FROM done) ",
-            charges = charges_sql("(SELECT billable FROM counted)", free, charge, developer),
+             SELECT {values} FROM done) ",
+            values = p.usage_values("done", month, "(SELECT billable FROM counted)"),
         )
     } else {
         String::new()
@@ -251,11 +373,11 @@ fn finish_sql_postgres(set: &str, update_args: usize, metered: bool) -> String {
     format!(
         "WITH moved AS (UPDATE runs SET {set} WHERE {FENCE} \
          AND EXISTS (SELECT 1 FROM step_attempts WHERE {this_attempt}) RETURNING id), \
-         done AS (UPDATE step_attempts SET status = ${status}, output = ${output}, \
-         error = ${error}, report = ${report}, retry_at = ${retry_at}, finished_at = $3 \
-         WHERE {this_attempt} AND EXISTS (SELECT 1 FROM moved) \
+         done AS ({record} AND EXISTS (SELECT 1 FROM moved) \
          RETURNING run_id, started_at, status){usage} \
-         SELECT COUNT(*) AS finished FROM done"
+         SELECT COUNT(*) AS finished FROM done",
+        this_attempt = p.this_attempt(),
+        record = p.record_result(),
     )
 }
 
@@ -383,39 +505,16 @@ impl Runs<'_> {
                 f.attempt, f.step_index, f.run_id
             )));
         }
-        let (set, args) = update_set(update);
-        let metered = f.usage.is_some();
-        let sql = match self.store.backend() {
-            Backend::Postgres => finish_sql_postgres(set, args.len(), metered),
-            Backend::Sqlite => finish_sql_sqlite(set, args.len(), metered),
-        };
-        let mut query = sqlx::query(&sql)
+        let (how, args) = update_set(update);
+        let sql = finish_sql(self.store.backend(), how, args.len(), f.usage.is_some());
+        let mut query = sqlx::query(sql)
             .bind(f.run_id)
             .bind(lease_owner)
             .bind(f.now);
         for arg in args {
             query = bind(query, arg);
         }
-        let query = query
-            .bind(f.status.as_str())
-            .bind(f.output)
-            .bind(f.error)
-            .bind(f.report)
-            .bind(f.retry_at)
-            .bind(f.step_index)
-            .bind(f.attempt);
-        let query = match &f.usage {
-            Some(usage) => query
-                .bind(usage.owner)
-                .bind(usage.integration)
-                .bind(usage.class)
-                .bind(usage.compute_units)
-                .bind(i64::from(f.status == AttemptStatus::Succeeded))
-                .bind(usage.price.free_per_month)
-                .bind(usage.price.charge_mills)
-                .bind(usage.price.developer_mills),
-            None => query,
-        };
+        let query = bind_result(query, f);
         // One call either way; on SQLite it runs a whole transaction.
         let mut conn = self.store.grouped_pool().acquire().await?;
         let finished: i64 = match query.fetch_all(&mut *conn).await {
