@@ -142,6 +142,11 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
         "0018_purchases",
         Sql::Portable(include_str!("../migrations/0018_purchases.sql")),
     ),
+    (
+        19,
+        "0019_settlement",
+        Sql::Portable(include_str!("../migrations/0019_settlement.sql")),
+    ),
 ];
 
 /// The migrations compiled into this binary numbered up to `last`, for one

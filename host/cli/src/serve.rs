@@ -18,7 +18,7 @@ use tokio::sync::watch;
 
 use super::platform::PlatformOptions;
 use workway_engine::accounts;
-use workway_engine::billing::statements;
+use workway_engine::billing::{settlement, statements};
 use workway_engine::executor::{Executor, ExecutorConfig};
 use workway_engine::marketplace::figures::{self, RollupSettings};
 use workway_engine::metrics;
@@ -259,8 +259,9 @@ impl Chores {
 }
 
 /// One round of upkeep: sample the queue depth, fold the histograms, and
-/// once a minute purge ended rate-limit windows and sessions and finalize
-/// the monthly statements that are due.
+/// once a minute purge ended rate-limit windows and sessions, finalize
+/// the monthly statements that are due, and settle them (invoices and
+/// payouts through the payment provider).
 async fn housekeeping(platform: &Platform, chores: &mut Chores) -> anyhow::Result<()> {
     metrics::sample_queue_depth(&platform.store)
         .await
@@ -275,6 +276,9 @@ async fn housekeeping(platform: &Platform, chores: &mut Chores) -> anyhow::Resul
         statements::finalize_due(&platform.store, now, statements::GRACE_MS)
             .await
             .context("cannot finalize the monthly statements")?;
+        settlement::settle(platform, now)
+            .await
+            .context("cannot settle invoices and payouts")?;
     }
     Ok(())
 }

@@ -22,7 +22,10 @@ use workway_store::Store;
 use crate::config::{AccountConfig, ExecutorConfig, ServerConfig, TriggerLimits};
 use crate::events::Event;
 
-use crate::billing::payments::{LocalPayments, PaymentProvider};
+use crate::billing::payments::stripe::StripeSettingsError;
+use crate::billing::payments::{
+    LocalPayments, PaymentProvider, PaymentsConfig, ProviderKind, StripePayments,
+};
 use crate::catalog::Catalog;
 use crate::review::Registry;
 use workway_egress::{Egress, EgressConfig, EgressError};
@@ -50,6 +53,9 @@ use workway_vault::{Keyring, Vault};
 ///
 /// [server]
 /// max_connections = 1024
+///
+/// [payments]
+/// provider = "local"
 /// ```
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -67,6 +73,8 @@ pub struct HostConfig {
     /// How `workway serve` answers HTTP (timeouts, connections,
     /// shutdown); read by the HTTP server, not the platform.
     pub server: ServerConfig,
+    /// The payment provider (local by default: nothing is charged).
+    pub payments: PaymentsConfig,
 }
 
 impl HostConfig {
@@ -90,6 +98,9 @@ pub enum PlatformError {
     /// The OAuth provider settings are wrong.
     #[error(transparent)]
     Provider(#[from] ProviderError),
+    /// The payment provider's settings are wrong.
+    #[error(transparent)]
+    Payments(#[from] StripeSettingsError),
 }
 
 /// The services of one host process.
@@ -145,6 +156,30 @@ pub struct PublishError {
     pub source: Box<dyn std::error::Error + Send + Sync>,
 }
 
+/// The payment provider `config` names; the host's own requests to it go
+/// through `egress`.
+fn payments(
+    config: &PaymentsConfig,
+    egress: &Arc<Egress>,
+    public_url: &Option<String>,
+) -> Result<Arc<dyn PaymentProvider>, PlatformError> {
+    Ok(match (config.provider, &config.stripe) {
+        (ProviderKind::Local, _) => Arc::new(LocalPayments),
+        (ProviderKind::Stripe, Some(settings)) => Arc::new(StripePayments::new(
+            egress.clone(),
+            settings.clone(),
+            public_url.as_deref(),
+        )?),
+        (ProviderKind::Stripe, None) => {
+            return Err(PlatformError::Config(
+                "[payments] provider = \"stripe\" needs a [payments.stripe] table with \
+                 secret_key and webhook_secret"
+                    .into(),
+            ));
+        }
+    })
+}
+
 impl Platform {
     /// Wire the services: a vault over `store` sealing with `keyring`
     /// (refreshing through the configured providers), the executions'
@@ -160,6 +195,7 @@ impl Platform {
     ) -> Result<Platform, PlatformError> {
         let providers = Arc::new(ProviderRegistry::builtin().configure(&config.oauth)?);
         let token_egress = Arc::new(Egress::new(config.egress.clone())?);
+        let payments = payments(&config.payments, &token_egress, &config.server.public_url)?;
         let vault = Arc::new(Vault::new(store.clone(), keyring, providers, token_egress));
         let egress = Arc::new(Egress::new(config.egress.clone())?.with_credentials(vault.clone()));
         Ok(Platform {
@@ -173,7 +209,7 @@ impl Platform {
             accounts: config.accounts.clone(),
             public_url: config.server.public_url.clone(),
             registry: None,
-            payments: Arc::new(LocalPayments),
+            payments,
             subscriber,
         })
     }

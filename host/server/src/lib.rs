@@ -2,6 +2,8 @@
 //!
 //! - [`health`]: `/health`, `/health/live`, `/health/ready`;
 //! - [`hooks`]: `POST /v1/hooks/{token}`, the webhook trigger;
+//! - [`payment_hooks`]: `POST /v1/payments/stripe/webhook`, the payment
+//!   provider's notifications;
 //! - [`api`]: the authenticated platform API (accounts, tokens, and the
 //!   resources each account owns);
 //! - [`listener`]: the HTTP/1.1 server under them (timeouts, a connection
@@ -21,6 +23,7 @@ pub mod hooks;
 pub mod listener;
 pub mod observe;
 pub mod openapi;
+pub mod payment_hooks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -58,6 +61,7 @@ pub fn documented_routes() -> OpenApiRouter<Arc<Platform>> {
     OpenApiRouter::with_openapi(openapi::base())
         .merge(api::routes())
         .routes(routes!(hooks::deliver))
+        .routes(routes!(payment_hooks::stripe_webhook))
         .routes(routes!(health::health))
         .routes(routes!(health::live))
         .routes(routes!(health::ready))

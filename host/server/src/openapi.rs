@@ -106,7 +106,8 @@ const TAGS: &[(&str, &str)] = &[
     ),
     (
         "hooks",
-        "Webhook deliveries: a signed POST to a workflow's secret URL starts a run.",
+        "Webhook deliveries: a signed POST to a workflow's secret URL starts a run; the \
+         payment provider's signed notifications settle purchases, credit and invoices.",
     ),
     (
         "operations",

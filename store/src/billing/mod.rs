@@ -1,4 +1,4 @@
-//! Billing's tables (migrations 0017 and 0018): `billing_months` and
+//! Billing's tables (migrations 0017 to 0019): `billing_months` and
 //! `usage_records`, written with each step's result by
 //! [`crate::runs::Runs::finish_attempt`]; `statements`, finalized monthly;
 //! `ledger_entries`, the append-only double-entry ledger.
@@ -14,17 +14,22 @@
 //! - `purchases`: upfront purchases of paid integrations, from pending to
 //!   paid (the entitlement granted, the sale and fee posted) and refunded;
 //! - `credit`: prepaid credit, bought and drawn down by statements;
+//! - `settlement` (migration 0019): what the payment provider was asked
+//!   to do and reported back: notifications applied once, customers,
+//!   usage invoices, sale transfers to developers and payouts;
 //! - `ledger`: the entries, their balances and the reconciliation.
 
 mod credit;
 mod ledger;
 mod purchases;
+mod settlement;
 mod statements;
 mod usage;
 
 pub use credit::{CreditPurchaseRow, credit_account};
 pub use ledger::{Balance, LedgerEntry, Reconciliation};
 pub use purchases::{NewPurchase, PurchaseRow, PurchaseState, provider_account};
+pub use settlement::{InvoiceRow, PayoutClaim, PayoutRow};
 pub use statements::{Rounding, StatementKind, StatementLine, StatementRow, StatementSummary};
 pub use usage::{IntegrationUsage, UsageRecord, UsageSummary};
 

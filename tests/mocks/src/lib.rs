@@ -13,6 +13,9 @@
 //! - [`services`]: Gmail, Notion, Slack and Stripe, with state, the checks
 //!   a real server makes, and their real response and error shapes.
 
+// Stripe's objects are large `json!` literals.
+#![recursion_limit = "512"]
+
 mod api;
 mod oauth;
 mod request;

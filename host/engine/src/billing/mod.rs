@@ -7,10 +7,13 @@
 //! - `statements`: the monthly pass that finalizes users' and developers'
 //!   statements once a month and its grace period are over, and the views
 //!   of usage, drafts and earnings the API shows;
-//! - `payments`: the payment provider (the local one records payments as
-//!   paid and is not for production);
+//! - `payments`: the payment provider: the local one (records payments as
+//!   paid, not for production) or Stripe (Checkout destination charges,
+//!   invoices, Connect transfers, refunds, signed webhooks);
 //! - `purchases`: buying a paid integration (the entitlement comes with the
-//!   payment) and refunding it.
+//!   payment) or prepaid credit, and refunding a purchase;
+//! - `settlement`: the provider's notifications applied once, usage
+//!   invoices of finalized user statements and developer payouts.
 //!
 //! What is billed: one step execution of a workflow run that succeeded.
 //! Its usage record is written by the store in the transaction that
@@ -20,6 +23,7 @@
 pub mod months;
 pub mod payments;
 pub mod purchases;
+pub mod settlement;
 pub mod statements;
 pub mod tariff;
 

@@ -136,7 +136,8 @@ pub async fn buy(
 }
 
 /// Refund paid purchase `id` in full through its provider: the
-/// entitlement is removed and the sale reversed.
+/// entitlement is removed, the sale reversed, and the part of it the
+/// provider had moved to the developer taken back.
 pub async fn refund(platform: &Platform, id: &str) -> Result<PurchaseRow, PurchaseError> {
     let billing = platform.store.billing();
     let purchase = billing
@@ -147,16 +148,24 @@ pub async fn refund(platform: &Platform, id: &str) -> Result<PurchaseRow, Purcha
         return Err(PurchaseError::NotPaid(purchase.state));
     }
     if purchase.provider != platform.payments.name() {
-        return Err(PurchaseError::Provider(PaymentError(format!(
+        return Err(PurchaseError::Provider(PaymentError::Refused(format!(
             "the purchase was paid through `{}`, and this server uses `{}`",
             purchase.provider,
             platform.payments.name()
         ))));
     }
     let provider_ref = purchase.provider_ref.clone().unwrap_or_default();
-    platform.payments.refund(&provider_ref, id).await?;
+    let refunded = platform.payments.refund(&provider_ref, id).await?;
+    let now = workway_store::clock::now_ms();
+    billing.mark_refunded(id, now).await?;
     billing
-        .mark_refunded(id, workway_store::clock::now_ms())
+        .record_transfer_reversal(
+            id,
+            &purchase.provider,
+            refunded.reversed_cents,
+            purchase.developer.as_deref(),
+            now,
+        )
         .await?;
     billing
         .purchase_by_id(id)
@@ -214,10 +223,8 @@ pub async fn buy_credit(
         }
     };
     let row = billing
-        .credit_purchases_of(account)
+        .credit_purchase_by_id(&id)
         .await?
-        .into_iter()
-        .find(|p| p.id == id)
         .ok_or(PurchaseError::NotFound)?;
     Ok((row, url))
 }

@@ -31,14 +31,15 @@ use workway_engine::billing::purchases::{self, MAX_CREDIT_CENTS, MIN_CREDIT_CENT
 use workway_engine::billing::tariff::Tariff;
 use workway_engine::platform::Platform;
 use workway_store::billing::{
-    CreditPurchaseRow, IntegrationUsage, LedgerEntry, StatementKind, StatementLine, StatementRow,
-    StatementSummary,
+    CreditPurchaseRow, IntegrationUsage, InvoiceRow, LedgerEntry, StatementKind, StatementLine,
+    StatementRow, StatementSummary,
 };
 
 use super::auth::Caller;
 use super::body::ApiJson;
 use super::error::{ApiError, ErrorBody};
 use super::paging;
+use super::settlement::{InvoiceView, PayoutView};
 
 /// The prices in force.
 #[derive(Debug, Serialize, ToSchema)]
@@ -278,6 +279,9 @@ pub struct StatementView {
     pub lines: Vec<LineView>,
     /// When it was finalized (Unix ms).
     pub finalized_at: i64,
+    /// How it is being paid (user statements asking for money, once the
+    /// settlement pass sent the invoice).
+    pub invoice: Option<InvoiceView>,
 }
 
 impl From<&StatementRow> for StatementView {
@@ -296,6 +300,7 @@ impl From<&StatementRow> for StatementView {
             summary: (&s.summary).into(),
             lines: s.lines.iter().map(Into::into).collect(),
             finalized_at: s.finalized_at,
+            invoice: None,
         }
     }
 }
@@ -390,9 +395,13 @@ pub async fn statements(
     } else {
         None
     };
+    let invoices = billing.invoices_of(&principal.account_id).await?;
     Ok(Json(StatementsPage {
         draft,
-        items: rows.iter().map(Into::into).collect(),
+        items: rows
+            .iter()
+            .map(|row| with_invoice(row, &invoices))
+            .collect(),
         next_cursor,
     }))
 }
@@ -421,7 +430,22 @@ pub async fn statement(
         .statement(&principal.account_id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("statement"))?;
-    Ok(Json((&row).into()))
+    let invoices = platform
+        .store
+        .billing()
+        .invoices_of(&principal.account_id)
+        .await?;
+    Ok(Json(with_invoice(&row, &invoices)))
+}
+
+/// `row` as shown, with its invoice among `invoices`.
+fn with_invoice(row: &StatementRow, invoices: &[InvoiceRow]) -> StatementView {
+    let mut view = StatementView::from(row);
+    view.invoice = invoices
+        .iter()
+        .find(|i| i.statement_id == row.id)
+        .map(Into::into);
+    view
 }
 
 /// A developer's earnings of one usage month from one integration.
@@ -458,8 +482,10 @@ pub struct EarningsView {
     /// Shares not yet on a statement (usage this month, or charged to
     /// users and waiting for the month's developer statement).
     pub pending: Vec<EarningView>,
-    /// The developer statements, newest first (the payout of each).
+    /// The developer statements, newest first.
     pub statements: Vec<StatementView>,
+    /// Payouts through the payment provider, newest first.
+    pub payouts: Vec<PayoutView>,
 }
 
 /// The caller's earnings as a developer: their share of usage charges by
@@ -488,6 +514,12 @@ pub async fn earnings(
         credited: earnings_of(&credited),
         pending: earnings_of(&pending),
         statements: statements.iter().map(Into::into).collect(),
+        payouts: billing
+            .payouts_of(&principal.account_id)
+            .await?
+            .iter()
+            .map(Into::into)
+            .collect(),
     }))
 }
 

@@ -47,6 +47,7 @@ pub mod purchases;
 pub mod ratings;
 pub mod reviews;
 pub mod runs;
+pub mod settlement;
 pub mod submissions;
 pub mod workflows;
 

@@ -4,4 +4,5 @@ mod client;
 mod oauth;
 mod oauth_refresh;
 mod server;
+mod stripe;
 mod tls;

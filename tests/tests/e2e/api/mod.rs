@@ -12,6 +12,7 @@ mod key_connections;
 mod listing_changes;
 mod listings;
 mod oauth;
+mod payments;
 mod publishers;
 mod ratings;
 mod resources;
