@@ -9,7 +9,9 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use tokio::sync::Barrier;
 use workway_store::Store;
-use workway_store::billing::{NewPurchase, PurchaseState, StatementKind, StatementRow};
+use workway_store::billing::{
+    NewPurchase, PayoutClaim, PurchaseState, StatementKind, StatementRow, developer_account,
+};
 use workway_store::runs::{AttemptStatus, FinishAttempt, Metered, Price, RunUpdate};
 use workway_store::testing::{TestStore, claimed_run, start_first_step, test_stores};
 
@@ -633,6 +635,20 @@ enum Op {
     Finalize { month: u32 },
     /// User `user` buys `cents` of prepaid credit.
     Credit { user: u8, cents: i64 },
+    /// User `user` buys developer `dev`'s paid integration at `price`
+    /// cents, the provider reporting `fee` cents and moving the price to
+    /// the developer with the charge when `transfer`.
+    Buy {
+        user: u8,
+        dev: u8,
+        price: i64,
+        fee: i64,
+        transfer: bool,
+    },
+    /// The `pick`th purchase so far is refunded (its transfer reversed).
+    Refund { pick: usize },
+    /// Payouts are claimed for the finalized developer statements.
+    Payout,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -641,7 +657,24 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(user, dev, heavy, ok, month, late)| Op::Execute { user, dev, heavy, ok, month, late }),
         1 => (1u32..=3).prop_map(|month| Op::Finalize { month }),
         1 => (0u8..3, 1i64..300).prop_map(|(user, cents)| Op::Credit { user, cents }),
+        1 => (0u8..3, 0u8..2, 1900i64..=24900, 0i64..800, any::<bool>())
+            .prop_map(|(user, dev, price, fee, transfer)| Op::Buy { user, dev, price, fee, transfer }),
+        1 => any::<usize>().prop_map(|pick| Op::Refund { pick }),
+        1 => Just(Op::Payout),
     ]
+}
+
+/// The balance of `developer`'s payable account (mills; negative: owed).
+async fn payable(store: &Store, developer: &str) -> i64 {
+    let account = developer_account(Some(developer));
+    store
+        .billing()
+        .balances()
+        .await
+        .expect("balances")
+        .into_iter()
+        .find(|b| b.account == account)
+        .map_or(0, |b| b.balance_mills)
 }
 
 /// Run `ops` on `t` and check every money rule.
@@ -652,6 +685,9 @@ async fn check_history(t: &TestStore, ops: &[Op]) {
     }
     let mut finalized: Vec<StatementRow> = Vec::new();
     let mut bought: HashMap<String, i64> = HashMap::new();
+    // Purchases: (id, buyer, integration, price, transferred), refunded or not.
+    let mut sales: Vec<(String, String, String, i64, bool)> = Vec::new();
+    let mut refunded: Vec<String> = Vec::new();
     for (n, op) in ops.iter().enumerate() {
         match op {
             Op::Execute {
@@ -703,6 +739,107 @@ async fn check_history(t: &TestStore, ops: &[Op]) {
                         .expect("paid")
                 );
                 *bought.entry(owner).or_default() += cents * 10;
+            }
+            Op::Buy {
+                user,
+                dev,
+                price,
+                fee,
+                transfer,
+            } => {
+                let (id, buyer, app) = (format!("pu{n}"), format!("u{user}"), format!("app{dev}"));
+                if sales.iter().any(|(other, b, a, _, _)| {
+                    *b == buyer && *a == app && !refunded.contains(other)
+                }) {
+                    // Entitled already: the engine sells nothing twice.
+                    continue;
+                }
+                let billing = s.billing();
+                billing
+                    .create_purchase(&NewPurchase {
+                        id: &id,
+                        account_id: &buyer,
+                        integration: &app,
+                        price_cents: *price,
+                        fee_estimate_cents: 0,
+                        provider: "stripe",
+                        now: at(1, 2),
+                    })
+                    .await
+                    .expect("pending");
+                assert!(billing.mark_paid(&id, *fee, at(1, 2)).await.expect("paid"));
+                assert!(!billing.mark_paid(&id, *fee, at(1, 3)).await.expect("once"));
+                let developer = format!("dev{dev}");
+                if *transfer {
+                    assert!(
+                        billing
+                            .record_sale_transfer(
+                                &id,
+                                "stripe",
+                                "tr",
+                                *price,
+                                Some(&developer),
+                                at(1, 2)
+                            )
+                            .await
+                            .expect("transferred")
+                    );
+                }
+                sales.push((id, buyer, app, *price, *transfer));
+            }
+            Op::Refund { pick } => {
+                if sales.is_empty() {
+                    continue;
+                }
+                let (id, _, app, price, transfer) = &sales[pick % sales.len()];
+                let billing = s.billing();
+                let first = !refunded.contains(id);
+                assert_eq!(
+                    billing.mark_refunded(id, at(1, 4)).await.expect("refund"),
+                    first
+                );
+                let developer = format!("dev{}", &app[3..]);
+                let reversed = billing
+                    .record_transfer_reversal(id, "stripe", *price, Some(&developer), at(1, 4))
+                    .await
+                    .expect("reversal");
+                assert_eq!(reversed, first && *transfer);
+                if first {
+                    refunded.push(id.clone());
+                }
+            }
+            Op::Payout => {
+                let billing = s.billing();
+                for (statement, developer) in billing.statements_to_pay_out(100).await.expect("due")
+                {
+                    let id = format!("po-{statement}");
+                    let claimed = billing
+                        .claim_payout(&PayoutClaim {
+                            id: &id,
+                            statement_id: &statement,
+                            developer: &developer,
+                            destination: Some("acct_1"),
+                            provider: "stripe",
+                            now: at(4, 1),
+                        })
+                        .await
+                        .expect("claimed")
+                        .expect("not claimed before");
+                    // What is owed is paid to the cent; less than a cent waits.
+                    let left = payable(s, &developer).await;
+                    assert!(
+                        (-9..=0).contains(&left) || claimed.amount_cents == 0,
+                        "{left} {claimed:?}"
+                    );
+                    if claimed.amount_cents > 0 {
+                        assert!(
+                            billing
+                                .payout_sent(&id, "tr", at(4, 1))
+                                .await
+                                .expect("sent")
+                        );
+                    }
+                }
             }
             Op::Finalize { month } => {
                 let m = format!("2026-{month:02}");
@@ -799,6 +936,20 @@ async fn check_history(t: &TestStore, ops: &[Op]) {
                 .expect("read")
                 .as_ref(),
             Some(row)
+        );
+    }
+    // Entitled to exactly what was bought and not refunded.
+    for (id, buyer, app, _, _) in &sales {
+        let held = sales
+            .iter()
+            .any(|(other, b, a, _, _)| b == buyer && a == app && !refunded.contains(other));
+        assert_eq!(
+            s.listings()
+                .has_entitlement(buyer, app)
+                .await
+                .expect("read"),
+            held,
+            "{id}"
         );
     }
     // The ledger balances and equals what the statements charged.

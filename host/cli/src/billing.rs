@@ -110,12 +110,27 @@ struct Summary {
 }
 
 #[derive(Debug, Deserialize)]
+struct Invoice {
+    state: String,
+    url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
 struct Statement {
     id: String,
     month: String,
     adjustment_mills: i64,
     amount_cents: i64,
     summary: Summary,
+    invoice: Option<Invoice>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Payout {
+    statement_id: String,
+    amount_cents: i64,
+    state: String,
+    reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -145,6 +160,7 @@ struct Earnings {
     credited: Vec<Earning>,
     pending: Vec<Earning>,
     statements: Vec<Statement>,
+    payouts: Vec<Payout>,
 }
 
 /// `mills` in dollars to the mill: `$0.050`, `$12.345`.
@@ -246,12 +262,17 @@ fn print_statements(items: &[Statement]) {
         return;
     }
     println!(
-        "{:<8} {:>10} {:>12} {:>9} {:>6} {:>6} {:>6}  ID",
-        "MONTH", "AMOUNT", "ADJUSTMENTS", "LATE", "FREE", "LIGHT", "HEAVY"
+        "{:<8} {:>10} {:>12} {:>9} {:>6} {:>6} {:>6}  {:<15} ID",
+        "MONTH", "AMOUNT", "ADJUSTMENTS", "LATE", "FREE", "LIGHT", "HEAVY", "INVOICE"
     );
     for s in items {
+        let invoice = match (&s.invoice, s.amount_cents) {
+            (Some(i), _) => i.state.as_str(),
+            (None, 0) => "nothing due",
+            (None, _) => "being sent",
+        };
         println!(
-            "{:<8} {:>10} {:>12} {:>9} {:>6} {:>6} {:>6}  {}",
+            "{:<8} {:>10} {:>12} {:>9} {:>6} {:>6} {:>6}  {:<15} {}",
             s.month,
             cents(s.amount_cents),
             mills(s.adjustment_mills),
@@ -259,8 +280,14 @@ fn print_statements(items: &[Statement]) {
             s.summary.free,
             s.summary.light,
             s.summary.heavy,
+            invoice,
             s.id
         );
+        if let Some(url) = s.invoice.as_ref().and_then(|i| i.url.as_deref())
+            && s.invoice.as_ref().is_some_and(|i| i.state != "paid")
+        {
+            println!("         pay at {url}");
+        }
     }
 }
 
@@ -335,9 +362,21 @@ pub async fn earnings(server: &ServerOptions) -> anyhow::Result<ExitCode> {
         }
     }
     if !earnings.statements.is_empty() {
-        println!("\npayouts:");
+        println!("\nstatements:");
         for s in &earnings.statements {
             println!("{:<8} {:>10}  {}", s.month, cents(s.amount_cents), s.id);
+        }
+    }
+    if !earnings.payouts.is_empty() {
+        println!("\npayouts (what you were owed, to the cent):");
+        for p in &earnings.payouts {
+            let reason = p.reason.as_deref().unwrap_or("");
+            println!(
+                "{:>10}  {:<8} {}  {reason}",
+                cents(p.amount_cents),
+                p.state,
+                p.statement_id
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -135,30 +135,27 @@ impl Billing<'_> {
         provider_ref: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.store.pool().begin().await?;
         let sql = format!(
             "UPDATE credit_purchases SET state = 'paid', provider_ref = $1, updated_at = $2 \
              WHERE id = $3 AND state = 'pending' RETURNING {COLUMNS}"
         );
-        let Some(row) = sqlx::query(&sql)
-            .bind(provider_ref)
-            .bind(now)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-        else {
-            tx.rollback().await?;
-            return Ok(false);
-        };
-        let p = decode(&row)?;
-        let amount = p.amount_cents * 10;
-        let entries = [
-            (provider_account(&p.provider), "credit_purchase", amount),
-            (credit_account(&p.account_id), "credit_purchase", -amount),
-        ];
-        super::ledger::post(&mut tx, &format!("{id}.credit"), id, &entries, now).await?;
-        tx.commit().await?;
-        Ok(true)
+        let update = sqlx::query(&sql).bind(provider_ref).bind(now).bind(id);
+        let paid = super::ledger::transition(
+            self.store.pool(),
+            update,
+            decode,
+            |p: &CreditPurchaseRow| {
+                let amount = p.amount_cents * 10;
+                let entries = vec![
+                    (provider_account(&p.provider), "credit_purchase", amount),
+                    (credit_account(&p.account_id), "credit_purchase", -amount),
+                ];
+                (format!("{id}.credit"), id.to_string(), entries)
+            },
+            now,
+        )
+        .await?;
+        Ok(paid.is_some())
     }
 
     /// Note the provider's reference (its checkout) of pending credit

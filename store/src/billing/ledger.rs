@@ -123,6 +123,34 @@ pub(super) async fn post(
     Ok(())
 }
 
+/// What a state change posts: the ledger transaction's id, its reference
+/// and its entries (account, kind, mills).
+pub(super) type Posting = (String, String, Vec<(String, &'static str, i64)>);
+
+/// Move one row to a new state and post what the move owes, in one
+/// transaction: `update` is an `UPDATE ... RETURNING` of at most one row
+/// (guarded by the state it leaves), `decode` reads the row and
+/// `posting` says what to post for it. `None` when no row moved (moved
+/// already: a repeated notification or a second host).
+pub(super) async fn transition<'q, T>(
+    pool: &sqlx::AnyPool,
+    update: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    decode: fn(&AnyRow) -> Result<T, StoreError>,
+    posting: impl FnOnce(&T) -> Posting,
+    now: i64,
+) -> Result<Option<T>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let Some(row) = update.fetch_optional(&mut *tx).await? else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
+    let moved = decode(&row)?;
+    let (txn, reference, entries) = posting(&moved);
+    post(&mut tx, &txn, &reference, &entries, now).await?;
+    tx.commit().await?;
+    Ok(Some(moved))
+}
+
 impl Billing<'_> {
     /// Ledger entries in the order they were posted, after the entry
     /// (`posted_at`, `id`) when given, at most `limit`.

@@ -264,32 +264,32 @@ impl Billing<'_> {
         provider_ref: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.store.pool().begin().await?;
         let sql = format!(
             "UPDATE invoices SET state = 'paid', updated_at = $1 \
              WHERE provider = $2 AND provider_ref = $3 AND state <> 'paid' \
              RETURNING {INVOICE_COLUMNS}"
         );
-        let Some(row) = sqlx::query(&sql)
+        let update = sqlx::query(&sql)
             .bind(now)
             .bind(provider)
-            .bind(provider_ref)
-            .fetch_optional(&mut *tx)
-            .await?
-        else {
-            tx.rollback().await?;
-            return Ok(false);
-        };
-        let paid = invoice(&row)?;
-        let amount = paid.amount_cents * 10;
-        let entries = [
-            (provider_account(provider), "invoice_payment", amount),
-            (user_account(&paid.account_id), "invoice_payment", -amount),
-        ];
-        let txn = format!("{}.paid", paid.statement_id);
-        super::ledger::post(&mut tx, &txn, &paid.statement_id, &entries, now).await?;
-        tx.commit().await?;
-        Ok(true)
+            .bind(provider_ref);
+        let paid = super::ledger::transition(
+            self.store.pool(),
+            update,
+            invoice,
+            |paid: &InvoiceRow| {
+                let amount = paid.amount_cents * 10;
+                let entries = vec![
+                    (provider_account(provider), "invoice_payment", amount),
+                    (user_account(&paid.account_id), "invoice_payment", -amount),
+                ];
+                let txn = format!("{}.paid", paid.statement_id);
+                (txn, paid.statement_id.clone(), entries)
+            },
+            now,
+        )
+        .await?;
+        Ok(paid.is_some())
     }
 
     /// A payment of the invoice `provider` knows as `provider_ref` failed
@@ -545,34 +545,28 @@ impl Billing<'_> {
         reason: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.store.pool().begin().await?;
         let sql = format!(
             "UPDATE payouts SET state = 'failed', failure = $1, updated_at = $2 \
              WHERE id = $3 AND state = 'pending' RETURNING {PAYOUT_COLUMNS}"
         );
-        let Some(row) = sqlx::query(&sql)
-            .bind(reason)
-            .bind(now)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-        else {
-            tx.rollback().await?;
-            return Ok(false);
-        };
-        let failed = payout(&row)?;
-        let amount = failed.amount_cents * 10;
-        let entries = [
-            (
-                developer_account(Some(&failed.developer)),
-                "payout_failed",
-                -amount,
-            ),
-            (provider_account(&failed.provider), "payout_failed", amount),
-        ];
-        super::ledger::post(&mut tx, &format!("{id}.failed"), id, &entries, now).await?;
-        tx.commit().await?;
-        Ok(true)
+        let update = sqlx::query(&sql).bind(reason).bind(now).bind(id);
+        let failed = super::ledger::transition(
+            self.store.pool(),
+            update,
+            payout,
+            |failed: &PayoutRow| {
+                let amount = failed.amount_cents * 10;
+                let developer = developer_account(Some(&failed.developer));
+                let entries = vec![
+                    (developer, "payout_failed", -amount),
+                    (provider_account(&failed.provider), "payout_failed", amount),
+                ];
+                (format!("{id}.failed"), id.to_string(), entries)
+            },
+            now,
+        )
+        .await?;
+        Ok(failed.is_some())
     }
 
     /// `developer`'s payouts, newest first (at most 200).

@@ -135,15 +135,24 @@ async fn checkout_paid(
             .await?;
         return Ok(());
     }
+    // The checkout may be reported before `buy` noted its reference.
     let purchase = billing
         .purchase_by_id(reference)
         .await?
-        .filter(|p| p.provider == provider && p.provider_ref.as_deref() == Some(provider_ref))
+        .filter(|p| {
+            p.provider == provider
+                && p.provider_ref
+                    .as_deref()
+                    .is_none_or(|known| known == provider_ref)
+        })
         .ok_or_else(|| {
             SettlementError::Mismatch(format!(
                 "no purchase {reference} with checkout {provider_ref}"
             ))
         })?;
+    if purchase.provider_ref.is_none() {
+        billing.set_provider_ref(&purchase.id, provider_ref).await?;
+    }
     billing.mark_paid(&purchase.id, fee_cents, now).await?;
     if let Some((transfer_ref, amount_cents)) = transfer {
         billing
