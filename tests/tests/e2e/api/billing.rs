@@ -20,7 +20,7 @@ use crate::workflows::Deployment;
 
 /// A manual workflow with three Slack steps: three billable executions
 /// per run.
-fn three_posts() -> String {
+pub(super) fn three_posts() -> String {
     let step = |id: &str| {
         format!(
             "  - id: {id}\n    action: slack.send-message\n    input:\n      channel: \
@@ -33,6 +33,19 @@ fn three_posts() -> String {
         step("two"),
         step("three")
     )
+}
+
+/// Run the workflow `posts` `runs` times as `auth`, each to success.
+pub(super) async fn run_posts(api: &Api, d: &Deployment, auth: Auth<'_>, runs: usize) {
+    for _ in 0..runs {
+        let r = api
+            .post("/v1/runs", auth, &json!({"workflow": "posts"}))
+            .await;
+        assert_eq!(r.status, 202, "{}", r.json);
+        let id = r.json["run_id"].as_str().expect("a run id");
+        let (run, attempts) = d.finish(id, Duration::from_secs(60)).await;
+        crate::workflows::assert_succeeded(&run, &attempts);
+    }
 }
 
 #[tokio::test]
@@ -85,15 +98,7 @@ async fn usage_statements_earnings_and_the_ledger() {
             .await;
         assert_eq!(r.status, 201, "{}", r.json);
         // 8 runs of 3 steps: 24 executions, the last 4 charged.
-        for _ in 0..8 {
-            let r = api
-                .post("/v1/runs", ann.token(), &json!({"workflow": "posts"}))
-                .await;
-            assert_eq!(r.status, 202, "{}", r.json);
-            let id = r.json["run_id"].as_str().expect("a run id");
-            let (run, attempts) = d.finish(id, Duration::from_secs(60)).await;
-            crate::workflows::assert_succeeded(&run, &attempts);
-        }
+        run_posts(&api, &d, ann.token(), 8).await;
 
         let month = month_of(now_ms());
         let r = api.get("/v1/billing/usage", ann.token()).await;

@@ -13,7 +13,6 @@
 //! ledger reconciling throughout.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 use workway_engine::accounts::Role;
@@ -21,13 +20,13 @@ use workway_engine::billing::months::month_of;
 use workway_engine::billing::payments::{PaymentsConfig, ProviderKind, StripeSettings};
 use workway_engine::billing::settlement::settle;
 use workway_engine::billing::statements::finalize_month;
-use workway_fixtures::CHANNEL;
 use workway_mocks::TestCa;
 use workway_mocks::services::AcceptedTokens;
 use workway_mocks::services::stripe::{HOST, StripeMock};
 use workway_store::clock::now_ms;
 use workway_store::testing::test_stores;
 
+use super::billing::{run_posts, three_posts};
 use super::client::{Api, Auth, account, approve, connect_slack, evolving, submit, with_roles};
 use crate::workflows::Deployment;
 
@@ -383,37 +382,17 @@ async fn purchases_credit_invoices_and_payouts_through_stripe() {
             .install(ann.token(), &json!({"integration": "slack"}))
             .await;
         assert_eq!(r.status, 201, "{}", r.json);
-        let step = |id: &str| {
-            format!(
-                "  - id: {id}\n    action: slack.send-message\n    input:\n      channel: \
-                 \"{CHANNEL}\"\n      text: \"billed\"\n"
-            )
-        };
-        let workflow = format!(
-            "name: posts\ntrigger: {{kind: manual}}\nsteps:\n{}{}{}",
-            step("one"),
-            step("two"),
-            step("three")
-        );
         let r = api
             .raw(
                 "POST",
                 "/v1/workflows",
                 ann.token(),
                 &[("content-type", "application/yaml")],
-                workflow.as_bytes(),
+                three_posts().as_bytes(),
             )
             .await;
         assert_eq!(r.status, 201, "{}", r.json);
-        for _ in 0..8 {
-            let r = api
-                .post("/v1/runs", ann.token(), &json!({"workflow": "posts"}))
-                .await;
-            assert_eq!(r.status, 202, "{}", r.json);
-            let id = r.json["run_id"].as_str().expect("a run id");
-            let (run, attempts) = d.finish(id, Duration::from_secs(60)).await;
-            crate::workflows::assert_succeeded(&run, &attempts);
-        }
+        run_posts(&api, &d, ann.token(), 8).await;
 
         // The month closes and settles: Ann is invoiced 20 cents through
         // Stripe (a customer made for her, an invoice item, a finalized
