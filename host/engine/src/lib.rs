@@ -21,6 +21,8 @@
 //! - [`platform`]: one process's services wired together, with the
 //!   **outbox** every event is published to;
 //! - [`hook_secrets`]: webhook workflows' signing secrets, sealed;
+//! - [`signing`]: the `t=...,v1=...` HMAC signature scheme of webhook
+//!   deliveries (Workway's own, and Stripe's);
 //! - [`reviewers`]: reviewer accounts approving, rejecting and revoking,
 //!   each signing with a key of their own, sealed;
 //! - [`installations`]: which approved version each user installed, and
@@ -56,5 +58,6 @@ pub mod platform;
 pub mod review;
 pub mod reviewers;
 pub mod saved;
+pub mod signing;
 pub mod stored_run;
 pub mod triggers;

@@ -206,7 +206,7 @@ pub enum NotificationError {
     Unsupported(&'static str),
     /// The signature is missing, malformed, wrong or too old.
     #[error("the notification's signature does not verify: {0}")]
-    Signature(&'static str),
+    Signature(String),
     /// The body is not a notification.
     #[error("the notification is not readable: {0}")]
     Malformed(String),

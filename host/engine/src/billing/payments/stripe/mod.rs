@@ -18,11 +18,11 @@
 //! - Payouts: Connect transfers to the developer's account.
 //! - Refunds: in full, with `reverse_transfer` when the sale was
 //!   transferred.
-//! - Webhooks: verified by `Stripe-Signature` (`signature`) and read into
-//!   the platform's terms (`events`).
+//! - Webhooks: verified by `Stripe-Signature` ([`crate::signing`], the
+//!   scheme Workway's own deliveries share) and read into the platform's
+//!   terms (`events`).
 
 mod events;
-mod signature;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +32,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use workway_capabilities::OutboundRequest;
 use workway_egress::Egress;
+
+use crate::signing;
 
 use super::{
     Checkout, CheckoutRequest, InvoiceRequest, Invoiced, Notification, NotificationError,
@@ -457,14 +459,18 @@ impl PaymentProvider for StripePayments {
         body: &[u8],
         now_s: i64,
     ) -> Result<Notification, NotificationError> {
-        signature::verify(
+        let header = header.ok_or_else(|| {
+            NotificationError::Signature("no Stripe-Signature header".to_string())
+        })?;
+        let tolerance = self.settings.webhook_tolerance_s.unsigned_abs();
+        signing::verify(
+            &self.settings.webhook_secret,
             header,
             body,
-            &self.settings.webhook_secret,
             now_s,
-            self.settings.webhook_tolerance_s,
+            tolerance,
         )
-        .map_err(NotificationError::Signature)?;
+        .map_err(|e| NotificationError::Signature(e.to_string()))?;
         events::read(self, body).await
     }
 }
