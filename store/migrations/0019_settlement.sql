@@ -46,6 +46,7 @@ CREATE TABLE invoices (
     provider_ref TEXT,
     url TEXT,
     state TEXT NOT NULL,
+    failure TEXT,
     attempts BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,

@@ -184,6 +184,13 @@ async fn an_invoice_is_made_once_per_statement_and_paid_once() {
             ("payment_failed", 1)
         );
         assert!(billing.invoices_of("bob").await.expect("read").is_empty());
+        assert!(
+            !billing
+                .invoice_refused("st_ann", "made already", 9)
+                .await
+                .expect("open"),
+            "only a pending invoice can be refused"
+        );
 
         assert!(
             billing
@@ -213,6 +220,105 @@ async fn an_invoice_is_made_once_per_statement_and_paid_once() {
         assert_eq!(b["user:ann:receivable"], 0, "{}", t.label);
         assert_eq!(b["payments:stripe"], 200);
         assert!(billing.reconcile().await.expect("reconciled").sum_mills == 0);
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_refused_invoice_fails_once_and_is_not_offered_again() {
+    for t in test_stores().await {
+        let billing = t.store.billing();
+        statement(&t, "st_cat", ("user", "cat", "2026-09"), 35).await;
+        let pending = billing
+            .invoices_to_make("stripe", 1, 50)
+            .await
+            .expect("claimed");
+        assert_eq!(pending.len(), 1);
+        assert!(
+            billing
+                .invoice_refused("st_cat", "No such customer: 'cus_x'", 2)
+                .await
+                .expect("failed")
+        );
+        assert!(
+            !billing
+                .invoice_refused("st_cat", "again", 3)
+                .await
+                .expect("once")
+        );
+        assert!(
+            billing
+                .invoices_to_make("stripe", 4, 50)
+                .await
+                .expect("none")
+                .is_empty(),
+            "{}",
+            t.label
+        );
+        let shown = billing.invoices_of("cat").await.expect("read");
+        assert_eq!(
+            (shown[0].state.as_str(), shown[0].failure.as_deref()),
+            ("failed", Some("No such customer: 'cus_x'"))
+        );
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn an_expired_checkout_buys_nothing() {
+    for t in test_stores().await {
+        own(&t, "ledgerly", "dev").await;
+        let billing = t.store.billing();
+        billing
+            .create_purchase(&NewPurchase {
+                id: "pu_x",
+                account_id: "ann",
+                integration: "ledgerly",
+                price_cents: 1900,
+                fee_estimate_cents: 85,
+                provider: "stripe",
+                now: 1,
+            })
+            .await
+            .expect("pending");
+        billing
+            .create_credit_purchase("cr_x", "ann", 500, "stripe", 1)
+            .await
+            .expect("pending");
+        assert!(billing.mark_expired("pu_x", 2).await.expect("expired"));
+        assert!(!billing.mark_expired("pu_x", 3).await.expect("once"));
+        assert!(
+            !billing.mark_paid("pu_x", 85, 4).await.expect("not pending"),
+            "{}",
+            t.label
+        );
+        assert!(
+            billing
+                .mark_credit_expired("cr_x", 2)
+                .await
+                .expect("expired")
+        );
+        assert!(
+            !billing
+                .mark_credit_paid("cr_x", "cs_x", 4)
+                .await
+                .expect("not pending")
+        );
+        let p = billing
+            .purchase_by_id("pu_x")
+            .await
+            .expect("read")
+            .expect("kept");
+        assert_eq!(p.state.as_str(), "expired");
+        assert!(
+            !t.store
+                .listings()
+                .has_entitlement("ann", "ledgerly")
+                .await
+                .expect("read")
+        );
+        assert_eq!(billing.credit_balance("ann").await.expect("balance"), 0);
+        assert_eq!(billing.reconcile().await.expect("reconciled").entries, 0);
         t.cleanup().await;
     }
 }

@@ -40,8 +40,9 @@ pub struct NotificationReceived {
 /// signing secret in `[payments.stripe] webhook_secret`. Events acted on:
 /// `checkout.session.completed` and `checkout.session.async_payment_succeeded`
 /// (a purchase or prepaid credit paid; the fee is read from the charge's
-/// balance transaction), `charge.refunded`, `invoice.paid`,
-/// `invoice.payment_failed`; others are acknowledged and ignored.
+/// balance transaction), `checkout.session.expired` (nothing bought),
+/// `charge.refunded`, `invoice.paid`, `invoice.payment_failed`; others are
+/// acknowledged and ignored.
 #[utoipa::path(
     post,
     path = "/v1/payments/stripe/webhook",

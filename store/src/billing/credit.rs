@@ -158,6 +158,12 @@ impl Billing<'_> {
         Ok(paid.is_some())
     }
 
+    /// Pending credit purchase `id`'s checkout expired unpaid (false when
+    /// it was not pending).
+    pub async fn mark_credit_expired(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        CREDIT_PURCHASES.expire(self.store, id, now).await
+    }
+
     /// Note the provider's reference (its checkout) of pending credit
     /// purchase `id`.
     pub async fn set_credit_provider_ref(

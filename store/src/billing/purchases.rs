@@ -19,6 +19,8 @@ stored_enum! {
         Paid = "paid",
         /// Refunded: the entitlement is gone.
         Refunded = "refunded",
+        /// The checkout expired unpaid: nothing was bought.
+        Expired = "expired",
     }
 }
 
@@ -132,6 +134,26 @@ impl<T> PurchaseTable<T> {
         Ok(())
     }
 
+    /// Pending purchase `id`'s checkout expired unpaid: it is `expired`
+    /// (false when it was not pending: paid meanwhile, or expired already).
+    pub(super) async fn expire(
+        &self,
+        store: &Store,
+        id: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let sql = format!(
+            "UPDATE {} SET state = 'expired', updated_at = $1 WHERE id = $2 AND state = 'pending'",
+            self.name
+        );
+        let done = sqlx::query(&sql)
+            .bind(now)
+            .bind(id)
+            .execute(store.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Purchase `id`, whoever made it.
     pub(super) async fn by_id(&self, store: &Store, id: &str) -> Result<Option<T>, StoreError> {
         let sql = format!("SELECT {} FROM {} WHERE id = $1", self.columns, self.name);
@@ -212,6 +234,12 @@ impl Billing<'_> {
         PURCHASES
             .set_provider_ref(self.store, id, provider_ref)
             .await
+    }
+
+    /// Pending purchase `id`'s checkout expired unpaid (false when it was
+    /// not pending).
+    pub async fn mark_expired(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        PURCHASES.expire(self.store, id, now).await
     }
 
     /// Purchase `id`, whoever made it (for admins and the provider's

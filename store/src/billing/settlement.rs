@@ -27,9 +27,12 @@ pub struct InvoiceRow {
     pub provider_ref: Option<String>,
     /// Where the user pays, when the provider has a page for it.
     pub url: Option<String>,
-    /// `pending` (not yet made at the provider), `open`, `paid` or
-    /// `payment_failed`.
+    /// `pending` (not yet made at the provider), `open`, `paid`,
+    /// `payment_failed` (the provider retries) or `failed` (the provider
+    /// refused to make it).
     pub state: String,
+    /// Why the provider refused to make it.
+    pub failure: Option<String>,
     /// Failed payment attempts the provider reported.
     pub attempts: i64,
     /// When it was created (Unix ms).
@@ -83,7 +86,7 @@ pub struct PayoutClaim<'a> {
 }
 
 const INVOICE_COLUMNS: &str = "statement_id, account_id, amount_cents, provider, provider_ref, \
-     url, state, attempts, created_at, updated_at";
+     url, state, failure, attempts, created_at, updated_at";
 
 const PAYOUT_COLUMNS: &str = "id, developer, statement_id, amount_cents, destination, provider, \
      provider_ref, state, failure, created_at, updated_at";
@@ -97,6 +100,7 @@ fn invoice(row: &AnyRow) -> Result<InvoiceRow, StoreError> {
         provider_ref: row.try_get("provider_ref")?,
         url: row.try_get("url")?,
         state: row.try_get("state")?,
+        failure: row.try_get("failure")?,
         attempts: row.try_get("attempts")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
@@ -208,8 +212,8 @@ impl Billing<'_> {
     ) -> Result<Vec<InvoiceRow>, StoreError> {
         sqlx::query(
             "INSERT INTO invoices (statement_id, account_id, amount_cents, provider, \
-             provider_ref, url, state, attempts, created_at, updated_at) \
-             SELECT s.id, s.account_id, s.amount_cents, $1, NULL, NULL, 'pending', 0, $2, $2 \
+             provider_ref, url, state, failure, attempts, created_at, updated_at) \
+             SELECT s.id, s.account_id, s.amount_cents, $1, NULL, NULL, 'pending', NULL, 0, $2, $2 \
              FROM statements s WHERE s.kind = 'user' AND s.amount_cents > 0 \
              AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.statement_id = s.id) \
              ORDER BY s.finalized_at, s.id LIMIT $3 \
@@ -252,6 +256,27 @@ impl Billing<'_> {
         .execute(self.store.pool())
         .await?;
         Ok(())
+    }
+
+    /// The provider refused to make pending invoice `statement_id` for
+    /// `reason` (a deleted customer, say): it is `failed` and not offered
+    /// again; the amount stays on the user's receivable.
+    pub async fn invoice_refused(
+        &self,
+        statement_id: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE invoices SET state = 'failed', failure = $1, updated_at = $2 \
+             WHERE statement_id = $3 AND state = 'pending'",
+        )
+        .bind(reason)
+        .bind(now)
+        .bind(statement_id)
+        .execute(self.store.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// The invoice `provider` knows as `provider_ref` was paid: in one

@@ -4,8 +4,9 @@
 //! - [`apply_notification`]: a provider notification (a Stripe webhook),
 //!   verified, applied once by its event id: a checkout paid (the
 //!   purchase paid with the fee the provider reports, the part transferred
-//!   to the developer, or the credit credited), a refund (the entitlement
-//!   removed, the transfer's reversal booked), an invoice paid or failed.
+//!   to the developer, or the credit credited) or expired unpaid, a refund
+//!   (the entitlement removed, the transfer's reversal booked), an invoice
+//!   paid or failed.
 //! - [`settle`]: run with the statements pass in `serve`/`worker`
 //!   upkeep: invoices for finalized user statements with something to
 //!   pay, payouts for finalized developer statements, and payouts the
@@ -78,6 +79,14 @@ pub async fn apply_notification(
             transfer,
         } => {
             checkout_paid(platform, reference, provider_ref, *fee_cents, transfer, now).await?;
+            Applied::Applied
+        }
+        PaymentEvent::CheckoutExpired { reference } => {
+            if reference.starts_with("cr_") {
+                billing.mark_credit_expired(reference, now).await?;
+            } else {
+                billing.mark_expired(reference, now).await?;
+            }
             Applied::Applied
         }
         PaymentEvent::Refunded {
@@ -302,6 +311,17 @@ async fn invoice_statements(
         match made {
             Ok(()) => done.invoices += 1,
             Err(Failure::Store(e)) => return Err(e),
+            Err(Failure::Provider(PaymentError::Refused(reason))) => {
+                done.errors += 1;
+                tracing::warn!(
+                    statement = invoice.statement_id,
+                    reason,
+                    "the provider refused the invoice; the amount stays receivable"
+                );
+                billing
+                    .invoice_refused(&invoice.statement_id, &reason, now)
+                    .await?;
+            }
             Err(Failure::Provider(e)) => {
                 done.errors += 1;
                 tracing::warn!(statement = invoice.statement_id, error = %e, "invoice not made; tried again next pass");

@@ -670,7 +670,7 @@ pub struct CreditPurchaseView {
     pub id: String,
     /// The credit bought (cents).
     pub amount_cents: i64,
-    /// `pending` or `paid`.
+    /// `pending`, `paid` or `expired` (the checkout ended unpaid).
     pub state: String,
     /// The payment provider (`local`: recorded as paid, no money moved).
     pub provider: String,

@@ -42,7 +42,7 @@ pub struct PurchaseView {
     pub fee_cents: Option<i64>,
     /// What the developer receives: the price minus the fee (cents), once paid.
     pub developer_cents: Option<i64>,
-    /// `pending`, `paid` or `refunded`.
+    /// `pending`, `paid`, `refunded` or `expired` (the checkout ended unpaid).
     pub state: String,
     /// The payment provider (`local`: recorded as paid, no money moved).
     pub provider: String,

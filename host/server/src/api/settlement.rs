@@ -11,9 +11,12 @@ use workway_store::billing::{InvoiceRow, PayoutRow};
 pub struct InvoiceView {
     /// What is asked (cents).
     pub amount_cents: i64,
-    /// `pending` (not yet at the provider), `open`, `paid` or
-    /// `payment_failed` (the provider tries again).
+    /// `pending` (not yet at the provider), `open`, `paid`,
+    /// `payment_failed` (the provider tries again) or `failed` (the
+    /// provider refused to make it; `reason` says why).
     pub state: String,
+    /// Why the provider refused to make it.
+    pub reason: Option<String>,
     /// Where to pay it, when the provider hosts a page.
     pub url: Option<String>,
     /// Failed payment attempts.
@@ -25,6 +28,7 @@ impl From<&InvoiceRow> for InvoiceView {
         InvoiceView {
             amount_cents: i.amount_cents,
             state: i.state.clone(),
+            reason: i.failure.clone(),
             url: i.url.clone(),
             attempts: i.attempts,
         }

@@ -493,6 +493,34 @@ async fn purchases_credit_invoices_and_payouts_through_stripe() {
         let again = settle(&d.platform, now_ms()).await.expect("settled");
         assert_eq!((again.invoices, again.payouts), (0, 0), "nothing twice");
 
+        // Bob tries again and walks away: the expired checkout buys nothing.
+        let r = api
+            .post(
+                "/v1/integrations/evolving/purchase",
+                bob.token(),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.json);
+        let session = r.json["checkout_url"]
+            .as_str()
+            .and_then(|url| url.rsplit('/').next())
+            .expect("a checkout")
+            .to_string();
+        let expired = mock.expire_checkout(&session).expect("expired");
+        let (status, answer) = deliver(&mock, &api, &expired).await;
+        assert_eq!(
+            (status, &answer["outcome"]),
+            (200, &json!("applied")),
+            "{answer}"
+        );
+        let r = api.get("/v1/billing/purchases", bob.token()).await;
+        assert_eq!(r.json["items"][0]["state"], json!("expired"), "{}", r.json);
+        let r = api
+            .install(bob.token(), &json!({"integration": "evolving"}))
+            .await;
+        assert_eq!(r.status, 402, "{}", r.json);
+
         let reconciled = store.billing().reconcile().await.expect("reconciled");
         assert!(reconciled.holds(), "{reconciled:?} ({})", t.label);
         t.cleanup().await;

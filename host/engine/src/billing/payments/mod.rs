@@ -151,6 +151,11 @@ pub enum PaymentEvent {
         /// The transfer to the developer's account, and its amount.
         transfer: Option<(String, i64)>,
     },
+    /// A checkout expired unpaid: nothing was bought.
+    CheckoutExpired {
+        /// The purchase (`pu_...`) or credit purchase (`cr_...`).
+        reference: String,
+    },
     /// A charge was refunded (in full or in part) at the provider.
     Refunded {
         /// The purchase.

@@ -30,6 +30,10 @@ pub(super) async fn read(
         "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
             checkout_paid(stripe, object).await?
         }
+        "checkout.session.expired" => match reference(object.get("metadata")) {
+            Some(reference) => PaymentEvent::CheckoutExpired { reference },
+            None => PaymentEvent::Ignored,
+        },
         "charge.refunded" => refunded(stripe, object).await?,
         "invoice.paid" => PaymentEvent::InvoicePaid {
             provider_ref: object_id(object)?,
