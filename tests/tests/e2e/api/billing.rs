@@ -15,12 +15,12 @@ use workway_fixtures::CHANNEL;
 use workway_store::clock::now_ms;
 use workway_store::testing::test_stores;
 
-use super::client::{Api, Auth, account, connect_slack, with_roles};
+use super::client::{Account, Api, Auth, account, connect_slack, with_roles};
 use crate::workflows::Deployment;
 
 /// A manual workflow with three Slack steps: three billable executions
 /// per run.
-pub(super) fn three_posts() -> String {
+fn three_posts() -> String {
     let step = |id: &str| {
         format!(
             "  - id: {id}\n    action: slack.send-message\n    input:\n      channel: \
@@ -35,11 +35,27 @@ pub(super) fn three_posts() -> String {
     )
 }
 
-/// Run the workflow `posts` `runs` times as `auth`, each to success.
-pub(super) async fn run_posts(api: &Api, d: &Deployment, auth: Auth<'_>, runs: usize) {
+/// `user` installs Slack, connects it, saves the workflow `posts` (three
+/// Slack steps) and runs it `runs` times, each to success.
+pub(super) async fn run_posts(api: &Api, d: &Deployment, user: &Account, runs: usize) {
+    let r = api
+        .install(user.token(), &json!({"integration": "slack"}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    connect_slack(d, &user.id).await;
+    let r = api
+        .raw(
+            "POST",
+            "/v1/workflows",
+            user.token(),
+            &[("content-type", "application/yaml")],
+            three_posts().as_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.json);
     for _ in 0..runs {
         let r = api
-            .post("/v1/runs", auth, &json!({"workflow": "posts"}))
+            .post("/v1/runs", user.token(), &json!({"workflow": "posts"}))
             .await;
         assert_eq!(r.status, 202, "{}", r.json);
         let id = r.json["run_id"].as_str().expect("a run id");
@@ -82,23 +98,8 @@ async fn usage_statements_earnings_and_the_ledger() {
         )
         .await;
 
-        let r = api
-            .install(ann.token(), &json!({"integration": "slack"}))
-            .await;
-        assert_eq!(r.status, 201, "{}", r.json);
-        connect_slack(&d, &ann.id).await;
-        let r = api
-            .raw(
-                "POST",
-                "/v1/workflows",
-                ann.token(),
-                &[("content-type", "application/yaml")],
-                three_posts().as_bytes(),
-            )
-            .await;
-        assert_eq!(r.status, 201, "{}", r.json);
         // 8 runs of 3 steps: 24 executions, the last 4 charged.
-        run_posts(&api, &d, ann.token(), 8).await;
+        run_posts(&api, &d, &ann, 8).await;
 
         let month = month_of(now_ms());
         let r = api.get("/v1/billing/usage", ann.token()).await;

@@ -26,8 +26,8 @@ use workway_mocks::services::stripe::{HOST, StripeMock};
 use workway_store::clock::now_ms;
 use workway_store::testing::test_stores;
 
-use super::billing::{run_posts, three_posts};
-use super::client::{Api, Auth, account, approve, connect_slack, evolving, submit, with_roles};
+use super::billing::run_posts;
+use super::client::{Api, Auth, account, approve, evolving, submit, with_roles};
 use crate::workflows::Deployment;
 
 const KEY: &str = "sk_test_workway_platform";
@@ -377,22 +377,7 @@ async fn purchases_credit_invoices_and_payouts_through_stripe() {
 
         // Ann's usage: 8 runs of 3 Slack steps, the last 4 charged (200
         // mills, dev's share 140).
-        connect_slack(&d, &ann.id).await;
-        let r = api
-            .install(ann.token(), &json!({"integration": "slack"}))
-            .await;
-        assert_eq!(r.status, 201, "{}", r.json);
-        let r = api
-            .raw(
-                "POST",
-                "/v1/workflows",
-                ann.token(),
-                &[("content-type", "application/yaml")],
-                three_posts().as_bytes(),
-            )
-            .await;
-        assert_eq!(r.status, 201, "{}", r.json);
-        run_posts(&api, &d, ann.token(), 8).await;
+        run_posts(&api, &d, &ann, 8).await;
 
         // The month closes and settles: Ann is invoiced 20 cents through
         // Stripe (a customer made for her, an invoice item, a finalized
