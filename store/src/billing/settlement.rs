@@ -279,6 +279,36 @@ impl Billing<'_> {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Invoice of statement `statement_id`, if one was claimed.
+    pub async fn invoice(&self, statement_id: &str) -> Result<Option<InvoiceRow>, StoreError> {
+        let sql = format!("SELECT {INVOICE_COLUMNS} FROM invoices WHERE statement_id = $1");
+        let row = sqlx::query(&sql)
+            .bind(statement_id)
+            .fetch_optional(self.store.pool())
+            .await?;
+        row.as_ref().map(invoice).transpose()
+    }
+
+    /// Failed invoice `statement_id` is made again (an admin fixed what the
+    /// provider refused): it is `pending`, made by the next settlement
+    /// pass. None when it is not failed.
+    pub async fn retry_invoice(
+        &self,
+        statement_id: &str,
+        now: i64,
+    ) -> Result<Option<InvoiceRow>, StoreError> {
+        let sql = format!(
+            "UPDATE invoices SET state = 'pending', failure = NULL, updated_at = $1 \
+             WHERE statement_id = $2 AND state = 'failed' RETURNING {INVOICE_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(now)
+            .bind(statement_id)
+            .fetch_optional(self.store.pool())
+            .await?;
+        row.as_ref().map(invoice).transpose()
+    }
+
     /// The invoice `provider` knows as `provider_ref` was paid: in one
     /// transaction it becomes paid and the ledger moves its amount from the
     /// user's receivable to the provider. False when it was paid already

@@ -108,6 +108,7 @@ pub fn routes() -> OpenApiRouter<Arc<Platform>> {
         .routes(routes!(purchases::buy))
         .routes(routes!(purchases::list))
         .routes(routes!(purchases::refund))
+        .routes(routes!(settlement::retry_invoice))
         .routes(routes!(integrations::list))
         .routes(routes!(integrations::show))
         .routes(routes!(integrations::versions))

@@ -24,7 +24,7 @@ use workway_mocks::TestCa;
 use workway_mocks::services::AcceptedTokens;
 use workway_mocks::services::stripe::{HOST, StripeMock};
 use workway_store::clock::now_ms;
-use workway_store::testing::test_stores;
+use workway_store::testing::{TestStore, test_stores};
 
 use super::billing::run_posts;
 use super::client::{Api, Auth, account, approve, evolving, submit, with_roles};
@@ -113,24 +113,31 @@ async fn buy_through_checkout(
     purchase
 }
 
+/// A deployment on `t` taking payments through a Stripe mock, its API,
+/// and the folder of the mock's CA certificate (kept while it runs).
+async fn on_stripe(t: &TestStore) -> (StripeMock, Deployment, Api, tempfile::TempDir) {
+    let ca = TestCa::new();
+    let certificates = tempfile::tempdir().expect("temp dir");
+    let ca_pem: PathBuf = ca.write_pem(certificates.path());
+    let mock = StripeMock::start(&ca, AcceptedTokens::exactly(KEY)).await;
+    let d = Deployment::start_with(t, crate::support::shared_runtime(), |c| {
+        c.accounts.api_requests_per_window = 1_000;
+        c.egress
+            .overrides
+            .push(format!("{HOST}:443=127.0.0.1:{}", mock.port()));
+        c.egress.extra_root_certificates.push(ca_pem);
+        c.payments = stripe_payments();
+    })
+    .await;
+    let api = Api::start(d.platform.clone()).await;
+    (mock, d, api, certificates)
+}
+
 #[tokio::test]
 async fn purchases_credit_invoices_and_payouts_through_stripe() {
     for t in test_stores().await {
-        let ca = TestCa::new();
-        let certificates = tempfile::tempdir().expect("temp dir");
-        let ca_pem: PathBuf = ca.write_pem(certificates.path());
-        let mock = StripeMock::start(&ca, AcceptedTokens::exactly(KEY)).await;
+        let (mock, d, api, _certificates) = on_stripe(&t).await;
         let connected = mock.add_connected_account();
-        let d = Deployment::start_with(&t, crate::support::shared_runtime(), |c| {
-            c.accounts.api_requests_per_window = 1_000;
-            c.egress
-                .overrides
-                .push(format!("{HOST}:443=127.0.0.1:{}", mock.port()));
-            c.egress.extra_root_certificates.push(ca_pem.clone());
-            c.payments = stripe_payments();
-        })
-        .await;
-        let api = Api::start(d.platform.clone()).await;
         let store = &d.platform.store;
         let (dev, dev_token) = with_roles(
             &api,
@@ -508,6 +515,89 @@ async fn purchases_credit_invoices_and_payouts_through_stripe() {
 
         let reconciled = store.billing().reconcile().await.expect("reconciled");
         assert!(reconciled.holds(), "{reconciled:?} ({})", t.label);
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn an_invoice_stripe_refuses_fails_and_an_admin_makes_it_again() {
+    for t in test_stores().await {
+        let (mock, d, api, _certificates) = on_stripe(&t).await;
+        let store = &d.platform.store;
+        let (_, admin) = with_roles(&api, store, "admin", &[Role::Admin], &["read", "admin"]).await;
+        let admin = Auth::Token(&admin);
+        let ann = account(&api, "ann").await;
+        run_posts(&api, &d, &ann, 8).await;
+        finalize_month(store, &month_of(now_ms()), now_ms())
+            .await
+            .expect("finalized");
+
+        // Stripe refuses the invoice item: the invoice fails with Stripe's
+        // reason and is not tried again.
+        mock.faults().push_for(
+            "/v1/invoiceitems",
+            StripeMock::error_with_param(
+                400,
+                "invalid_request_error",
+                Some("resource_missing"),
+                "No such customer: 'cus_gone'",
+                "customer",
+            ),
+        );
+        let settled = settle(&d.platform, now_ms()).await.expect("settled");
+        assert_eq!((settled.invoices, settled.errors), (0, 1), "{settled:?}");
+        let again = settle(&d.platform, now_ms()).await.expect("settled");
+        assert_eq!(
+            (again.invoices, again.errors),
+            (0, 0),
+            "not retried: {again:?}"
+        );
+        let r = api.get("/v1/billing/statements", ann.token()).await;
+        let statement = r.json["items"][0].clone();
+        let invoice = &statement["invoice"];
+        assert_eq!(
+            invoice["state"],
+            json!("failed"),
+            "{statement} ({})",
+            t.label
+        );
+        assert!(
+            invoice["reason"]
+                .as_str()
+                .is_some_and(|reason| reason.contains("No such customer")),
+            "{invoice}"
+        );
+        let id = statement["id"].as_str().expect("an id");
+        let retry = format!("/v1/admin/invoices/{id}/retry");
+
+        // Only an admin makes it again, once; then the next pass makes it.
+        let r = api.post(&retry, ann.token(), &json!({})).await;
+        assert_eq!(r.status, 403, "{}", r.json);
+        let r = api
+            .post("/v1/admin/invoices/st_nothing/retry", admin, &json!({}))
+            .await;
+        assert_eq!((r.status, r.code()), (404, "not_found"), "{}", r.json);
+        let r = api.post(&retry, admin, &json!({})).await;
+        assert_eq!(
+            (r.status, &r.json["state"]),
+            (200, &json!("pending")),
+            "{}",
+            r.json
+        );
+        let r = api.post(&retry, admin, &json!({})).await;
+        assert_eq!((r.status, r.code()), (409, "not_failed"), "{}", r.json);
+        let settled = settle(&d.platform, now_ms()).await.expect("settled");
+        assert_eq!((settled.invoices, settled.errors), (1, 0), "{settled:?}");
+        let invoices = mock.invoices();
+        assert_eq!(invoices.len(), 1, "{invoices:?}");
+        assert_eq!(invoices[0]["amount_due"], json!(20));
+        let r = api.get("/v1/billing/statements", ann.token()).await;
+        assert_eq!(
+            r.json["items"][0]["invoice"]["state"],
+            json!("open"),
+            "{}",
+            r.json
+        );
         t.cleanup().await;
     }
 }
