@@ -112,6 +112,17 @@ impl TestStore {
             .rows_affected()
     }
 
+    /// Make `owner` the account owning integration `integration`'s name,
+    /// as if they had published it (replacing any owner it had).
+    pub async fn own(&self, integration: &str, owner: &str) {
+        self.tamper(
+            "INSERT INTO integration_owners (integration, owner, submission_id, claimed_at) \
+             VALUES ($1, $2, 's', 0) ON CONFLICT (integration) DO UPDATE SET owner = $2",
+            &[integration, owner],
+        )
+        .await;
+    }
+
     /// The URL that opens this store.
     pub fn url(&self) -> &str {
         &self.url

@@ -115,19 +115,10 @@ async fn finish_step(
         .expect("finish")
 }
 
-async fn own(t: &TestStore, integration: &str, developer: &str) {
-    t.tamper(
-        "INSERT INTO integration_owners (integration, owner, submission_id, claimed_at) \
-         VALUES ($1, $2, 's', 0)",
-        &[integration, developer],
-    )
-    .await;
-}
-
 #[tokio::test]
 async fn executions_are_numbered_and_charged_past_the_allowance() {
     for t in test_stores().await {
-        own(&t, "slack", "dev-slack").await;
+        t.own("slack", "dev-slack").await;
         let s = &t.store;
         let (start, end) = (at(3, 2), at(3, 2) + 5);
         for i in 0..24 {
@@ -423,7 +414,7 @@ async fn two_hosts_at_the_allowance_boundary_count_exactly_twenty_free() {
 #[tokio::test]
 async fn statements_are_final_and_late_usage_lands_on_the_next() {
     for t in test_stores().await {
-        own(&t, "slack", "dev-slack").await;
+        t.own("slack", "dev-slack").await;
         let s = &t.store;
         let billing = s.billing();
         // 23 light executions in January: 3 charged (150 mills).
@@ -664,24 +655,11 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// The balance of `developer`'s payable account (mills; negative: owed).
-async fn payable(store: &Store, developer: &str) -> i64 {
-    let account = developer_account(Some(developer));
-    store
-        .billing()
-        .balances()
-        .await
-        .expect("balances")
-        .into_iter()
-        .find(|b| b.account == account)
-        .map_or(0, |b| b.balance_mills)
-}
-
 /// Run `ops` on `t` and check every money rule.
 async fn check_history(t: &TestStore, ops: &[Op]) {
     let s = &t.store;
     for dev in 0..2 {
-        own(t, &format!("app{dev}"), &format!("dev{dev}")).await;
+        t.own(&format!("app{dev}"), &format!("dev{dev}")).await;
     }
     let mut finalized: Vec<StatementRow> = Vec::new();
     let mut bought: HashMap<String, i64> = HashMap::new();
@@ -826,7 +804,10 @@ async fn check_history(t: &TestStore, ops: &[Op]) {
                         .expect("claimed")
                         .expect("not claimed before");
                     // What is owed is paid to the cent; less than a cent waits.
-                    let left = payable(s, &developer).await;
+                    let left = billing
+                        .balance(&developer_account(Some(&developer)))
+                        .await
+                        .expect("balance");
                     assert!(
                         (-9..=0).contains(&left) || claimed.amount_cents == 0,
                         "{left} {claimed:?}"
@@ -993,7 +974,7 @@ proptest! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_hosts_finalizing_one_statement_write_it_once() {
     for t in test_stores().await {
-        own(&t, "slack", "dev-slack").await;
+        t.own("slack", "dev-slack").await;
         for i in 0..22 {
             let run = format!("r{i}");
             assert!(
@@ -1053,7 +1034,7 @@ async fn two_hosts_finalizing_one_statement_write_it_once() {
 #[tokio::test]
 async fn a_purchase_is_paid_once_and_refunded_once() {
     for t in test_stores().await {
-        own(&t, "ledgerly", "dev-l").await;
+        t.own("ledgerly", "dev-l").await;
         let billing = t.store.billing();
         let p = billing
             .create_purchase(&NewPurchase {

@@ -67,14 +67,7 @@ pub(super) async fn balance_in(
     conn: &mut sqlx::AnyConnection,
     owner: &str,
 ) -> Result<i64, StoreError> {
-    let balance: i64 = sqlx::query_scalar(
-        "SELECT CAST(COALESCE(SUM(amount_mills), 0) AS BIGINT) FROM ledger_entries \
-         WHERE account = $1",
-    )
-    .bind(credit_account(owner))
-    .fetch_one(conn)
-    .await?;
-    Ok(-balance)
+    Ok(-super::ledger::balance_in(conn, &credit_account(owner)).await?)
 }
 
 /// Draw `mills` of `owner`'s credit down for statement `statement_id`:
@@ -197,17 +190,5 @@ impl Billing<'_> {
         id: &str,
     ) -> Result<Option<CreditPurchaseRow>, StoreError> {
         CREDIT_PURCHASES.by_id(self.store, id).await
-    }
-
-    /// The credit purchase `provider` knows as `provider_ref`: the one
-    /// its notification (a webhook) is about.
-    pub async fn credit_purchase_by_ref(
-        &self,
-        provider: &str,
-        provider_ref: &str,
-    ) -> Result<Option<CreditPurchaseRow>, StoreError> {
-        CREDIT_PURCHASES
-            .by_ref(self.store, provider, provider_ref)
-            .await
     }
 }

@@ -123,6 +123,21 @@ pub(super) async fn post(
     Ok(())
 }
 
+/// The balance of ledger account `account` (mills: debits positive,
+/// credits negative), in the caller's transaction.
+pub(super) async fn balance_in(
+    conn: &mut sqlx::AnyConnection,
+    account: &str,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(amount_mills), 0) AS BIGINT) FROM ledger_entries \
+         WHERE account = $1",
+    )
+    .bind(account)
+    .fetch_one(conn)
+    .await?)
+}
+
 /// What a state change posts: the ledger transaction's id, its reference
 /// and its entries (account, kind, mills).
 pub(super) type Posting = (String, String, Vec<(String, &'static str, i64)>);
@@ -152,6 +167,13 @@ pub(super) async fn transition<'q, T>(
 }
 
 impl Billing<'_> {
+    /// The balance of ledger account `account` (mills: debits positive,
+    /// credits negative; 0 without entries).
+    pub async fn balance(&self, account: &str) -> Result<i64, StoreError> {
+        let mut conn = self.store.pool().acquire().await?;
+        balance_in(&mut conn, account).await
+    }
+
     /// Ledger entries in the order they were posted, after the entry
     /// (`posted_at`, `id`) when given, at most `limit`.
     pub async fn ledger(

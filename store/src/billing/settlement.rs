@@ -516,13 +516,7 @@ impl Billing<'_> {
             return Ok(None);
         }
         let account = developer_account(Some(c.developer));
-        let balance: i64 = sqlx::query_scalar(
-            "SELECT CAST(COALESCE(SUM(amount_mills), 0) AS BIGINT) FROM ledger_entries \
-             WHERE account = $1",
-        )
-        .bind(&account)
-        .fetch_one(&mut *tx)
-        .await?;
+        let balance = super::ledger::balance_in(&mut tx, &account).await?;
         // A payable account is credited (negative) with what is owed.
         let owed_cents = (-balance).max(0) / 10;
         let (state, amount, failure) = match (owed_cents, c.destination) {

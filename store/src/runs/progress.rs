@@ -41,6 +41,15 @@ impl Move {
     /// How many kinds there are.
     const COUNT: usize = 4;
 
+    /// How many values of its own the update binds (from `$4`).
+    fn arg_count(self) -> usize {
+        match self {
+            Move::Succeed => 0,
+            Move::Continue | Move::Fail => 1,
+            Move::Wait => 2,
+        }
+    }
+
     /// The `SET` clause of `runs`, with `now` at `$3` and the update's own
     /// values from `$4`.
     fn set(self) -> &'static str {
@@ -63,16 +72,19 @@ impl Move {
 }
 
 /// How `update` moves a run, and its own values (bound from `$4`, in
-/// order; as many for every update of one kind).
-fn update_set(update: RunUpdate<'_>) -> (Move, Vec<Arg<'_>>) {
+/// order; [`Move::arg_count`] of them, without allocating).
+fn update_set(update: RunUpdate<'_>) -> (Move, [Option<Arg<'_>>; 2]) {
     match update {
-        RunUpdate::Continue { next_step } => (Move::Continue, vec![Arg::Int(next_step)]),
+        RunUpdate::Continue { next_step } => (Move::Continue, [Some(Arg::Int(next_step)), None]),
         RunUpdate::Wait {
             next_step,
             not_before,
-        } => (Move::Wait, vec![Arg::Int(next_step), Arg::Int(not_before)]),
-        RunUpdate::Succeed => (Move::Succeed, Vec::new()),
-        RunUpdate::Fail { error } => (Move::Fail, vec![Arg::Text(Some(error))]),
+        } => (
+            Move::Wait,
+            [Some(Arg::Int(next_step)), Some(Arg::Int(not_before))],
+        ),
+        RunUpdate::Succeed => (Move::Succeed, [None, None]),
+        RunUpdate::Fail { error } => (Move::Fail, [Some(Arg::Text(Some(error))), None]),
     }
 }
 
@@ -94,7 +106,7 @@ async fn apply_update(
     let (how, args) = update_set(update);
     let sql = format!("UPDATE runs SET {} WHERE {FENCE}", how.set());
     let mut query = sqlx::query(&sql).bind(run_id).bind(lease_owner).bind(now);
-    for arg in args {
+    for arg in args.into_iter().flatten() {
         query = bind(query, arg);
     }
     Ok(query.execute(conn).await?.rows_affected() == 1)
@@ -256,10 +268,9 @@ fn bind_result<'q>(query: AnyQuery<'q>, f: &FinishAttempt<'q>) -> AnyQuery<'q> {
 }
 
 /// [`Runs::finish_attempt`]'s statement on `backend` for an update that
-/// moves the run `how` (with `update_args` values of its own), with a
-/// usage record when `metered`: built on first use and kept, so a commit
-/// does not build its SQL.
-fn finish_sql(backend: Backend, how: Move, update_args: usize, metered: bool) -> &'static str {
+/// moves the run `how`, with a usage record when `metered`: built on first
+/// use and kept, so a commit does not build its SQL.
+fn finish_sql(backend: Backend, how: Move, metered: bool) -> &'static str {
     const VARIANTS: usize = 2 * Move::COUNT * 2;
     static BUILT: [OnceLock<String>; VARIANTS] = [const { OnceLock::new() }; VARIANTS];
     let backend_index = match backend {
@@ -268,7 +279,7 @@ fn finish_sql(backend: Backend, how: Move, update_args: usize, metered: bool) ->
     };
     let slot = (backend_index * Move::COUNT + how as usize) * 2 + usize::from(metered);
     BUILT[slot].get_or_init(|| {
-        let p = ResultPlaceholders::after_update(update_args);
+        let p = ResultPlaceholders::after_update(how.arg_count());
         match backend {
             Backend::Postgres => finish_sql_postgres(how.set(), &p, metered),
             Backend::Sqlite => finish_sql_sqlite(how.set(), &p, metered),
@@ -506,12 +517,12 @@ impl Runs<'_> {
             )));
         }
         let (how, args) = update_set(update);
-        let sql = finish_sql(self.store.backend(), how, args.len(), f.usage.is_some());
+        let sql = finish_sql(self.store.backend(), how, f.usage.is_some());
         let mut query = sqlx::query(sql)
             .bind(f.run_id)
             .bind(lease_owner)
             .bind(f.now);
-        for arg in args {
+        for arg in args.into_iter().flatten() {
             query = bind(query, arg);
         }
         let query = bind_result(query, f);

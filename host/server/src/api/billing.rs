@@ -430,12 +430,15 @@ pub async fn statement(
         .statement(&principal.account_id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("statement"))?;
-    let invoices = platform
+    let mut view = StatementView::from(&row);
+    view.invoice = platform
         .store
         .billing()
-        .invoices_of(&principal.account_id)
-        .await?;
-    Ok(Json(with_invoice(&row, &invoices)))
+        .invoice(&row.id)
+        .await?
+        .as_ref()
+        .map(Into::into);
+    Ok(Json(view))
 }
 
 /// `row` as shown, with its invoice among `invoices`.

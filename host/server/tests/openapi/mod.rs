@@ -339,6 +339,23 @@ fn the_document_says_what_clients_need() {
             .iter()
             .any(|p| p["in"] == "header" && p["name"] == "Workway-Signature")
     );
+    // Stripe's webhook takes Stripe's signature, no credential.
+    let stripe = &paths["/v1/payments/stripe/webhook"]["post"];
+    assert!(stripe.get("security").is_none(), "{stripe}");
+    assert!(
+        stripe["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .any(|p| p["in"] == "header" && p["name"] == "Stripe-Signature")
+    );
+    // Retrying a failed invoice is for admins, with the session's CSRF token.
+    let retry = &paths["/v1/admin/invoices/{statement_id}/retry"]["post"];
+    assert_eq!(
+        retry["security"],
+        json!([{"api_token": ["admin"]}, {"session": ["admin"], "csrf": []}]),
+        "{retry}"
+    );
     assert!(paths[workway_server::openapi::PATH]["get"].is_object());
     assert!(paths["/health/ready"]["get"].is_object());
     assert!(paths.get("/metrics").is_none(), "metrics are not JSON");

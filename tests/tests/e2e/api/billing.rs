@@ -91,12 +91,7 @@ async fn usage_statements_earnings_and_the_ledger() {
         )
         .await;
         // Slack's name belongs to `dev` (as if dev had published it).
-        t.tamper(
-            "INSERT INTO integration_owners (integration, owner, submission_id, claimed_at) \
-             VALUES ($1, $2, 's', 0) ON CONFLICT (integration) DO UPDATE SET owner = $2",
-            &["slack", &dev.id],
-        )
-        .await;
+        t.own("slack", &dev.id).await;
 
         // 8 runs of 3 steps: 24 executions, the last 4 charged.
         run_posts(&api, &d, &ann, 8).await;

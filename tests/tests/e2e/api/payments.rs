@@ -56,14 +56,7 @@ fn webhook_url(api: &Api) -> String {
 
 /// The ledger balance of `account` (mills), 0 when it has no entries.
 async fn balance(store: &workway_store::Store, account: &str) -> i64 {
-    store
-        .billing()
-        .balances()
-        .await
-        .expect("balances")
-        .into_iter()
-        .find(|b| b.account == account)
-        .map_or(0, |b| b.balance_mills)
+    store.billing().balance(account).await.expect("balance")
 }
 
 /// The request the mock received for `method path`, the last one.
@@ -171,12 +164,7 @@ async fn purchases_credit_invoices_and_payouts_through_stripe() {
             .await;
         assert_eq!(r.status, 200, "{}", r.json);
         // Slack's name is dev's too, so dev earns a share of Ann's usage.
-        t.tamper(
-            "INSERT INTO integration_owners (integration, owner, submission_id, claimed_at) \
-             VALUES ($1, $2, 's', 0) ON CONFLICT (integration) DO UPDATE SET owner = $2",
-            &["slack", &dev.id],
-        )
-        .await;
+        t.own("slack", &dev.id).await;
 
         // Ann buys before dev has a connected account: the platform
         // collects the price. The checkout is Stripe's: form-encoded, an
@@ -570,9 +558,22 @@ async fn an_invoice_stripe_refuses_fails_and_an_admin_makes_it_again() {
         let id = statement["id"].as_str().expect("an id");
         let retry = format!("/v1/admin/invoices/{id}/retry");
 
+        // Another account does not see Ann's statement or its invoice.
+        let bob = account(&api, "bob").await;
+        let r = api
+            .get(&format!("/v1/billing/statements/{id}"), bob.token())
+            .await;
+        assert_eq!((r.status, r.code()), (404, "not_found"), "{}", r.json);
+        let r = api
+            .get(&format!("/v1/billing/statements/{id}"), ann.token())
+            .await;
+        assert_eq!(r.json["invoice"]["state"], json!("failed"), "{}", r.json);
+
         // Only an admin makes it again, once; then the next pass makes it.
-        let r = api.post(&retry, ann.token(), &json!({})).await;
-        assert_eq!(r.status, 403, "{}", r.json);
+        for who in [&ann, &bob] {
+            let r = api.post(&retry, who.token(), &json!({})).await;
+            assert_eq!(r.status, 403, "{}", r.json);
+        }
         let r = api
             .post("/v1/admin/invoices/st_nothing/retry", admin, &json!({}))
             .await;
