@@ -192,3 +192,94 @@ impl ServerConfig {
         Duration::from_millis(self.shutdown_grace_ms)
     }
 }
+
+/// The vault's caches (`[vault]` in the host configuration file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VaultConfig {
+    /// How long an access token (and an owner's connection list) read
+    /// from the store may be served from this process, in milliseconds:
+    /// the bound on how long this host goes on using a connection after
+    /// another host disconnected, refreshed or flagged it. 0 turns the
+    /// caches off; at most [`VaultConfig::MAX_TOKEN_CACHE_MS`].
+    pub token_cache_ms: u64,
+    /// Connections the token cache holds at most (at least 1).
+    pub token_cache_entries: usize,
+}
+
+impl VaultConfig {
+    /// The longest cache bound allowed: a revocation must take effect
+    /// within a minute on every host, whatever the configuration says.
+    pub const MAX_TOKEN_CACHE_MS: u64 = 60_000;
+
+    /// The vault's settings from this configuration, or what is wrong
+    /// with it and what to write instead.
+    pub fn settings(&self) -> Result<workway_vault::VaultSettings, String> {
+        if self.token_cache_ms > Self::MAX_TOKEN_CACHE_MS {
+            return Err(format!(
+                "[vault] token_cache_ms = {} is too long: a disconnect must take effect on \
+                 every host within {} ms; set it between 0 (no cache) and {}",
+                self.token_cache_ms,
+                Self::MAX_TOKEN_CACHE_MS,
+                Self::MAX_TOKEN_CACHE_MS
+            ));
+        }
+        if self.token_cache_entries == 0 {
+            return Err(
+                "[vault] token_cache_entries = 0 holds nothing; set token_cache_ms = 0 to turn \
+                 the cache off, or at least 1 entry"
+                    .into(),
+            );
+        }
+        Ok(workway_vault::VaultSettings {
+            token_cache: Duration::from_millis(self.token_cache_ms),
+            token_cache_entries: self.token_cache_entries,
+            ..workway_vault::VaultSettings::default()
+        })
+    }
+}
+
+impl Default for VaultConfig {
+    fn default() -> Self {
+        let settings = workway_vault::VaultSettings::default();
+        VaultConfig {
+            token_cache_ms: u64::try_from(settings.token_cache.as_millis()).unwrap_or(u64::MAX),
+            token_cache_entries: settings.token_cache_entries,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vault(text: &str) -> Result<workway_vault::VaultSettings, String> {
+        let config: VaultConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.settings()
+    }
+
+    #[test]
+    fn the_vault_cache_bound_is_configurable_within_a_minute() {
+        let default = vault("").expect("the defaults are valid");
+        assert_eq!(default.token_cache, Duration::from_secs(1));
+        assert_eq!(default.token_cache_entries, 10_000);
+
+        let off = vault("token_cache_ms = 0").expect("0 turns the caches off");
+        assert_eq!(off.token_cache, Duration::ZERO);
+        let set = vault("token_cache_ms = 60000\ntoken_cache_entries = 5").expect("in range");
+        assert_eq!(set.token_cache, Duration::from_secs(60));
+        assert_eq!(set.token_cache_entries, 5);
+        // The refresh timings are not the cache's to change.
+        assert_eq!(
+            set.refresh_skew,
+            workway_vault::VaultSettings::default().refresh_skew
+        );
+
+        let long = vault("token_cache_ms = 60001").expect_err("past a minute");
+        assert!(long.contains("between 0 (no cache) and 60000"), "{long}");
+        let empty = vault("token_cache_entries = 0").expect_err("holds nothing");
+        assert!(empty.contains("token_cache_ms = 0"), "{empty}");
+        let typo = vault("token_cache_s = 5").expect_err("unknown field");
+        assert!(typo.contains("token_cache_s"), "{typo}");
+    }
+}

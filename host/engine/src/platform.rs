@@ -19,7 +19,7 @@ use serde::Deserialize;
 use tokio::sync::Notify;
 use workway_store::Store;
 
-use crate::config::{AccountConfig, ExecutorConfig, ServerConfig, TriggerLimits};
+use crate::config::{AccountConfig, ExecutorConfig, ServerConfig, TriggerLimits, VaultConfig};
 use crate::events::Event;
 
 use crate::billing::payments::stripe::StripeSettingsError;
@@ -56,6 +56,9 @@ use workway_vault::{Keyring, Vault};
 ///
 /// [payments]
 /// provider = "local"
+///
+/// [vault]
+/// token_cache_ms = 1000
 /// ```
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -75,6 +78,8 @@ pub struct HostConfig {
     pub server: ServerConfig,
     /// The payment provider (local by default: nothing is charged).
     pub payments: PaymentsConfig,
+    /// The vault's token and connection-list caches.
+    pub vault: VaultConfig,
 }
 
 impl HostConfig {
@@ -196,7 +201,11 @@ impl Platform {
         let providers = Arc::new(ProviderRegistry::builtin().configure(&config.oauth)?);
         let token_egress = Arc::new(Egress::new(config.egress.clone())?);
         let payments = payments(&config.payments, &token_egress, &config.server.public_url)?;
-        let vault = Arc::new(Vault::new(store.clone(), keyring, providers, token_egress));
+        let vault_settings = config.vault.settings().map_err(PlatformError::Config)?;
+        let vault = Arc::new(
+            Vault::new(store.clone(), keyring, providers, token_egress)
+                .with_settings(vault_settings),
+        );
         let egress = Arc::new(Egress::new(config.egress.clone())?.with_credentials(vault.clone()));
         Ok(Platform {
             store,

@@ -300,6 +300,11 @@ impl Vault {
         }
     }
 
+    /// The timings this vault refreshes and caches by.
+    pub fn settings(&self) -> &VaultSettings {
+        &self.settings
+    }
+
     /// The same vault with other timings (and an empty token cache).
     pub fn with_settings(mut self, settings: VaultSettings) -> Self {
         self.cache = cache_for(&settings, self.cache.clock());

@@ -1397,3 +1397,27 @@ fn admin_commands_make_the_first_accounts_and_serve_signs_them_in() {
 
     drop(served);
 }
+
+/// A host configuration whose vault cache would keep serving a revoked
+/// token too long is refused before the worker starts, saying what to set.
+#[test]
+fn a_worker_refuses_a_vault_cache_bound_past_a_minute() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let config = data.path().join("host.toml");
+    std::fs::write(&config, "[vault]\ntoken_cache_ms = 600000\n").expect("config written");
+    let envs = [
+        (
+            "WORKWAY_DATA_DIR",
+            data.path().to_str().expect("utf-8 path"),
+        ),
+        ("WORKWAY_CONFIG", config.to_str().expect("utf-8 path")),
+    ];
+    let out = workway_with(&["worker"], &envs);
+    assert!(!out.status.success(), "the worker started");
+    let err = stderr(&out);
+    assert!(
+        err.contains("token_cache_ms = 600000 is too long")
+            && err.contains("between 0 (no cache) and 60000"),
+        "{err}"
+    );
+}

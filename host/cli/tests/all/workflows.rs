@@ -149,7 +149,8 @@ fn deployment(database_url: &str, ca: &TestCa, s: &Services) -> Env {
         &config,
         format!(
             "[egress]\noverrides = [{}]\nextra_root_certificates = [{:?}]\n\n\
-             [executor]\nlease_ms = 1500\npoll_ms = 50\n",
+             [executor]\nlease_ms = 1500\npoll_ms = 50\n\n\
+             [vault]\ntoken_cache_ms = 500\n",
             overrides.join(", "),
             ca_pem.display().to_string()
         ),
