@@ -899,3 +899,26 @@ async fn connecting_for_an_installation_asks_for_exactly_its_approved_scopes() {
         t.cleanup().await;
     }
 }
+
+/// `[vault] token_cache_ms` reaches the platform's vault: the bound on how
+/// long a host serves a token another host revoked is what the operator
+/// configured, not the built-in second.
+#[tokio::test]
+async fn the_host_configuration_sets_the_vault_cache_bound() {
+    for t in test_stores().await {
+        let d =
+            workway_fixtures::Deployment::start_with(&t, crate::support::shared_runtime(), |c| {
+                c.vault.token_cache_ms = 0;
+                c.vault.token_cache_entries = 7;
+            })
+            .await;
+        let settings = d.platform.vault.settings();
+        assert_ne!(
+            workway_vault::VaultSettings::default().token_cache,
+            Duration::ZERO
+        );
+        assert_eq!(settings.token_cache, Duration::ZERO);
+        assert_eq!(settings.token_cache_entries, 7);
+        t.cleanup().await;
+    }
+}
