@@ -2,8 +2,8 @@
 # Run the whole test suite: unit tests, the store on SQLite and PostgreSQL,
 # the capability brokers against local mock servers, the runtime against
 # real components (including the adversarial ones), the first-party
-# integrations against their service mocks, the SDK's macro errors and the
-# CLI. (The benchmark crate has no tests; it runs with
+# integrations against their service mocks, the SDK's macro errors, the
+# CLI, and the web UI in a headless Chromium. (The benchmark crate has no tests; it runs with
 # scripts/bench.sh.) The PostgreSQL half of the store tests needs a server
 # at 127.0.0.1:5432. In CI (CI=true) or with WORKWAY_REQUIRE_POSTGRES=1 it
 # is installed and started here and its absence fails the run; a developer
@@ -29,6 +29,14 @@ WARNING
     }
     warn
     trap warn EXIT
+fi
+# The web UI's browser tests drive Debian's chromium through chromedriver.
+# In CI their absence fails the run; elsewhere the tests say they skipped.
+if [ "${CI:-}" = true ] || [ "${WORKWAY_REQUIRE_BROWSER:-}" = 1 ]; then
+    scripts/install-browser.sh
+    export WORKWAY_REQUIRE_BROWSER=1
+elif ! scripts/install-browser.sh; then
+    echo "!! chromium/chromedriver missing: the browser tests will skip (run scripts/install-browser.sh as root)" >&2
 fi
 cargo test --workspace --exclude workway-bench "$@"
 # The first-party integrations' own unit tests (MIME encoding, error

@@ -12,7 +12,9 @@
 //!   metrics, and `GET /metrics` (unauthenticated, like health: keep it
 //!   off the public internet);
 //! - [`openapi`]: the OpenAPI 3.1 document of every route but `/metrics`,
-//!   generated from the handlers and served at `GET /v1/openapi.json`.
+//!   generated from the handlers and served at `GET /v1/openapi.json`;
+//! - [`web`]: the web UI, server-rendered pages on the same sessions,
+//!   authorisation and handlers as the API.
 //!
 //! Every route is versioned under `/v1` except health and metrics, which
 //! load balancers, orchestrators and scrapers probe.
@@ -24,6 +26,7 @@ pub mod listener;
 pub mod observe;
 pub mod openapi;
 pub mod payment_hooks;
+pub mod web;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -75,10 +78,12 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     openapi::finish(documented_routes().into_openapi())
 }
 
-/// The API's routes over `platform`.
+/// The API's and the web UI's routes over `platform`.
 pub fn router(platform: Arc<Platform>) -> Router {
     let (routes, _document) = documented_routes().split_for_parts();
-    let routes = routes.route("/metrics", get(observe::metrics));
+    let routes = routes
+        .route("/metrics", get(observe::metrics))
+        .merge(web::routes());
     observe::observe(body_limits(routes)).with_state(platform)
 }
 

@@ -13,5 +13,6 @@ mod integrations;
 mod lean;
 mod registry;
 mod support;
+mod web;
 mod well_behaved;
 mod workflows;

@@ -175,16 +175,10 @@ pub async fn sign_in(
         now,
     )
     .await?;
-    let max_age = (signed_in.expires_at - now).max(0) / 1000;
-    let cookie = format!(
-        "{}={}; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age={max_age}",
-        sessions::COOKIE,
-        signed_in.session_id
-    );
     let mut headers = HeaderMap::new();
     headers.insert(
         header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(|e| ApiError::internal(&e))?,
+        session_cookie(&signed_in.session_id, signed_in.expires_at, now)?,
     );
     Ok((
         headers,
@@ -222,11 +216,34 @@ pub async fn sign_out(
         ));
     }
     sessions::sign_out(&platform.store, &caller.0, now_ms()).await?;
-    let cookie = format!(
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, cleared_session_cookie())],
+    ))
+}
+
+/// The `Set-Cookie` value of a session `session_id` that ends at
+/// `expires_at` (Unix ms; `now` is now): `HttpOnly; Secure;
+/// SameSite=Lax`, the API's and the web UI's alike.
+pub(crate) fn session_cookie(
+    session_id: &str,
+    expires_at: i64,
+    now: i64,
+) -> Result<HeaderValue, ApiError> {
+    let max_age = (expires_at - now).max(0) / 1000;
+    HeaderValue::from_str(&format!(
+        "{}={session_id}; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age={max_age}",
+        sessions::COOKIE
+    ))
+    .map_err(|e| ApiError::internal(&e))
+}
+
+/// The `Set-Cookie` value that clears the session cookie.
+pub(crate) fn cleared_session_cookie() -> String {
+    format!(
         "{}=; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=0",
         sessions::COOKIE
-    );
-    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]))
+    )
 }
 
 /// The caller's account.

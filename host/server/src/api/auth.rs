@@ -42,7 +42,7 @@ impl Caller {
 }
 
 /// The client's address, as the connection shows it.
-fn address(parts: &Parts) -> String {
+pub(crate) fn address(parts: &Parts) -> String {
     parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
@@ -51,7 +51,7 @@ fn address(parts: &Parts) -> String {
 }
 
 /// The value of the cookie `name` among `headers`' cookies.
-pub(super) fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -63,7 +63,7 @@ pub(super) fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<Stri
 }
 
 /// Count a request from `address` that carried no valid credential.
-async fn count_address(platform: &Platform, address: &str) -> Result<(), ApiError> {
+pub(crate) async fn count_address(platform: &Platform, address: &str) -> Result<(), ApiError> {
     let limit = platform.accounts.api_requests_per_window;
     let bucket = Bucket::Address(address.to_string());
     rate_limit::hit(
@@ -124,18 +124,26 @@ impl FromRequestParts<Arc<Platform>> for Caller {
                 "the API token or session is unknown, expired or revoked: sign in again",
             ));
         };
-        let bucket = match &principal.credential {
-            Credential::Token { id } => Bucket::Token(id.clone()),
-            Credential::Session { id_hash } => Bucket::Session(id_hash.clone()),
-        };
-        let limit = platform.accounts.api_requests_per_window;
-        rate_limit::hit(store, &platform.accounts, &bucket, limit, now)
-            .await?
-            .map_err(|l| {
-                ApiError::limited(l, "too many requests with this credential; retry later")
-            })?;
-        Ok(Caller(principal))
+        admit(platform, principal, now).await
     }
+}
+
+/// Count a request by `principal` against its credential's rate limit
+/// and admit it as a [`Caller`]: the API's and the web UI's one way in.
+pub(crate) async fn admit(
+    platform: &Platform,
+    principal: Principal,
+    now: i64,
+) -> Result<Caller, ApiError> {
+    let bucket = match &principal.credential {
+        Credential::Token { id } => Bucket::Token(id.clone()),
+        Credential::Session { id_hash } => Bucket::Session(id_hash.clone()),
+    };
+    let limit = platform.accounts.api_requests_per_window;
+    rate_limit::hit(&platform.store, &platform.accounts, &bucket, limit, now)
+        .await?
+        .map_err(|l| ApiError::limited(l, "too many requests with this credential; retry later"))?;
+    Ok(Caller(principal))
 }
 
 /// Whether `method` only reads.

@@ -93,6 +93,26 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// The stable code (`invalid_input`, `forbidden`, ...).
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// What was wrong and what to do, for people.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Seconds until a rate limit's window ends, on 429.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
+
+    /// The one input that was wrong, when `details.field` names it.
+    pub fn field(&self) -> Option<&str> {
+        self.details.get("field").and_then(Value::as_str)
+    }
 }
 
 /// The body of every error answer, as sent: the OpenAPI document's

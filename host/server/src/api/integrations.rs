@@ -110,17 +110,18 @@ fn summary(row: &SubmissionRow, manifest: &Manifest) -> IntegrationSummary {
 }
 
 /// `GET /v1/integrations`'s query: the search and the page.
-#[derive(Debug, Deserialize)]
+/// The web UI's marketplace page takes the same parameters.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SearchParams {
-    q: Option<String>,
-    category: Option<String>,
-    price: Option<String>,
-    max_price_cents: Option<String>,
-    provider: Option<String>,
-    sort: Option<String>,
-    limit: Option<String>,
-    cursor: Option<String>,
+    pub(crate) q: Option<String>,
+    pub(crate) category: Option<String>,
+    pub(crate) price: Option<String>,
+    pub(crate) max_price_cents: Option<String>,
+    pub(crate) provider: Option<String>,
+    pub(crate) sort: Option<String>,
+    pub(crate) limit: Option<String>,
+    pub(crate) cursor: Option<String>,
 }
 
 /// One integration a search found: what a result row shows, all public.

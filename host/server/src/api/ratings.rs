@@ -195,11 +195,11 @@ pub struct HideReview {
 }
 
 /// `GET /v1/integrations/{name}/reviews`'s query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
-    limit: Option<String>,
-    cursor: Option<String>,
+    pub(crate) limit: Option<String>,
+    pub(crate) cursor: Option<String>,
 }
 
 /// A refusal as the API answers it.

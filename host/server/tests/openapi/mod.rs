@@ -534,9 +534,18 @@ async fn the_server_serves_the_documented_routes_and_the_document() {
         let artifacts = tempfile::tempdir().expect("a temporary directory");
         let platform = platform(&t, artifacts.path());
 
-        // The real router serves the documented routes, and only those
-        // and /metrics.
-        let served = served_routes(&workway_server::router(platform.clone()));
+        // The real router serves the documented routes, and only those,
+        // /metrics and the web UI's pages (HTML, not the API).
+        let pages =
+            served_routes(&workway_server::web::routes().with_state::<()>(platform.clone()));
+        let served: BTreeSet<_> = served_routes(&workway_server::router(platform.clone()))
+            .difference(&pages)
+            .cloned()
+            .collect();
+        assert!(
+            pages.iter().all(|(path, _)| !path.starts_with("/v1/")),
+            "a page under /v1: {pages:?}"
+        );
         let undocumented: Vec<_> = served
             .difference(&documented)
             .filter(|(path, method)| !UNDOCUMENTED.contains(&(path.as_str(), method.as_str())))

@@ -48,6 +48,8 @@ pub struct Response {
     pub headers: Vec<(String, String)>,
     /// The body as JSON (`Null` when empty or not JSON).
     pub json: Value,
+    /// The body as text (an HTML page's source).
+    pub body: String,
 }
 
 impl Response {
@@ -137,6 +139,7 @@ impl Api {
             status,
             headers,
             json: serde_json::from_str(body).unwrap_or(Value::Null),
+            body: body.to_string(),
         }
     }
 

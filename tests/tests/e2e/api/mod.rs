@@ -5,7 +5,7 @@
 mod accounts;
 mod audit;
 mod billing;
-mod client;
+pub(crate) mod client;
 mod consent;
 mod figures;
 mod key_connections;

@@ -1,0 +1,390 @@
+//! The marketplace: search with filters and an order, a page at a time,
+//! and an integration's page: what it may do in plain words, its price,
+//! installs, success rate, ratings, reviews with the publisher's replies,
+//! and its versions.
+//!
+//! - `GET /marketplace?q=&category=&price=&provider=&sort=&cursor=`;
+//! - `GET /marketplace/{name}?reviews=`.
+//!
+//! Both call the API's handlers ([`crate::api::integrations::list`],
+//! [`crate::api::listings::show`], [`crate::api::ratings::list_reviews`])
+//! and render what they answer: the same checks, the same data.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+
+use workway_engine::marketplace::listings::CATEGORIES;
+use workway_engine::platform::Platform;
+use workway_registry::manifest::KNOWN_PROVIDERS;
+
+use super::error::WebError;
+use super::layout::{Nav, render, when};
+use super::session::Member;
+use crate::api::integrations::{self, SearchParams, SearchResultView};
+use crate::api::listings::{self, ListingView};
+use crate::api::ratings::{self, ListQuery, ReviewView};
+
+/// One choice of a filter's drop-down.
+struct Choice {
+    value: &'static str,
+    label: &'static str,
+    selected: bool,
+}
+
+fn choices(options: &[(&'static str, &'static str)], current: Option<&str>) -> Vec<Choice> {
+    options
+        .iter()
+        .map(|&(value, label)| Choice {
+            value,
+            label,
+            selected: current == Some(value),
+        })
+        .collect()
+}
+
+/// A search result as a row shows it.
+struct ResultLine {
+    name: String,
+    version: String,
+    summary: String,
+    categories: String,
+    price: String,
+    publisher: String,
+    verified: bool,
+    installs: String,
+    rating: String,
+    icon_url: Option<String>,
+}
+
+/// `n` installs, in words: `1 install`, `12 installs`.
+fn installs(n: i64) -> String {
+    format!("{n} install{}", if n == 1 { "" } else { "s" })
+}
+
+impl From<SearchResultView> for ResultLine {
+    fn from(r: SearchResultView) -> Self {
+        ResultLine {
+            price: r
+                .price_cents
+                .map(workway_engine::marketplace::listings::format_price)
+                .unwrap_or_else(|| "Free".to_string()),
+            publisher: r.publisher.unwrap_or_else(|| "Workway".to_string()),
+            rating: match r.rating_tenths {
+                Some(t) => format!("{}.{} ★ ({})", t / 10, t % 10, r.rating_count),
+                None => "no ratings yet".to_string(),
+            },
+            categories: r.categories.join(", "),
+            name: r.name,
+            version: r.version,
+            summary: r.summary,
+            verified: r.verified,
+            installs: installs(r.installs),
+            icon_url: r.icon_url,
+        }
+    }
+}
+
+/// The search page.
+#[derive(Template)]
+#[template(path = "marketplace.html")]
+struct SearchPage {
+    nav: Nav,
+    q: String,
+    categories: Vec<Choice>,
+    prices: Vec<Choice>,
+    providers: Vec<Choice>,
+    sorts: Vec<Choice>,
+    results: Vec<ResultLine>,
+    error: Option<String>,
+    next_page: Option<String>,
+    searched: bool,
+}
+
+/// The query string of the next page: this search with `cursor`.
+fn next_page(params: &SearchParams, cursor: &str) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    let given = [
+        ("q", &params.q),
+        ("category", &params.category),
+        ("price", &params.price),
+        ("provider", &params.provider),
+        ("sort", &params.sort),
+    ];
+    for (name, value) in given {
+        if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+            query.append_pair(name, v);
+        }
+    }
+    query.append_pair("cursor", cursor);
+    format!("/marketplace?{}", query.finish())
+}
+
+/// `GET /marketplace`.
+pub async fn search(
+    State(platform): State<Arc<Platform>>,
+    member: Member,
+    params: Result<Query<SearchParams>, QueryRejection>,
+) -> Result<Response, WebError> {
+    let params = match params {
+        Ok(Query(p)) => p,
+        Err(rejection) => {
+            return Err(member.fail(WebError::bad_request(format!(
+                "this search's address is not one the marketplace makes ({}): start a new search",
+                rejection.body_text()
+            ))));
+        }
+    };
+    let answer = integrations::list(
+        State(platform),
+        member.caller.clone(),
+        Ok(Query(params.clone())),
+    )
+    .await;
+    let (results, next, error, status) = match answer {
+        Ok(page) => {
+            let page = page.0;
+            let next = page.next_cursor.as_deref().map(|c| next_page(&params, c));
+            (
+                page.items.into_iter().map(ResultLine::from).collect(),
+                next,
+                None,
+                200,
+            )
+        }
+        Err(e) if e.status().is_client_error() && e.field().is_some() => {
+            (Vec::new(), None, Some(e.message().to_string()), 400)
+        }
+        Err(e) => return Err(member.fail(e)),
+    };
+    let category_options: Vec<(&'static str, &'static str)> =
+        CATEGORIES.iter().map(|c| (*c, *c)).collect();
+    let provider_options: Vec<(&'static str, &'static str)> =
+        KNOWN_PROVIDERS.iter().map(|p| (*p, *p)).collect();
+    let page = SearchPage {
+        nav: member.nav(),
+        searched: params.q.as_deref().is_some_and(|q| !q.is_empty())
+            || params.category.is_some()
+            || params.price.is_some()
+            || params.provider.is_some(),
+        q: params.q.clone().unwrap_or_default(),
+        categories: choices(&category_options, params.category.as_deref()),
+        prices: choices(
+            &[("free", "Free"), ("paid", "Paid")],
+            params.price.as_deref(),
+        ),
+        providers: choices(&provider_options, params.provider.as_deref()),
+        sorts: choices(
+            &[
+                ("relevance", "Best match"),
+                ("installs", "Most installed"),
+                ("rating", "Best rated"),
+                ("newest", "Newest"),
+            ],
+            params.sort.as_deref(),
+        ),
+        results,
+        error,
+        next_page: next,
+    };
+    let mut response = render(&page);
+    *response.status_mut() =
+        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK);
+    Ok(response)
+}
+
+/// `?reviews=` on an integration's page: the reviews' page cursor.
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    reviews: Option<String>,
+}
+
+/// What an integration may do, one plain sentence each.
+struct Permission {
+    what: String,
+    detail: Option<String>,
+}
+
+/// One bar of the rating histogram.
+struct StarBar {
+    stars: i64,
+    count: i64,
+    total: i64,
+}
+
+/// A review as the page shows it.
+struct ReviewLine {
+    author: String,
+    stars: String,
+    title: Option<String>,
+    body: String,
+    when: String,
+    reply: Option<(String, String)>,
+}
+
+impl From<ReviewView> for ReviewLine {
+    fn from(r: ReviewView) -> Self {
+        let stars = usize::try_from(r.rating.clamp(0, 5)).unwrap_or(0);
+        ReviewLine {
+            author: r.author.unwrap_or_else(|| "a former account".to_string()),
+            stars: format!("{}{}", "★".repeat(stars), "☆".repeat(5 - stars)),
+            title: r.title,
+            body: r.body,
+            when: when(r.updated_at),
+            reply: r.reply.map(|reply| (reply.body, when(reply.at))),
+        }
+    }
+}
+
+/// An integration's page.
+#[derive(Template)]
+#[template(path = "integration.html")]
+struct IntegrationPage {
+    nav: Nav,
+    listing: ListingView,
+    publisher: String,
+    verified: bool,
+    price: String,
+    permissions: Vec<Permission>,
+    installs: String,
+    success: String,
+    rating: String,
+    bars: Vec<StarBar>,
+    reviews: Vec<ReviewLine>,
+    more_reviews: Option<String>,
+    versions: Vec<(String, String, Option<String>)>,
+}
+
+/// What `listing` may do, in words: each host it may reach, each
+/// account it uses and each scope it asks for, with the provider's own
+/// description of the scope.
+fn permissions(listing: &ListingView) -> Vec<Permission> {
+    let mut out: Vec<Permission> = listing
+        .hosts
+        .iter()
+        .map(|host| Permission {
+            what: format!("Send requests to {host}"),
+            detail: None,
+        })
+        .collect();
+    for scope in &listing.scopes {
+        out.push(Permission {
+            what: format!(
+                "Use your {} account: {}",
+                capitalized(&scope.provider),
+                scope.scope
+            ),
+            detail: scope.description.clone(),
+        });
+    }
+    if out.is_empty() {
+        out.push(Permission {
+            what: "Nothing outside Workway: it reaches no host and no account".to_string(),
+            detail: None,
+        });
+    }
+    out
+}
+
+/// `word` with its first letter in upper case: `slack` → `Slack`.
+fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// A fraction from 0 to 1 as a percentage with one decimal.
+fn percent(rate: f64) -> String {
+    format!("{:.1}%", rate * 100.0)
+}
+
+/// `GET /marketplace/{name}`.
+pub async fn integration(
+    State(platform): State<Arc<Platform>>,
+    member: Member,
+    Path(name): Path<String>,
+    Query(page): Query<PageQuery>,
+) -> Result<Response, WebError> {
+    let listing = listings::show(
+        State(platform.clone()),
+        member.caller.clone(),
+        Path(name.clone()),
+    )
+    .await
+    .map_err(|e| member.fail(e))?
+    .0;
+    let reviews = ratings::list_reviews(
+        State(platform),
+        member.caller.clone(),
+        Path(name),
+        Ok(Query(ListQuery {
+            limit: Some("10".to_string()),
+            cursor: page.reviews,
+        })),
+    )
+    .await
+    .map_err(|e| member.fail(e))?
+    .0;
+    let figures = &listing.figures;
+    let total = reviews.summary.count;
+    let bars = (1..=5)
+        .rev()
+        .map(|stars| StarBar {
+            stars,
+            count: usize::try_from(stars - 1)
+                .ok()
+                .and_then(|i| reviews.summary.histogram.get(i).copied())
+                .unwrap_or(0),
+            total,
+        })
+        .collect();
+    let page = IntegrationPage {
+        nav: member.nav(),
+        publisher: listing
+            .publisher
+            .as_ref()
+            .and_then(|p| p.profile.as_ref().map(|p| p.display_name.clone()))
+            .unwrap_or_else(|| "Workway".to_string()),
+        verified: listing.publisher.as_ref().is_some_and(|p| p.verified),
+        price: if listing.pricing.upfront_cents.is_some() {
+            listing.pricing.display.clone()
+        } else {
+            "Free".to_string()
+        },
+        permissions: permissions(&listing),
+        installs: installs(figures.installs.current),
+        success: figures
+            .success_rate
+            .map(|r| {
+                format!(
+                    "{} of {} runs in 30 days",
+                    percent(r),
+                    figures.executions_30d
+                )
+            })
+            .unwrap_or_else(|| "no runs in the last 30 days".to_string()),
+        rating: match reviews.summary.average_hundredths {
+            Some(h) => format!("{}.{:02} out of 5 ({total} ratings)", h / 100, h % 100),
+            None => "no ratings yet".to_string(),
+        },
+        bars,
+        more_reviews: reviews.next_cursor.map(|c| {
+            let c: String = url::form_urlencoded::byte_serialize(c.as_bytes()).collect();
+            format!("/marketplace/{}?reviews={c}", listing.name)
+        }),
+        reviews: reviews.reviews.into_iter().map(ReviewLine::from).collect(),
+        versions: listing
+            .versions
+            .iter()
+            .map(|v| (v.version.clone(), when(v.approved_at), v.changelog.clone()))
+            .collect(),
+        listing,
+    };
+    Ok(render(&page))
+}

@@ -1,0 +1,9 @@
+//! The web UI served by `workway serve`, over real HTTP on 127.0.0.1:
+//! its pages' security headers, forms and their CSRF checks, every
+//! account's data kept to itself (`pages`, both stores), and the user's
+//! story in a real headless Chromium (`story`).
+
+mod browser;
+mod pages;
+mod screenshots;
+mod story;
