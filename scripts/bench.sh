@@ -5,7 +5,8 @@
 # `scripts/bench.sh scaleout`, `scripts/bench.sh api` (authenticated
 # API requests per second), `scripts/bench.sh billing` (what the usage
 # record adds to a step commit) or `scripts/bench.sh marketplace` (search and
-# listing pages with 10,000 listings and 1,000,000 executions) one of them.
+# listing pages with 10,000 listings and 1,000,000 executions) or
+# `scripts/bench.sh pages` (the web UI's pages with seeded data) one of them.
 # The `extism` feature adds the Extism comparison (a second wasmtime, left
 # out of the default build so CI compiles one). `scaleout` starts
 # `workway worker` processes, so the release `workway` binary is built
@@ -15,7 +16,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/start-postgres.sh || true
 if [ "$#" -eq 0 ]; then
-    set -- isolation brokers workflows scaleout api marketplace billing
+    set -- isolation brokers workflows scaleout api marketplace billing pages
 fi
 for bench in "$@"; do
     if [ "$bench" = scaleout ]; then

@@ -73,23 +73,23 @@ impl From<&ConnectionRow> for ConnectionView {
 pub struct ConnectKey {
     /// The provider: google, notion, slack or stripe.
     #[schema(examples("slack"))]
-    provider: String,
+    pub(crate) provider: String,
     /// The key or access token, one word of visible ASCII of at most 4096
     /// bytes (surrounding whitespace is dropped). Sealed at once, never
     /// shown again.
     #[schema(max_length = 4096, write_only)]
-    secret: String,
+    pub(crate) secret: String,
     /// The account's name at the provider, shown to the user and to
     /// integrations (at most 200 characters).
     #[serde(default)]
     #[schema(max_length = 200, examples("Acme workspace"))]
-    account: Option<String>,
+    pub(crate) account: Option<String>,
     /// The scopes the key was granted, spelled the provider's way:
     /// required for Google, Slack and Stripe, refused for Notion (whose
     /// keys carry none). At most 100.
     #[serde(default)]
     #[schema(max_items = 100, examples(json!(["chat:write"])))]
-    scopes: Vec<String>,
+    pub(crate) scopes: Vec<String>,
 }
 
 /// The key stays out of logs.

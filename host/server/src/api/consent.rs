@@ -150,10 +150,10 @@ pub(super) fn install_error(e: InstallError) -> ApiError {
 }
 
 /// `GET /v1/integrations/{name}/consent`'s query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentQuery {
-    version: Option<String>,
+    pub(crate) version: Option<String>,
 }
 
 /// The consent summary of the version that would be installed.

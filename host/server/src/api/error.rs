@@ -104,6 +104,11 @@ impl ApiError {
         &self.message
     }
 
+    /// More about it (`field`, `problems`, ...): an object.
+    pub fn details(&self) -> &Value {
+        &self.details
+    }
+
     /// Seconds until a rate limit's window ends, on 429.
     pub fn retry_after(&self) -> Option<u64> {
         self.retry_after

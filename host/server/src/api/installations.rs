@@ -112,18 +112,18 @@ pub struct ListedInstallation {
 #[serde(deny_unknown_fields)]
 pub struct Install {
     /// The integration's name.
-    integration: String,
+    pub(crate) integration: String,
     /// An approved version; the newest approved one when left out.
     #[serde(default)]
-    version: Option<String>,
+    pub(crate) version: Option<String>,
     /// The account's settings for it, by the names its manifest declares.
     #[serde(default)]
-    config: BTreeMap<String, String>,
+    pub(crate) config: BTreeMap<String, String>,
     /// The `consent_digest` of the version's consent summary
     /// (`GET /v1/integrations/{name}/consent`): the account accepts what it
     /// may do. Required.
     #[serde(default)]
-    accept: Option<String>,
+    pub(crate) accept: Option<String>,
 }
 
 /// What an uninstall answers.

@@ -14,7 +14,8 @@
 //!   flow only for the account that started it, and only in the browser
 //!   that started it when that browser holds the state cookie; the grant
 //!   is sealed in the vault. Answers 201 with the connection (never its
-//!   tokens). A state issued to another account, used twice or expired
+//!   tokens); a browser (`Accept` with `text/html`) is sent back to the
+//!   web UI's connections page instead, with the outcome by code. A state issued to another account, used twice or expired
 //!   is refused, and consumed.
 
 use std::sync::Arc;
@@ -22,7 +23,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -210,6 +211,8 @@ pub async fn connect(
     responses(
         (status = 201, description = "Connected: the connection (never its tokens).", body = ConnectionView,
             headers(("Set-Cookie" = String, description = "Clears the `workway_oauth_state` cookie."))),
+        (status = 303, description = "To a browser (`Accept` with `text/html`): back to the web UI's `/connections` page, with `?connected=<provider>` or `?failed=<error code>`.",
+            headers(("Location" = String, description = "`/connections?connected=...` or `/connections?failed=...`."))),
         (status = 400, description = "The state is unknown, expired, used, issued to another account or browser, or a parameter is missing (`invalid_input`, `details.field` names it).", body = ErrorBody),
         (status = 403, description = "The user refused at the provider (`denied`); or see the shared 403.", body = ErrorBody),
         (status = 502, description = "The provider did not exchange the code (`provider_failed`): start connecting again.", body = ErrorBody),
@@ -221,9 +224,46 @@ pub async fn callback(
     headers: HeaderMap,
     axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> Result<Response, ApiError> {
+    let finished = finish(&platform, &caller, &headers, &query.unwrap_or_default()).await;
+    let clear =
+        format!("{STATE_COOKIE}=; HttpOnly; Secure; SameSite=Lax; Path=/v1/oauth; Max-Age=0");
+    let clear = HeaderValue::from_str(&clear).map_err(|e| ApiError::internal(&e))?;
+    let browser = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    let mut response = match (finished, browser) {
+        (Ok(view), false) => (StatusCode::CREATED, Json(view)).into_response(),
+        (Err(e), false) => return Err(e),
+        // A browser goes back to the web UI's connections page, which
+        // says what happened (by code only: nothing the provider wrote
+        // is echoed into the page).
+        (Ok(view), true) => Redirect::to(&format!(
+            "{CONNECTIONS_PAGE}?connected={}",
+            url::form_urlencoded::byte_serialize(view.provider.as_bytes()).collect::<String>()
+        ))
+        .into_response(),
+        (Err(e), true) => {
+            Redirect::to(&format!("{CONNECTIONS_PAGE}?failed={}", e.code())).into_response()
+        }
+    };
+    response.headers_mut().insert(header::SET_COOKIE, clear);
+    Ok(response)
+}
+
+/// The web UI's page a browser returns to after connecting.
+pub const CONNECTIONS_PAGE: &str = "/connections";
+
+/// Complete the flow for `caller` with the provider's `query`: the
+/// connection stored.
+async fn finish(
+    platform: &Platform,
+    caller: &Caller,
+    headers: &HeaderMap,
+    query: &str,
+) -> Result<ConnectionView, ApiError> {
     let principal = caller.require(Scope::Run)?;
-    let query = query.unwrap_or_default();
-    if let Some(bound) = cookie(&headers, STATE_COOKIE) {
+    if let Some(bound) = cookie(headers, STATE_COOKIE) {
         let state = url::form_urlencoded::parse(query.as_bytes())
             .find(|(k, _)| k == "state")
             .map(|(_, v)| v.into_owned())
@@ -236,7 +276,7 @@ pub async fn callback(
         }
     }
     let info = OAuthFlow::new(platform.vault.clone())
-        .callback_as(principal.owner(), &query)
+        .callback_as(principal.owner(), query)
         .await
         .map_err(flow_error)?;
     let row = platform
@@ -245,12 +285,5 @@ pub async fn callback(
         .get(&info.id)
         .await?
         .ok_or_else(|| ApiError::internal(&"the connection just stored cannot be read"))?;
-    let clear =
-        format!("{STATE_COOKIE}=; HttpOnly; Secure; SameSite=Lax; Path=/v1/oauth; Max-Age=0");
-    let mut response = (StatusCode::CREATED, Json(ConnectionView::from(&row))).into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&clear).map_err(|e| ApiError::internal(&e))?,
-    );
-    Ok(response)
+    Ok(ConnectionView::from(&row))
 }

@@ -175,7 +175,7 @@ pub struct Approve {
     /// `GET /v1/submissions/{id}` (required).
     #[serde(default)]
     #[schema(required = true, value_type = String, min_length = 1)]
-    fingerprint: Option<String>,
+    pub(crate) fingerprint: Option<String>,
 }
 
 /// What an approval answers.
@@ -274,7 +274,7 @@ pub struct Decision {
     /// Why (required): the developer and other reviewers read it.
     #[serde(default)]
     #[schema(required = true, value_type = String, min_length = 1)]
-    reason: Option<String>,
+    pub(crate) reason: Option<String>,
 }
 
 impl Decision {

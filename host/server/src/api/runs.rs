@@ -47,12 +47,12 @@ use super::workflows::{read_install_error, save_error};
 #[serde(deny_unknown_fields)]
 pub struct StartRun {
     /// The name of one of the account's workflows.
-    workflow: String,
+    pub(crate) workflow: String,
     /// The run's input, checked against the workflow's `input_schema`;
     /// an empty object when left out.
     #[serde(default = "empty_object")]
     #[schema(value_type = Object)]
-    input: Value,
+    pub(crate) input: Value,
 }
 
 fn empty_object() -> Value {
@@ -335,13 +335,13 @@ fn trigger_error(e: TriggerError) -> ApiError {
 }
 
 /// `GET /v1/runs`'s query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
-    workflow: Option<String>,
-    status: Option<String>,
-    limit: Option<String>,
-    cursor: Option<String>,
+    pub(crate) workflow: Option<String>,
+    pub(crate) status: Option<String>,
+    pub(crate) limit: Option<String>,
+    pub(crate) cursor: Option<String>,
 }
 
 /// The caller's runs, newest first, a page at a time.

@@ -258,15 +258,15 @@ impl From<&SubmissionDetails> for SubmissionView {
 #[serde(deny_unknown_fields)]
 pub struct Publish {
     /// The integration's manifest: the text of its `workway.toml`.
-    manifest: String,
+    pub(crate) manifest: String,
     /// The component: the `.wasm` file's bytes, base64-encoded (standard
     /// alphabet, with padding).
     #[schema(content_encoding = "base64", content_media_type = "application/wasm")]
-    component: String,
+    pub(crate) component: String,
     /// The replay file's text, when the integration has one: recorded
     /// answers its examples are run against.
     #[serde(default)]
-    replay: Option<String>,
+    pub(crate) replay: Option<String>,
 }
 
 /// The registry this host publishes to, or 503.

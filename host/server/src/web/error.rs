@@ -80,8 +80,7 @@ struct ErrorPage<'a> {
 
 /// The path to the sign-in page that comes back to `next` afterwards.
 pub fn sign_in_path(next: &str) -> String {
-    let next: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
-    format!("/signin?next={next}")
+    format!("/signin?next={}", super::layout::encode(next))
 }
 
 /// An error page with `status` inside `nav`.

@@ -15,6 +15,8 @@ pub struct Nav {
     pub csrf: String,
     /// Whether to link the reviewer dashboard.
     pub reviewer: bool,
+    /// Whether to link the developer console.
+    pub developer: bool,
 }
 
 impl Nav {
@@ -29,6 +31,7 @@ impl Nav {
             name: Some(principal.display_name.clone()),
             csrf: csrf.to_string(),
             reviewer: principal.is(Role::Reviewer),
+            developer: principal.is(Role::Developer),
         }
     }
 }
@@ -74,4 +77,9 @@ pub fn when(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// `text` percent-encoded for a path segment or a query value.
+pub fn encode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }

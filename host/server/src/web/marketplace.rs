@@ -10,6 +10,7 @@
 //! [`crate::api::listings::show`], [`crate::api::ratings::list_reviews`])
 //! and render what they answer: the same checks, the same data.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use askama::Template;
@@ -23,8 +24,11 @@ use workway_engine::platform::Platform;
 use workway_registry::manifest::KNOWN_PROVIDERS;
 
 use super::error::WebError;
-use super::layout::{Nav, render, when};
+use super::installations::{Grant, grants};
+use super::layout::{Nav, encode, render, when};
 use super::session::Member;
+use crate::api::consent::{self, ConsentQuery};
+use crate::api::installations;
 use crate::api::integrations::{self, SearchParams, SearchResultView};
 use crate::api::listings::{self, ListingView};
 use crate::api::ratings::{self, ListQuery, ReviewView};
@@ -203,12 +207,6 @@ pub struct PageQuery {
     reviews: Option<String>,
 }
 
-/// What an integration may do, one plain sentence each.
-struct Permission {
-    what: String,
-    detail: Option<String>,
-}
-
 /// One bar of the rating histogram.
 struct StarBar {
     stars: i64,
@@ -249,7 +247,8 @@ struct IntegrationPage {
     publisher: String,
     verified: bool,
     price: String,
-    permissions: Vec<Permission>,
+    permissions: Vec<Grant>,
+    installed: bool,
     installs: String,
     success: String,
     rating: String,
@@ -257,46 +256,6 @@ struct IntegrationPage {
     reviews: Vec<ReviewLine>,
     more_reviews: Option<String>,
     versions: Vec<(String, String, Option<String>)>,
-}
-
-/// What `listing` may do, in words: each host it may reach, each
-/// account it uses and each scope it asks for, with the provider's own
-/// description of the scope.
-fn permissions(listing: &ListingView) -> Vec<Permission> {
-    let mut out: Vec<Permission> = listing
-        .hosts
-        .iter()
-        .map(|host| Permission {
-            what: format!("Send requests to {host}"),
-            detail: None,
-        })
-        .collect();
-    for scope in &listing.scopes {
-        out.push(Permission {
-            what: format!(
-                "Use your {} account: {}",
-                capitalized(&scope.provider),
-                scope.scope
-            ),
-            detail: scope.description.clone(),
-        });
-    }
-    if out.is_empty() {
-        out.push(Permission {
-            what: "Nothing outside Workway: it reaches no host and no account".to_string(),
-            detail: None,
-        });
-    }
-    out
-}
-
-/// `word` with its first letter in upper case: `slack` → `Slack`.
-fn capitalized(word: &str) -> String {
-    let mut chars = word.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 /// A fraction from 0 to 1 as a percentage with one decimal.
@@ -320,7 +279,7 @@ pub async fn integration(
     .map_err(|e| member.fail(e))?
     .0;
     let reviews = ratings::list_reviews(
-        State(platform),
+        State(platform.clone()),
         member.caller.clone(),
         Path(name),
         Ok(Query(ListQuery {
@@ -331,6 +290,34 @@ pub async fn integration(
     .await
     .map_err(|e| member.fail(e))?
     .0;
+    // What it may do, as the consent screen will say it (the listing's
+    // own lists when the newest version cannot be installed).
+    let permissions = match consent::show(
+        State(platform.clone()),
+        member.caller.clone(),
+        Path(listing.name.clone()),
+        Ok(Query(ConsentQuery::default())),
+    )
+    .await
+    {
+        Ok(c) => grants(&c.0.hosts, &c.0.scopes),
+        Err(_) => {
+            let mut scopes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for s in &listing.scopes {
+                scopes
+                    .entry(s.provider.clone())
+                    .or_default()
+                    .push(s.scope.clone());
+            }
+            grants(&listing.hosts, &scopes)
+        }
+    };
+    let installed = installations::list(State(platform.clone()), member.caller.clone())
+        .await
+        .map_err(|e| member.fail(e))?
+        .0
+        .iter()
+        .any(|i| i.installation.integration == listing.name);
     let figures = &listing.figures;
     let total = reviews.summary.count;
     let bars = (1..=5)
@@ -357,7 +344,8 @@ pub async fn integration(
         } else {
             "Free".to_string()
         },
-        permissions: permissions(&listing),
+        permissions,
+        installed,
         installs: installs(figures.installs.current),
         success: figures
             .success_rate
@@ -375,8 +363,11 @@ pub async fn integration(
         },
         bars,
         more_reviews: reviews.next_cursor.map(|c| {
-            let c: String = url::form_urlencoded::byte_serialize(c.as_bytes()).collect();
-            format!("/marketplace/{}?reviews={c}", listing.name)
+            format!(
+                "/marketplace/{}?reviews={}",
+                encode(&listing.name),
+                encode(&c)
+            )
         }),
         reviews: reviews.reviews.into_iter().map(ReviewLine::from).collect(),
         versions: listing

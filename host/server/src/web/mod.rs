@@ -1,6 +1,7 @@
 //! The web UI served by `workway serve`: server-rendered HTML pages
-//! (askama templates in `host/server/templates/`), one stylesheet, no
-//! script a page needs to work. Pages use the API's sessions, its
+//! (askama templates in `host/server/templates/`), one stylesheet, and
+//! one script that only enhances (`static/live.js`: a run's page updated
+//! over Server-Sent Events); every page works with scripts off. Pages use the API's sessions, its
 //! authorisation and its handlers, so a page can show or change only
 //! what the same account could through `/v1`.
 //!
@@ -10,7 +11,18 @@
 //! - [`layout`]: the navigation bar, the HTML response, times for people;
 //! - [`account`]: sign-up, sign-in, sign-out, the account and API tokens;
 //! - [`marketplace`]: search and an integration's page;
-//! - [`review`]: the reviewer dashboard.
+//! - [`installations`]: the consent screen, installing, the account's
+//!   installations;
+//! - [`connections`]: connected accounts, connecting one through the
+//!   provider (OAuth) or with a key, disconnecting;
+//! - [`workflows`]: workflows written in YAML, their versions, webhook
+//!   secrets, starting a run;
+//! - [`runs`]: the run monitor: runs by status, a run's step timeline,
+//!   cancel and rerun;
+//! - [`developer`]: the developer console (submitting a component) and a
+//!   submission's page with its review report;
+//! - [`review`]: the reviewer dashboard and the reviewer's actions on a
+//!   submission's page.
 //!
 //! Every page is sent with a strict Content-Security-Policy (only this
 //! origin's stylesheet, images and scripts; no inline code; forms post
@@ -19,22 +31,29 @@
 //! escaped by the engine.
 
 pub mod account;
+pub mod connections;
+pub mod developer;
 pub mod error;
+pub mod installations;
 pub mod layout;
 pub mod marketplace;
 pub mod review;
+pub mod runs;
 pub mod session;
+pub mod workflows;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use workway_engine::platform::Platform;
+
+use crate::api::submissions;
 
 /// The Content-Security-Policy of every page.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
@@ -43,6 +62,9 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self';
 
 /// The stylesheet, served at `/static/style.css`.
 const STYLESHEET: &str = include_str!("../../static/style.css");
+
+/// The run page's live updates, served at `/static/live.js`.
+const LIVE_SCRIPT: &str = include_str!("../../static/live.js");
 
 /// The pages' routes.
 pub fn routes() -> Router<Arc<Platform>> {
@@ -56,8 +78,49 @@ pub fn routes() -> Router<Arc<Platform>> {
         .route("/account/tokens/{id}/revoke", post(account::revoke_token))
         .route("/marketplace", get(marketplace::search))
         .route("/marketplace/{name}", get(marketplace::integration))
+        .route(
+            "/marketplace/{name}/install",
+            get(installations::consent).post(installations::install),
+        )
+        .route("/installations", get(installations::list))
+        .route(
+            "/installations/{name}/uninstall",
+            post(installations::uninstall),
+        )
+        .route("/connections", get(connections::list))
+        .route("/connections/key", post(connections::connect_key))
+        .route(
+            "/connections/{id}/disconnect",
+            post(connections::disconnect),
+        )
+        .route("/workflows", get(workflows::list).post(workflows::save))
+        .route("/workflows/new", get(workflows::new))
+        .route("/workflows/{name}", get(workflows::show))
+        .route(
+            "/workflows/{name}/rotate-secret",
+            post(workflows::rotate_secret),
+        )
+        .route("/workflows/{name}/runs", post(workflows::start))
+        .route("/runs", get(runs::list))
+        .route("/runs/{id}", get(runs::show))
+        .route("/runs/{id}/events", get(runs::events))
+        .route("/runs/{id}/cancel", post(runs::cancel))
+        .route("/runs/{id}/rerun", post(runs::rerun))
+        .route("/developer", get(developer::show))
+        .route(
+            "/developer/submissions",
+            post(developer::submit)
+                .layer(DefaultBodyLimit::max(submissions::SUBMISSION_BODY_BYTES)),
+        )
+        .route("/submissions/{id}", get(developer::submission))
+        .route("/submissions/{id}/claim", post(review::claim))
+        .route("/submissions/{id}/release", post(review::release))
+        .route("/submissions/{id}/approve", post(review::approve))
+        .route("/submissions/{id}/reject", post(review::reject))
+        .route("/submissions/{id}/revoke", post(review::revoke))
         .route("/review", get(review::queue))
         .route("/static/style.css", get(stylesheet))
+        .route("/static/live.js", get(live_script))
         .layer(middleware::from_fn(security_headers))
 }
 
@@ -74,6 +137,18 @@ async fn stylesheet() -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         STYLESHEET,
+    )
+        .into_response()
+}
+
+/// `GET /static/live.js`.
+async fn live_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        LIVE_SCRIPT,
     )
         .into_response()
 }

@@ -2,23 +2,33 @@
 //! oldest first, with their age, approvals and claims.
 //!
 //! - `GET /review`: for the reviewer role (anyone else gets the 403 page
-//!   that says which role it needs), from [`crate::api::reviews::queue`].
+//!   that says which role it needs), from [`crate::api::reviews::queue`];
+//! - on a submission's page ([`super::developer`]): `POST
+//!   /submissions/{id}/claim`, `.../release`, `.../approve` (with the
+//!   report's fingerprint the page showed), `.../reject` and
+//!   `.../revoke` (with a reason), each through [`crate::api::reviews`].
 
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::State;
-use axum::response::Response;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
 
 use workway_engine::platform::Platform;
 
+use super::account::signed_in;
+use super::developer::submission_page;
 use super::error::WebError;
-use super::layout::{Nav, render, when};
-use super::session::Member;
-use crate::api::reviews::{self, QueueItem};
+use super::layout::{Nav, encode, render, when};
+use super::session::{Member, WebForm};
+use crate::api::body::ApiJson;
+use crate::api::error::ApiError;
+use crate::api::reviews::{self, Approve, Decision, QueueItem};
 
 /// A queue entry as the dashboard shows it.
 struct QueueLine {
+    id: String,
     integration: String,
     version: String,
     submitted: String,
@@ -49,6 +59,7 @@ impl From<QueueItem> for QueueLine {
                 _ => "unclaimed".to_string(),
             },
             submitted: when(item.summary.created_at),
+            id: item.summary.id,
             integration: item.summary.integration,
             version: item.summary.version,
         }
@@ -76,4 +87,129 @@ pub async fn queue(
         nav: member.nav(),
         items: items.into_iter().map(QueueLine::from).collect(),
     }))
+}
+
+/// What a reviewer's action answered: back to the page with what
+/// happened, or the page again with what was refused.
+async fn after(
+    platform: Arc<Platform>,
+    member: &Member,
+    id: String,
+    outcome: Result<&'static str, ApiError>,
+) -> Result<Response, WebError> {
+    match outcome {
+        Ok(done) => {
+            Ok(Redirect::to(&format!("/submissions/{}?done={done}", encode(&id))).into_response())
+        }
+        Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
+            let status = e.status();
+            let message = e.message().to_string();
+            submission_page(platform, member, id, None, Some((status, message))).await
+        }
+        Err(e) => Err(member.fail(e)),
+    }
+}
+
+/// `POST /submissions/{id}/claim`.
+pub async fn claim(
+    State(platform): State<Arc<Platform>>,
+    Path(id): Path<String>,
+    form: WebForm,
+) -> Result<Response, WebError> {
+    let member = signed_in(&form)?;
+    let outcome = reviews::claim(
+        State(platform.clone()),
+        member.caller.clone(),
+        Path(id.clone()),
+    )
+    .await
+    .map(|_| "claimed");
+    after(platform, &member, id, outcome).await
+}
+
+/// `POST /submissions/{id}/release`.
+pub async fn release(
+    State(platform): State<Arc<Platform>>,
+    Path(id): Path<String>,
+    form: WebForm,
+) -> Result<Response, WebError> {
+    let member = signed_in(&form)?;
+    let outcome = reviews::release(
+        State(platform.clone()),
+        member.caller.clone(),
+        Path(id.clone()),
+    )
+    .await
+    .map(|_| "released");
+    after(platform, &member, id, outcome).await
+}
+
+/// `POST /submissions/{id}/approve`: with the fingerprint of the report
+/// the page showed, so a report that changed since is not approved.
+pub async fn approve(
+    State(platform): State<Arc<Platform>>,
+    Path(id): Path<String>,
+    form: WebForm,
+) -> Result<Response, WebError> {
+    let member = signed_in(&form)?;
+    let body = Approve {
+        fingerprint: Some(form.get("fingerprint").to_string()),
+    };
+    let outcome = reviews::approve(
+        State(platform.clone()),
+        member.caller.clone(),
+        Path(id.clone()),
+        ApiJson(body),
+    )
+    .await
+    .map(|r| {
+        if r.status() == StatusCode::ACCEPTED {
+            "recorded"
+        } else {
+            "approved"
+        }
+    });
+    after(platform, &member, id, outcome).await
+}
+
+/// `POST /submissions/{id}/reject`: with a reason.
+pub async fn reject(
+    State(platform): State<Arc<Platform>>,
+    Path(id): Path<String>,
+    form: WebForm,
+) -> Result<Response, WebError> {
+    let member = signed_in(&form)?;
+    let body = ApiJson(Decision {
+        reason: Some(form.get("reason").to_string()),
+    });
+    let outcome = reviews::reject(
+        State(platform.clone()),
+        member.caller.clone(),
+        Path(id.clone()),
+        body,
+    )
+    .await
+    .map(|_| "rejected");
+    after(platform, &member, id, outcome).await
+}
+
+/// `POST /submissions/{id}/revoke`: with a reason.
+pub async fn revoke(
+    State(platform): State<Arc<Platform>>,
+    Path(id): Path<String>,
+    form: WebForm,
+) -> Result<Response, WebError> {
+    let member = signed_in(&form)?;
+    let body = ApiJson(Decision {
+        reason: Some(form.get("reason").to_string()),
+    });
+    let outcome = reviews::revoke(
+        State(platform.clone()),
+        member.caller.clone(),
+        Path(id.clone()),
+        body,
+    )
+    .await
+    .map(|_| "revoked");
+    after(platform, &member, id, outcome).await
 }

@@ -202,6 +202,80 @@ impl FromRequest<Arc<Platform>> for WebForm {
     }
 }
 
+/// A posted `multipart/form-data` form (a file upload) whose `csrf`
+/// field matched, with the signed-in member who posted it. The route's
+/// body limit bounds the whole upload.
+#[derive(Debug)]
+pub struct WebUpload {
+    /// Who posted it.
+    pub member: Member,
+    fields: Vec<(String, Bytes)>,
+}
+
+impl WebUpload {
+    /// The bytes of the field `name` (a file's content); empty when absent.
+    pub fn bytes(&self, name: &str) -> &[u8] {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_ref())
+            .unwrap_or_default()
+    }
+
+    /// The field `name` as text (lossy for bytes that are not UTF-8).
+    pub fn text(&self, name: &str) -> String {
+        String::from_utf8_lossy(self.bytes(name)).into_owned()
+    }
+}
+
+impl FromRequest<Arc<Platform>> for WebUpload {
+    type Rejection = WebError;
+
+    async fn from_request(
+        request: Request,
+        platform: &Arc<Platform>,
+    ) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let member = Member::from_request_parts(&mut parts, platform).await?;
+        let request = Request::from_parts(parts, body);
+        let mut multipart = axum::extract::Multipart::from_request(request, platform)
+            .await
+            .map_err(|e| {
+                member.fail(WebError::bad_request(format!(
+                    "this page takes a file upload (multipart/form-data): {}",
+                    e.body_text()
+                )))
+            })?;
+        let mut fields = Vec::new();
+        loop {
+            match multipart.next_field().await {
+                Ok(Some(field)) => {
+                    let name = field.name().unwrap_or_default().to_string();
+                    let bytes = field.bytes().await.map_err(|e| {
+                        member.fail(WebError::bad_request(format!(
+                            "the upload could not be read ({}): a file may be too large",
+                            e.body_text()
+                        )))
+                    })?;
+                    fields.push((name, bytes));
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    return Err(member.fail(WebError::bad_request(format!(
+                        "the upload could not be read ({}): a file may be too large",
+                        e.body_text()
+                    ))));
+                }
+            }
+        }
+        let upload = WebUpload { member, fields };
+        if !secrets::same(&upload.text("csrf"), &upload.member.csrf) {
+            return Err(WebError::csrf());
+        }
+        Ok(upload)
+    }
+}
+
 /// The name-value pairs of an urlencoded body.
 fn parse(bytes: &Bytes) -> Vec<(String, String)> {
     url::form_urlencoded::parse(bytes)

@@ -162,6 +162,17 @@ impl Browser {
         );
     }
 
+    /// Sign in as `email` with `password` through the sign-in page, and
+    /// land on the marketplace.
+    pub async fn sign_in(&self, email: &str, password: &str) {
+        self.open("/signin").await;
+        self.fill("#email", email).await;
+        self.fill("#password", password).await;
+        self.click("form[action='/signin'] button[type=submit]")
+            .await;
+        self.arrive("/marketplace").await;
+    }
+
     /// The element `css` selects, waiting a little for it.
     pub async fn find(&self, css: &str) -> Element {
         match self
@@ -202,8 +213,18 @@ impl Browser {
     }
 
     /// The text of the element `css` selects.
+    /// (A page that reloads itself, or a navigation still landing, can
+    /// replace the element between finding and reading it: read again.)
     pub async fn text(&self, css: &str) -> String {
-        self.find(css).await.text().await.expect("its text")
+        let mut last = None;
+        for _ in 0..50 {
+            match self.find(css).await.text().await {
+                Ok(text) => return text,
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the text of `{css}`: {last:?}")
     }
 
     /// Type `value` into the field `css` selects, replacing what was there.

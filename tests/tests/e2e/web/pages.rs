@@ -21,7 +21,7 @@ fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
 }
 
 /// Post `pairs` as a form to `path` with `auth` and extra `cookie`s.
-async fn post_form(
+pub(super) async fn post_form(
     api: &Api,
     path: &str,
     auth: Auth<'_>,
@@ -36,7 +36,7 @@ async fn post_form(
 }
 
 /// The value of the first `name="csrf"` hidden field of `html`.
-fn csrf_field(html: &str) -> String {
+pub(super) fn csrf_field(html: &str) -> String {
     let at = html
         .find(r#"name="csrf" value=""#)
         .unwrap_or_else(|| panic!("a csrf field in {html}"));

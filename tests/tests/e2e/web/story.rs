@@ -10,7 +10,9 @@ use serde_json::Value;
 use workway_store::testing::sqlite_store;
 
 use super::browser::{Browser, Script};
-use crate::api::client::{Api, Auth, account};
+use workway_engine::accounts::Role;
+
+use crate::api::client::{Api, Auth, evolving, submit, with_roles};
 use crate::workflows::Deployment;
 
 #[tokio::test]
@@ -145,21 +147,32 @@ async fn the_pages_fit_a_phone() {
     let d = Deployment::start(&t, crate::support::shared_runtime()).await;
     let api = Api::start(d.platform.clone()).await;
     let origin = format!("http://{}", api.address);
-    let ann = account(&api, "ann").await;
+    let (ann, _) = with_roles(
+        &api,
+        &t.store,
+        "ann",
+        &[Role::User, Role::Developer, Role::Reviewer],
+        &["read"],
+    )
+    .await;
+    let submission = submit(
+        &api,
+        ann.session(),
+        &evolving("1.0.0", &["https://a-rather-long-host-name.example.com"]),
+    )
+    .await;
     let Some(b) = Browser::start(&origin, 375, Script::On).await else {
         return;
     };
-    b.open("/signin").await;
-    b.fill("#email", &ann.email).await;
-    b.fill("#password", &ann.password).await;
-    b.click("form[action='/signin'] button[type=submit]").await;
-    b.arrive("/marketplace").await;
+    b.sign_in(&ann.email, &ann.password).await;
     for path in [
         "/marketplace",
         "/marketplace?q=gmail",
         "/marketplace/slack",
         "/account",
         "/review",
+        "/developer",
+        &format!("/submissions/{submission}"),
     ] {
         b.open(path).await;
         let widths = b

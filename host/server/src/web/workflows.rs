@@ -1,0 +1,338 @@
+//! Workflows: the list, writing one as YAML (problems shown with where
+//! they are), its page with its definition, webhook and recent runs,
+//! and starting a run with an input.
+//!
+//! - `GET /workflows`, `GET /workflows/new`, `POST /workflows`;
+//! - `GET /workflows/{name}`: the definition, editable;
+//! - `POST /workflows/{name}/rotate-secret`: a new webhook secret, shown once;
+//! - `POST /workflows/{name}/runs`: start a run, then its page.
+//!
+//! Each calls the API's handler ([`crate::api::workflows`],
+//! [`crate::api::runs`]).
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::Value;
+
+use workway_engine::platform::Platform;
+
+use super::account::signed_in;
+use super::error::WebError;
+use super::layout::{Nav, encode, render, when};
+use super::runs::RunLine;
+use super::session::{Member, WebForm};
+use crate::api::body::ApiJson;
+use crate::api::error::ApiError;
+use crate::api::runs::{self, ListQuery, StartRun};
+use crate::api::workflows::{self, WorkflowView};
+
+/// A workflow as the list shows it.
+struct WorkflowLine {
+    name: String,
+    version: i64,
+    trigger: &'static str,
+    updated: String,
+}
+
+impl From<WorkflowView> for WorkflowLine {
+    fn from(w: WorkflowView) -> Self {
+        WorkflowLine {
+            updated: when(w.updated_at),
+            name: w.name,
+            version: w.version,
+            trigger: w.trigger,
+        }
+    }
+}
+
+/// The workflows page.
+#[derive(Template)]
+#[template(path = "workflows.html")]
+struct ListPage {
+    nav: Nav,
+    items: Vec<WorkflowLine>,
+}
+
+/// `GET /workflows`.
+pub async fn list(
+    State(platform): State<Arc<Platform>>,
+    member: Member,
+) -> Result<Response, WebError> {
+    let items = workflows::list(State(platform), member.caller.clone())
+        .await
+        .map_err(|e| member.fail(e))?
+        .0;
+    Ok(render(&ListPage {
+        nav: member.nav(),
+        items: items.into_iter().map(WorkflowLine::from).collect(),
+    }))
+}
+
+/// One problem of a definition, with where it is.
+struct Problem {
+    location: String,
+    message: String,
+}
+
+/// The editor: a new workflow, or a saved one's definition.
+#[derive(Template)]
+#[template(path = "workflow_edit.html")]
+struct EditPage {
+    nav: Nav,
+    yaml: String,
+    error: Option<String>,
+    problems: Vec<Problem>,
+}
+
+/// An example to start from: one manual step.
+const EXAMPLE: &str = "name: hello-slack
+trigger:
+  kind: manual
+steps:
+  - id: tell
+    action: slack.send-message
+    input:
+      channel: C0123ABCD
+      text: Hello from Workway
+";
+
+/// `GET /workflows/new`.
+pub async fn new(member: Member) -> Response {
+    render(&EditPage {
+        nav: member.nav(),
+        yaml: EXAMPLE.to_string(),
+        error: None,
+        problems: Vec::new(),
+    })
+}
+
+/// What a refused save says: the message and each problem's place.
+fn problems_of(e: &ApiError) -> (String, Vec<Problem>) {
+    let problems = e
+        .details()
+        .get("problems")
+        .and_then(Value::as_array)
+        .map(|all| {
+            all.iter()
+                .map(|p| match p.as_str() {
+                    Some(text) => Problem {
+                        location: String::new(),
+                        message: text.to_string(),
+                    },
+                    None => Problem {
+                        location: p["location"].as_str().unwrap_or_default().to_string(),
+                        message: p["message"].as_str().unwrap_or_default().to_string(),
+                    },
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let message = e.message().lines().next().unwrap_or_default().to_string();
+    (message, problems)
+}
+
+/// `POST /workflows`: save the YAML; its page (with a new webhook's
+/// secret, shown this once), or the editor with what to fix.
+pub async fn save(
+    State(platform): State<Arc<Platform>>,
+    form: WebForm,
+) -> Result<Response, WebError> {
+    let member = signed_in(&form)?;
+    let yaml = form.get("definition").replace("\r\n", "\n");
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/yaml"),
+    );
+    let saved = workflows::save(
+        State(platform.clone()),
+        member.caller.clone(),
+        headers,
+        Ok(Bytes::from(yaml.clone())),
+    )
+    .await;
+    match saved {
+        Ok((_, saved)) => {
+            let saved = saved.0;
+            let notice = format!("Saved as version {}.", saved.workflow.workflow.version);
+            let secret = saved.webhook.and_then(|w| w.secret);
+            let page = workflow_page(
+                platform,
+                &member,
+                saved.workflow.workflow.name,
+                Some(notice),
+                secret,
+                None,
+            )
+            .await?;
+            Ok((StatusCode::CREATED, page).into_response())
+        }
+        Err(e) if e.status().is_client_error() => {
+            let (message, problems) = problems_of(&e);
+            let page = render(&EditPage {
+                nav: member.nav(),
+                yaml,
+                error: Some(message),
+                problems,
+            });
+            Ok((e.status(), page).into_response())
+        }
+        Err(e) => Err(member.fail(e)),
+    }
+}
+
+/// A workflow's page.
+#[derive(Template)]
+#[template(path = "workflow.html")]
+struct WorkflowPage {
+    nav: Nav,
+    workflow: WorkflowView,
+    yaml: String,
+    notice: Option<String>,
+    secret: Option<String>,
+    input: String,
+    error: Option<String>,
+    runs: Vec<RunLine>,
+}
+
+/// The page of `member`'s workflow `name`.
+async fn workflow_page(
+    platform: Arc<Platform>,
+    member: &Member,
+    name: String,
+    notice: Option<String>,
+    secret: Option<String>,
+    start_error: Option<(&str, String)>,
+) -> Result<Response, WebError> {
+    let detail = workflows::show(
+        State(platform.clone()),
+        member.caller.clone(),
+        Path(name.clone()),
+    )
+    .await
+    .map_err(|e| member.fail(e))?
+    .0;
+    let yaml = serde_yaml::to_string(&detail.definition)
+        .map_err(|e| member.fail(ApiError::internal(&e)))?;
+    let runs = runs::list(
+        State(platform),
+        member.caller.clone(),
+        Ok(Query(ListQuery {
+            workflow: Some(name),
+            limit: Some("10".to_string()),
+            ..ListQuery::default()
+        })),
+    )
+    .await
+    .map_err(|e| member.fail(e))?
+    .0;
+    let (input, error) = match start_error {
+        Some((input, message)) => (input.to_string(), Some(message)),
+        None => ("{}".to_string(), None),
+    };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let page = WorkflowPage {
+        nav: member.nav(),
+        workflow: detail.workflow,
+        yaml,
+        notice,
+        secret,
+        input,
+        error,
+        runs: runs.runs.into_iter().map(RunLine::from).collect(),
+    };
+    Ok((status, render(&page)).into_response())
+}
+
+/// `GET /workflows/{name}`.
+pub async fn show(
+    State(platform): State<Arc<Platform>>,
+    member: Member,
+    Path(name): Path<String>,
+) -> Result<Response, WebError> {
+    workflow_page(platform, &member, name, None, None, None).await
+}
+
+/// `POST /workflows/{name}/rotate-secret`: the new secret, shown once.
+pub async fn rotate_secret(
+    State(platform): State<Arc<Platform>>,
+    Path(name): Path<String>,
+    form: WebForm,
+) -> Result<Response, WebError> {
+    let member = signed_in(&form)?;
+    let rotated = workflows::rotate_secret(
+        State(platform.clone()),
+        member.caller.clone(),
+        Path(name.clone()),
+    )
+    .await
+    .map_err(|e| member.fail(e))?
+    .0;
+    workflow_page(
+        platform,
+        &member,
+        name,
+        Some("A new signing secret is made; the old one no longer verifies deliveries.".into()),
+        rotated.webhook.secret,
+        None,
+    )
+    .await
+}
+
+/// `POST /workflows/{name}/runs`: start a run with the form's JSON input.
+pub async fn start(
+    State(platform): State<Arc<Platform>>,
+    Path(name): Path<String>,
+    form: WebForm,
+) -> Result<Response, WebError> {
+    let member = signed_in(&form)?;
+    let text = form.get("input");
+    let input = if text.trim().is_empty() {
+        Ok(Value::Object(Default::default()))
+    } else {
+        serde_json::from_str::<Value>(text).map_err(|e| {
+            format!(
+                "the input is not JSON ({e}): write an object such as {{\"subject\": \"hello\"}}"
+            )
+        })
+    };
+    let started = match input {
+        Ok(input) => {
+            runs::start(
+                State(platform.clone()),
+                member.caller.clone(),
+                ApiJson(StartRun {
+                    workflow: name.clone(),
+                    input,
+                }),
+            )
+            .await
+        }
+        Err(message) => Err(ApiError::invalid("input", message)),
+    };
+    match started {
+        Ok((_, started)) => {
+            Ok(Redirect::to(&format!("/runs/{}", encode(&started.0.run_id))).into_response())
+        }
+        Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
+            let (message, problems) = problems_of(&e);
+            let message = problems
+                .iter()
+                .fold(message, |m, p| match p.location.as_str() {
+                    "" => format!("{m}\n{}", p.message),
+                    at => format!("{m}\n{at}: {}", p.message),
+                });
+            workflow_page(platform, &member, name, None, None, Some((text, message))).await
+        }
+        Err(e) => Err(member.fail(e)),
+    }
+}
