@@ -163,19 +163,7 @@ struct Earnings {
     payouts: Vec<Payout>,
 }
 
-/// `mills` in dollars to the mill: `$0.050`, `$12.345`.
-pub fn mills(mills: i64) -> String {
-    let sign = if mills < 0 { "-" } else { "" };
-    let m = mills.unsigned_abs();
-    format!("{sign}${}.{:03}", m / 1000, m % 1000)
-}
-
-/// `cents` in dollars: `$0.05`, `$12.34`.
-pub fn cents(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let c = cents.unsigned_abs();
-    format!("{sign}${}.{:02}", c / 100, c % 100)
-}
+pub use workway_engine::billing::tariff::{show_cents as cents, show_mills as mills};
 
 /// Run `workway billing ...`.
 pub async fn run(command: BillingCommand, server: &ServerOptions) -> anyhow::Result<ExitCode> {

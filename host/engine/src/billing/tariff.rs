@@ -98,6 +98,20 @@ pub fn card_fee_estimate_cents(price_cents: i64) -> i64 {
     (price_cents * 29 + 500) / 1000 + 30
 }
 
+/// `mills` in dollars to the mill, for people: `$0.050`, `-$12.345`.
+pub fn show_mills(mills: i64) -> String {
+    let sign = if mills < 0 { "-" } else { "" };
+    let m = mills.unsigned_abs();
+    format!("{sign}${}.{:03}", m / 1000, m % 1000)
+}
+
+/// `cents` in dollars, for people: `$0.05`, `-$12.34`.
+pub fn show_cents(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let c = cents.unsigned_abs();
+    format!("{sign}${}.{:02}", c / 100, c % 100)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +181,27 @@ mod tests {
             let fee = card_fee_estimate_cents(price) - 30;
             // |fee - 0.029 price| <= 0.5, in thousandths of a cent.
             prop_assert!((fee * 1000 - price * 29).abs() <= 500);
+        }
+    }
+
+    /// The amount `text` (`-$12.345`) shows, in units of `places` decimals.
+    fn read_back(text: &str, places: u32) -> i128 {
+        let (sign, digits) = match text.strip_prefix('-') {
+            Some(rest) => (-1i128, rest),
+            None => (1, text),
+        };
+        let digits = digits.strip_prefix('$').expect("a dollar sign");
+        let (whole, part) = digits.split_once('.').expect("a point");
+        assert_eq!(part.len() as u32, places, "{text}");
+        sign * (whole.parse::<i128>().expect("whole") * 10i128.pow(places)
+            + part.parse::<i128>().expect("part"))
+    }
+
+    proptest! {
+        #[test]
+        fn shown_amounts_read_back_exactly(amount in any::<i64>()) {
+            prop_assert_eq!(read_back(&show_mills(amount), 3), i128::from(amount));
+            prop_assert_eq!(read_back(&show_cents(amount), 2), i128::from(amount));
         }
     }
 }

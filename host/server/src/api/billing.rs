@@ -121,10 +121,10 @@ pub struct UsageView {
 }
 
 /// `GET /v1/billing/usage`'s query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UsageQuery {
-    month: Option<String>,
+    pub(crate) month: Option<String>,
 }
 
 fn query_of<T>(query: Result<Query<T>, QueryRejection>, takes: &str) -> Result<T, ApiError> {
@@ -335,11 +335,11 @@ pub struct StatementsPage {
 }
 
 /// A page query: `limit` and `cursor`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
-    limit: Option<String>,
-    cursor: Option<String>,
+    pub(crate) limit: Option<String>,
+    pub(crate) cursor: Option<String>,
 }
 
 /// The caller's statements, newest first, with the draft of the next.

@@ -43,10 +43,12 @@ pub struct Next {
 /// `next` if it is a path on this site, else [`HOME`]: never a redirect
 /// to another origin.
 fn local(next: &str) -> &str {
+    // Only visible ASCII: a path this site makes is percent-encoded, and
+    // anything else could not be sent back as a `Location` header.
     let on_site = next.starts_with('/')
         && !next.starts_with("//")
         && !next.starts_with("/\\")
-        && !next.chars().any(char::is_control);
+        && next.chars().all(|c| c.is_ascii_graphic());
     if on_site { next } else { HOME }
 }
 
@@ -470,6 +472,8 @@ mod tests {
             "evil",
             "",
             "/a\r\nSet-Cookie: x=1",
+            "/caf\u{e9}",
+            "/a b",
         ] {
             assert_eq!(local(away), HOME, "{away:?}");
         }

@@ -1,5 +1,5 @@
 //! The developer console: the account's submissions and submitting a
-//! component, and a submission's page with its review report, its
+//! component, earnings by month and integration with the payouts, and a submission's page with its review report, its
 //! capability change (what it adds shown as a widening), its examples'
 //! outcomes and fuel, and its history with the reviewers' reasons. The
 //! same page carries the reviewer's actions ([`super::review`]).
@@ -23,11 +23,13 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use workway_engine::accounts::Scope;
+use workway_engine::billing::tariff::{show_cents, show_mills};
 use workway_engine::platform::Platform;
 
 use super::error::WebError;
 use super::layout::{Nav, encode, render, when};
 use super::session::{Member, WebUpload};
+use crate::api::billing;
 use crate::api::body::ApiJson;
 use crate::api::submissions::{self, Publish, SubmissionSummary, SubmissionView};
 
@@ -52,6 +54,22 @@ impl From<SubmissionSummary> for SubmissionLine {
     }
 }
 
+/// A developer's share of one month's usage of one integration.
+struct EarningLine {
+    month: String,
+    integration: String,
+    charged: i64,
+    share: String,
+    credited: bool,
+}
+
+/// A payout as the console lists it.
+struct PayoutLine {
+    amount: String,
+    state: String,
+    when: String,
+}
+
 /// The console.
 #[derive(Template)]
 #[template(path = "developer.html")]
@@ -60,6 +78,8 @@ struct ConsolePage {
     items: Vec<SubmissionLine>,
     error: Option<String>,
     reasons: Vec<String>,
+    earnings: Vec<EarningLine>,
+    payouts: Vec<PayoutLine>,
 }
 
 async fn console(
@@ -67,10 +87,32 @@ async fn console(
     member: &Member,
     refused: Option<(StatusCode, String, Vec<String>)>,
 ) -> Result<Response, WebError> {
-    let items = submissions::list(State(platform), member.caller.clone())
+    let items = submissions::list(State(platform.clone()), member.caller.clone())
         .await
         .map_err(|e| member.fail(e))?
         .0;
+    let earned = billing::earnings(State(platform), member.caller.clone())
+        .await
+        .map_err(|e| member.fail(e))?
+        .0;
+    let mut earnings: Vec<EarningLine> = earned
+        .pending
+        .into_iter()
+        .map(|e| (e, false))
+        .chain(earned.credited.into_iter().map(|e| (e, true)))
+        .map(|(e, credited)| EarningLine {
+            share: show_mills(e.share_mills),
+            month: e.month,
+            integration: e.integration,
+            charged: e.charged,
+            credited,
+        })
+        .collect();
+    earnings.sort_by(|a, b| {
+        b.month
+            .cmp(&a.month)
+            .then(a.integration.cmp(&b.integration))
+    });
     let (status, error, reasons) = match refused {
         Some((status, message, reasons)) => (status, Some(message), reasons),
         None => (StatusCode::OK, None, Vec::new()),
@@ -80,6 +122,19 @@ async fn console(
         items: items.into_iter().map(SubmissionLine::from).collect(),
         error,
         reasons,
+        earnings,
+        payouts: earned
+            .payouts
+            .into_iter()
+            .map(|p| PayoutLine {
+                amount: show_cents(p.amount_cents),
+                state: match p.reason {
+                    Some(reason) => format!("{}: {reason}", p.state),
+                    None => p.state,
+                },
+                when: when(p.created_at),
+            })
+            .collect(),
     };
     Ok((status, render(&page)).into_response())
 }

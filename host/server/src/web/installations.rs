@@ -94,6 +94,7 @@ struct ConsentPage {
     grants: Vec<Grant>,
     price: Option<String>,
     error: Option<String>,
+    payment_required: bool,
 }
 
 async fn consent_page(
@@ -115,6 +116,7 @@ async fn consent_page(
         Some((status, message)) => (status, Some(message)),
         None => (StatusCode::OK, None),
     };
+    let payment_required = status == StatusCode::PAYMENT_REQUIRED;
     let page = ConsentPage {
         nav: member.nav(),
         grants: grants(&consent.hosts, &consent.scopes),
@@ -123,6 +125,7 @@ async fn consent_page(
             .map(workway_engine::marketplace::listings::format_price),
         consent,
         error,
+        payment_required,
     };
     Ok((status, render(&page)).into_response())
 }
@@ -156,7 +159,9 @@ pub async fn install(
     )
     .await
     {
-        Ok(_) => Ok(Redirect::to(&format!("/installations?installed={name}")).into_response()),
+        Ok(_) => Ok(
+            Redirect::to(&format!("/installations?installed={}", encode(&name))).into_response(),
+        ),
         Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
             let message = if e.code() == "consent_required" {
                 "What this integration may do changed since the page was shown: read it again, then install.".to_string()

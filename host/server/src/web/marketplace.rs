@@ -31,6 +31,7 @@ use crate::api::consent::{self, ConsentQuery};
 use crate::api::installations;
 use crate::api::integrations::{self, SearchParams, SearchResultView};
 use crate::api::listings::{self, ListingView};
+use crate::api::purchases;
 use crate::api::ratings::{self, ListQuery, ReviewView};
 
 /// One choice of a filter's drop-down.
@@ -249,6 +250,7 @@ struct IntegrationPage {
     price: String,
     permissions: Vec<Grant>,
     installed: bool,
+    bought: bool,
     installs: String,
     success: String,
     rating: String,
@@ -318,6 +320,13 @@ pub async fn integration(
         .0
         .iter()
         .any(|i| i.installation.integration == listing.name);
+    let bought = purchases::list(State(platform.clone()), member.caller.clone())
+        .await
+        .map_err(|e| member.fail(e))?
+        .0
+        .items
+        .iter()
+        .any(|p| p.integration == listing.name && p.state == "paid");
     let figures = &listing.figures;
     let total = reviews.summary.count;
     let bars = (1..=5)
@@ -346,6 +355,7 @@ pub async fn integration(
         },
         permissions,
         installed,
+        bought,
         installs: installs(figures.installs.current),
         success: figures
             .success_rate

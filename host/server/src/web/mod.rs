@@ -15,6 +15,8 @@
 //!   installations;
 //! - [`connections`]: connected accounts, connecting one through the
 //!   provider (OAuth) or with a key, disconnecting;
+//! - [`billing`]: usage this month, credit, statements, purchases, and
+//!   buying a paid integration;
 //! - [`workflows`]: workflows written in YAML, their versions, webhook
 //!   secrets, starting a run;
 //! - [`runs`]: the run monitor: runs by status, a run's step timeline,
@@ -31,6 +33,7 @@
 //! escaped by the engine.
 
 pub mod account;
+pub mod billing;
 pub mod connections;
 pub mod developer;
 pub mod error;
@@ -82,6 +85,8 @@ pub fn routes() -> Router<Arc<Platform>> {
             "/marketplace/{name}/install",
             get(installations::consent).post(installations::install),
         )
+        .route("/marketplace/{name}/buy", post(billing::buy))
+        .route("/billing", get(billing::show))
         .route("/installations", get(installations::list))
         .route(
             "/installations/{name}/uninstall",

@@ -3,6 +3,7 @@
 //! account's data kept to itself (`pages`, `connect`, both stores), and
 //! the user's story in a real headless Chromium (`story`, `connect`).
 
+mod billing;
 mod browser;
 mod connect;
 mod pages;

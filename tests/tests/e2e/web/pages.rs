@@ -141,6 +141,8 @@ async fn pages_carry_their_security_headers_and_forms_their_csrf_check() {
             "https://evil.example/",
             "//evil.example/x",
             "/\\evil.example",
+            "/caf\u{e9}",
+            "/a\r\nx-injected: yes",
         ] {
             let mut away = with_field.to_vec();
             away.push(("next", next));

@@ -106,6 +106,7 @@ async fn screenshots_of_every_page() {
         ("runs", "/runs".into(), Who::User),
         ("run-succeeded", format!("/runs/{good}"), Who::User),
         ("run-failed", format!("/runs/{bad}"), Who::User),
+        ("billing", "/billing".into(), Who::User),
         ("account", "/account".into(), Who::User),
         ("forbidden", "/review".into(), Who::User),
         ("developer", "/developer".into(), Who::Reviewer),

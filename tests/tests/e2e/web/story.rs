@@ -170,6 +170,7 @@ async fn the_pages_fit_a_phone() {
         "/marketplace?q=gmail",
         "/marketplace/slack",
         "/account",
+        "/billing",
         "/review",
         "/developer",
         &format!("/submissions/{submission}"),

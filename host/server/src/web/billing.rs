@@ -1,0 +1,204 @@
+//! Billing: this month's usage (free executions left, light and heavy
+//! executions charged, failed ones shown and never charged, charges so
+//! far, per integration), prepaid credit, statements with their
+//! invoices, purchases; and buying a paid integration through the
+//! payment provider.
+//!
+//! - `GET /billing`;
+//! - `POST /marketplace/{name}/buy`: to the provider's checkout page when
+//!   it hosts one, else (paid at once) on to the consent screen.
+//!
+//! Each calls the API's handler ([`crate::api::billing`],
+//! [`crate::api::purchases`]).
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use workway_engine::billing::tariff::{show_cents, show_mills};
+use workway_engine::platform::Platform;
+
+use super::account::signed_in;
+use super::error::WebError;
+use super::layout::{Nav, encode, render, when};
+use super::session::{Member, WebForm};
+use crate::api::billing::{self, PageQuery, StatementView, UsageQuery};
+use crate::api::purchases;
+
+/// One integration's usage this month.
+struct UsageLine {
+    integration: String,
+    free: i64,
+    light: i64,
+    heavy: i64,
+    failed: i64,
+    charges: String,
+}
+
+/// A statement as the page lists it.
+struct StatementLine {
+    month: String,
+    kind: String,
+    amount: String,
+    invoice: String,
+    pay_url: Option<String>,
+}
+
+impl From<StatementView> for StatementLine {
+    fn from(s: StatementView) -> Self {
+        let (invoice, pay_url) = match s.invoice {
+            Some(i) => {
+                let state = match (i.state.as_str(), &i.reason) {
+                    ("failed", Some(reason)) => format!("failed: {reason}"),
+                    (state, _) => state.replace('_', " "),
+                };
+                (state, i.url.filter(|u| u.starts_with("https://")))
+            }
+            None if s.amount_cents == 0 => ("nothing to pay".to_string(), None),
+            None => ("not invoiced yet".to_string(), None),
+        };
+        StatementLine {
+            month: s.month,
+            kind: s.kind,
+            amount: show_cents(s.amount_cents),
+            invoice,
+            pay_url,
+        }
+    }
+}
+
+/// A purchase as the page lists it.
+struct PurchaseLine {
+    integration: String,
+    price: String,
+    state: String,
+    when: String,
+}
+
+/// The billing page.
+#[derive(Template)]
+#[template(path = "billing.html")]
+struct BillingPage {
+    nav: Nav,
+    month: String,
+    free_left: i64,
+    free_per_month: i64,
+    light: i64,
+    heavy: i64,
+    failed: i64,
+    charges: String,
+    light_price: String,
+    heavy_price: String,
+    usage: Vec<UsageLine>,
+    credit: String,
+    draft: Option<String>,
+    statements: Vec<StatementLine>,
+    purchases: Vec<PurchaseLine>,
+}
+
+/// `GET /billing`.
+pub async fn show(
+    State(platform): State<Arc<Platform>>,
+    member: Member,
+) -> Result<Response, WebError> {
+    let fail = |e| member.fail(e);
+    let usage = billing::usage(
+        State(platform.clone()),
+        member.caller.clone(),
+        Ok(Query(UsageQuery::default())),
+    )
+    .await
+    .map_err(fail)?
+    .0;
+    let credit = billing::credit(State(platform.clone()), member.caller.clone())
+        .await
+        .map_err(fail)?
+        .0;
+    let statements = billing::statements(
+        State(platform.clone()),
+        member.caller.clone(),
+        Ok(Query(PageQuery::default())),
+    )
+    .await
+    .map_err(fail)?
+    .0;
+    let bought = purchases::list(State(platform), member.caller.clone())
+        .await
+        .map_err(fail)?
+        .0;
+    let page = BillingPage {
+        nav: member.nav(),
+        month: usage.month,
+        free_left: usage.free_left,
+        free_per_month: usage.prices.free_per_month,
+        light: usage.light,
+        heavy: usage.heavy,
+        failed: usage.failed,
+        charges: show_mills(usage.charges_mills),
+        light_price: show_mills(usage.prices.light_mills),
+        heavy_price: show_mills(usage.prices.heavy_mills),
+        usage: usage
+            .integrations
+            .into_iter()
+            .map(|u| UsageLine {
+                charges: show_mills(u.charges_mills),
+                integration: u.integration,
+                free: u.free,
+                light: u.light,
+                heavy: u.heavy,
+                failed: u.failed,
+            })
+            .collect(),
+        credit: show_mills(credit.balance_mills),
+        draft: statements
+            .draft
+            .map(|d| show_mills(d.total_mills + d.adjustment_mills)),
+        statements: statements
+            .items
+            .into_iter()
+            .map(StatementLine::from)
+            .collect(),
+        purchases: bought
+            .items
+            .into_iter()
+            .map(|p| PurchaseLine {
+                integration: p.integration,
+                price: show_cents(p.price_cents),
+                state: p.state,
+                when: when(p.created_at),
+            })
+            .collect(),
+    };
+    Ok(render(&page))
+}
+
+/// `POST /marketplace/{name}/buy`.
+pub async fn buy(
+    State(platform): State<Arc<Platform>>,
+    Path(name): Path<String>,
+    form: WebForm,
+) -> Result<Response, WebError> {
+    let member = signed_in(&form)?;
+    let (_, bought) = purchases::buy(State(platform), member.caller.clone(), Path(name.clone()))
+        .await
+        .map_err(|e| member.fail(e))?;
+    match bought.0.checkout_url {
+        // The provider's own page, where the buyer pays.
+        Some(url) if url.starts_with("https://") => {
+            let mut response = StatusCode::SEE_OTHER.into_response();
+            let location = HeaderValue::from_str(&url)
+                .map_err(|e| member.fail(crate::api::error::ApiError::internal(&e)))?;
+            response.headers_mut().insert(header::LOCATION, location);
+            Ok(response)
+        }
+        Some(_) => Err(member.fail(crate::api::error::ApiError::internal(
+            &"the payment provider answered a checkout address that is not https",
+        ))),
+        None => {
+            Ok(Redirect::to(&format!("/marketplace/{}/install", encode(&name))).into_response())
+        }
+    }
+}
