@@ -260,7 +260,7 @@ pub struct Upgrade {
     /// The `consent_digest` of the newer version's summary; needed when
     /// the update widens what was accepted.
     #[serde(default)]
-    accept: Option<String>,
+    pub(crate) accept: Option<String>,
 }
 
 /// The answer to an upgrade.

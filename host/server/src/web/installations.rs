@@ -9,6 +9,8 @@
 //!   shown again);
 //! - `GET /installations`: the account's integrations, with the accounts
 //!   each still needs connected;
+//! - `POST /installations/{name}/upgrade`: to the newer version the page
+//!   showed, accepting what it adds;
 //! - `POST /installations/{name}/uninstall`.
 //!
 //! Each calls the API's handler ([`crate::api::consent::show`],
@@ -33,7 +35,7 @@ use super::session::{Member, WebForm};
 use crate::api::body::ApiJson;
 use crate::api::consent::{self, ConsentQuery, ConsentView};
 use crate::api::error::ApiError;
-use crate::api::installations::{self, Install};
+use crate::api::installations::{self, Install, Upgrade};
 
 /// One thing an integration may do, in words.
 pub struct Grant {
@@ -174,12 +176,20 @@ pub async fn install(
     }
 }
 
+/// A newer approved version waiting for an installation.
+struct UpdateLine {
+    version: String,
+    digest: String,
+    /// What it adds to what was accepted, in words (widening access).
+    added: Vec<String>,
+}
+
 /// An installation as the list shows it.
 struct InstalledLine {
     integration: String,
     version: String,
     since: String,
-    update: Option<String>,
+    update: Option<UpdateLine>,
     providers: Vec<(String, bool)>,
 }
 
@@ -188,6 +198,8 @@ struct InstalledLine {
 #[derive(Debug, Deserialize)]
 pub struct Installed {
     installed: Option<String>,
+    upgraded: Option<String>,
+    to: Option<String>,
     uninstalled: Option<String>,
     affected: Option<u32>,
 }
@@ -199,6 +211,7 @@ struct InstallationsPage {
     nav: Nav,
     installed: Option<String>,
     uninstalled: Option<String>,
+    upgraded: Option<String>,
     items: Vec<InstalledLine>,
 }
 
@@ -244,7 +257,15 @@ pub async fn list(
             Err(_) => Vec::new(),
         };
         items.push(InstalledLine {
-            update: item.update.map(|u| u.consent.version),
+            update: item.update.map(|u| UpdateLine {
+                added: grants(&u.added.hosts, &u.added.scopes)
+                    .into_iter()
+                    .filter(|_| u.consent_required)
+                    .map(|g| g.what)
+                    .collect(),
+                version: u.consent.version,
+                digest: u.consent.consent_digest,
+            }),
             since: when(i.created_at),
             integration: i.integration,
             version: i.version,
@@ -253,6 +274,11 @@ pub async fn list(
     }
     Ok(render(&InstallationsPage {
         nav: member.nav(),
+        upgraded: q
+            .upgraded
+            .zip(q.to)
+            .filter(|(n, v)| items.iter().any(|i| &i.integration == n && &i.version == v))
+            .map(|(n, v)| format!("{n} now runs version {v}.")),
         installed: q
             .installed
             .filter(|n| items.iter().any(|i| &i.integration == n)),
@@ -270,6 +296,34 @@ pub async fn list(
             }),
         items,
     }))
+}
+
+/// `POST /installations/{name}/upgrade`: to the newer version the page
+/// showed, accepting what it adds (the digest of its consent summary).
+pub async fn upgrade(
+    State(platform): State<Arc<Platform>>,
+    Path(name): Path<String>,
+    form: WebForm,
+) -> Result<Response, WebError> {
+    let member = signed_in(&form)?;
+    let body = Upgrade {
+        accept: Some(form.get("accept").to_string()).filter(|a| !a.is_empty()),
+    };
+    let upgraded = installations::upgrade(
+        State(platform),
+        member.caller.clone(),
+        Path(name.clone()),
+        ApiJson(body),
+    )
+    .await
+    .map_err(|e| member.fail(e))?
+    .0;
+    Ok(Redirect::to(&format!(
+        "/installations?upgraded={}&to={}",
+        encode(&name),
+        encode(&upgraded.installation.version)
+    ))
+    .into_response())
 }
 
 /// `POST /installations/{name}/uninstall`.

@@ -92,6 +92,10 @@ pub fn routes() -> Router<Arc<Platform>> {
             "/installations/{name}/uninstall",
             post(installations::uninstall),
         )
+        .route(
+            "/installations/{name}/upgrade",
+            post(installations::upgrade),
+        )
         .route("/connections", get(connections::list))
         .route("/connections/key", post(connections::connect_key))
         .route(
@@ -106,6 +110,11 @@ pub fn routes() -> Router<Arc<Platform>> {
             post(workflows::rotate_secret),
         )
         .route("/workflows/{name}/runs", post(workflows::start))
+        .route(
+            "/workflows/{name}/versions/{version}",
+            get(workflows::version),
+        )
+        .route("/workflows/{name}/delete", post(workflows::delete))
         .route("/runs", get(runs::list))
         .route("/runs/{id}", get(runs::show))
         .route("/runs/{id}/events", get(runs::events))

@@ -4,7 +4,9 @@
 //!
 //! - `GET /workflows`, `GET /workflows/new`, `POST /workflows`;
 //! - `GET /workflows/{name}`: the definition, editable;
+//! - `GET /workflows/{name}/versions/{version}`: an older definition;
 //! - `POST /workflows/{name}/rotate-secret`: a new webhook secret, shown once;
+//! - `POST /workflows/{name}/delete`;
 //! - `POST /workflows/{name}/runs`: start a run, then its page.
 //!
 //! Each calls the API's handler ([`crate::api::workflows`],
@@ -198,6 +200,7 @@ struct WorkflowPage {
     input: String,
     error: Option<String>,
     runs: Vec<RunLine>,
+    versions: Vec<(i64, String)>,
 }
 
 /// The page of `member`'s workflow `name`.
@@ -219,6 +222,17 @@ async fn workflow_page(
     .0;
     let yaml = serde_yaml::to_string(&detail.definition)
         .map_err(|e| member.fail(ApiError::internal(&e)))?;
+    let versions = workflows::versions(
+        State(platform.clone()),
+        member.caller.clone(),
+        Path(name.clone()),
+    )
+    .await
+    .map_err(|e| member.fail(e))?
+    .0
+    .into_iter()
+    .map(|v| (v.version, when(v.created_at)))
+    .collect();
     let runs = runs::list(
         State(platform),
         member.caller.clone(),
@@ -249,6 +263,7 @@ async fn workflow_page(
         input,
         error,
         runs: runs.runs.into_iter().map(RunLine::from).collect(),
+        versions,
     };
     Ok((status, render(&page)).into_response())
 }
@@ -335,4 +350,55 @@ pub async fn start(
         }
         Err(e) => Err(member.fail(e)),
     }
+}
+
+/// One saved version's page.
+#[derive(Template)]
+#[template(path = "workflow_version.html")]
+struct VersionPage {
+    nav: Nav,
+    name: String,
+    version: i64,
+    current: i64,
+    saved: String,
+    yaml: String,
+}
+
+/// `GET /workflows/{name}/versions/{version}`.
+pub async fn version(
+    State(platform): State<Arc<Platform>>,
+    member: Member,
+    Path((name, version)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    let detail = workflows::version(
+        State(platform),
+        member.caller.clone(),
+        Path((name, version)),
+    )
+    .await
+    .map_err(|e| member.fail(e))?
+    .0;
+    let yaml = serde_yaml::to_string(&detail.definition)
+        .map_err(|e| member.fail(ApiError::internal(&e)))?;
+    Ok(render(&VersionPage {
+        nav: member.nav(),
+        name: detail.name,
+        version: detail.version,
+        current: detail.current_version,
+        saved: when(detail.created_at),
+        yaml,
+    }))
+}
+
+/// `POST /workflows/{name}/delete`: its runs are kept.
+pub async fn delete(
+    State(platform): State<Arc<Platform>>,
+    Path(name): Path<String>,
+    form: WebForm,
+) -> Result<Response, WebError> {
+    let member = signed_in(&form)?;
+    workflows::delete(State(platform), member.caller.clone(), Path(name))
+        .await
+        .map_err(|e| member.fail(e))?;
+    Ok(Redirect::to("/workflows").into_response())
 }

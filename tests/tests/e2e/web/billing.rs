@@ -9,7 +9,7 @@ use serde_json::json;
 use workway_engine::accounts::Role;
 use workway_store::testing::test_stores;
 
-use super::pages::{csrf_field, post_form};
+use super::pages::{csrf_field, hidden_field, post_form};
 use super::runs::slack_user;
 use crate::api::client::{Api, Auth, account, approve, evolving, submit, with_roles};
 use crate::workflows::Deployment;
@@ -57,14 +57,7 @@ async fn a_paid_integration_is_bought_then_installed_and_usage_is_shown_to_its_a
         assert!(page.body.contains("Buy for $19.00"), "{l}: {}", page.body);
         let csrf = csrf_field(&page.body);
         let consent = api.get("/marketplace/evolving/install", ann_session).await;
-        let digest = {
-            let at = consent
-                .body
-                .find(r#"name="accept" value=""#)
-                .expect("the digest");
-            let rest = &consent.body[at + r#"name="accept" value=""#.len()..];
-            rest[..rest.find('"').expect("ends")].to_string()
-        };
+        let digest = hidden_field(&consent.body, "accept");
         let install = [
             ("csrf", csrf.as_str()),
             ("accept", digest.as_str()),

@@ -4,11 +4,12 @@
 //! installations and connections kept from another, a stale consent and
 //! a bad key answered on their pages, a failed OAuth return explained.
 
+use workway_engine::accounts::Role;
 use workway_store::testing::{sqlite_store, test_stores};
 
 use super::browser::{Browser, Script};
-use super::pages::{csrf_field, post_form};
-use crate::api::client::{Api, Auth, account};
+use super::pages::{csrf_field, hidden_field, post_form};
+use crate::api::client::{Api, Auth, account, approve, evolving, submit, with_roles};
 use crate::workflows::Deployment;
 
 #[tokio::test]
@@ -135,14 +136,7 @@ async fn installations_and_connections_are_kept_to_their_account() {
         assert_eq!(r.status, 409, "{l}: {}", r.body);
         assert!(r.body.contains("changed since the page was shown"), "{l}");
         assert!(r.body.contains("consent-grants"), "{l}: the screen again");
-        let digest = {
-            let at = page
-                .body
-                .find(r#"name="accept" value=""#)
-                .expect("the digest");
-            let rest = &page.body[at + r#"name="accept" value=""#.len()..];
-            rest[..rest.find('"').expect("ends")].to_string()
-        };
+        let digest = hidden_field(&page.body, "accept");
         let r = post_form(
             &api,
             "/marketplace/slack/install",
@@ -287,6 +281,100 @@ async fn installations_and_connections_are_kept_to_their_account() {
             .await;
         assert_eq!(r.status, 400, "{l}");
         assert_eq!(r.code(), "invalid_input", "{l}");
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn an_installation_is_updated_from_its_page_by_its_account_only() {
+    for t in test_stores().await {
+        let d = Deployment::start(&t, crate::support::shared_runtime()).await;
+        let api = Api::start(d.platform.clone()).await;
+        let l = t.label;
+        let (olga, _) = with_roles(&api, &t.store, "olga", &[Role::Developer], &["read"]).await;
+        let (rita, _) = with_roles(&api, &t.store, "rita", &[Role::Reviewer], &["read"]).await;
+        let hosts = ["https://api.example.com"];
+        let first = submit(&api, olga.session(), &evolving("1.0.0", &hosts)).await;
+        assert_eq!(
+            approve(&api, rita.session(), &first).await.status,
+            200,
+            "{l}"
+        );
+        let ann = account(&api, "ann").await;
+        let bob = account(&api, "bob").await;
+        let r = api
+            .install(ann.token(), &serde_json::json!({"integration": "evolving"}))
+            .await;
+        assert_eq!(r.status, 201, "{l}: {}", r.json);
+        let second = submit(&api, olga.session(), &evolving("2.0.0", &hosts)).await;
+        assert_eq!(
+            approve(&api, rita.session(), &second).await.status,
+            200,
+            "{l}"
+        );
+
+        let ann_session = Auth::Session {
+            id: &ann.session,
+            csrf: None,
+        };
+        let bob_session = Auth::Session {
+            id: &bob.session,
+            csrf: None,
+        };
+        // The catalog learns of the new version within a few seconds.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let page = loop {
+            let page = api.get("/installations", ann_session).await;
+            if page.body.contains("Update to 2.0.0") {
+                break page;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{l}: no update offered: {}",
+                page.body
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        };
+        let csrf = csrf_field(&page.body);
+        let digest = hidden_field(&page.body, "accept");
+        let bob_csrf = csrf_field(&api.get("/installations", bob_session).await.body);
+        let r = post_form(
+            &api,
+            "/installations/evolving/upgrade",
+            bob_session,
+            None,
+            &[("csrf", &bob_csrf), ("accept", &digest)],
+        )
+        .await;
+        assert_eq!(r.status, 404, "{l}: Bob has none to update");
+        let r = post_form(
+            &api,
+            "/installations/evolving/upgrade",
+            ann_session,
+            None,
+            &[("accept", &digest)],
+        )
+        .await;
+        assert_eq!(r.status, 403, "{l}: no CSRF field");
+        let r = post_form(
+            &api,
+            "/installations/evolving/upgrade",
+            ann_session,
+            None,
+            &[("csrf", &csrf), ("accept", &digest)],
+        )
+        .await;
+        assert_eq!(r.status, 303, "{l}: {}", r.body);
+        let page = api
+            .get(r.header("location").expect("back"), ann_session)
+            .await;
+        assert!(
+            page.body.contains("evolving now runs version 2.0.0."),
+            "{l}: {}",
+            page.body
+        );
+        let listed = api.get("/v1/installations", ann.token()).await;
+        assert_eq!(listed.json[0]["version"], "2.0.0", "{l}");
         t.cleanup().await;
     }
 }

@@ -35,13 +35,19 @@ pub(super) async fn post_form(
     api.raw("POST", path, auth, &headers, &form(pairs)).await
 }
 
-/// The value of the first `name="csrf"` hidden field of `html`.
-pub(super) fn csrf_field(html: &str) -> String {
+/// The value of the first field called `name` in `html`'s forms.
+pub(super) fn hidden_field(html: &str, name: &str) -> String {
+    let marker = format!(r#"name="{name}" value=""#);
     let at = html
-        .find(r#"name="csrf" value=""#)
-        .unwrap_or_else(|| panic!("a csrf field in {html}"));
-    let rest = &html[at + r#"name="csrf" value=""#.len()..];
+        .find(&marker)
+        .unwrap_or_else(|| panic!("a {name} field in {html}"));
+    let rest = &html[at + marker.len()..];
     rest[..rest.find('"').expect("the value ends")].to_string()
+}
+
+/// The value of the first `csrf` field of `html`.
+pub(super) fn csrf_field(html: &str) -> String {
+    hidden_field(html, "csrf")
 }
 
 /// The value of the cookie `name` that `response` sets.

@@ -269,6 +269,61 @@ async fn workflows_and_runs_are_kept_to_their_account() {
         let anns = api.get("/v1/workflows/anns-flow", ann.token()).await;
         assert_eq!(anns.json["version"], 1, "{l}");
 
+        // Versions: the list, an older one's definition, for Ann only.
+        let second = tell("anns-flow", "C0123ABCD").replace("Hello from the web UI", "Hello again");
+        let r = post_form(
+            &api,
+            "/workflows",
+            ann_session,
+            None,
+            &[("csrf", &csrf), ("definition", &second)],
+        )
+        .await;
+        assert_eq!(r.status, 201, "{l}: {}", r.body);
+        assert!(r.body.contains("Saved as version 2."), "{l}");
+        assert!(
+            r.body.contains(r#"href="/workflows/anns-flow/versions/1""#),
+            "{l}"
+        );
+        let v1 = api
+            .get("/workflows/anns-flow/versions/1", ann_session)
+            .await;
+        assert_eq!(v1.status, 200, "{l}");
+        assert!(
+            v1.body.contains("Hello from the web UI")
+                && v1.body.contains("the current version is 2"),
+            "{l}: {}",
+            v1.body
+        );
+        assert_eq!(
+            api.get("/workflows/anns-flow/versions/1", bob_session)
+                .await
+                .status,
+            200,
+            "{l}: Bob's own anns-flow has a version 1"
+        );
+        assert!(
+            !api.get("/workflows/anns-flow/versions/1", bob_session)
+                .await
+                .body
+                .contains("Hello again"),
+            "{l}"
+        );
+        assert_eq!(
+            api.get("/workflows/anns-flow/versions/2", bob_session)
+                .await
+                .status,
+            404,
+            "{l}: and no version 2"
+        );
+        assert_eq!(
+            api.get("/workflows/anns-flow/versions/x", ann_session)
+                .await
+                .status,
+            400,
+            "{l}"
+        );
+
         // Ann reruns her run: a new run of hers.
         let r = post_form(
             &api,
@@ -297,6 +352,54 @@ async fn workflows_and_runs_are_kept_to_their_account() {
         )
         .await;
         assert_eq!(r.status, 403, "{l}");
+        assert_eq!(
+            api.get("/v1/runs", ann.token()).await.json["runs"]
+                .as_array()
+                .map(Vec::len),
+            Some(2),
+            "{l}"
+        );
+
+        // Deleting: Bob's own workflow of that name, then Ann's; her runs stay.
+        let r = post_form(
+            &api,
+            "/workflows/anns-flow/delete",
+            bob_session,
+            None,
+            &[("csrf", &bob_csrf)],
+        )
+        .await;
+        assert_eq!(r.status, 303, "{l}: {}", r.body);
+        assert_eq!(
+            api.get("/v1/workflows/anns-flow", ann.token()).await.status,
+            200,
+            "{l}: hers is still there"
+        );
+        let r = post_form(
+            &api,
+            "/workflows/anns-flow/delete",
+            bob_session,
+            None,
+            &[("csrf", &bob_csrf)],
+        )
+        .await;
+        assert_eq!(r.status, 404, "{l}: nothing of his left to delete");
+        let r = post_form(
+            &api,
+            "/workflows/anns-flow/delete",
+            ann_session,
+            None,
+            &[("csrf", &csrf)],
+        )
+        .await;
+        assert_eq!(r.status, 303, "{l}: {}", r.body);
+        assert!(
+            !api.get("/workflows", ann_session)
+                .await
+                .body
+                .contains("anns-flow"),
+            "{l}"
+        );
         assert_eq!(
             api.get("/v1/runs", ann.token()).await.json["runs"]
                 .as_array()
