@@ -249,3 +249,56 @@ pub async fn drive(
         first_errors,
     }
 }
+
+/// An account signed up and signed in over the API.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The account's id.
+    pub id: String,
+    /// The session cookie (`workway_session=...`).
+    pub cookie: String,
+    /// The session's CSRF token.
+    pub csrf: String,
+}
+
+impl Session {
+    /// `call` in this session, with its CSRF token (for writes).
+    pub fn on(&self, call: Call) -> Call {
+        call.header("cookie", self.cookie.clone())
+            .header("x-csrf-token", self.csrf.clone())
+    }
+}
+
+/// Sign up `name@example.com` at the API on `address` and sign it in.
+pub async fn sign_up(address: SocketAddr, name: &str) -> Session {
+    let mut api = open(address).await;
+    let email = format!("{name}@example.com");
+    let password = format!("{name} has a long password");
+    let signup = Call::post_json(
+        "/v1/auth/signup",
+        &serde_json::json!({"email": email, "display_name": name, "password": password}),
+    );
+    let r = send(&mut api, &signup).await.expect("signed up");
+    assert_eq!(r.status.as_u16(), 201, "sign up: {}", r.json());
+    let id = r.json()["id"].as_str().expect("an id").to_string();
+    let signin = Call::post_json(
+        "/v1/auth/signin",
+        &serde_json::json!({"email": email, "password": password}),
+    );
+    let r = send(&mut api, &signin).await.expect("signed in");
+    assert_eq!(r.status.as_u16(), 200, "sign in: {}", r.json());
+    Session {
+        id,
+        csrf: r.json()["csrf_token"]
+            .as_str()
+            .expect("a CSRF token")
+            .to_string(),
+        cookie: r
+            .headers
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .expect("a session cookie")
+            .to_string(),
+    }
+}

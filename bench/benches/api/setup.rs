@@ -12,7 +12,7 @@ use workway_fixtures::{CHANNEL, Deployment, USER, fast, first_party_scopes};
 use workway_store::runs::RunStatus;
 use workway_vault::oauth::token::TokenSet;
 
-use workway_bench::load::{Answer, Call, Sender, open, send};
+use workway_bench::load::{Answer, Call, Sender, open, send, sign_up};
 
 /// The manual workflow every run starts: it tells Slack its input.
 pub const WORKFLOW: &str = "tell";
@@ -66,39 +66,9 @@ async fn expect(sender: &mut Sender, call: Call, status: u16) -> Answer {
 /// Sign up an account, sign in, make `tokens_wanted` tokens (at least
 /// one); install and connect Slack; save the workflow.
 pub async fn client(d: &Deployment, address: SocketAddr, tokens_wanted: usize) -> Client {
+    let session = sign_up(address, "bench").await;
+    let (owner, cookie, csrf) = (session.id, session.cookie, session.csrf);
     let mut api = open(address).await;
-    let email = "bench@example.com";
-    let password = "the bench has a long password";
-    let r = expect(
-        &mut api,
-        Call::post_json(
-            "/v1/auth/signup",
-            &json!({"email": email, "display_name": "bench", "password": password}),
-        ),
-        201,
-    )
-    .await;
-    let owner = r.json()["id"].as_str().expect("an id").to_string();
-    let r = expect(
-        &mut api,
-        Call::post_json(
-            "/v1/auth/signin",
-            &json!({"email": email, "password": password}),
-        ),
-        200,
-    )
-    .await;
-    let csrf = r.json()["csrf_token"]
-        .as_str()
-        .expect("a CSRF token")
-        .to_string();
-    let cookie = r
-        .headers
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .expect("a session cookie")
-        .to_string();
     let mut tokens = Vec::with_capacity(tokens_wanted.max(1));
     for i in 0..tokens_wanted.max(1) {
         let r = expect(

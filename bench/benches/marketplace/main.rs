@@ -35,7 +35,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use workway_bench::load::{Call, Phase, drive, open, send};
+use workway_bench::load::{Call, Phase, drive, open, send, sign_up};
 use workway_fixtures::Deployment;
 use workway_runtime::{Runtime, RuntimeConfig};
 use workway_store::testing::{DEFAULT_POSTGRES_URL, TestStore, postgres_store, sqlite_store};
@@ -57,34 +57,12 @@ fn setting(name: &str, default: usize) -> usize {
 
 /// Sign up, sign in and make a token with the `read` scope.
 async fn token(address: SocketAddr) -> String {
+    let shopper = sign_up(address, "shopper").await;
     let mut api = open(address).await;
-    let (email, password) = ("shopper@example.com", "the shopper's long password");
-    let signup = Call::post_json(
-        "/v1/auth/signup",
-        &json!({"email": email, "display_name": "shopper", "password": password}),
-    );
-    let r = send(&mut api, &signup).await.expect("signed up");
-    assert_eq!(r.status.as_u16(), 201, "sign up: {}", r.json());
-    let signin = Call::post_json(
-        "/v1/auth/signin",
-        &json!({"email": email, "password": password}),
-    );
-    let r = send(&mut api, &signin).await.expect("signed in");
-    assert_eq!(r.status.as_u16(), 200, "sign in: {}", r.json());
-    let csrf = r.json()["csrf_token"]
-        .as_str()
-        .expect("a CSRF token")
-        .to_string();
-    let cookie = r
-        .headers
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .expect("a session cookie")
-        .to_string();
-    let make = Call::post_json("/v1/tokens", &json!({"name": "bench", "scopes": ["read"]}))
-        .header("cookie", cookie)
-        .header("x-csrf-token", csrf);
+    let make = shopper.on(Call::post_json(
+        "/v1/tokens",
+        &json!({"name": "bench", "scopes": ["read"]}),
+    ));
     let r = send(&mut api, &make).await.expect("a token made");
     assert_eq!(r.status.as_u16(), 201, "token: {}", r.json());
     r.json()["token"].as_str().expect("a token").to_string()

@@ -29,7 +29,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
-use workway_bench::load::{Call, Phase, drive, open, send};
+use workway_bench::load::{Call, Phase, Session, drive, open, send, sign_up};
 use workway_fixtures::{CHANNEL, Deployment, USER, fast};
 use workway_runtime::{Runtime, RuntimeConfig};
 use workway_store::testing::{DEFAULT_POSTGRES_URL, TestStore, postgres_store, sqlite_store};
@@ -45,58 +45,6 @@ fn setting(name: &str, default: usize) -> usize {
         .and_then(|v| v.parse().ok())
         .filter(|n| *n > 0)
         .unwrap_or(default)
-}
-
-/// A signed-in account: its id, session cookie and CSRF token.
-struct Session {
-    id: String,
-    cookie: String,
-    csrf: String,
-}
-
-/// Sign up `name`, sign in: the session.
-async fn session(address: SocketAddr, name: &str) -> Session {
-    let mut api = open(address).await;
-    let email = format!("{name}@example.com");
-    let password = format!("{name}'s long password");
-    let r = send(
-        &mut api,
-        &Call::post_json(
-            "/v1/auth/signup",
-            &json!({"email": email, "display_name": name, "password": password}),
-        ),
-    )
-    .await
-    .expect("signed up");
-    assert_eq!(r.status.as_u16(), 201, "sign up: {}", r.json());
-    let id = r.json()["id"].as_str().expect("an id").to_string();
-    let r = send(
-        &mut api,
-        &Call::post_json(
-            "/v1/auth/signin",
-            &json!({"email": email, "password": password}),
-        ),
-    )
-    .await
-    .expect("signed in");
-    assert_eq!(r.status.as_u16(), 200, "sign in: {}", r.json());
-    Session {
-        id,
-        csrf: r.json()["csrf_token"].as_str().expect("csrf").to_string(),
-        cookie: r
-            .headers
-            .get("set-cookie")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .expect("a session cookie")
-            .to_string(),
-    }
-}
-
-/// `call` in `s`'s session (with its CSRF token, for writes).
-fn as_session(call: Call, s: &Session) -> Call {
-    call.header("cookie", s.cookie.clone())
-        .header("x-csrf-token", s.csrf.clone())
 }
 
 /// Send `call`, insisting on `status`: the answer's JSON.
@@ -164,31 +112,28 @@ async fn measure(t: &TestStore, runtime: Arc<Runtime>) {
     .await;
 
     // A user with Slack, workflows and finished runs.
-    let user = session(address, "pat").await;
+    let user = sign_up(address, "pat").await;
     must(
         address,
-        as_session(
-            Call::post_json("/v1/installations", &json!({"integration": "slack"})),
-            &user,
-        ),
+        user.on(Call::post_json(
+            "/v1/installations",
+            &json!({"integration": "slack"}),
+        )),
         409,
     )
     .await;
     let consent = must(
         address,
-        as_session(Call::get("/v1/integrations/slack/consent"), &user),
+        user.on(Call::get("/v1/integrations/slack/consent")),
         200,
     )
     .await;
     must(
         address,
-        as_session(
-            Call::post_json(
-                "/v1/installations",
-                &json!({"integration": "slack", "accept": consent["consent_digest"]}),
-            ),
-            &user,
-        ),
+        user.on(Call::post_json(
+            "/v1/installations",
+            &json!({"integration": "slack", "accept": consent["consent_digest"]}),
+        )),
         201,
     )
     .await;
@@ -220,7 +165,7 @@ async fn measure(t: &TestStore, runtime: Arc<Runtime>) {
         );
         must(
             address,
-            as_session(Call::post("/v1/workflows", "application/yaml", yaml), &user),
+            user.on(Call::post("/v1/workflows", "application/yaml", yaml)),
             201,
         )
         .await;
@@ -230,10 +175,10 @@ async fn measure(t: &TestStore, runtime: Arc<Runtime>) {
     for i in 0..runs {
         let started = must(
             address,
-            as_session(
-                Call::post_json("/v1/runs", &json!({"workflow": format!("flow-{}", i % 20)})),
-                &user,
-            ),
+            user.on(Call::post_json(
+                "/v1/runs",
+                &json!({"workflow": format!("flow-{}", i % 20)}),
+            )),
             202,
         )
         .await;
@@ -266,7 +211,7 @@ async fn measure(t: &TestStore, runtime: Arc<Runtime>) {
     executor.work(drained).await;
 
     // A developer and reviewer with a submission waiting.
-    let reviewer = session(address, "rex").await;
+    let reviewer = sign_up(address, "rex").await;
     workway_engine::accounts::set_roles(
         &d.platform.store,
         &reviewer.id,
@@ -287,7 +232,7 @@ async fn measure(t: &TestStore, runtime: Arc<Runtime>) {
     let body = json!({"manifest": manifest, "component": STANDARD.encode(&component)});
     let submitted = must(
         address,
-        as_session(Call::post_json("/v1/submissions", &body), &reviewer),
+        reviewer.on(Call::post_json("/v1/submissions", &body)),
         201,
     )
     .await;

@@ -37,6 +37,8 @@ use workway_store::listings::{ListingFields, ListingRow};
 use workway_store::submissions::{SubmissionRow, SubmissionState};
 use workway_store::{Store, StoreError};
 
+use crate::billing::tariff::show_cents;
+
 /// The most characters a summary holds.
 pub const MAX_SUMMARY_CHARS: usize = 160;
 
@@ -95,7 +97,7 @@ pub enum ListingError {
     #[error(
         "`{integration}` costs {}, paid once, and this account has not bought it; buy it first \
          (POST /v1/integrations/{integration}/purchase, or `workway buy {integration}`)",
-        format_price(*price_cents)
+        show_cents(*price_cents)
     )]
     PaymentRequired {
         /// The integration.
@@ -121,11 +123,6 @@ impl ListingError {
             message: message.into(),
         }
     }
-}
-
-/// `cents` as dollars, like `$49.00`.
-pub fn format_price(cents: i64) -> String {
-    format!("${}.{:02}", cents / 100, cents % 100)
 }
 
 /// What a publisher writes on a listing, unchecked.
@@ -272,8 +269,8 @@ pub fn check_price(price: &serde_json::Value) -> Result<Option<i64>, ListingErro
     let range = format!(
         "a whole number of cents from {MIN_PRICE_CENTS} to {MAX_PRICE_CENTS} ({} to {}), \
          or null for a free integration",
-        format_price(MIN_PRICE_CENTS),
-        format_price(MAX_PRICE_CENTS)
+        show_cents(MIN_PRICE_CENTS),
+        show_cents(MAX_PRICE_CENTS)
     );
     match price {
         serde_json::Value::Null => Ok(None),
@@ -684,8 +681,8 @@ mod tests {
         ] {
             assert_eq!(field(check_price(&bad)), "price_cents", "{bad}");
         }
-        assert_eq!(format_price(4900), "$49.00");
-        assert_eq!(format_price(1999), "$19.99");
+        assert_eq!(show_cents(4900), "$49.00");
+        assert_eq!(show_cents(1999), "$19.99");
     }
 
     #[test]

@@ -30,9 +30,10 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use workway_engine::accounts::Scope;
+use workway_engine::billing::tariff::show_cents;
 use workway_engine::marketplace::figures;
 use workway_engine::marketplace::listings::{
-    self, Listing, ListingError, ListingInput, format_price, render_markdown,
+    self, Listing, ListingError, ListingInput, render_markdown,
 };
 use workway_engine::platform::Platform;
 use workway_engine::review::compare_versions;
@@ -275,7 +276,7 @@ fn pricing(price_cents: Option<i64>) -> ListingPricing {
         Some(cents) => ListingPricing {
             model: "upfront",
             upfront_cents: Some(cents),
-            display: format_price(cents),
+            display: show_cents(cents),
         },
         None => ListingPricing {
             model: "free",

@@ -397,7 +397,7 @@ pub async fn create_token(
     State(platform): State<Arc<Platform>>,
     form: WebForm,
 ) -> Result<Response, WebError> {
-    let member = signed_in(&form)?;
+    let member = form.member()?;
     let now = now_ms();
     let made = async {
         let scopes = form
@@ -435,7 +435,7 @@ pub async fn revoke_token(
     Path(id): Path<String>,
     form: WebForm,
 ) -> Result<Response, WebError> {
-    let member = signed_in(&form)?;
+    let member = form.member()?;
     let principal = member
         .caller
         .require(Scope::Run)
@@ -444,17 +444,6 @@ pub async fn revoke_token(
         .await
         .map_err(|e| member.fail(ApiError::from(e)))?;
     Ok(Redirect::to("/account").into_response())
-}
-
-/// The member who posted `form`, or a trip to the sign-in page.
-pub(super) fn signed_in(form: &WebForm) -> Result<Member, WebError> {
-    match &form.viewer.caller {
-        Some(caller) => Ok(Member {
-            caller: caller.clone(),
-            csrf: form.viewer.csrf.clone(),
-        }),
-        None => Err(WebError::sign_in("/".to_string())),
-    }
 }
 
 #[cfg(test)]

@@ -21,7 +21,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use workway_engine::billing::tariff::{show_cents, show_mills};
 use workway_engine::platform::Platform;
 
-use super::account::signed_in;
 use super::error::WebError;
 use super::layout::{Nav, encode, render, when};
 use super::session::{Member, WebForm};
@@ -181,7 +180,7 @@ pub async fn buy(
     Path(name): Path<String>,
     form: WebForm,
 ) -> Result<Response, WebError> {
-    let member = signed_in(&form)?;
+    let member = form.member()?;
     let (_, bought) = purchases::buy(State(platform), member.caller.clone(), Path(name.clone()))
         .await
         .map_err(|e| member.fail(e))?;

@@ -23,7 +23,6 @@ use serde::Deserialize;
 use workway_engine::platform::Platform;
 use workway_registry::manifest::KNOWN_PROVIDERS;
 
-use super::account::signed_in;
 use super::error::WebError;
 use super::installations::capitalized;
 use super::layout::{Nav, encode, render, when};
@@ -203,7 +202,7 @@ pub async fn connect_key(
     State(platform): State<Arc<Platform>>,
     form: WebForm,
 ) -> Result<Response, WebError> {
-    let member = signed_in(&form)?;
+    let member = form.member()?;
     let account = form.get("account").trim();
     let body = ConnectKey {
         provider: form.get("provider").to_string(),
@@ -240,7 +239,7 @@ pub async fn disconnect(
     Path(id): Path<String>,
     form: WebForm,
 ) -> Result<Response, WebError> {
-    let member = signed_in(&form)?;
+    let member = form.member()?;
     connections::disconnect(State(platform), member.caller.clone(), Path(id))
         .await
         .map_err(|e| member.fail(e))?;

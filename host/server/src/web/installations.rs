@@ -28,7 +28,6 @@ use serde::Deserialize;
 use workway_engine::platform::Platform;
 use workway_registry::scopes::scope_description;
 
-use super::account::signed_in;
 use super::error::WebError;
 use super::layout::{Nav, encode, render, when};
 use super::session::{Member, WebForm};
@@ -124,7 +123,7 @@ async fn consent_page(
         grants: grants(&consent.hosts, &consent.scopes),
         price: consent
             .price_cents
-            .map(workway_engine::marketplace::listings::format_price),
+            .map(workway_engine::billing::tariff::show_cents),
         consent,
         error,
         payment_required,
@@ -147,7 +146,7 @@ pub async fn install(
     Path(name): Path<String>,
     form: WebForm,
 ) -> Result<Response, WebError> {
-    let member = signed_in(&form)?;
+    let member = form.member()?;
     let body = Install {
         integration: name.clone(),
         version: Some(form.get("version").to_string()).filter(|v| !v.is_empty()),
@@ -305,7 +304,7 @@ pub async fn upgrade(
     Path(name): Path<String>,
     form: WebForm,
 ) -> Result<Response, WebError> {
-    let member = signed_in(&form)?;
+    let member = form.member()?;
     let body = Upgrade {
         accept: Some(form.get("accept").to_string()).filter(|a| !a.is_empty()),
     };
@@ -332,7 +331,7 @@ pub async fn uninstall(
     Path(name): Path<String>,
     form: WebForm,
 ) -> Result<Response, WebError> {
-    let member = signed_in(&form)?;
+    let member = form.member()?;
     let gone = installations::uninstall(State(platform), member.caller.clone(), Path(name))
         .await
         .map_err(|e: ApiError| member.fail(e))?

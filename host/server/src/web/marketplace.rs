@@ -76,7 +76,7 @@ impl From<SearchResultView> for ResultLine {
         ResultLine {
             price: r
                 .price_cents
-                .map(workway_engine::marketplace::listings::format_price)
+                .map(workway_engine::billing::tariff::show_cents)
                 .unwrap_or_else(|| "Free".to_string()),
             publisher: r.publisher.unwrap_or_else(|| "Workway".to_string()),
             rating: match r.rating_tenths {

@@ -127,11 +127,7 @@ pub fn routes() -> Router<Arc<Platform>> {
                 .layer(DefaultBodyLimit::max(submissions::SUBMISSION_BODY_BYTES)),
         )
         .route("/submissions/{id}", get(developer::submission))
-        .route("/submissions/{id}/claim", post(review::claim))
-        .route("/submissions/{id}/release", post(review::release))
-        .route("/submissions/{id}/approve", post(review::approve))
-        .route("/submissions/{id}/reject", post(review::reject))
-        .route("/submissions/{id}/revoke", post(review::revoke))
+        .route("/submissions/{id}/{action}", post(review::act))
         .route("/review", get(review::queue))
         .route("/static/style.css", get(stylesheet))
         .route("/static/live.js", get(live_script))

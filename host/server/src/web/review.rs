@@ -4,9 +4,9 @@
 //! - `GET /review`: for the reviewer role (anyone else gets the 403 page
 //!   that says which role it needs), from [`crate::api::reviews::queue`];
 //! - on a submission's page ([`super::developer`]): `POST
-//!   /submissions/{id}/claim`, `.../release`, `.../approve` (with the
-//!   report's fingerprint the page showed), `.../reject` and
-//!   `.../revoke` (with a reason), each through [`crate::api::reviews`].
+//!   /submissions/{id}/{action}`: claim, release, approve (with the
+//!   report's fingerprint the page showed), reject and revoke (with a
+//!   reason), each through [`crate::api::reviews`].
 
 use std::sync::Arc;
 
@@ -17,7 +17,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use workway_engine::platform::Platform;
 
-use super::account::signed_in;
 use super::developer::submission_page;
 use super::error::WebError;
 use super::layout::{Nav, encode, render, when};
@@ -110,106 +109,49 @@ async fn after(
     }
 }
 
-/// `POST /submissions/{id}/claim`.
-pub async fn claim(
+/// `POST /submissions/{id}/{action}`: `claim`, `release`, `approve`
+/// (with the fingerprint of the report the page showed, so a report that
+/// changed since is not approved), `reject` or `revoke` (with a reason).
+pub async fn act(
     State(platform): State<Arc<Platform>>,
-    Path(id): Path<String>,
+    Path((id, action)): Path<(String, String)>,
     form: WebForm,
 ) -> Result<Response, WebError> {
-    let member = signed_in(&form)?;
-    let outcome = reviews::claim(
+    let member = form.member()?;
+    let (state, caller, path) = (
         State(platform.clone()),
         member.caller.clone(),
         Path(id.clone()),
-    )
-    .await
-    .map(|_| "claimed");
-    after(platform, &member, id, outcome).await
-}
-
-/// `POST /submissions/{id}/release`.
-pub async fn release(
-    State(platform): State<Arc<Platform>>,
-    Path(id): Path<String>,
-    form: WebForm,
-) -> Result<Response, WebError> {
-    let member = signed_in(&form)?;
-    let outcome = reviews::release(
-        State(platform.clone()),
-        member.caller.clone(),
-        Path(id.clone()),
-    )
-    .await
-    .map(|_| "released");
-    after(platform, &member, id, outcome).await
-}
-
-/// `POST /submissions/{id}/approve`: with the fingerprint of the report
-/// the page showed, so a report that changed since is not approved.
-pub async fn approve(
-    State(platform): State<Arc<Platform>>,
-    Path(id): Path<String>,
-    form: WebForm,
-) -> Result<Response, WebError> {
-    let member = signed_in(&form)?;
-    let body = Approve {
-        fingerprint: Some(form.get("fingerprint").to_string()),
+    );
+    let reason = || {
+        ApiJson(Decision {
+            reason: Some(form.get("reason").to_string()),
+        })
     };
-    let outcome = reviews::approve(
-        State(platform.clone()),
-        member.caller.clone(),
-        Path(id.clone()),
-        ApiJson(body),
-    )
-    .await
-    .map(|r| {
-        if r.status() == StatusCode::ACCEPTED {
-            "recorded"
-        } else {
-            "approved"
+    let outcome = match action.as_str() {
+        "claim" => reviews::claim(state, caller, path).await.map(|_| "claimed"),
+        "release" => reviews::release(state, caller, path)
+            .await
+            .map(|_| "released"),
+        "approve" => {
+            let body = ApiJson(Approve {
+                fingerprint: Some(form.get("fingerprint").to_string()),
+            });
+            reviews::approve(state, caller, path, body).await.map(|r| {
+                if r.status() == StatusCode::ACCEPTED {
+                    "recorded"
+                } else {
+                    "approved"
+                }
+            })
         }
-    });
-    after(platform, &member, id, outcome).await
-}
-
-/// `POST /submissions/{id}/reject`: with a reason.
-pub async fn reject(
-    State(platform): State<Arc<Platform>>,
-    Path(id): Path<String>,
-    form: WebForm,
-) -> Result<Response, WebError> {
-    let member = signed_in(&form)?;
-    let body = ApiJson(Decision {
-        reason: Some(form.get("reason").to_string()),
-    });
-    let outcome = reviews::reject(
-        State(platform.clone()),
-        member.caller.clone(),
-        Path(id.clone()),
-        body,
-    )
-    .await
-    .map(|_| "rejected");
-    after(platform, &member, id, outcome).await
-}
-
-/// `POST /submissions/{id}/revoke`: with a reason.
-pub async fn revoke(
-    State(platform): State<Arc<Platform>>,
-    Path(id): Path<String>,
-    form: WebForm,
-) -> Result<Response, WebError> {
-    let member = signed_in(&form)?;
-    let body = ApiJson(Decision {
-        reason: Some(form.get("reason").to_string()),
-    });
-    let outcome = reviews::revoke(
-        State(platform.clone()),
-        member.caller.clone(),
-        Path(id.clone()),
-        body,
-    )
-    .await
-    .map(|_| "revoked");
+        "reject" => reviews::reject(state, caller, path, reason())
+            .await
+            .map(|_| "rejected"),
+        "revoke" => reviews::revoke(state, caller, path, reason())
+            .await
+            .map(|_| "revoked"),
+        _ => return Err(member.fail(ApiError::not_found("review action"))),
+    };
     after(platform, &member, id, outcome).await
 }

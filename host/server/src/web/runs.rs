@@ -25,7 +25,6 @@ use serde_json::Value;
 
 use workway_engine::platform::Platform;
 
-use super::account::signed_in;
 use super::error::WebError;
 use super::layout::{Nav, encode, render, when};
 use super::session::{Member, WebForm};
@@ -237,18 +236,22 @@ impl From<AttemptView> for AttemptLine {
 }
 
 /// What of a run changes while it runs: its status, error, actions and
-/// step timeline (`run_live.html`, inside the run page and pushed alone
-/// over Server-Sent Events).
+/// step timeline, rendered inside the run page and pushed alone over
+/// Server-Sent Events.
+#[derive(Template)]
+#[template(path = "run_live.html")]
 struct Live {
     nav: Nav,
     run: RunLine,
     error: Option<String>,
     attempts: Vec<AttemptLine>,
+    /// Whether the run is not finished yet.
     live: bool,
-    cancellable: bool,
 }
 
 impl Live {
+    /// The changing part of `detail`, with its workflow version and
+    /// pretty-printed input for the page around it.
     fn of(member: &Member, detail: RunDetail) -> (Live, i64, String) {
         let live = matches!(detail.run.status, "queued" | "running" | "waiting");
         let version = detail.run.workflow_version;
@@ -257,7 +260,6 @@ impl Live {
             nav: member.nav(),
             error: detail.run.error.as_ref().map(run_error_line),
             attempts: detail.attempts.into_iter().map(AttemptLine::from).collect(),
-            cancellable: live,
             live,
             run: RunLine::from(detail.run),
         };
@@ -265,30 +267,19 @@ impl Live {
     }
 }
 
-/// A run's page.
+/// A run's page: the run's header and input around its changing part.
 #[derive(Template)]
 #[template(path = "run.html")]
 struct RunPage {
     nav: Nav,
-    run: RunLine,
+    id: String,
+    workflow: String,
+    trigger: &'static str,
+    created: String,
     version: i64,
-    error: Option<String>,
     input: String,
-    attempts: Vec<AttemptLine>,
     live: bool,
-    cancellable: bool,
-}
-
-/// The changing part of a run's page alone.
-#[derive(Template)]
-#[template(path = "run_live.html")]
-struct LivePart {
-    nav: Nav,
-    run: RunLine,
-    error: Option<String>,
-    attempts: Vec<AttemptLine>,
-    live: bool,
-    cancellable: bool,
+    part: String,
 }
 
 /// `GET /runs/{id}`.
@@ -302,16 +293,20 @@ pub async fn show(
         .map_err(|e| member.fail(e))?
         .0;
     let (part, version, input) = Live::of(&member, detail);
-    Ok(render(&RunPage {
-        nav: part.nav,
-        run: part.run,
+    let page = RunPage {
+        nav: part.nav.clone(),
+        id: part.run.id.clone(),
+        workflow: part.run.workflow.clone(),
+        trigger: part.run.trigger,
+        created: part.run.created.clone(),
         version,
-        error: part.error,
         input,
-        attempts: part.attempts,
         live: part.live,
-        cancellable: part.cancellable,
-    }))
+        part: part
+            .render()
+            .map_err(|e| member.fail(crate::api::error::ApiError::internal(&e)))?,
+    };
+    Ok(render(&page))
 }
 
 /// How often the live stream reads the run.
@@ -373,16 +368,7 @@ pub async fn events(
             .0;
             let (part, _, _) = Live::of(&w.member, detail);
             let finished = !part.live;
-            let html = LivePart {
-                nav: part.nav,
-                run: part.run,
-                error: part.error,
-                attempts: part.attempts,
-                live: part.live,
-                cancellable: part.cancellable,
-            }
-            .render()
-            .ok()?;
+            let html = part.render().ok()?;
             if w.last.as_deref() != Some(html.as_str()) {
                 w.last = Some(html.clone());
                 return Some((Ok(Event::default().event("run").data(html)), w));
@@ -406,7 +392,7 @@ pub async fn cancel(
     Path(id): Path<String>,
     form: WebForm,
 ) -> Result<Response, WebError> {
-    let member = signed_in(&form)?;
+    let member = form.member()?;
     runs::cancel(State(platform), member.caller.clone(), Path(id.clone()))
         .await
         .map_err(|e| member.fail(e))?;
@@ -419,7 +405,7 @@ pub async fn rerun(
     Path(id): Path<String>,
     form: WebForm,
 ) -> Result<Response, WebError> {
-    let member = signed_in(&form)?;
+    let member = form.member()?;
     let (_, started) = runs::rerun(State(platform), member.caller.clone(), Path(id))
         .await
         .map_err(|e| member.fail(e))?;

@@ -159,6 +159,17 @@ impl WebForm {
             .unwrap_or_default()
     }
 
+    /// The signed-in member who posted it, or a trip to the sign-in page.
+    pub fn member(&self) -> Result<Member, WebError> {
+        match &self.viewer.caller {
+            Some(caller) => Ok(Member {
+                caller: caller.clone(),
+                csrf: self.viewer.csrf.clone(),
+            }),
+            None => Err(WebError::sign_in("/")),
+        }
+    }
+
     /// Every value of `name`, in order (checkboxes sharing a name).
     pub fn all(&self, name: &str) -> Vec<&str> {
         self.fields

@@ -23,7 +23,6 @@ use serde_json::Value;
 
 use workway_engine::platform::Platform;
 
-use super::account::signed_in;
 use super::error::WebError;
 use super::layout::{Nav, encode, render, when};
 use super::runs::RunLine;
@@ -144,7 +143,7 @@ pub async fn save(
     State(platform): State<Arc<Platform>>,
     form: WebForm,
 ) -> Result<Response, WebError> {
-    let member = signed_in(&form)?;
+    let member = form.member()?;
     let yaml = form.get("definition").replace("\r\n", "\n");
     let mut headers = HeaderMap::new();
     headers.insert(
@@ -283,7 +282,7 @@ pub async fn rotate_secret(
     Path(name): Path<String>,
     form: WebForm,
 ) -> Result<Response, WebError> {
-    let member = signed_in(&form)?;
+    let member = form.member()?;
     let rotated = workflows::rotate_secret(
         State(platform.clone()),
         member.caller.clone(),
@@ -309,7 +308,7 @@ pub async fn start(
     Path(name): Path<String>,
     form: WebForm,
 ) -> Result<Response, WebError> {
-    let member = signed_in(&form)?;
+    let member = form.member()?;
     let text = form.get("input");
     let input = if text.trim().is_empty() {
         Ok(Value::Object(Default::default()))
@@ -396,7 +395,7 @@ pub async fn delete(
     Path(name): Path<String>,
     form: WebForm,
 ) -> Result<Response, WebError> {
-    let member = signed_in(&form)?;
+    let member = form.member()?;
     workflows::delete(State(platform), member.caller.clone(), Path(name))
         .await
         .map_err(|e| member.fail(e))?;

@@ -252,6 +252,15 @@ impl Account {
         }
     }
 
+    /// The session's cookie alone, as a browser sends it (a page's form
+    /// carries the CSRF value in its body).
+    pub fn browser(&self) -> Auth<'_> {
+        Auth::Session {
+            id: &self.session,
+            csrf: None,
+        }
+    }
+
     /// The token.
     pub fn token(&self) -> Auth<'_> {
         Auth::Token(&self.token)

@@ -11,7 +11,7 @@ use workway_store::testing::test_stores;
 
 use super::pages::{csrf_field, hidden_field, post_form};
 use super::runs::slack_user;
-use crate::api::client::{Api, Auth, account, approve, evolving, submit, with_roles};
+use crate::api::client::{Api, account, approve, evolving, submit, with_roles};
 use crate::workflows::Deployment;
 
 #[tokio::test]
@@ -42,14 +42,8 @@ async fn a_paid_integration_is_bought_then_installed_and_usage_is_shown_to_its_a
 
         let ann = slack_user(&api, &d, "ann").await;
         let bob = account(&api, "bob").await;
-        let ann_session = Auth::Session {
-            id: &ann.session,
-            csrf: None,
-        };
-        let bob_session = Auth::Session {
-            id: &bob.session,
-            csrf: None,
-        };
+        let ann_session = ann.browser();
+        let bob_session = bob.browser();
 
         // The page offers to buy it; installing first is refused with the
         // same offer.
@@ -162,15 +156,7 @@ async fn a_paid_integration_is_bought_then_installed_and_usage_is_shown_to_its_a
         );
 
         // The developer's console lists the submission and the earnings.
-        let console = api
-            .get(
-                "/developer",
-                Auth::Session {
-                    id: &olga.session,
-                    csrf: None,
-                },
-            )
-            .await;
+        let console = api.get("/developer", olga.browser()).await;
         assert_eq!(console.status, 200, "{l}");
         assert!(console.body.contains("evolving"), "{l}");
         assert!(console.body.contains("Earnings"), "{l}");

@@ -9,7 +9,7 @@ use workway_store::testing::{sqlite_store, test_stores};
 
 use super::browser::{Browser, Script};
 use super::pages::{csrf_field, hidden_field, post_form};
-use crate::api::client::{Api, Auth, account, approve, evolving, submit, with_roles};
+use crate::api::client::{Api, account, approve, evolving, submit, with_roles};
 use crate::workflows::Deployment;
 
 #[tokio::test]
@@ -108,14 +108,8 @@ async fn installations_and_connections_are_kept_to_their_account() {
         let l = t.label;
         let ann = account(&api, "ann").await;
         let bob = account(&api, "bob").await;
-        let ann_session = Auth::Session {
-            id: &ann.session,
-            csrf: None,
-        };
-        let bob_session = Auth::Session {
-            id: &bob.session,
-            csrf: None,
-        };
+        let ann_session = ann.browser();
+        let bob_session = bob.browser();
 
         // A consent screen older than the version is refused and shown again.
         let page = api.get("/marketplace/slack/install", ann_session).await;
@@ -313,14 +307,8 @@ async fn an_installation_is_updated_from_its_page_by_its_account_only() {
             "{l}"
         );
 
-        let ann_session = Auth::Session {
-            id: &ann.session,
-            csrf: None,
-        };
-        let bob_session = Auth::Session {
-            id: &bob.session,
-            csrf: None,
-        };
+        let ann_session = ann.browser();
+        let bob_session = bob.browser();
         // The catalog learns of the new version within a few seconds.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         let page = loop {
@@ -375,6 +363,74 @@ async fn an_installation_is_updated_from_its_page_by_its_account_only() {
         );
         let listed = api.get("/v1/installations", ann.token()).await;
         assert_eq!(listed.json[0]["version"], "2.0.0", "{l}");
+
+        // The marketplace page says "installed" to Ann only.
+        let hers = api.get("/marketplace/evolving", ann_session).await;
+        assert!(hers.body.contains(r#"id="installed""#), "{l}");
+        let his = api.get("/marketplace/evolving", bob_session).await;
+        assert!(
+            his.body.contains(r#"id="install""#) && !his.body.contains(r#"id="installed""#),
+            "{l}"
+        );
+
+        // A submission's page and its review actions: for its developer
+        // and reviewers. Another account learns nothing (404, and the
+        // action refused); its developer, who may read it, is told the
+        // action needs the reviewer role (403).
+        let olga_page = api
+            .get(&format!("/submissions/{second}"), olga.browser())
+            .await;
+        assert_eq!(olga_page.status, 200, "{l}");
+        assert!(
+            !olga_page.body.contains(r#"id="approve""#),
+            "{l}: a developer does not review"
+        );
+        let olga_csrf = csrf_field(&olga_page.body);
+        assert_eq!(
+            api.get(&format!("/submissions/{second}"), bob_session)
+                .await
+                .status,
+            404,
+            "{l}"
+        );
+        for action in ["claim", "release", "approve", "reject", "revoke"] {
+            let path = format!("/submissions/{second}/{action}");
+            let r = post_form(
+                &api,
+                &path,
+                bob_session,
+                None,
+                &[("csrf", &bob_csrf), ("reason", "no")],
+            )
+            .await;
+            assert_eq!(r.status, 404, "{l}: {action}: {}", r.body);
+            let r = post_form(
+                &api,
+                &path,
+                olga.browser(),
+                None,
+                &[("csrf", &olga_csrf), ("reason", "no")],
+            )
+            .await;
+            assert_eq!(r.status, 403, "{l}: {action}: {}", r.body);
+            assert!(r.body.contains("reviewer role"), "{l}: {action}");
+        }
+        let r = post_form(
+            &api,
+            &format!("/submissions/{second}/publish"),
+            rita.browser(),
+            None,
+            &[(
+                "csrf",
+                &csrf_field(&api.get("/review", rita.browser()).await.body),
+            )],
+        )
+        .await;
+        assert_eq!(r.status, 404, "{l}: no such action");
+        let listed = api
+            .get(&format!("/v1/submissions/{second}"), olga.token())
+            .await;
+        assert_eq!(listed.json["state"], "approved", "{l}: nothing changed");
         t.cleanup().await;
     }
 }

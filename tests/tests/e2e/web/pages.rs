@@ -218,14 +218,8 @@ async fn one_accounts_tokens_are_kept_from_another_and_user_text_is_escaped() {
         let l = t.label;
         let ann = account(&api, "ann").await;
         let bob = account(&api, "bob").await;
-        let ann_session = Auth::Session {
-            id: &ann.session,
-            csrf: None,
-        };
-        let bob_session = Auth::Session {
-            id: &bob.session,
-            csrf: None,
-        };
+        let ann_session = ann.browser();
+        let bob_session = bob.browser();
 
         // Ann makes a token on the page: shown once, then only its prefix.
         let ann_csrf = csrf_field(&api.get("/account", ann_session).await.body);
@@ -395,15 +389,7 @@ async fn one_accounts_tokens_are_kept_from_another_and_user_text_is_escaped() {
             &["read", "review"],
         )
         .await;
-        let r = api
-            .get(
-                "/review",
-                Auth::Session {
-                    id: &rita.session,
-                    csrf: None,
-                },
-            )
-            .await;
+        let r = api.get("/review", rita.browser()).await;
         assert_eq!(r.status, 200, "{l}: {}", r.body);
         assert!(r.body.contains("Review queue"), "{l}");
         t.cleanup().await;

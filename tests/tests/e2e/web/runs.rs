@@ -13,7 +13,7 @@ use workway_store::testing::{sqlite_store, test_stores};
 
 use super::browser::{Browser, Script};
 use super::pages::{csrf_field, post_form};
-use crate::api::client::{Account, Api, Auth, account, connect_slack};
+use crate::api::client::{Account, Api, account, connect_slack};
 use crate::workflows::Deployment;
 
 /// A new account `name` with Slack installed and its workspace connected.
@@ -129,14 +129,8 @@ async fn workflows_and_runs_are_kept_to_their_account() {
         let l = t.label;
         let ann = slack_user(&api, &d, "ann").await;
         let bob = slack_user(&api, &d, "bob").await;
-        let ann_session = Auth::Session {
-            id: &ann.session,
-            csrf: None,
-        };
-        let bob_session = Auth::Session {
-            id: &bob.session,
-            csrf: None,
-        };
+        let ann_session = ann.browser();
+        let bob_session = bob.browser();
         let csrf = csrf_field(&api.get("/workflows/new", ann_session).await.body);
         let r = post_form(
             &api,
