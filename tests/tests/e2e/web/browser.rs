@@ -228,15 +228,36 @@ impl Browser {
     }
 
     /// Type `value` into the field `css` selects, replacing what was there.
+    /// (A navigation an earlier click started may replace the page between
+    /// finding the field and typing: find it again on the new page.)
     pub async fn fill(&self, css: &str, value: &str) {
-        let field = self.find(css).await;
-        field.clear().await.expect("cleared");
-        field.send_keys(value).await.expect("typed");
+        let mut last = None;
+        for _ in 0..50 {
+            let field = self.find(css).await;
+            match field.clear().await {
+                Ok(()) => match field.send_keys(value).await {
+                    Ok(()) => return,
+                    Err(e) => last = Some(e),
+                },
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("typing into `{css}`: {last:?}");
     }
 
-    /// Click the element `css` selects.
+    /// Click the element `css` selects (found again if a navigation still
+    /// landing replaced it first).
     pub async fn click(&self, css: &str) {
-        self.find(css).await.click().await.expect("clicked");
+        let mut last = None;
+        for _ in 0..50 {
+            match self.find(css).await.click().await {
+                Ok(()) => return,
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("clicking `{css}`: {last:?}");
     }
 
     /// The whole page's source.
