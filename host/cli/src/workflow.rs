@@ -1,9 +1,12 @@
 //! `workway workflow create | list | show | versions | rotate-secret |
-//! delete`: the signed-in account's workflow definitions (YAML or JSON),
-//! validated by the server against the account's installations when
-//! saved, each save a new version; a webhook workflow's signing secret,
-//! shown once when it is made and again only when rotated.
+//! set-secret | delete`: the signed-in account's workflow definitions
+//! (YAML or JSON), validated by the server against the account's
+//! installations when saved, each save a new version; a webhook
+//! workflow's signing secret, shown once when it is made and again only
+//! when rotated, or set to the one its sender gave (Stripe, Slack,
+//! GitHub), read from standard input.
 
+use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -12,7 +15,7 @@ use clap::{Args, Subcommand};
 use serde::Deserialize;
 
 use crate::client::{ApiClient, ServerOptions, when};
-use workway_workflow::definition::{Format, WorkflowDefinition};
+use workway_workflow::definition::{Format, Trigger, WebhookFormat, WorkflowDefinition};
 
 /// Managing workflows.
 #[derive(Debug, Subcommand)]
@@ -32,6 +35,12 @@ pub enum WorkflowCommand {
     /// Give a webhook workflow a new signing secret and print it (the old
     /// one stops working at once).
     RotateSecret(NameArgs),
+    /// Set a webhook workflow's signing secret to the one its sender gave
+    /// (Stripe's endpoint secret, Slack's signing secret, the secret typed
+    /// into GitHub), read from standard input so it stays out of the
+    /// shell's history and the process list:
+    /// `printf '%s' "$SECRET" | workway workflow set-secret <name>`.
+    SetSecret(NameArgs),
     /// Delete a workflow: its triggers stop; its runs stay readable.
     Delete(NameArgs),
 }
@@ -109,6 +118,29 @@ struct Rotated {
     webhook: Webhook,
 }
 
+#[derive(Debug, Deserialize)]
+struct SecretSet {
+    format: String,
+}
+
+/// The longest secret read from standard input, in bytes.
+const MAX_SECRET_INPUT: u64 = 4096;
+
+/// The secret on standard input: its first line, without the line end.
+fn read_secret() -> anyhow::Result<String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .take(MAX_SECRET_INPUT)
+        .read_to_string(&mut text)
+        .context("cannot read the secret from standard input")?;
+    let secret = text.lines().next().unwrap_or_default().to_string();
+    anyhow::ensure!(
+        !secret.is_empty(),
+        "no secret on standard input: `printf '%s' \"$SECRET\" | workway workflow set-secret <name>`"
+    );
+    Ok(secret)
+}
+
 /// Run a workflow command.
 pub async fn run(command: WorkflowCommand, server: &ServerOptions) -> anyhow::Result<ExitCode> {
     let client = ApiClient::from_options(server)?;
@@ -134,8 +166,19 @@ pub async fn run(command: WorkflowCommand, server: &ServerOptions) -> anyhow::Re
             );
             if let Some(webhook) = &saved.webhook {
                 println!("webhook path: {}", webhook.path);
+                let format = match &saved.workflow.definition.trigger {
+                    Trigger::Webhook { format, .. } => *format,
+                    _ => WebhookFormat::Workway,
+                };
                 match &webhook.secret {
-                    Some(secret) => print_secret(secret),
+                    Some(_) if matches!(format, WebhookFormat::Stripe | WebhookFormat::Slack) => {
+                        println!(
+                            "signing secret: {format} makes it; set it with `printf '%s' \"$SECRET\" | \
+                             workway workflow set-secret {}` (deliveries are refused until then)",
+                            workflow.name
+                        );
+                    }
+                    Some(secret) => print_secret(secret, Some(format)),
                     None => println!(
                         "signing secret: unchanged (`workway workflow rotate-secret {}` makes a new one)",
                         workflow.name
@@ -193,7 +236,20 @@ pub async fn run(command: WorkflowCommand, server: &ServerOptions) -> anyhow::Re
                 .webhook
                 .secret
                 .context("the server rotated the secret but did not send the new one")?;
-            print_secret(&secret);
+            print_secret(&secret, None);
+        }
+        WorkflowCommand::SetSecret(args) => {
+            let secret = read_secret()?;
+            let set: SecretSet = client
+                .post(
+                    &["v1", "workflows", &args.name, "secret"],
+                    &serde_json::json!({ "secret": secret }),
+                )
+                .await?;
+            println!(
+                "signing secret of `{}` set for its {} deliveries; the old one no longer verifies",
+                args.name, set.format
+            );
         }
         WorkflowCommand::Delete(args) => {
             client.delete(&["v1", "workflows", &args.name]).await?;
@@ -206,11 +262,19 @@ pub async fn run(command: WorkflowCommand, server: &ServerOptions) -> anyhow::Re
     Ok(ExitCode::SUCCESS)
 }
 
-/// Print a webhook signing secret, with how it is used; shown only now.
-fn print_secret(secret: &str) {
+/// Print a webhook signing secret, with how a `format` sender uses it
+/// (when known); shown only now.
+fn print_secret(secret: &str, format: Option<WebhookFormat>) {
     println!("signing secret: {secret}");
+    let how = match format {
+        Some(WebhookFormat::StandardWebhooks) => "webhook-signature, Standard Webhooks",
+        Some(WebhookFormat::Github) => {
+            "X-Hub-Signature-256: paste it as the GitHub webhook's secret"
+        }
+        Some(_) => "Workway-Signature, see the README's webhook section",
+        None => "in the header its format names, see the README's webhook section",
+    };
     println!(
-        "  shown only now: keep it with the sender, which signs each delivery with it \
-         (Workway-Signature, see the README's webhook section)"
+        "  shown only now: keep it with the sender, which signs each delivery with it ({how})"
     );
 }

@@ -142,9 +142,9 @@ pub async fn save(
         .find(owner, &definition.name)
         .await?;
     let (token, secret) = match (&definition.trigger, existing.and_then(|w| w.webhook_token)) {
-        (Trigger::Webhook { .. }, None) => {
+        (Trigger::Webhook { format, .. }, None) => {
             let token = new_token();
-            let sealed = crate::hook_secrets::new_secret()
+            let sealed = crate::hook_secrets::new_secret_for(*format)
                 .and_then(|secret| crate::hook_secrets::seal_secret(platform, &token, &secret))
                 .map_err(SaveError::Secret)?;
             (Some(token), Some(sealed))

@@ -5,13 +5,19 @@
 //! Several `v1=` entries may be sent while a secret is rotated; one must
 //! match; other entries are ignored. Stripe signs its webhooks this way
 //! (`Stripe-Signature`), and Workway's own webhook deliveries follow it
-//! (`Workway-Signature`).
+//! (`Workway-Signature`): the platform's payment notifications
+//! (`billing::payments::stripe`) and the webhook trigger's `stripe` and
+//! `workway` formats (`triggers::webhook::formats`) all verify here.
 
 use hmac::{Hmac, Mac as _};
 use sha2::Sha256;
 
 /// The longest signature header read (room for a handful of signatures).
 pub const MAX_HEADER: usize = 4096;
+
+/// The most `v1=` entries read from one header (a sender rolling its
+/// secret sends two).
+pub const MAX_TAGS: usize = 16;
 
 /// A header that verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +47,9 @@ pub enum SignatureError {
         /// The tolerance applied (seconds).
         tolerance: u64,
     },
+    /// More than [`MAX_TAGS`] `v1=` entries.
+    #[error("the signature header has more than {MAX_TAGS} v1 entries")]
+    TooMany,
     /// No `v1=` with hex.
     #[error("the signature has no v1=<hex HMAC-SHA256>")]
     NoTag,
@@ -83,7 +92,12 @@ pub fn verify(
     for part in header.split(',') {
         match part.trim().split_once('=') {
             Some(("t", t)) => timestamp = t.parse::<i64>().ok(),
-            Some(("v1", tag)) => tags.extend(hex::decode(tag).ok()),
+            Some(("v1", tag)) => {
+                if tags.len() == MAX_TAGS {
+                    return Err(SignatureError::TooMany);
+                }
+                tags.extend(hex::decode(tag).ok());
+            }
             _ => {}
         }
     }
@@ -156,6 +170,11 @@ mod tests {
         assert_eq!(
             verify(SECRET, "t=x,v1=zz", body, t, 300),
             Err(SignatureError::NoTimestamp)
+        );
+        let many = format!("t={t},{}", "v1=ab,".repeat(MAX_TAGS + 1));
+        assert_eq!(
+            verify(SECRET, &many, body, t, 300),
+            Err(SignatureError::TooMany)
         );
         let long = format!("t={t},{}", "v1=ab,".repeat(1000));
         assert_eq!(

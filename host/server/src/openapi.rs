@@ -403,7 +403,19 @@ fn workflow_definition() -> Schema {
                         .schema_type(SchemaType::Type(Type::String))
                         .enum_values(Some(["manual", "webhook", "schedule", "event"])),
                 )
-                .required("kind"),
+                .required("kind")
+                .property(
+                    "format",
+                    ObjectBuilder::new()
+                        .schema_type(SchemaType::Type(Type::String))
+                        .enum_values(Some(
+                            workway_workflow::webhook::WebhookFormat::ALL.map(|f| f.as_str()),
+                        ))
+                        .description(Some(
+                            "A webhook trigger's sender format: how deliveries are signed \
+                             (`workway` when left out).",
+                        )),
+                ),
         )
         .required("trigger")
         .property(

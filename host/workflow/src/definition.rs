@@ -36,6 +36,7 @@ use super::checked::deserialize_checked;
 use super::condition::Condition;
 use super::retry::RetryPolicy;
 use super::schedule::{Schedule, ScheduleError};
+pub use super::webhook::WebhookFormat;
 
 /// A workflow: a trigger plus the steps it runs, in order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -118,6 +119,10 @@ pub enum Trigger {
     },
     /// A signed HTTP request to the workflow's webhook URL starts a run.
     Webhook {
+        /// How the sender signs and names its deliveries (`workway`, the
+        /// default, `standard-webhooks`, `stripe`, `github`, `slack`).
+        #[serde(default, skip_serializing_if = "WebhookFormat::is_workway")]
+        format: WebhookFormat,
         /// The request header carrying the sender's idempotency key
         /// (`X-Idempotency-Key`); a key seen within the window starts no run.
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -129,7 +134,8 @@ pub enum Trigger {
         /// How long an idempotency key is remembered, in seconds.
         dedupe_window_secs: u64,
         /// How far a signature's timestamp may be from the host's clock, in
-        /// seconds, before the request is refused as a replay.
+        /// seconds, before the request is refused as a replay (unused by a
+        /// format without a timestamp: `github`).
         tolerance_secs: u64,
     },
     /// A cron schedule starts runs, once per tick cluster-wide.
@@ -261,6 +267,7 @@ impl EventKind {
 struct RawTrigger {
     kind: TriggerKind,
     input_schema: Option<Value>,
+    format: Option<WebhookFormat>,
     idempotency_header: Option<String>,
     idempotency_field: Option<String>,
     dedupe_window_secs: Option<u64>,
@@ -297,6 +304,7 @@ impl TriggerKind {
         match self {
             TriggerKind::Manual => &["input_schema"],
             TriggerKind::Webhook => &[
+                "format",
                 "idempotency_header",
                 "idempotency_field",
                 "dedupe_window_secs",
@@ -313,6 +321,7 @@ impl RawTrigger {
     fn present(&self) -> Vec<&'static str> {
         let keys = [
             ("input_schema", self.input_schema.is_some()),
+            ("format", self.format.is_some()),
             ("idempotency_header", self.idempotency_header.is_some()),
             ("idempotency_field", self.idempotency_field.is_some()),
             ("dedupe_window_secs", self.dedupe_window_secs.is_some()),
@@ -404,6 +413,7 @@ impl TryFrom<RawTrigger> for Trigger {
                 input_schema: raw.input_schema,
             },
             TriggerKind::Webhook => Trigger::Webhook {
+                format: raw.format.unwrap_or_default(),
                 idempotency_header: raw.idempotency_header,
                 idempotency_field: raw.idempotency_field,
                 dedupe_window_secs: raw.dedupe_window_secs.unwrap_or(DEFAULT_DEDUPE_WINDOW_SECS),
@@ -682,6 +692,7 @@ steps:
         assert_eq!(
             def.trigger,
             Trigger::Webhook {
+                format: WebhookFormat::Workway,
                 idempotency_header: Some("X-Idempotency-Key".into()),
                 idempotency_field: None,
                 dedupe_window_secs: 86_400,
@@ -880,8 +891,10 @@ steps:
         assert_eq!(
             error(json!({"kind": "webhook", "cron": "x", "on": "run_failed"})),
             "a webhook trigger does not take `cron`, `on`; its settings are \
-             `idempotency_header`, `idempotency_field`, `dedupe_window_secs`, `tolerance_secs`"
+             `format`, `idempotency_header`, `idempotency_field`, `dedupe_window_secs`, \
+             `tolerance_secs`"
         );
+
         assert_eq!(
             error(json!({"kind": "schedule"})),
             "a schedule trigger needs `cron`, like `cron: \"0 9 * * 1-5\"`"

@@ -15,7 +15,9 @@
 //! - [`retry`]: retry policies, backoff with jitter, and what to do after
 //!   each kind of failure;
 //! - [`validate`]: every check that can be made before running, against
-//!   the installed actions' schemas.
+//!   the installed actions' schemas;
+//! - [`webhook`]: a webhook trigger's sender format (`stripe`, `github`,
+//!   ...), which fixes how deliveries are signed and named.
 //!
 //! Saving versions and the durable executor live in `workway-engine`.
 
@@ -26,3 +28,4 @@ pub mod retry;
 pub mod schedule;
 pub mod template;
 pub mod validate;
+pub mod webhook;

@@ -977,6 +977,31 @@ fn workflow_commands_show_the_secret_once_and_scope_reads_by_owner() {
         "{}",
         stderr(&stranger)
     );
+    // A secret the sender gave, read from standard input, checked against
+    // the trigger's format, never printed.
+    let set = alice.run_stdin(
+        &["workflow", "set-secret", "hook"],
+        "It's a Secret to Everybody\n",
+    );
+    assert_eq!(set.status.code(), Some(0), "{}", stderr(&set));
+    assert!(
+        stdout(&set).contains("set for its workway deliveries")
+            && !stdout(&set).contains("Everybody"),
+        "{}",
+        stdout(&set)
+    );
+    let weak = alice.run_stdin(&["workflow", "set-secret", "hook"], "tiny\n");
+    assert!(!weak.status.success());
+    assert!(
+        stderr(&weak).contains("shorter than 16 characters") && !stderr(&weak).contains("tiny"),
+        "{}",
+        stderr(&weak)
+    );
+    let stranger = mallory.run_stdin(
+        &["workflow", "set-secret", "hook"],
+        "It's a Secret to Everybody\n",
+    );
+    assert!(!stranger.status.success());
 
     // `workflow show` used to panic (exit 101) on its `--version` option.
     let shown = alice.run(&["workflow", "show", "hook"]);

@@ -78,6 +78,7 @@ pub fn routes() -> OpenApiRouter<Arc<Platform>> {
         .routes(routes!(workflows::versions))
         .routes(routes!(workflows::version))
         .routes(routes!(workflows::rotate_secret))
+        .routes(routes!(workflows::set_secret))
         .routes(routes!(runs::list, runs::start))
         .routes(routes!(runs::show))
         .routes(routes!(runs::cancel))

@@ -14,7 +14,12 @@
 //! - `GET /v1/workflows/{name}/versions` → every version, oldest first;
 //! - `GET /v1/workflows/{name}/versions/{version}` → that version;
 //! - `POST /v1/workflows/{name}/rotate-secret` → a new signing secret,
-//!   shown only now (409 when the workflow has no webhook trigger);
+//!   shown only now (409 when the workflow has no webhook trigger, or
+//!   when its sender makes the secret: Stripe, Slack);
+//! - `POST /v1/workflows/{name}/secret` (`{"secret": "..."}`) → the
+//!   sender's secret (Stripe's endpoint secret, Slack's signing secret,
+//!   the one typed into GitHub) becomes the signing secret, once checked
+//!   against the trigger's format (400 when it cannot be one);
 //! - `DELETE /v1/workflows/{name}` → 204: the workflow is deleted (see
 //!   [`delete`]; its runs stay readable, its active runs are cancelled,
 //!   its name is free again).
@@ -28,7 +33,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use workway_engine::accounts::Scope;
@@ -41,6 +46,7 @@ use workway_store::workflows::{TriggerKind, WorkflowRow};
 use workway_workflow::definition::{Format, WorkflowDefinition};
 
 use super::auth::Caller;
+use super::body::ApiJson;
 use super::error::{ApiError, ErrorBody};
 
 /// A workflow as listed.
@@ -157,6 +163,28 @@ pub struct RotatedView {
     pub name: String,
     /// Its webhook, with the new secret (the old one no longer verifies).
     pub webhook: WebhookView,
+}
+
+/// `POST /v1/workflows/{name}/secret`'s body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetSecret {
+    /// The signing secret the sender gave (Stripe's `whsec_...`, Slack's
+    /// signing secret, the secret typed into GitHub, a Standard Webhooks
+    /// `whsec_<base64>`); never shown back.
+    pub(crate) secret: String,
+}
+
+/// A signing secret set.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = SecretSet)]
+pub struct SecretSetView {
+    /// The workflow's name.
+    pub name: String,
+    /// Where deliveries are POSTed.
+    pub path: String,
+    /// The trigger's sender format the secret was checked for.
+    pub format: String,
 }
 
 /// An installation failure met while reading installations (saving or
@@ -475,9 +503,10 @@ pub async fn rotate_secret(
         .await
         .map_err(|e| match e {
             WebhookError::NotWebhook(_) => not_webhook(),
-            WebhookError::Trigger(TriggerError::Workflow(e)) => save_error(e),
-            WebhookError::Trigger(TriggerError::Store(e)) => ApiError::from(e),
-            e => ApiError::internal(&e),
+            e @ WebhookError::SenderSecret { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "sender_secret", e.to_string())
+            }
+            e => secret_error(e),
         })?;
     Ok(Json(RotatedView {
         name: row.name,
@@ -486,6 +515,70 @@ pub async fn rotate_secret(
             secret: Some(secret),
         },
     }))
+}
+
+/// Set a webhook workflow's signing secret to the one its sender gave.
+///
+/// For senders that make their own secret (Stripe's endpoint secret,
+/// Slack's signing secret) or take one typed in (GitHub). The secret is
+/// checked against the trigger's format (a Standard Webhooks secret is
+/// `whsec_` and the base64 of 24 to 64 bytes, Stripe's starts with
+/// `whsec_`, a chosen one has at least 16 characters), sealed, and never
+/// shown back; the old one stops verifying at once.
+#[utoipa::path(
+    post,
+    path = "/v1/workflows/{name}/secret",
+    tag = "workflows",
+    security(("api_token" = ["run"]), ("session" = ["run"], "csrf" = [])),
+    params(("name" = String, Path, description = "The workflow's name.")),
+    request_body = SetSecret,
+    responses(
+        (status = 200, description = "The secret is set (not shown back).", body = SecretSetView),
+        (status = 400, description = "The body is not `{\"secret\": \"...\"}`, or the secret cannot sign the trigger's format (`invalid_input`, `details.field` = `secret`).", body = ErrorBody),
+        (status = 404, description = "No such workflow in this account (`not_found`).", body = ErrorBody),
+        (status = 409, description = "The workflow has no webhook trigger (`not_webhook`).", body = ErrorBody),
+    ),
+)]
+pub async fn set_secret(
+    State(platform): State<Arc<Platform>>,
+    caller: Caller,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<SetSecret>,
+) -> Result<Json<SecretSetView>, ApiError> {
+    let principal = caller.require(Scope::Run)?;
+    let row = find(&platform, principal.owner(), &name).await?;
+    let not_webhook = || {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "not_webhook",
+            format!(
+                "workflow `{name}` has no webhook trigger, so it takes no signing secret: \
+                 save it with `trigger: {{kind: webhook}}` first"
+            ),
+        )
+    };
+    let path = webhook_path(&row).ok_or_else(not_webhook)?;
+    let format = webhook::set_secret(&platform, principal.owner(), &name, &body.secret)
+        .await
+        .map_err(|e| match e {
+            WebhookError::NotWebhook(_) => not_webhook(),
+            e @ WebhookError::InvalidSecret { .. } => ApiError::invalid("secret", e.to_string()),
+            e => secret_error(e),
+        })?;
+    Ok(Json(SecretSetView {
+        name: row.name,
+        path,
+        format: format.to_string(),
+    }))
+}
+
+/// A failure to change a webhook's secret other than the caller's.
+fn secret_error(e: WebhookError) -> ApiError {
+    match e {
+        WebhookError::Trigger(TriggerError::Workflow(e)) => save_error(e),
+        WebhookError::Trigger(TriggerError::Store(e)) => ApiError::from(e),
+        e => ApiError::internal(&e),
+    }
 }
 
 /// Delete a workflow.

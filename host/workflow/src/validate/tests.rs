@@ -463,6 +463,61 @@ fn webhook_triggers() {
 }
 
 #[test]
+fn webhook_formats() {
+    for format in ["workway", "standard-webhooks", "stripe", "github", "slack"] {
+        let ok = format!("trigger:\n  kind: webhook\n  format: {format}\n");
+        assert_eq!(with_trigger(&ok), vec![], "{format}");
+    }
+    // A format fixes where its idempotency key is.
+    let keyed = "trigger:\n  kind: webhook\n  format: stripe\n  idempotency_field: /data/id\n";
+    let problems = with_trigger(keyed);
+    assert_eq!(
+        find(&problems, "trigger.idempotency_field").message,
+        "a `stripe` webhook's idempotency key is the event's `id`; `idempotency_field` only \
+         applies to the `workway` format"
+    );
+    let keyed = "trigger:\n  kind: webhook\n  format: github\n  idempotency_header: X-Id\n";
+    assert!(
+        find(&with_trigger(keyed), "trigger.idempotency_header")
+            .message
+            .contains("`X-GitHub-Delivery`")
+    );
+    // GitHub signs no timestamp: a tolerance is a mistake.
+    let timed = "trigger:\n  kind: webhook\n  format: github\n  tolerance_secs: 60\n";
+    assert!(
+        find(&with_trigger(timed), "trigger.tolerance_secs")
+            .message
+            .contains("signs no timestamp")
+    );
+    // An unknown format is refused where it is written, naming the others.
+    let unknown = EXAMPLE.replace(
+        "trigger:\n  kind: manual\n",
+        "trigger:\n  kind: webhook\n  format: paypal\n",
+    );
+    let error = WorkflowDefinition::from_yaml(&unknown)
+        .expect_err("no such format")
+        .to_string();
+    assert!(
+        error.contains(
+            "`paypal` is not a webhook format; use one of `workway`, `standard-webhooks`, \
+             `stripe`, `github`, `slack`"
+        ) && error.contains("trigger"),
+        "{error}"
+    );
+    let stored = WorkflowDefinition::from_yaml(&EXAMPLE.replace(
+        "trigger:\n  kind: manual\n",
+        "trigger:\n  kind: webhook\n  format: standard-webhooks\n",
+    ))
+    .expect("parses");
+    let json: serde_json::Value = serde_json::from_str(&stored.to_json()).expect("JSON");
+    assert_eq!(json["trigger"]["format"], "standard-webhooks");
+    assert_eq!(
+        WorkflowDefinition::from_json(&stored.to_json()).expect("reads back"),
+        stored
+    );
+}
+
+#[test]
 fn event_triggers() {
     let ok = "trigger:\n  kind: event\n  on: run_failed\n  workflow: nightly-sync\n";
     assert_eq!(with_trigger(ok), vec![]);

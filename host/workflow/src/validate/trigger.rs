@@ -8,23 +8,38 @@ use workway_registry::manifest::KNOWN_PROVIDERS;
 use workway_registry::schema::Schema;
 
 use super::{Problems, check_name, is_kebab};
-use crate::definition::{EventKind, Trigger, WorkflowDefinition};
+use crate::definition::{DEFAULT_TOLERANCE_SECS, EventKind, Trigger, WorkflowDefinition};
 use crate::schedule::{Schedule, parse_cron, parse_timezone};
 use crate::template;
+use crate::webhook::WebhookFormat;
 
 /// Check `def`'s trigger, pushing every problem found.
 pub(super) fn check_trigger(def: &WorkflowDefinition, problems: &mut Problems) {
     match &def.trigger {
         Trigger::Manual { input_schema } => check_manual(input_schema.as_ref(), problems),
         Trigger::Webhook {
+            format,
             idempotency_header,
             idempotency_field,
+            tolerance_secs,
             ..
-        } => check_webhook(
-            idempotency_header.as_deref(),
-            idempotency_field.as_deref(),
-            problems,
-        ),
+        } => {
+            check_webhook(
+                *format,
+                idempotency_header.as_deref(),
+                idempotency_field.as_deref(),
+                problems,
+            );
+            if !format.has_timestamp() && *tolerance_secs != DEFAULT_TOLERANCE_SECS {
+                problems.push(
+                    "trigger.tolerance_secs",
+                    format!(
+                        "a `{format}` webhook signs no timestamp, so `tolerance_secs` does not \
+                         apply; replays are caught by its delivery id and signature"
+                    ),
+                );
+            }
+        }
         Trigger::Schedule { cron, timezone, .. } => check_schedule(cron, timezone, problems),
         Trigger::Event {
             on,
@@ -58,7 +73,28 @@ fn check_manual(input_schema: Option<&Value>, problems: &mut Problems) {
     }
 }
 
-fn check_webhook(header: Option<&str>, field: Option<&str>, problems: &mut Problems) {
+fn check_webhook(
+    format: WebhookFormat,
+    header: Option<&str>,
+    field: Option<&str>,
+    problems: &mut Problems,
+) {
+    if let Some(key) = format.idempotency_key() {
+        for (setting, set) in [
+            ("idempotency_header", header.is_some()),
+            ("idempotency_field", field.is_some()),
+        ] {
+            if set {
+                problems.push(
+                    format!("trigger.{setting}"),
+                    format!(
+                        "a `{format}` webhook's idempotency key is {key}; `{setting}` only \
+                         applies to the `workway` format"
+                    ),
+                );
+            }
+        }
+    }
     if header.is_some() && field.is_some() {
         problems.push(
             "trigger",

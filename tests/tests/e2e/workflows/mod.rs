@@ -11,6 +11,7 @@ mod retries;
 mod schedule;
 mod three_step;
 mod webhook;
+mod webhook_formats;
 
 pub use workway_fixtures::{
     CHANNEL, DATABASE, Deployment, USER, assert_succeeded, fast, inbox_to_notion,

@@ -1,0 +1,52 @@
+//! Workway's own format, the default: `Workway-Signature: t=<unix
+//! seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` under the workflow's
+//! signing secret (the whole `whsec_...` string is the key). Several `v1=`
+//! entries may be sent while a sender rotates secrets; one must match.
+//! The idempotency key is where the trigger says (`idempotency_header` or
+//! `idempotency_field`).
+
+use workway_workflow::webhook::WebhookFormat;
+
+use super::{FormatError, Headers, Verified, from_signing};
+use crate::signing;
+
+/// The header carrying the signature.
+pub const SIGNATURE: &str = "Workway-Signature";
+
+const EXPECTED: &str = "`Workway-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">` under the workflow's signing secret";
+
+/// The `Workway-Signature` value for `body` sent at `timestamp` (Unix
+/// seconds) under `secret`: what a sender computes.
+pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    signing::sign(secret, timestamp, body)
+}
+
+/// Check the `Workway-Signature` of a delivery.
+pub fn verify(
+    secret: &str,
+    headers: Headers<'_>,
+    body: &[u8],
+    now: i64,
+    tolerance: u64,
+) -> Result<Verified, FormatError> {
+    let header = headers.require(WebhookFormat::Workway, SIGNATURE, EXPECTED)?;
+    verify_header(secret, header, body, now, tolerance)
+}
+
+/// Check one `Workway-Signature` value.
+pub fn verify_header(
+    secret: &str,
+    header: &str,
+    body: &[u8],
+    now: i64,
+    tolerance: u64,
+) -> Result<Verified, FormatError> {
+    let signed = signing::verify(secret, header, body, now, tolerance)
+        .map_err(|e| from_signing(WebhookFormat::Workway, SIGNATURE, EXPECTED, e))?;
+    Ok(Verified {
+        timestamp: Some(signed.timestamp),
+        tolerance,
+        signature: signed.tag,
+        delivery_id: None,
+    })
+}
