@@ -216,31 +216,38 @@ impl Accounts<'_> {
 
     /// Accounts ordered by email (in the database's collation), after
     /// `after_email` (exclusive) when given, at most `limit`: one page of
-    /// a listing, the last email of a page fetching the next.
+    /// a listing, the last email of a page fetching the next. With
+    /// `containing`, only accounts whose email or display name contains
+    /// it, ignoring case (ASCII case only on SQLite; `%` and `_` match
+    /// themselves).
     pub async fn list(
         &self,
+        containing: Option<&str>,
         after_email: Option<&str>,
         limit: i64,
     ) -> Result<Vec<AccountRow>, StoreError> {
-        let rows = match after_email {
-            Some(after) => {
-                sqlx::query(&format!(
-                    "SELECT {COLUMNS} FROM accounts WHERE email > $1 ORDER BY email LIMIT $2"
-                ))
-                .bind(after)
-                .bind(limit)
-                .fetch_all(self.store.pool())
-                .await?
-            }
-            None => {
-                sqlx::query(&format!(
-                    "SELECT {COLUMNS} FROM accounts ORDER BY email LIMIT $1"
-                ))
-                .bind(limit)
-                .fetch_all(self.store.pool())
-                .await?
-            }
-        };
+        let pattern = containing.map(|text| {
+            let escaped: String = text
+                .to_lowercase()
+                .chars()
+                .flat_map(|c| match c {
+                    '%' | '_' | '\\' => vec!['\\', c],
+                    c => vec![c],
+                })
+                .collect();
+            format!("%{escaped}%")
+        });
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM accounts \
+             WHERE ($1 IS NULL OR email > $1) \
+               AND ($2 IS NULL OR lower(email || ' ' || display_name) LIKE $2 ESCAPE '\\') \
+             ORDER BY email LIMIT $3"
+        ))
+        .bind(after_email)
+        .bind(pattern)
+        .bind(limit)
+        .fetch_all(self.store.pool())
+        .await?;
         rows.iter().map(decode).collect()
     }
 }

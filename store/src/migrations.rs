@@ -147,6 +147,11 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
         "0019_settlement",
         Sql::Portable(include_str!("../migrations/0019_settlement.sql")),
     ),
+    (
+        20,
+        "0020_submissions_by_time",
+        Sql::Portable(include_str!("../migrations/0020_submissions_by_time.sql")),
+    ),
 ];
 
 /// The migrations compiled into this binary numbered up to `last`, for one

@@ -382,6 +382,40 @@ impl Ratings<'_> {
         rows.iter().map(decode).collect()
     }
 
+    /// One page of the hidden reviews of every integration, most recently
+    /// hidden first (by `hidden_at`, then id), at most `limit`, only those
+    /// after `before` (the previous page's last `hidden_at` and id).
+    pub async fn hidden_page(
+        &self,
+        before: Option<(i64, &str)>,
+        limit: i64,
+    ) -> Result<Vec<ReviewRow>, StoreError> {
+        let rows = match before {
+            Some((hidden_at, id)) => {
+                sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM {FROM} WHERE r.hidden_at IS NOT NULL \
+                     AND (r.hidden_at < $1 OR (r.hidden_at = $1 AND r.id < $2)) \
+                     ORDER BY r.hidden_at DESC, r.id DESC LIMIT $3"
+                ))
+                .bind(hidden_at)
+                .bind(id)
+                .bind(limit)
+                .fetch_all(self.store.pool())
+                .await?
+            }
+            None => {
+                sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM {FROM} WHERE r.hidden_at IS NOT NULL \
+                     ORDER BY r.hidden_at DESC, r.id DESC LIMIT $1"
+                ))
+                .bind(limit)
+                .fetch_all(self.store.pool())
+                .await?
+            }
+        };
+        rows.iter().map(decode).collect()
+    }
+
     /// The count and per-star histogram of `integration`'s reviews that
     /// are not hidden: one grouped count over the integration's rows.
     pub async fn summary(&self, integration: &str) -> Result<Summary, StoreError> {

@@ -515,7 +515,7 @@ async fn accounts_are_listed_by_email_a_page_at_a_time() {
         let mut pages = Vec::new();
         let mut after: Option<String> = None;
         loop {
-            let page = a.list(after.as_deref(), 2).await.expect("list");
+            let page = a.list(None, after.as_deref(), 2).await.expect("list");
             let Some(last) = page.last() else { break };
             after = Some(last.email.clone());
             pages.push(page.into_iter().map(|r| r.id).collect::<Vec<_>>());
@@ -526,12 +526,46 @@ async fn accounts_are_listed_by_email_a_page_at_a_time() {
             "{}",
             t.label
         );
-        assert_eq!(a.list(None, 10).await.expect("list").len(), 5);
+        assert_eq!(a.list(None, None, 10).await.expect("list").len(), 5);
         assert!(
-            a.list(Some("erin@example.com"), 10)
+            a.list(None, Some("erin@example.com"), 10)
                 .await
                 .expect("list")
                 .is_empty()
+        );
+
+        // A search matches part of the email or the name, in any case;
+        // `%` and `_` are only themselves.
+        let mut odd = new_account("f", "fr_nk%50@example.org", &[], 0);
+        odd.display_name = "Frank Ünder";
+        a.insert(&odd).await.expect("insert").expect("free");
+        let ids = |rows: Vec<workway_store::accounts::AccountRow>| {
+            rows.into_iter().map(|r| r.id).collect::<Vec<_>>()
+        };
+        let found = |q: &'static str| {
+            let a = t.store.accounts();
+            async move { ids(a.list(Some(q), None, 10).await.expect("search")) }
+        };
+        assert_eq!(found("CAROL").await, vec!["c"], "{}", t.label);
+        assert_eq!(found("example.org").await, vec!["f"], "{}", t.label);
+        assert_eq!(found("frank").await, vec!["f"], "{}", t.label);
+        assert_eq!(found("_").await, vec!["f"], "{}", t.label);
+        assert_eq!(found("%5").await, vec!["f"], "{}", t.label);
+        assert!(found("a%e").await.is_empty(), "{}", t.label);
+        assert_eq!(
+            found("Alice").await.len(),
+            5,
+            "every seeded name: {}",
+            t.label
+        );
+        assert_eq!(
+            ids(a
+                .list(Some("example.com"), Some("b"), 2)
+                .await
+                .expect("search")),
+            vec!["b", "c"],
+            "{}",
+            t.label
         );
         t.cleanup().await;
     }

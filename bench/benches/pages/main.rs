@@ -210,7 +210,7 @@ async fn measure(t: &TestStore, runtime: Arc<Runtime>) {
     };
     executor.work(drained).await;
 
-    // A developer and reviewer with a submission waiting.
+    // A developer, reviewer and admin with a submission waiting.
     let reviewer = sign_up(address, "rex").await;
     workway_engine::accounts::set_roles(
         &d.platform.store,
@@ -219,6 +219,7 @@ async fn measure(t: &TestStore, runtime: Arc<Runtime>) {
             workway_engine::accounts::Role::User,
             workway_engine::accounts::Role::Developer,
             workway_engine::accounts::Role::Reviewer,
+            workway_engine::accounts::Role::Admin,
         ],
         workway_store::clock::now_ms(),
     )
@@ -275,6 +276,7 @@ async fn measure(t: &TestStore, runtime: Arc<Runtime>) {
         ),
         ("run page", format!("/runs/{run}"), user.clone()),
         ("account", "/account".into(), user.clone()),
+        ("billing", "/billing".into(), user.clone()),
         ("developer console", "/developer".into(), reviewer.clone()),
         ("review queue", "/review".into(), reviewer.clone()),
         (
@@ -282,6 +284,22 @@ async fn measure(t: &TestStore, runtime: Arc<Runtime>) {
             format!("/submissions/{submission}"),
             reviewer.clone(),
         ),
+        (
+            "admin: accounts",
+            "/admin/accounts".into(),
+            reviewer.clone(),
+        ),
+        (
+            "admin: submissions",
+            "/admin/submissions?state=all".into(),
+            reviewer.clone(),
+        ),
+        (
+            "admin: hidden reviews",
+            "/admin/reviews".into(),
+            reviewer.clone(),
+        ),
+        ("admin: ledger", "/admin/ledger".into(), reviewer.clone()),
     ];
     let requests = setting("BENCH_PAGES_REQUESTS", 200);
     for (what, path, who) in pages {

@@ -173,11 +173,7 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<ExitCode> {
         AdminCommand::Disable(args) => {
             let store = args.store.store().await?;
             let row = accounts::by_email(&store, &args.email).await?;
-            store
-                .accounts()
-                .set_disabled(&row.id, Some(now), now)
-                .await?;
-            let ended = store.sessions().revoke_all(&row.id, None, now).await?;
+            let ended = accounts::disable(&store, &row.id, now).await?;
             println!(
                 "{} is disabled: it cannot sign in and its tokens stop working ({ended} session(s) ended)",
                 row.email
@@ -186,14 +182,14 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<ExitCode> {
         AdminCommand::Enable(args) => {
             let store = args.store.store().await?;
             let row = accounts::by_email(&store, &args.email).await?;
-            store.accounts().set_disabled(&row.id, None, now).await?;
+            accounts::enable(&store, &row.id, now).await?;
             println!("{} may sign in again", row.email);
         }
         AdminCommand::Users(options) => {
             let store = options.store().await?;
             let mut after: Option<String> = None;
             loop {
-                let page = store.accounts().list(after.as_deref(), 200).await?;
+                let page = store.accounts().list(None, after.as_deref(), 200).await?;
                 for row in &page {
                     let state = if row.disabled_at.is_some() {
                         " (disabled)"

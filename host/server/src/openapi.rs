@@ -56,6 +56,10 @@ const TAGS: &[(&str, &str)] = &[
         "Sign-up, sign-in, sign-out, the account, its password and its API tokens.",
     ),
     (
+        "admin",
+        "Operating the platform: accounts, their roles, disabling and enabling them (the `admin` scope).",
+    ),
+    (
         "workflows",
         "Workflow definitions, their versions and webhook signing secrets.",
     ),

@@ -83,6 +83,10 @@ pub enum AccountError {
     /// No account with that id or email.
     #[error("no such account")]
     NoSuchAccount,
+    /// An admin tried to lock themselves out: disable their own account
+    /// or take their own admin role.
+    #[error("an admin cannot {0} their own account: ask another admin to do it")]
+    OwnAccount(&'static str),
     /// No token of this account with that id, or it was revoked.
     #[error("no such token")]
     NoSuchToken,
@@ -270,6 +274,27 @@ pub async fn set_roles(
     }
     if !set.contains(&Role::Reviewer) {
         store.reviewer_keys().retire(account_id, now).await?;
+    }
+    Ok(())
+}
+
+/// Stop `account_id` from signing in or using its tokens, for an admin:
+/// every session of the account ends. Answers how many sessions ended.
+pub async fn disable(store: &Store, account_id: &str, now: i64) -> Result<u64, AccountError> {
+    if !store
+        .accounts()
+        .set_disabled(account_id, Some(now), now)
+        .await?
+    {
+        return Err(AccountError::NoSuchAccount);
+    }
+    Ok(store.sessions().revoke_all(account_id, None, now).await?)
+}
+
+/// Let a disabled `account_id` sign in and use its tokens again.
+pub async fn enable(store: &Store, account_id: &str, now: i64) -> Result<(), AccountError> {
+    if !store.accounts().set_disabled(account_id, None, now).await? {
+        return Err(AccountError::NoSuchAccount);
     }
     Ok(())
 }

@@ -112,10 +112,57 @@ pub fn show_cents(cents: i64) -> String {
     format!("{sign}${}.{:02}", c / 100, c % 100)
 }
 
+/// A non-negative dollar amount as a person types it (`19`, `19.5`,
+/// `$19.50`, ` 1,249.00 `) in whole cents, read as text (never through a
+/// float); `None` for anything else: a sign, a third decimal, letters, or
+/// more than an `i64` of cents.
+pub fn read_cents(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let text = text.strip_prefix('$').unwrap_or(text).trim_start();
+    let (whole, part) = text.split_once('.').unwrap_or((text, ""));
+    let whole: String = whole.chars().filter(|c| *c != ',').collect();
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(&whole) || (!part.is_empty() && !digits(part)) || part.len() > 2 {
+        return None;
+    }
+    let cents = match part.len() {
+        0 => 0,
+        1 => part.parse::<i64>().ok()? * 10,
+        _ => part.parse::<i64>().ok()?,
+    };
+    whole
+        .parse::<i64>()
+        .ok()?
+        .checked_mul(100)?
+        .checked_add(cents)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn typed_prices_read_as_cents_or_not_at_all() {
+        for (text, cents) in [
+            ("19", Some(1900)),
+            ("19.5", Some(1950)),
+            ("$19.50", Some(1950)),
+            (" $ 1,249.00 ", Some(124_900)),
+            ("0.05", Some(5)),
+            ("19.", Some(1900)),
+            ("19.505", None),
+            ("-19", None),
+            ("+19", None),
+            ("1e3", None),
+            ("", None),
+            ("$", None),
+            (".5", None),
+            ("99999999999999999999", None),
+        ] {
+            assert_eq!(read_cents(text), cents, "{text:?}");
+        }
+    }
 
     #[test]
     fn the_standard_tariff_is_the_published_one() {
@@ -202,6 +249,11 @@ mod tests {
         fn shown_amounts_read_back_exactly(amount in any::<i64>()) {
             prop_assert_eq!(read_back(&show_mills(amount), 3), i128::from(amount));
             prop_assert_eq!(read_back(&show_cents(amount), 2), i128::from(amount));
+        }
+
+        #[test]
+        fn a_shown_price_is_read_back_as_its_cents(cents in 0i64..=i64::MAX) {
+            prop_assert_eq!(read_cents(&show_cents(cents)), Some(cents));
         }
     }
 }

@@ -240,6 +240,23 @@ pub async fn list(
     })
 }
 
+/// One page of hidden reviews across the marketplace, most recently
+/// hidden first, for admins: the reviews and whether more follow.
+pub async fn hidden(
+    store: &Store,
+    before: Option<(i64, &str)>,
+    limit: i64,
+) -> Result<(Vec<ReviewRow>, bool), RatingError> {
+    let mut reviews = store
+        .ratings()
+        .hidden_page(before, limit.saturating_add(1))
+        .await?;
+    let keep = usize::try_from(limit).unwrap_or(usize::MAX);
+    let more = reviews.len() > keep;
+    reviews.truncate(keep);
+    Ok((reviews, more))
+}
+
 /// Whether `viewer` sees review `row`: everyone sees a visible one, its
 /// author and admins a hidden one too.
 fn sees(row: &ReviewRow, viewer: Viewer<'_>) -> bool {

@@ -25,13 +25,13 @@ use super::paging;
 use super::submissions::{EventView, SubmissionSummary};
 
 /// `GET /v1/admin/submissions`'s query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
-    state: Option<String>,
-    integration: Option<String>,
-    limit: Option<String>,
-    cursor: Option<String>,
+    pub(crate) state: Option<String>,
+    pub(crate) integration: Option<String>,
+    pub(crate) limit: Option<String>,
+    pub(crate) cursor: Option<String>,
 }
 
 /// One approval recorded towards a version that needs two.
@@ -103,15 +103,7 @@ pub async fn submissions(
     query: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Result<Json<AuditPage>, ApiError> {
     caller.require(Scope::Admin)?;
-    let Query(query) = query.map_err(|rejection| {
-        ApiError::invalid(
-            "query",
-            format!(
-                "{}; this route takes state, integration, limit and cursor",
-                rejection.body_text()
-            ),
-        )
-    })?;
+    let query = paging::query_of(query, "state, integration, limit and cursor")?;
     let limit = paging::limit(query.limit.as_deref())?;
     let before = paging::before(query.cursor.as_deref())?;
     let state = match &query.state {

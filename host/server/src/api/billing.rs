@@ -127,15 +127,6 @@ pub struct UsageQuery {
     pub(crate) month: Option<String>,
 }
 
-fn query_of<T>(query: Result<Query<T>, QueryRejection>, takes: &str) -> Result<T, ApiError> {
-    query.map(|Query(q)| q).map_err(|rejection| {
-        ApiError::invalid(
-            "query",
-            format!("{}; this route takes {takes}", rejection.body_text()),
-        )
-    })
-}
-
 /// The caller's usage in a month: free executions left, light and heavy
 /// counts, charges so far, per integration.
 #[utoipa::path(
@@ -157,7 +148,7 @@ pub async fn usage(
     query: Result<Query<UsageQuery>, QueryRejection>,
 ) -> Result<Json<UsageView>, ApiError> {
     let principal = caller.require(Scope::Read)?;
-    let query = query_of(query, "month")?;
+    let query = paging::query_of(query, "month")?;
     let month = match query.month {
         Some(month) if is_month(&month) => month,
         Some(_) => {
@@ -363,7 +354,7 @@ pub async fn statements(
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Json<StatementsPage>, ApiError> {
     let principal = caller.require(Scope::Read)?;
-    let query = query_of(query, "limit and cursor")?;
+    let query = paging::query_of(query, "limit and cursor")?;
     let limit = paging::limit(query.limit.as_deref())?;
     let before = paging::before(query.cursor.as_deref())?.map(|(_, month)| month);
     let billing = platform.store.billing();
@@ -626,7 +617,7 @@ pub async fn ledger(
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Json<LedgerView>, ApiError> {
     caller.require(Scope::Admin)?;
-    let query = query_of(query, "limit and cursor")?;
+    let query = paging::query_of(query, "limit and cursor")?;
     let limit = paging::limit(query.limit.as_deref())?;
     let after = paging::before(query.cursor.as_deref())?;
     let billing = platform.store.billing();

@@ -35,6 +35,7 @@ use workway_engine::review::RegistryError;
 
 use super::auth::Caller;
 use super::error::{ApiError, ErrorBody};
+use super::paging;
 
 /// What installing one version grants.
 #[derive(Debug, Serialize, ToSchema)]
@@ -180,12 +181,7 @@ pub async fn show(
     query: Result<Query<ConsentQuery>, QueryRejection>,
 ) -> Result<Json<ConsentView>, ApiError> {
     caller.require(Scope::Read)?;
-    let Query(query) = query.map_err(|rejection| {
-        ApiError::invalid(
-            "query",
-            format!("{}; this route takes version", rejection.body_text()),
-        )
-    })?;
+    let query = paging::query_of(query, "version")?;
     let version = query.version.as_deref().map(str::trim);
     if version.is_some_and(str::is_empty) {
         return Err(ApiError::invalid(

@@ -227,6 +227,7 @@ impl From<AccountError> for ApiError {
             E::BadCredentials => ApiError::unauthenticated(e.to_string()),
             E::Disabled => ApiError::forbidden(e.to_string()),
             E::NoSuchAccount => ApiError::not_found("account"),
+            E::OwnAccount(_) => ApiError::new(StatusCode::CONFLICT, "own_account", e.to_string()),
             E::NoSuchToken => ApiError::not_found("token"),
             E::Store(e) => e.into(),
             E::Random(_) | E::Hash(_) => ApiError::internal(&e),

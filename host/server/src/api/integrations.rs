@@ -316,16 +316,10 @@ pub async fn list(
     params: Result<Query<SearchParams>, QueryRejection>,
 ) -> Result<Json<SearchResultsView>, ApiError> {
     caller.require(Scope::Read)?;
-    let Query(params) = params.map_err(|rejection| {
-        ApiError::invalid(
-            "query",
-            format!(
-                "{}; this route takes q, category, price, max_price_cents, provider, sort, \
-                 limit and cursor",
-                rejection.body_text()
-            ),
-        )
-    })?;
+    let params = paging::query_of(
+        params,
+        "q, category, price, max_price_cents, provider, sort, limit and cursor",
+    )?;
     let query = search_query(params)?;
     let page = platform
         .store

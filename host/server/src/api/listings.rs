@@ -57,23 +57,23 @@ pub const ICON_BODY_BYTES: usize = 1 << 20;
 #[serde(deny_unknown_fields)]
 pub struct PutListing {
     /// One line, up to 160 characters.
-    summary: String,
+    pub(crate) summary: String,
     /// The long description, Markdown, up to 20,000 characters; raw HTML
     /// in it is shown as text.
     #[serde(default)]
-    description: String,
+    pub(crate) description: String,
     /// Up to 3 of `communication`, `productivity`, `crm`, `finance`,
     /// `developer-tools`, `marketing`, `storage`, `other`.
     #[serde(default)]
-    categories: Vec<String>,
+    pub(crate) categories: Vec<String>,
     /// The upfront price in whole cents, 1900 to 24900 ($19 to $249), or
     /// null (or left out) for a free integration.
     #[serde(default)]
     #[schema(value_type = Option<i64>)]
-    price_cents: serde_json::Value,
+    pub(crate) price_cents: serde_json::Value,
     /// Notes per approved version.
     #[serde(default)]
-    changelog: BTreeMap<String, String>,
+    pub(crate) changelog: BTreeMap<String, String>,
 }
 
 /// Who publishes an integration.

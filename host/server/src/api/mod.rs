@@ -6,6 +6,7 @@
 //! ([`error::ApiError`]).
 //!
 //! - [`account`]: sign-up, sign-in, sign-out, the account, API tokens;
+//! - [`admin`]: accounts as operators manage them: roles, disabling;
 //! - [`workflows`]: workflow definitions, their versions and webhook secrets;
 //! - [`runs`]: starting runs, listing them a page at a time, reading their
 //!   step attempts;
@@ -30,6 +31,7 @@
 //! - [`oauth`]: connecting a provider account in the browser (OAuth with PKCE).
 
 pub mod account;
+pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod billing;
@@ -73,6 +75,10 @@ pub fn routes() -> OpenApiRouter<Arc<Platform>> {
         .routes(routes!(account::change_password))
         .routes(routes!(account::list_tokens, account::create_token))
         .routes(routes!(account::revoke_token))
+        .routes(routes!(admin::list))
+        .routes(routes!(admin::set_roles))
+        .routes(routes!(admin::disable))
+        .routes(routes!(admin::enable))
         .routes(routes!(workflows::list, workflows::save))
         .routes(routes!(workflows::show, workflows::delete))
         .routes(routes!(workflows::versions))
@@ -120,6 +126,7 @@ pub fn routes() -> OpenApiRouter<Arc<Platform>> {
         .routes(routes!(ratings::reply_to_review))
         .routes(routes!(ratings::hide_review))
         .routes(routes!(ratings::unhide_review))
+        .routes(routes!(ratings::hidden_reviews))
         .routes(routes!(publishers::my_profile, publishers::put_profile))
         .routes(routes!(publishers::public_profile))
         .routes(routes!(publishers::verify))

@@ -1,9 +1,24 @@
 //! Keyset pagination shared by the listings ordered newest first by
 //! `created_at` then id (runs, an integration's reviews): the `limit` and
 //! `cursor` query parameters, checked with errors that name them, and the
-//! opaque cursor itself.
+//! opaque cursor itself; and [`query_of`], a route's query string read
+//! with an error that lists what the route takes.
+
+use axum::extract::Query;
+use axum::extract::rejection::QueryRejection;
 
 use super::error::ApiError;
+
+/// A route's query parameters, or 400 naming `query` that says what was
+/// wrong and which parameters the route `takes` (`"limit and cursor"`).
+pub fn query_of<T>(query: Result<Query<T>, QueryRejection>, takes: &str) -> Result<T, ApiError> {
+    query.map(|Query(q)| q).map_err(|rejection| {
+        ApiError::invalid(
+            "query",
+            format!("{}; this route takes {takes}", rejection.body_text()),
+        )
+    })
+}
 
 /// How many items a page holds unless `limit` says otherwise.
 pub const DEFAULT_LIMIT: i64 = 20;

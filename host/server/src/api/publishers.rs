@@ -138,7 +138,7 @@ pub struct Verification {
 #[serde(deny_unknown_fields)]
 pub struct AddMaintainer {
     /// The email of the developer account to add.
-    email: String,
+    pub(crate) email: String,
 }
 
 /// One co-maintainer of an integration.

@@ -18,7 +18,10 @@
 //!   review with its reply, for the integration's publisher (403
 //!   `not_publisher` for anyone else), once (409 `already_replied`);
 //! - `POST /v1/admin/reviews/{id}/hide` `{reason}` and
-//!   `POST /v1/admin/reviews/{id}/unhide` → 200 the review, for admins.
+//!   `POST /v1/admin/reviews/{id}/unhide` → 200 the review, for admins;
+//! - `GET /v1/admin/reviews/hidden?cursor=&limit=` → `{reviews,
+//!   next_cursor}`: every integration's hidden reviews, most recently
+//!   hidden first, for admins.
 //!
 //! An unknown integration answers 404; so does a review the caller cannot
 //! see.
@@ -165,15 +168,15 @@ pub struct ReviewPage {
 pub struct WriteReview {
     /// From 1 to 5 stars.
     #[schema(value_type = i64, minimum = 1, maximum = 5)]
-    rating: Value,
+    pub(crate) rating: Value,
     /// A one-line title of at most 120 characters; none when left out or
     /// blank.
     #[serde(default)]
-    title: Option<String>,
+    pub(crate) title: Option<String>,
     /// The review, at most 4,000 characters, no control characters but
     /// newlines; empty for a rating alone.
     #[serde(default)]
-    body: String,
+    pub(crate) body: String,
 }
 
 /// `POST /v1/integrations/{name}/reviews/{id}/reply`'s body.
@@ -182,7 +185,7 @@ pub struct WriteReview {
 pub struct WriteReply {
     /// The reply, 1 to 4,000 characters, no control characters but
     /// newlines.
-    body: String,
+    pub(crate) body: String,
 }
 
 /// `POST /v1/admin/reviews/{id}/hide`'s body.
@@ -191,7 +194,16 @@ pub struct WriteReply {
 pub struct HideReview {
     /// Why it is hidden, 1 to 500 characters on one line; shown to the
     /// review's author.
-    reason: String,
+    pub(crate) reason: String,
+}
+
+/// A page of hidden reviews across the marketplace.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HiddenReviewPage {
+    /// The reviews, most recently hidden first.
+    pub reviews: Vec<ReviewView>,
+    /// The `cursor` of the next page; `None` on the last.
+    pub next_cursor: Option<String>,
 }
 
 /// `GET /v1/integrations/{name}/reviews`'s query.
@@ -257,15 +269,7 @@ pub async fn list_reviews(
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<ReviewPage>, ApiError> {
     let principal = caller.require(Scope::Read)?;
-    let Query(query) = query.map_err(|rejection| {
-        ApiError::invalid(
-            "query",
-            format!(
-                "{}; this route takes limit and cursor",
-                rejection.body_text()
-            ),
-        )
-    })?;
+    let query = paging::query_of(query, "limit and cursor")?;
     let limit = paging::limit(query.limit.as_deref())?;
     let before = paging::before(query.cursor.as_deref())?;
     let viewer = if principal.can(Scope::Admin) {
@@ -467,4 +471,49 @@ pub async fn unhide_review(
         .await
         .map_err(rating_error)?;
     Ok(Json(ReviewView::of(row, principal)))
+}
+
+/// Every integration's hidden reviews, most recently hidden first, a page
+/// at a time (admins): what moderation has taken down, to review again.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/reviews/hidden",
+    tag = "ratings",
+    security(("api_token" = ["admin"]), ("session" = ["admin"])),
+    params(
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "How many reviews a page holds (20 when left out)."),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page, unchanged; left out for the first page."),
+    ),
+    responses(
+        (status = 200, description = "A page of hidden reviews with who hid each, when and why.", body = HiddenReviewPage),
+        (status = 400, description = "A query parameter is wrong (`invalid_input`, `details.field` names it: `limit`, `cursor`, or `query` for an unknown one).", body = ErrorBody),
+    ),
+)]
+pub async fn hidden_reviews(
+    State(platform): State<Arc<Platform>>,
+    caller: Caller,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<HiddenReviewPage>, ApiError> {
+    let principal = caller.require(Scope::Admin)?;
+    let query = paging::query_of(query, "limit and cursor")?;
+    let limit = paging::limit(query.limit.as_deref())?;
+    let before = paging::before(query.cursor.as_deref())?;
+    let (reviews, more) = ratings::hidden(
+        &platform.store,
+        before.as_ref().map(|(at, id)| (*at, id.as_str())),
+        limit,
+    )
+    .await
+    .map_err(rating_error)?;
+    let next_cursor = reviews
+        .last()
+        .filter(|_| more)
+        .and_then(|r| r.hidden.as_ref().map(|h| encode_key(h.at, &r.id)));
+    Ok(Json(HiddenReviewPage {
+        reviews: reviews
+            .into_iter()
+            .map(|r| ReviewView::of(r, principal))
+            .collect(),
+        next_cursor,
+    }))
 }

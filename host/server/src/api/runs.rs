@@ -10,7 +10,7 @@
 //!   newest first, `limit` from 1 to 100 (20 by default); pass
 //!   `next_cursor` back as `cursor` for the next page (`null` on the last);
 //! - `GET /v1/runs/{id}` → the run with every step attempt: status,
-//!   error, fuel, billing class and time;
+//!   error, fuel, billing class, time and log lines;
 //! - `POST /v1/runs/{id}/cancel` → 204: the run is finished as
 //!   `cancelled` at once (409 when it had already finished);
 //! - `POST /v1/runs/{id}/rerun` → 202 `{run_id}`: a new run of the
@@ -145,12 +145,59 @@ pub struct AttemptView {
     pub billing_class: Option<String>,
     /// How long the call took, in microseconds.
     pub wall_time_us: Option<u64>,
+    /// What the plugin logged (its `log` calls, stdout and stderr), in
+    /// order, as far as the execution's log cap kept it.
+    pub log: Vec<LogLine>,
+    /// Log lines dropped past the cap (whole lines; a line cut short
+    /// still counts as kept).
+    pub log_dropped: u64,
     /// When it started (Unix ms).
     pub started_at: i64,
     /// When it finished (Unix ms).
     pub finished_at: Option<i64>,
     /// When the step is retried after this failed attempt (Unix ms).
     pub retry_at: Option<i64>,
+}
+
+/// One line of a step attempt's log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LogLine {
+    /// Where it came from: `log.` and its level (`log.info`), `stdout`
+    /// or `stderr`.
+    pub source: String,
+    /// The text.
+    pub message: String,
+}
+
+/// The log lines an execution report holds, and how many were dropped.
+fn log_of(report: Option<&Value>) -> (Vec<LogLine>, u64) {
+    let Some(log) = report.and_then(|r| r.get("log")) else {
+        return (Vec::new(), 0);
+    };
+    let text = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let lines = log
+        .get("entries")
+        .and_then(Value::as_array)
+        .map(|entries| {
+            entries
+                .iter()
+                .map(|e| LogLine {
+                    source: text(e, "source"),
+                    message: text(e, "message"),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let dropped = log
+        .get("dropped_entries")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    (lines, dropped)
 }
 
 impl From<&AttemptRow> for AttemptView {
@@ -160,6 +207,7 @@ impl From<&AttemptRow> for AttemptView {
             .as_deref()
             .and_then(|r| serde_json::from_str(r).ok());
         let report = report.as_ref();
+        let (log, log_dropped) = log_of(report);
         AttemptView {
             step_index: a.step_index,
             step_id: a.step_id.clone(),
@@ -172,6 +220,8 @@ impl From<&AttemptRow> for AttemptView {
             fuel_used: report.and_then(|r| r["fuel_used"].as_u64()),
             billing_class: report.and_then(|r| r["billing_class"].as_str().map(str::to_string)),
             wall_time_us: report.and_then(|r| r["wall_time_us"].as_u64()),
+            log,
+            log_dropped,
             started_at: a.started_at,
             finished_at: a.finished_at,
             retry_at: a.retry_at,
@@ -368,15 +418,7 @@ pub async fn list(
 ) -> Result<Json<RunPage>, ApiError> {
     let principal = caller.require(Scope::Read)?;
     let owner = principal.owner();
-    let Query(query) = query.map_err(|rejection| {
-        ApiError::invalid(
-            "query",
-            format!(
-                "{}; this route takes workflow, status, limit and cursor",
-                rejection.body_text()
-            ),
-        )
-    })?;
+    let query = paging::query_of(query, "workflow, status, limit and cursor")?;
     let limit = paging::limit(query.limit.as_deref())?;
     let status = match &query.status {
         None => None,

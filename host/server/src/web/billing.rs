@@ -5,6 +5,8 @@
 //! payment provider.
 //!
 //! - `GET /billing`;
+//! - `POST /billing/credit`: buy prepaid credit (dollars as typed, read
+//!   exactly), at the provider's checkout page when it hosts one;
 //! - `POST /marketplace/{name}/buy`: to the provider's checkout page when
 //!   it hosts one, else (paid at once) on to the consent screen.
 //!
@@ -18,13 +20,18 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use workway_engine::billing::tariff::{show_cents, show_mills};
+use serde::Deserialize;
+
+use workway_engine::billing::purchases::{MAX_CREDIT_CENTS, MIN_CREDIT_CENTS};
+use workway_engine::billing::tariff::{read_cents, show_cents, show_mills};
 use workway_engine::platform::Platform;
 
 use super::error::WebError;
 use super::layout::{Nav, encode, render, when};
 use super::session::{Member, WebForm};
-use crate::api::billing::{self, PageQuery, StatementView, UsageQuery};
+use crate::api::billing::{self, BuyCredit, PageQuery, StatementView, UsageQuery};
+use crate::api::body::ApiJson;
+use crate::api::error::ApiError;
 use crate::api::purchases;
 
 /// One integration's usage this month.
@@ -96,12 +103,35 @@ struct BillingPage {
     draft: Option<String>,
     statements: Vec<StatementLine>,
     purchases: Vec<PurchaseLine>,
+    credit_bought: Vec<PurchaseLine>,
+    notice: bool,
+    error: Option<String>,
+    amount: String,
+}
+
+/// `?done=` on the billing page.
+#[derive(Debug, Default, Deserialize)]
+pub struct Done {
+    done: Option<String>,
 }
 
 /// `GET /billing`.
 pub async fn show(
     State(platform): State<Arc<Platform>>,
     member: Member,
+    Query(done): Query<Done>,
+) -> Result<Response, WebError> {
+    let notice = done.done.as_deref() == Some("credit");
+    billing_page(platform, &member, notice, None).await
+}
+
+/// The billing page for `member`; `refused` is a credit purchase refused
+/// (its status, why, and the amount typed).
+async fn billing_page(
+    platform: Arc<Platform>,
+    member: &Member,
+    notice: bool,
+    refused: Option<(StatusCode, String, String)>,
 ) -> Result<Response, WebError> {
     let fail = |e| member.fail(e);
     let usage = billing::usage(
@@ -152,6 +182,22 @@ pub async fn show(
             })
             .collect(),
         credit: show_mills(credit.balance_mills),
+        credit_bought: credit
+            .purchases
+            .into_iter()
+            .map(|p| PurchaseLine {
+                integration: String::new(),
+                price: show_cents(p.amount_cents),
+                state: p.state,
+                when: when(p.created_at),
+            })
+            .collect(),
+        notice,
+        error: refused.as_ref().map(|(_, message, _)| message.clone()),
+        amount: refused
+            .as_ref()
+            .map(|(_, _, amount)| amount.clone())
+            .unwrap_or_default(),
         draft: statements
             .draft
             .map(|d| show_mills(d.total_mills + d.adjustment_mills)),
@@ -171,7 +217,60 @@ pub async fn show(
             })
             .collect(),
     };
-    Ok(render(&page))
+    let mut response = render(&page);
+    if let Some((status, _, _)) = refused {
+        *response.status_mut() = status;
+    }
+    Ok(response)
+}
+
+/// The provider's https checkout page, where the buyer pays.
+fn to_checkout(member: &Member, url: &str) -> Result<Response, WebError> {
+    if !url.starts_with("https://") {
+        return Err(member.fail(ApiError::internal(
+            &"the payment provider answered a checkout address that is not https",
+        )));
+    }
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    let location = HeaderValue::from_str(url).map_err(|e| member.fail(ApiError::internal(&e)))?;
+    response.headers_mut().insert(header::LOCATION, location);
+    Ok(response)
+}
+
+/// `POST /billing/credit`: `amount` in dollars.
+pub async fn buy_credit(
+    State(platform): State<Arc<Platform>>,
+    form: WebForm,
+) -> Result<Response, WebError> {
+    let member = form.member()?;
+    let amount = form.get("amount").to_string();
+    let outcome = match read_cents(&amount) {
+        Some(amount_cents) => billing::buy_credit(
+            State(platform.clone()),
+            member.caller.clone(),
+            ApiJson(BuyCredit { amount_cents }),
+        )
+        .await
+        .map(|(_, view)| view.0.checkout_url),
+        None => Err(ApiError::invalid(
+            "amount",
+            format!(
+                "`{}` is not an amount: write dollars and cents such as 25.00 ({} to {})",
+                amount.trim().chars().take(40).collect::<String>(),
+                show_cents(MIN_CREDIT_CENTS),
+                show_cents(MAX_CREDIT_CENTS)
+            ),
+        )),
+    };
+    match outcome {
+        Ok(Some(url)) => to_checkout(&member, &url),
+        Ok(None) => Ok(Redirect::to("/billing?done=credit").into_response()),
+        Err(e) if e.status().is_client_error() => {
+            let refused = (e.status(), e.message().to_string(), amount);
+            billing_page(platform, &member, false, Some(refused)).await
+        }
+        Err(e) => Err(member.fail(e)),
+    }
 }
 
 /// `POST /marketplace/{name}/buy`.
@@ -185,17 +284,7 @@ pub async fn buy(
         .await
         .map_err(|e| member.fail(e))?;
     match bought.0.checkout_url {
-        // The provider's own page, where the buyer pays.
-        Some(url) if url.starts_with("https://") => {
-            let mut response = StatusCode::SEE_OTHER.into_response();
-            let location = HeaderValue::from_str(&url)
-                .map_err(|e| member.fail(crate::api::error::ApiError::internal(&e)))?;
-            response.headers_mut().insert(header::LOCATION, location);
-            Ok(response)
-        }
-        Some(_) => Err(member.fail(crate::api::error::ApiError::internal(
-            &"the payment provider answered a checkout address that is not https",
-        ))),
+        Some(url) => to_checkout(&member, &url),
         None => {
             Ok(Redirect::to(&format!("/marketplace/{}/install", encode(&name))).into_response())
         }

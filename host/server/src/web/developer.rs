@@ -4,13 +4,16 @@
 //! outcomes and fuel, and its history with the reviewers' reasons. The
 //! same page carries the reviewer's actions ([`super::review`]).
 //!
-//! - `GET /developer`: the submissions and the upload form;
+//! - `GET /developer`: the account's approved integrations with their
+//!   installs and success rate (each opening [`super::listing`]'s page),
+//!   the submissions and the upload form;
 //! - `POST /developer/submissions`: upload the `.wasm` file, the
 //!   manifest (`workway.toml`) and an optional replay file;
 //! - `GET /submissions/{id}`: for its submitter, reviewers and admins.
 //!
 //! Each calls the API's handler ([`crate::api::submissions`]).
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use askama::Template;
@@ -31,6 +34,7 @@ use super::layout::{Nav, encode, render, when};
 use super::session::{Member, WebUpload};
 use crate::api::billing;
 use crate::api::body::ApiJson;
+use crate::api::listings;
 use crate::api::submissions::{self, Publish, SubmissionSummary, SubmissionView};
 
 /// A submission as the console lists it.
@@ -70,11 +74,20 @@ struct PayoutLine {
     when: String,
 }
 
+/// An approved integration of the account, with how it is doing.
+struct OwnedLine {
+    name: String,
+    version: String,
+    installs: i64,
+    success: String,
+}
+
 /// The console.
 #[derive(Template)]
 #[template(path = "developer.html")]
 struct ConsolePage {
     nav: Nav,
+    integrations: Vec<OwnedLine>,
     items: Vec<SubmissionLine>,
     error: Option<String>,
     reasons: Vec<String>,
@@ -91,6 +104,35 @@ async fn console(
         .await
         .map_err(|e| member.fail(e))?
         .0;
+    // Each integration with an approved version the account submitted,
+    // with the figures its listing shows (a revoked one has none).
+    let names: BTreeSet<&str> = items
+        .iter()
+        .filter(|s| s.state == "approved")
+        .map(|s| s.integration.as_str())
+        .collect();
+    let mut integrations = Vec::with_capacity(names.len());
+    for name in names {
+        let Ok(listing) = listings::show(
+            State(platform.clone()),
+            member.caller.clone(),
+            Path(name.to_string()),
+        )
+        .await
+        else {
+            continue;
+        };
+        let f = &listing.0.figures;
+        integrations.push(OwnedLine {
+            name: listing.0.name.clone(),
+            version: listing.0.version.clone(),
+            installs: f.installs.current,
+            success: f
+                .success_rate
+                .map(|r| format!("{:.1}% of {}", r * 100.0, f.executions_30d))
+                .unwrap_or_else(|| "no executions".to_string()),
+        });
+    }
     let earned = billing::earnings(State(platform), member.caller.clone())
         .await
         .map_err(|e| member.fail(e))?
@@ -119,6 +161,7 @@ async fn console(
     };
     let page = ConsolePage {
         nav: member.nav(),
+        integrations,
         items: items.into_iter().map(SubmissionLine::from).collect(),
         error,
         reasons,

@@ -17,6 +17,8 @@ pub struct Nav {
     pub reviewer: bool,
     /// Whether to link the developer console.
     pub developer: bool,
+    /// Whether to link the operators' pages.
+    pub admin: bool,
 }
 
 impl Nav {
@@ -32,6 +34,7 @@ impl Nav {
             csrf: csrf.to_string(),
             reviewer: principal.is(Role::Reviewer),
             developer: principal.is(Role::Developer),
+            admin: principal.is(Role::Admin),
         }
     }
 }

@@ -4,7 +4,10 @@
 //! and its versions.
 //!
 //! - `GET /marketplace?q=&category=&price=&provider=&sort=&cursor=`;
-//! - `GET /marketplace/{name}?reviews=`.
+//! - `GET /marketplace/{name}?reviews=&done=`, with the viewer's own
+//!   review to write or edit once they may ([`super::ratings`] takes the
+//!   forms), a reply form on reviews for the publisher, and a hide form
+//!   on each review for admins.
 //!
 //! Both call the API's handlers ([`crate::api::integrations::list`],
 //! [`crate::api::listings::show`], [`crate::api::ratings::list_reviews`])
@@ -19,6 +22,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 
+use workway_engine::accounts::Scope;
 use workway_engine::marketplace::listings::CATEGORIES;
 use workway_engine::platform::Platform;
 use workway_registry::manifest::KNOWN_PROVIDERS;
@@ -28,6 +32,7 @@ use super::installations::{Grant, grants};
 use super::layout::{Nav, encode, render, when};
 use super::session::Member;
 use crate::api::consent::{self, ConsentQuery};
+use crate::api::error::ApiError;
 use crate::api::installations;
 use crate::api::integrations::{self, SearchParams, SearchResultView};
 use crate::api::listings::{self, ListingView};
@@ -202,10 +207,31 @@ pub async fn search(
     Ok(response)
 }
 
-/// `?reviews=` on an integration's page: the reviews' page cursor.
-#[derive(Debug, Deserialize)]
+/// `?reviews=&done=` on an integration's page: the reviews' page
+/// cursor, and what a review form just did.
+#[derive(Debug, Default, Deserialize)]
 pub struct PageQuery {
-    reviews: Option<String>,
+    pub(super) reviews: Option<String>,
+    pub(super) done: Option<String>,
+}
+
+/// What the page says above the reviews after a form: what was done, or
+/// what was refused (with the status the page is sent with).
+#[derive(Debug, Default)]
+pub(super) struct Feedback {
+    pub(super) notice: Option<&'static str>,
+    pub(super) error: Option<(axum::http::StatusCode, String)>,
+}
+
+/// What `?done=` reports.
+fn done_notice(done: &str) -> Option<&'static str> {
+    Some(match done {
+        "reviewed" => "Your review is saved.",
+        "deleted" => "Your review is deleted.",
+        "replied" => "Your reply is posted.",
+        "hidden" => "The review is hidden from everyone but its author.",
+        _ => return None,
+    })
 }
 
 /// One bar of the rating histogram.
@@ -217,26 +243,43 @@ struct StarBar {
 
 /// A review as the page shows it.
 struct ReviewLine {
+    id: String,
     author: String,
     stars: String,
     title: Option<String>,
     body: String,
     when: String,
     reply: Option<(String, String)>,
+    mine: bool,
+    /// Why it is hidden, for its author and admins.
+    hidden: Option<String>,
 }
 
 impl From<ReviewView> for ReviewLine {
     fn from(r: ReviewView) -> Self {
         let stars = usize::try_from(r.rating.clamp(0, 5)).unwrap_or(0);
         ReviewLine {
+            id: r.id,
             author: r.author.unwrap_or_else(|| "a former account".to_string()),
             stars: format!("{}{}", "★".repeat(stars), "☆".repeat(5 - stars)),
             title: r.title,
             body: r.body,
             when: when(r.updated_at),
             reply: r.reply.map(|reply| (reply.body, when(reply.at))),
+            mine: r.mine,
+            hidden: r.hidden.map(|h| format!("{}: {}", when(h.at), h.reason)),
         }
     }
+}
+
+/// The viewer's own review as its form shows it (empty before they
+/// wrote one).
+#[derive(Default)]
+struct MyReview {
+    rating: i64,
+    title: String,
+    body: String,
+    written: bool,
 }
 
 /// An integration's page.
@@ -258,6 +301,13 @@ struct IntegrationPage {
     reviews: Vec<ReviewLine>,
     more_reviews: Option<String>,
     versions: Vec<(String, String, Option<String>)>,
+    mine: MyReview,
+    /// Whether the viewer publishes it (and may reply to reviews).
+    publisher_viewing: bool,
+    /// Whether the viewer is an admin (and may hide reviews).
+    admin: bool,
+    notice: Option<&'static str>,
+    error: Option<String>,
 }
 
 /// A fraction from 0 to 1 as a percentage with one decimal.
@@ -271,6 +321,22 @@ pub async fn integration(
     member: Member,
     Path(name): Path<String>,
     Query(page): Query<PageQuery>,
+) -> Result<Response, WebError> {
+    let feedback = Feedback {
+        notice: page.done.as_deref().and_then(done_notice),
+        error: None,
+    };
+    integration_page(platform, &member, name, page.reviews, feedback).await
+}
+
+/// Integration `name`'s page for `member`, its reviews from `cursor`,
+/// with `feedback` from a review form.
+pub(super) async fn integration_page(
+    platform: Arc<Platform>,
+    member: &Member,
+    name: String,
+    cursor: Option<String>,
+    feedback: Feedback,
 ) -> Result<Response, WebError> {
     let listing = listings::show(
         State(platform.clone()),
@@ -286,7 +352,7 @@ pub async fn integration(
         Path(name),
         Ok(Query(ListQuery {
             limit: Some("10".to_string()),
-            cursor: page.reviews,
+            cursor,
         })),
     )
     .await
@@ -327,6 +393,20 @@ pub async fn integration(
         .items
         .iter()
         .any(|p| p.integration == listing.name && p.state == "paid");
+    // The viewer's own review, for its form (the store's row of this
+    // account's review, which is what the API would list as `mine`).
+    let mine = platform
+        .store
+        .ratings()
+        .find(&listing.name, member.caller.0.owner())
+        .await
+        .map_err(|e| member.fail(ApiError::from(e)))?
+        .map(|r| MyReview {
+            rating: r.rating,
+            title: r.title.unwrap_or_default(),
+            body: r.body,
+            written: true,
+        });
     let figures = &listing.figures;
     let total = reviews.summary.count;
     let bars = (1..=5)
@@ -380,6 +460,14 @@ pub async fn integration(
             )
         }),
         reviews: reviews.reviews.into_iter().map(ReviewLine::from).collect(),
+        mine: mine.unwrap_or_default(),
+        publisher_viewing: listing
+            .publisher
+            .as_ref()
+            .is_some_and(|p| p.account_id == member.caller.0.account_id),
+        admin: member.caller.0.can(Scope::Admin),
+        notice: feedback.notice,
+        error: feedback.error.as_ref().map(|(_, m)| m.clone()),
         versions: listing
             .versions
             .iter()
@@ -387,5 +475,9 @@ pub async fn integration(
             .collect(),
         listing,
     };
-    Ok(render(&page))
+    let mut response = render(&page);
+    if let Some((status, _)) = feedback.error {
+        *response.status_mut() = status;
+    }
+    Ok(response)
 }

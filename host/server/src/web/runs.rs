@@ -152,6 +152,8 @@ struct AttemptLine {
     wall: String,
     started: String,
     output: Option<String>,
+    log: Vec<(String, String)>,
+    log_dropped: u64,
 }
 
 /// A typed error as one line: `source kind: message`.
@@ -223,6 +225,8 @@ impl From<AttemptView> for AttemptLine {
                 .map(|us| format!("{}.{:01} ms", us / 1000, (us % 1000) / 100))
                 .unwrap_or_else(|| "–".to_string()),
             started: when(a.started_at),
+            log: a.log.into_iter().map(|l| (l.source, l.message)).collect(),
+            log_dropped: a.log_dropped,
             output: a.output.map(|o| {
                 let text = o.to_string();
                 if text.chars().count() > 300 {

@@ -220,17 +220,36 @@ impl FromRequest<Arc<Platform>> for WebForm {
 pub struct WebUpload {
     /// Who posted it.
     pub member: Member,
-    fields: Vec<(String, Bytes)>,
+    fields: Vec<UploadField>,
+}
+
+/// One field of an upload.
+#[derive(Debug)]
+struct UploadField {
+    name: String,
+    /// The `Content-Type` the browser gave a file, if any.
+    content_type: Option<String>,
+    bytes: Bytes,
 }
 
 impl WebUpload {
     /// The bytes of the field `name` (a file's content); empty when absent.
     pub fn bytes(&self, name: &str) -> &[u8] {
-        self.fields
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_ref())
+        self.field(name)
+            .map(|f| f.bytes.as_ref())
             .unwrap_or_default()
+    }
+
+    /// The content type the browser sent for the file in field `name`
+    /// (as the browser guessed it from the file's name; empty when absent).
+    pub fn content_type(&self, name: &str) -> &str {
+        self.field(name)
+            .and_then(|f| f.content_type.as_deref())
+            .unwrap_or_default()
+    }
+
+    fn field(&self, name: &str) -> Option<&UploadField> {
+        self.fields.iter().find(|f| f.name == name)
     }
 
     /// The field `name` as text (lossy for bytes that are not UTF-8).
@@ -262,13 +281,18 @@ impl FromRequest<Arc<Platform>> for WebUpload {
             match multipart.next_field().await {
                 Ok(Some(field)) => {
                     let name = field.name().unwrap_or_default().to_string();
+                    let content_type = field.content_type().map(str::to_string);
                     let bytes = field.bytes().await.map_err(|e| {
                         member.fail(WebError::bad_request(format!(
                             "the upload could not be read ({}): a file may be too large",
                             e.body_text()
                         )))
                     })?;
-                    fields.push((name, bytes));
+                    fields.push(UploadField {
+                        name,
+                        content_type,
+                        bytes,
+                    });
                 }
                 Ok(None) => break,
                 Err(e) => {

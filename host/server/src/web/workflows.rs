@@ -22,6 +22,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::Value;
 
 use workway_engine::platform::Platform;
+use workway_workflow::definition::Trigger;
+use workway_workflow::webhook::WebhookFormat;
 
 use super::error::WebError;
 use super::layout::{Nav, encode, render, when};
@@ -30,7 +32,7 @@ use super::session::{Member, WebForm};
 use crate::api::body::ApiJson;
 use crate::api::error::ApiError;
 use crate::api::runs::{self, ListQuery, StartRun};
-use crate::api::workflows::{self, WorkflowView};
+use crate::api::workflows::{self, SetSecret, WorkflowView};
 
 /// A workflow as the list shows it.
 struct WorkflowLine {
@@ -162,15 +164,13 @@ pub async fn save(
             let saved = saved.0;
             let notice = format!("Saved as version {}.", saved.workflow.workflow.version);
             let secret = saved.webhook.and_then(|w| w.secret);
-            let page = workflow_page(
-                platform,
-                &member,
-                saved.workflow.workflow.name,
-                Some(notice),
+            let answer = Answer {
+                notice: Some(notice),
                 secret,
-                None,
-            )
-            .await?;
+                ..Answer::default()
+            };
+            let page =
+                workflow_page(platform, &member, saved.workflow.workflow.name, answer).await?;
             Ok((StatusCode::CREATED, page).into_response())
         }
         Err(e) if e.status().is_client_error() => {
@@ -194,23 +194,70 @@ struct WorkflowPage {
     nav: Nav,
     workflow: WorkflowView,
     yaml: String,
+    /// The webhook trigger's sender format (`workway` when not set).
+    format: String,
+    /// How its deliveries are signed, in words.
+    signed: &'static str,
     notice: Option<String>,
     secret: Option<String>,
+    secret_error: Option<String>,
     input: String,
     error: Option<String>,
     runs: Vec<RunLine>,
     versions: Vec<(i64, String)>,
 }
 
-/// The page of `member`'s workflow `name`.
+/// What a form on the workflow page answered, shown on it.
+#[derive(Debug, Default)]
+struct Answer<'a> {
+    /// What was done.
+    notice: Option<String>,
+    /// A new signing secret, shown this once.
+    secret: Option<String>,
+    /// The run input typed and why it was refused.
+    start_error: Option<(&'a str, String)>,
+    /// Why a sender's secret was refused.
+    secret_error: Option<String>,
+}
+
+/// How a webhook trigger of `format` is signed, for the page.
+fn signed_how(format: &str) -> &'static str {
+    match format {
+        "standard-webhooks" => {
+            "The Standard Webhooks way: webhook-id, webhook-timestamp and webhook-signature headers, \
+             with the secret below (whsec_...)."
+        }
+        "stripe" => {
+            "Stripe's Stripe-Signature header: set the endpoint's signing secret (whsec_...) from \
+             Stripe's dashboard below."
+        }
+        "github" => {
+            "GitHub's X-Hub-Signature-256 header, with X-GitHub-Delivery as the delivery's id: give \
+             GitHub the secret made here, or set the one you typed there."
+        }
+        "slack" => {
+            "Slack's X-Slack-Signature and X-Slack-Request-Timestamp headers: set your Slack app's \
+             signing secret below."
+        }
+        _ => {
+            "Workway-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\"> with the secret."
+        }
+    }
+}
+
+/// The page of `member`'s workflow `name`, with what a form answered.
 async fn workflow_page(
     platform: Arc<Platform>,
     member: &Member,
     name: String,
-    notice: Option<String>,
-    secret: Option<String>,
-    start_error: Option<(&str, String)>,
+    answer: Answer<'_>,
 ) -> Result<Response, WebError> {
+    let Answer {
+        notice,
+        secret,
+        start_error,
+        secret_error,
+    } = answer;
     let detail = workflows::show(
         State(platform.clone()),
         member.caller.clone(),
@@ -221,6 +268,11 @@ async fn workflow_page(
     .0;
     let yaml = serde_yaml::to_string(&detail.definition)
         .map_err(|e| member.fail(ApiError::internal(&e)))?;
+    let format = match &detail.definition.trigger {
+        Trigger::Webhook { format, .. } => format.as_str(),
+        _ => WebhookFormat::default().as_str(),
+    }
+    .to_string();
     let versions = workflows::versions(
         State(platform.clone()),
         member.caller.clone(),
@@ -248,7 +300,7 @@ async fn workflow_page(
         Some((input, message)) => (input.to_string(), Some(message)),
         None => ("{}".to_string(), None),
     };
-    let status = if error.is_some() {
+    let status = if error.is_some() || secret_error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
@@ -257,8 +309,11 @@ async fn workflow_page(
         nav: member.nav(),
         workflow: detail.workflow,
         yaml,
+        signed: signed_how(&format),
+        format,
         notice,
         secret,
+        secret_error,
         input,
         error,
         runs: runs.runs.into_iter().map(RunLine::from).collect(),
@@ -273,7 +328,7 @@ pub async fn show(
     member: Member,
     Path(name): Path<String>,
 ) -> Result<Response, WebError> {
-    workflow_page(platform, &member, name, None, None, None).await
+    workflow_page(platform, &member, name, Answer::default()).await
 }
 
 /// `POST /workflows/{name}/rotate-secret`: the new secret, shown once.
@@ -291,15 +346,47 @@ pub async fn rotate_secret(
     .await
     .map_err(|e| member.fail(e))?
     .0;
-    workflow_page(
-        platform,
-        &member,
-        name,
-        Some("A new signing secret is made; the old one no longer verifies deliveries.".into()),
-        rotated.webhook.secret,
-        None,
+    let answer = Answer {
+        notice: Some(
+            "A new signing secret is made; the old one no longer verifies deliveries.".into(),
+        ),
+        secret: rotated.webhook.secret,
+        ..Answer::default()
+    };
+    workflow_page(platform, &member, name, answer).await
+}
+
+/// `POST /workflows/{name}/secret`: the signing secret the sender gave
+/// (`secret`), checked against the trigger's format and never shown back.
+pub async fn set_secret(
+    State(platform): State<Arc<Platform>>,
+    Path(name): Path<String>,
+    form: WebForm,
+) -> Result<Response, WebError> {
+    let member = form.member()?;
+    let set = workflows::set_secret(
+        State(platform.clone()),
+        member.caller.clone(),
+        Path(name.clone()),
+        ApiJson(SetSecret {
+            secret: form.get("secret").to_string(),
+        }),
     )
-    .await
+    .await;
+    let answer = match set {
+        Ok(_) => Answer {
+            notice: Some(
+                "The sender's secret is set; the old one no longer verifies deliveries.".into(),
+            ),
+            ..Answer::default()
+        },
+        Err(e) if e.status() == StatusCode::BAD_REQUEST => Answer {
+            secret_error: Some(e.message().to_string()),
+            ..Answer::default()
+        },
+        Err(e) => return Err(member.fail(e)),
+    };
+    workflow_page(platform, &member, name, answer).await
 }
 
 /// `POST /workflows/{name}/runs`: start a run with the form's JSON input.
@@ -345,7 +432,11 @@ pub async fn start(
                     "" => format!("{m}\n{}", p.message),
                     at => format!("{m}\n{at}: {}", p.message),
                 });
-            workflow_page(platform, &member, name, None, None, Some((text, message))).await
+            let answer = Answer {
+                start_error: Some((text, message)),
+                ..Answer::default()
+            };
+            workflow_page(platform, &member, name, answer).await
         }
         Err(e) => Err(member.fail(e)),
     }

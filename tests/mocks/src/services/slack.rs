@@ -267,6 +267,7 @@ struct State {
     channels: Vec<Channel>,
     messages: Vec<Message>,
     posted: u64,
+    warning: Option<String>,
 }
 
 /// The mock Slack Web API server.
@@ -295,6 +296,14 @@ impl SlackMock {
     /// `conversations.list`'s order).
     pub fn add_channel(&self, channel: Channel) {
         lock(&self.state).channels.push(channel);
+    }
+
+    /// From now on, add Slack's `warning` (as `warning` and in
+    /// `response_metadata.warnings`) to every successful answer that has
+    /// no warning of its own, as Slack does for a deprecated or
+    /// superfluous argument (`superfluous_charset`, `missing_charset`...).
+    pub fn warn(&self, warning: &str) {
+        lock(&self.state).warning = Some(warning.to_string());
     }
 
     /// Add several conversations.
@@ -413,11 +422,14 @@ fn handle(state: &Mutex<State>, tokens: &AcceptedTokens, req: &RecordedRequest) 
         Some(token) if !tokens.accepts(token) => return failure("invalid_auth"),
         Some(_) => {}
     }
-    let args = match Args::from_request(req) {
+    let mut args = match Args::from_request(req) {
         Ok(args) => args,
         Err(rejection) => return rejection,
     };
     let mut state = lock(state);
+    if args.warning.is_none() {
+        args.warning.clone_from(&state.warning);
+    }
     match method {
         "conversations.list" => conversations_list(&state, &args),
         "chat.postMessage" => post_message(&mut state, &args),
@@ -431,7 +443,7 @@ fn handle(state: &Mutex<State>, tokens: &AcceptedTokens, req: &RecordedRequest) 
 /// A call's arguments, from the query (GET), a form or a JSON body (POST).
 struct Args {
     fields: Map<String, Value>,
-    warning: Option<&'static str>,
+    warning: Option<String>,
 }
 
 impl Args {
@@ -470,7 +482,7 @@ impl Args {
         {
             return Err(failure("invalid_charset"));
         }
-        let warning = charset.is_none().then_some("missing_charset");
+        let warning = charset.is_none().then(|| "missing_charset".to_string());
         let fields = match media.as_str() {
             "application/json" => match serde_json::from_slice::<Value>(&req.body) {
                 Ok(Value::Object(fields)) => fields,
@@ -583,7 +595,7 @@ fn conversations_list(state: &State, args: &Args) -> MockResponse {
     let channels: Vec<Value> = listed[start..end].iter().map(|c| c.to_json()).collect();
     success(
         json!({ "channels": channels, "response_metadata": { "next_cursor": next_cursor } }),
-        args.warning,
+        args.warning.as_deref(),
     )
 }
 
@@ -675,7 +687,7 @@ fn post_message(state: &mut State, args: &Args) -> MockResponse {
     }
     success(
         json!({ "channel": channel.id, "ts": ts, "message": stored }),
-        args.warning,
+        args.warning.as_deref(),
     )
 }
 

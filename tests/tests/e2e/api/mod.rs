@@ -3,6 +3,7 @@
 //! every resource scoped to its account.
 
 mod accounts;
+mod admin;
 mod audit;
 mod billing;
 pub(crate) mod client;

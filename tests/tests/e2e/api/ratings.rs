@@ -455,6 +455,43 @@ async fn users_who_ran_an_integration_rate_it_and_its_publisher_and_admins_answe
             .await;
         assert_eq!((r.status, r.code()), (404, "not_found"), "{}", r.json);
 
+        // Admins list what is hidden across the marketplace, most recently
+        // hidden first, a page at a time; nobody else does.
+        let r = api
+            .get("/v1/admin/reviews/hidden", Auth::Token(&admin_token))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.json);
+        assert_eq!(ids(&r.json), [bobs.as_str(), review.as_str()], "{}", r.json);
+        assert_eq!(r.json["reviews"][0]["hidden"]["reason"], "spam");
+        assert!(r.json["next_cursor"].is_null(), "{}", r.json);
+        let r = api
+            .get(
+                "/v1/admin/reviews/hidden?limit=1",
+                Auth::Token(&admin_token),
+            )
+            .await;
+        assert_eq!(ids(&r.json), [bobs.as_str()], "{}", r.json);
+        let cursor = r.json["next_cursor"].as_str().expect("a next page");
+        let r = api
+            .get(
+                &format!("/v1/admin/reviews/hidden?limit=1&cursor={cursor}"),
+                Auth::Token(&admin_token),
+            )
+            .await;
+        assert_eq!(ids(&r.json), [review.as_str()], "{}", r.json);
+        assert!(r.json["next_cursor"].is_null(), "{}", r.json);
+        let r = api
+            .get(
+                "/v1/admin/reviews/hidden?cursor=zz",
+                Auth::Token(&admin_token),
+            )
+            .await;
+        assert_invalid(&r, "cursor");
+        for other in [ann.token(), Auth::Token(&publisher_token)] {
+            let r = api.get("/v1/admin/reviews/hidden", other).await;
+            assert_eq!((r.status, r.code()), (403, "forbidden"), "{}", r.json);
+        }
+
         // Shown again: listed and counted.
         let unhide = |id: &str| format!("/v1/admin/reviews/{id}/unhide");
         let r = api.post(&unhide(&review), bob.token(), &json!({})).await;

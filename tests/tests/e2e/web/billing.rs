@@ -155,6 +155,57 @@ async fn a_paid_integration_is_bought_then_installed_and_usage_is_shown_to_its_a
             "{l}"
         );
 
+        // Prepaid credit, bought in dollars as typed (the local provider
+        // credits it at once); amounts that are not one, or out of range,
+        // are answered on the page. Bob's balance is his own.
+        for (amount, status, says) in [
+            ("twenty", 400, "not an amount"),
+            ("2.00", 400, "500 to 100000"),
+        ] {
+            let r = post_form(
+                &api,
+                "/billing/credit",
+                ann_session,
+                None,
+                &[("csrf", &csrf), ("amount", amount)],
+            )
+            .await;
+            assert_eq!(r.status, status, "{l}: {amount}: {}", r.body);
+            assert!(r.body.contains(says), "{l}: {amount}: {}", r.body);
+            assert!(
+                r.body.contains(&format!(r#"value="{amount}""#)),
+                "{l}: kept"
+            );
+        }
+        let r = post_form(
+            &api,
+            "/billing/credit",
+            ann_session,
+            None,
+            &[("csrf", &csrf), ("amount", "$25.50")],
+        )
+        .await;
+        assert_eq!(r.status, 303, "{l}: {}", r.body);
+        assert_eq!(r.header("location"), Some("/billing?done=credit"), "{l}");
+        let billing = api.get("/billing?done=credit", ann_session).await;
+        assert!(billing.body.contains("Credit bought"), "{l}");
+        assert!(
+            billing.body.contains(r#"id="credit">$25.500"#),
+            "{l}: {}",
+            billing.body
+        );
+        let his = api.get("/billing", bob_session).await;
+        assert!(his.body.contains(r#"id="credit">$0.000"#), "{l}");
+        let r = post_form(
+            &api,
+            "/billing/credit",
+            bob_session,
+            None,
+            &[("amount", "25")],
+        )
+        .await;
+        assert_eq!(r.status, 403, "{l}: no CSRF field");
+
         // The developer's console lists the submission and the earnings.
         let console = api.get("/developer", olga.browser()).await;
         assert_eq!(console.status, 200, "{l}");

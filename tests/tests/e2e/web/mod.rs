@@ -3,9 +3,11 @@
 //! account's data kept to itself (`pages`, `connect`, both stores), and
 //! the user's story in a real headless Chromium (`story`, `connect`).
 
+mod admin;
 mod billing;
 mod browser;
 mod connect;
+mod listing;
 mod pages;
 mod quickstart;
 mod runs;

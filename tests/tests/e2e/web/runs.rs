@@ -69,7 +69,9 @@ async fn a_user_writes_a_workflow_runs_it_and_watches_it_finish() {
     let error = b.text("#form-error").await;
     assert!(error.contains("line"), "a YAML error says where: {error}");
 
-    // Saved, started, watched until it succeeds.
+    // Saved, started, watched until it succeeds; what the plugin logged
+    // (Slack's warning) is on its step.
+    d.slack.warn("superfluous_charset");
     b.fill("#definition", &tell("greet", "C0123ABCD")).await;
     b.click("#save-workflow").await;
     assert_eq!(b.text("#workflow-name").await, "greet");
@@ -83,6 +85,13 @@ async fn a_user_writes_a_workflow_runs_it_and_watches_it_finish() {
     assert!(step.contains("succeeded"), "{step}");
     assert!(step.contains("light"), "billed light: {step}");
     assert!(!step.contains("fuel –"), "metered: {step}");
+    b.click("#timeline li[data-step='tell'] details.log summary")
+        .await;
+    let log = b.text("#timeline li[data-step='tell'] .log-lines").await;
+    assert!(
+        log.contains("log.warn") && log.contains("Slack warned: superfluous_charset"),
+        "{log}"
+    );
     assert_eq!(
         d.slack.messages_in(workway_fixtures::CHANNEL).len(),
         1,
@@ -457,4 +466,84 @@ async fn a_run_page_updates_in_place_over_server_sent_events() {
     b.close().await;
     worker.abort();
     t.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_senders_secret_is_set_from_the_workflow_page_of_its_account_only() {
+    for t in test_stores().await {
+        let d = Deployment::start(&t, crate::support::shared_runtime()).await;
+        let api = Api::start(d.platform.clone()).await;
+        let l = t.label;
+        let ann = slack_user(&api, &d, "ann").await;
+        let bob = slack_user(&api, &d, "bob").await;
+        let csrf = csrf_field(&api.get("/workflows/new", ann.browser()).await.body);
+        let stripe_hook = "name: paid\ntrigger:\n  kind: webhook\n  format: stripe\nsteps:\n  - id: tell\n    action: slack.send-message\n    input:\n      channel: C0123ABCD\n      text: paid\n";
+        let r = post_form(
+            &api,
+            "/workflows",
+            ann.browser(),
+            None,
+            &[("csrf", &csrf), ("definition", stripe_hook)],
+        )
+        .await;
+        assert_eq!(r.status, 201, "{l}: {}", r.body);
+        assert!(r.body.contains(r#"id="webhook-format">stripe<"#), "{l}");
+        assert!(r.body.contains("Stripe-Signature"), "{l}: says how");
+        assert!(
+            !r.body.contains(r#"id="rotate-secret""#),
+            "{l}: Stripe makes the secret, not Workway"
+        );
+
+        // A secret that is not Stripe's shape is answered at the field and
+        // never shown back; Stripe's is set.
+        let path = "/workflows/paid/secret";
+        let bad = "not-a-stripe-secret-at-all";
+        let r = post_form(
+            &api,
+            path,
+            ann.browser(),
+            None,
+            &[("csrf", &csrf), ("secret", bad)],
+        )
+        .await;
+        assert_eq!(r.status, 400, "{l}: {}", r.body);
+        assert!(r.body.contains(r#"id="secret-error""#), "{l}");
+        assert!(r.body.contains("whsec_"), "{l}: says what it takes");
+        assert!(!r.body.contains(bad), "{l}: not echoed");
+        let good = "whsec_the-endpoint-secret-stripe-shows";
+        let r = post_form(
+            &api,
+            path,
+            ann.browser(),
+            None,
+            &[("csrf", &csrf), ("secret", good)],
+        )
+        .await;
+        assert_eq!(r.status, 200, "{l}: {}", r.body);
+        assert!(r.body.contains("secret is set; the old one"), "{l}");
+        assert!(!r.body.contains(good), "{l}: not shown back");
+
+        // Another account cannot set it (its own workflow of the name is
+        // not there), nor can a form without the CSRF field.
+        let bob_csrf = csrf_field(&api.get("/workflows/new", bob.browser()).await.body);
+        let r = post_form(
+            &api,
+            path,
+            bob.browser(),
+            None,
+            &[("csrf", &bob_csrf), ("secret", "whsec_bobs-own-guess")],
+        )
+        .await;
+        assert_eq!(r.status, 404, "{l}: {}", r.body);
+        let r = post_form(
+            &api,
+            path,
+            ann.browser(),
+            None,
+            &[("secret", "whsec_without-a-csrf-field")],
+        )
+        .await;
+        assert_eq!(r.status, 403, "{l}");
+        t.cleanup().await;
+    }
 }

@@ -1,6 +1,7 @@
 //! `scripts/screenshots.sh` runs this (it is ignored by the test suite):
 //! a seeded server on SQLite (the first-party integrations approved; a
-//! reviewer and developer with a submission waiting for review; a user
+//! reviewer and developer with an approved integration and its next
+//! version waiting for review; an admin; a user
 //! with Slack installed and connected, two workflows and a succeeded and
 //! a failed run) and a PNG of every page at 1440 and 375 px wide,
 //! written into `target/screenshots/` (or `WORKWAY_SCREENSHOTS`).
@@ -14,7 +15,7 @@ use workway_store::testing::sqlite_store;
 
 use super::browser::{Browser, Script};
 use super::runs::slack_user;
-use crate::api::client::{Account, Api, evolving, submit, with_roles};
+use crate::api::client::{Account, Api, approve, evolving, submit, with_roles};
 use crate::workflows::Deployment;
 
 /// Who looks at a page.
@@ -23,6 +24,7 @@ enum Who {
     Nobody,
     Reviewer,
     User,
+    Admin,
 }
 
 fn out_dir() -> PathBuf {
@@ -68,12 +70,23 @@ async fn screenshots_of_every_page() {
         &["read", "review"],
     )
     .await;
-    let submission = submit(
+    // Rita's integration: 1.0.0 approved (by another reviewer: nobody
+    // approves their own), 2.0.0 waiting for review.
+    let (vera, _) = with_roles(&api, &t.store, "vera", &[Role::Reviewer], &["read"]).await;
+    let approved = submit(
         &api,
         rita.session(),
         &evolving("1.0.0", &["https://api.example.com"]),
     )
     .await;
+    assert_eq!(approve(&api, vera.session(), &approved).await.status, 200);
+    let submission = submit(
+        &api,
+        rita.session(),
+        &evolving("2.0.0", &["https://api.example.com"]),
+    )
+    .await;
+    let (ada, _) = with_roles(&api, &t.store, "ada", &[Role::Admin], &["read"]).await;
     let sam = slack_user(&api, &d, "sam").await;
     let step = |name: &str, channel: &str| {
         format!(
@@ -116,6 +129,19 @@ async fn screenshots_of_every_page() {
             format!("/submissions/{submission}"),
             Who::Reviewer,
         ),
+        (
+            "developer-integration",
+            "/developer/integrations/evolving".into(),
+            Who::Reviewer,
+        ),
+        ("admin-accounts", "/admin/accounts".into(), Who::Admin),
+        ("admin-reviews", "/admin/reviews".into(), Who::Admin),
+        (
+            "admin-submissions",
+            "/admin/submissions?state=all".into(),
+            Who::Admin,
+        ),
+        ("admin-ledger", "/admin/ledger".into(), Who::Admin),
     ];
     let dir = out_dir();
     std::fs::create_dir_all(&dir).expect("the screenshots folder");
@@ -131,6 +157,7 @@ async fn screenshots_of_every_page() {
                     Who::Nobody => None,
                     Who::Reviewer => Some(&rita),
                     Who::User => Some(&sam),
+                    Who::Admin => Some(&ada),
                 };
                 if let Some(account) = account {
                     b.sign_in(&account.email, &account.password).await;

@@ -12,7 +12,7 @@ use workway_store::testing::sqlite_store;
 use super::browser::{Browser, Script};
 use workway_engine::accounts::Role;
 
-use crate::api::client::{Api, Auth, evolving, submit, with_roles};
+use crate::api::client::{Api, Auth, approve, evolving, submit, with_roles};
 use crate::workflows::Deployment;
 
 #[tokio::test]
@@ -151,16 +151,18 @@ async fn the_pages_fit_a_phone() {
         &api,
         &t.store,
         "ann",
-        &[Role::User, Role::Developer, Role::Reviewer],
+        &[Role::User, Role::Developer, Role::Reviewer, Role::Admin],
         &["read"],
     )
     .await;
+    let (rita, _) = with_roles(&api, &t.store, "rita", &[Role::Reviewer], &["read"]).await;
     let submission = submit(
         &api,
         ann.session(),
         &evolving("1.0.0", &["https://a-rather-long-host-name.example.com"]),
     )
     .await;
+    assert_eq!(approve(&api, rita.session(), &submission).await.status, 200);
     let Some(b) = Browser::start(&origin, 375, Script::On).await else {
         return;
     };
@@ -173,7 +175,13 @@ async fn the_pages_fit_a_phone() {
         "/billing",
         "/review",
         "/developer",
+        "/developer/integrations/evolving",
+        "/marketplace/evolving",
         &format!("/submissions/{submission}"),
+        "/admin/accounts",
+        "/admin/reviews",
+        "/admin/submissions?state=all",
+        "/admin/ledger",
     ] {
         b.open(path).await;
         let widths = b
@@ -193,6 +201,13 @@ async fn the_pages_fit_a_phone() {
             "{path} is {page} px wide in a {window} px window"
         );
     }
+
+    // With scripts on, a token shown once gets a copy button.
+    b.open("/account").await;
+    b.fill("#token-name", "phone").await;
+    b.click("#make-token").await;
+    b.find("#new-token").await;
+    assert_eq!(b.all("#new-token + button.copy").await.len(), 1);
     b.close().await;
     t.cleanup().await;
 }
