@@ -93,31 +93,6 @@ pub struct SetRoles {
 /// The longest `q` a search takes.
 const MAX_QUERY_CHARS: usize = 100;
 
-/// A page boundary of the accounts listing: the last email, hex-encoded.
-fn encode_email(email: &str) -> String {
-    email.bytes().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The email a cursor made by [`encode_email`] holds, or 400 naming `cursor`.
-fn decode_email(cursor: &str) -> Result<String, ApiError> {
-    let bad = || {
-        ApiError::invalid(
-            "cursor",
-            "this is not a cursor this API gave: pass `next_cursor` from the previous page \
-             unchanged, or leave `cursor` out for the first page",
-        )
-    };
-    if !cursor.len().is_multiple_of(2) || !cursor.is_ascii() {
-        return Err(bad());
-    }
-    let bytes = (0..cursor.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&cursor[i..i + 2], 16).ok())
-        .collect::<Option<Vec<u8>>>()
-        .ok_or_else(bad)?;
-    String::from_utf8(bytes).map_err(|_| bad())
-}
-
 /// The account `id` as it is now.
 async fn reread(platform: &Platform, id: &str) -> Result<ManagedAccountView, ApiError> {
     let row = platform
@@ -162,7 +137,11 @@ pub async fn list(
         ));
     }
     let limit = paging::limit(query.limit.as_deref())?;
-    let after = query.cursor.as_deref().map(decode_email).transpose()?;
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|c| paging::decode_text(c).ok_or_else(paging::not_a_cursor))
+        .transpose()?;
     let mut rows = platform
         .store
         .accounts()
@@ -170,7 +149,10 @@ pub async fn list(
         .await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let next_cursor = rows.last().filter(|_| more).map(|r| encode_email(&r.email));
+    let next_cursor = rows
+        .last()
+        .filter(|_| more)
+        .map(|r| paging::encode_text(&r.email));
     Ok(Json(AccountPage {
         accounts: rows.iter().map(ManagedAccountView::from).collect(),
         next_cursor,
@@ -261,21 +243,4 @@ pub async fn enable(
     caller.require(Scope::Admin)?;
     accounts::enable(&platform.store, &id, now_ms()).await?;
     Ok(Json(reread(&platform, &id).await?))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_email_cursor_round_trips_and_anything_else_is_refused() {
-        let email = "ünïcode+tag@example.com";
-        assert_eq!(
-            decode_email(&encode_email(email)).ok().as_deref(),
-            Some(email)
-        );
-        for bad in ["a", "zz", "ff", "é1"] {
-            assert!(decode_email(bad).is_err(), "{bad}");
-        }
-    }
 }

@@ -48,29 +48,40 @@ pub fn limit(limit: Option<&str>) -> Result<i64, ApiError> {
 /// `cursor`.
 pub fn before(cursor: Option<&str>) -> Result<Option<(i64, String)>, ApiError> {
     cursor
-        .map(|cursor| {
-            decode_cursor(cursor).ok_or_else(|| {
-                ApiError::invalid(
-                    "cursor",
-                    "this is not a cursor this API gave: pass `next_cursor` from the previous \
-                     page unchanged, or leave `cursor` out for the first page",
-                )
-            })
-        })
+        .map(|cursor| decode_cursor(cursor).ok_or_else(not_a_cursor))
         .transpose()
+}
+
+/// 400 naming `cursor`: a value this API did not give.
+pub fn not_a_cursor() -> ApiError {
+    ApiError::invalid(
+        "cursor",
+        "this is not a cursor this API gave: pass `next_cursor` from the previous \
+         page unchanged, or leave `cursor` out for the first page",
+    )
 }
 
 /// A page boundary: the previous page's last key, hex-encoded so clients
 /// treat it as opaque.
 pub fn encode_key(created_at: i64, id: &str) -> String {
-    format!("{created_at}.{id}")
-        .bytes()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    encode_text(&format!("{created_at}.{id}"))
 }
 
 /// The boundary `cursor` encodes, if it is one [`encode_key`] made.
 pub fn decode_cursor(cursor: &str) -> Option<(i64, String)> {
+    let text = decode_text(cursor)?;
+    let (created_at, id) = text.split_once('.')?;
+    Some((created_at.parse().ok()?, id.to_string()))
+}
+
+/// A boundary of another order (an email, for accounts by email), as an
+/// opaque cursor: its bytes in hex.
+pub fn encode_text(text: &str) -> String {
+    text.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The text a cursor made by [`encode_text`] holds.
+pub fn decode_text(cursor: &str) -> Option<String> {
     if !cursor.len().is_multiple_of(2) || !cursor.is_ascii() {
         return None;
     }
@@ -78,14 +89,21 @@ pub fn decode_cursor(cursor: &str) -> Option<(i64, String)> {
         .step_by(2)
         .map(|i| u8::from_str_radix(&cursor[i..i + 2], 16).ok())
         .collect::<Option<Vec<u8>>>()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let (created_at, id) = text.split_once('.')?;
-    Some((created_at.parse().ok()?, id.to_string()))
+    String::from_utf8(bytes).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_text_cursor_round_trips_and_anything_else_is_refused() {
+        let email = "ünïcode+tag@example.com";
+        assert_eq!(decode_text(&encode_text(email)).as_deref(), Some(email));
+        for bad in ["a", "zz", "ff", "é1"] {
+            assert!(decode_text(bad).is_none(), "{bad}");
+        }
+    }
 
     #[test]
     fn a_cursor_round_trips_and_anything_else_is_refused() {

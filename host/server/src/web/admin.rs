@@ -23,7 +23,6 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -32,7 +31,7 @@ use workway_engine::billing::tariff::show_mills;
 use workway_engine::platform::Platform;
 use workway_store::submissions::SubmissionState;
 
-use super::error::WebError;
+use super::error::{WebError, answered_on_form};
 use super::layout::{Nav, encode, render, when};
 use super::session::{Member, WebForm};
 use crate::api::admin::{self, AccountQuery, ManagedAccountView, SetRoles};
@@ -186,7 +185,7 @@ pub async fn account_action(
             encode(&account.email)
         ))
         .into_response()),
-        Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
+        Err(e) if answered_on_form(&e) => {
             let message = e.message().to_string();
             let query = AccountsQuery {
                 q: Some(form.get("q").to_string()),

@@ -103,7 +103,8 @@ struct BillingPage {
     draft: Option<String>,
     statements: Vec<StatementLine>,
     purchases: Vec<PurchaseLine>,
-    credit_bought: Vec<PurchaseLine>,
+    /// Credit bought: amount, state, when.
+    credit_bought: Vec<(String, String, String)>,
     notice: bool,
     error: Option<String>,
     amount: String,
@@ -185,12 +186,7 @@ async fn billing_page(
         credit_bought: credit
             .purchases
             .into_iter()
-            .map(|p| PurchaseLine {
-                integration: String::new(),
-                price: show_cents(p.amount_cents),
-                state: p.state,
-                when: when(p.created_at),
-            })
+            .map(|p| (show_cents(p.amount_cents), p.state, when(p.created_at)))
             .collect(),
         notice,
         error: refused.as_ref().map(|(_, message, _)| message.clone()),

@@ -30,6 +30,13 @@ enum Problem {
     BadRequest(String),
 }
 
+/// Whether a form's page can explain refusal `e` itself (bad input, a
+/// conflict, a rule of the API): any 4xx but 404, which is a page of its
+/// own (the thing is not there, or not this account's).
+pub fn answered_on_form(e: &ApiError) -> bool {
+    e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND
+}
+
 impl WebError {
     /// Nobody is signed in: the sign-in page, then back to `next` (a
     /// path and query on this site).

@@ -28,7 +28,7 @@ use serde::Deserialize;
 use workway_engine::platform::Platform;
 use workway_registry::scopes::scope_description;
 
-use super::error::WebError;
+use super::error::{WebError, answered_on_form};
 use super::layout::{Nav, encode, render, when};
 use super::session::{Member, WebForm};
 use crate::api::body::ApiJson;
@@ -163,7 +163,7 @@ pub async fn install(
         Ok(_) => Ok(
             Redirect::to(&format!("/installations?installed={}", encode(&name))).into_response(),
         ),
-        Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
+        Err(e) if answered_on_form(&e) => {
             let message = if e.code() == "consent_required" {
                 "What this integration may do changed since the page was shown: read it again, then install.".to_string()
             } else {

@@ -30,7 +30,7 @@ use workway_engine::billing::tariff::{read_cents, show_cents};
 use workway_engine::marketplace::listings::CATEGORIES;
 use workway_engine::platform::Platform;
 
-use super::error::WebError;
+use super::error::{WebError, answered_on_form};
 use super::layout::{Nav, encode, render, when};
 use super::session::{Member, WebForm, WebUpload};
 use crate::api::body::ApiJson;
@@ -241,7 +241,7 @@ async fn after(
             encode(&name)
         ))
         .into_response()),
-        Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
+        Err(e) if answered_on_form(&e) => {
             let refused = (e.status(), e.message().to_string(), draft);
             page(platform, member, name, None, Some(refused)).await
         }

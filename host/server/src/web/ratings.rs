@@ -15,13 +15,12 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::Value;
 
 use workway_engine::platform::Platform;
 
-use super::error::WebError;
+use super::error::{WebError, answered_on_form};
 use super::layout::encode;
 use super::marketplace::{Feedback, integration_page};
 use super::session::{Member, WebForm};
@@ -43,7 +42,7 @@ async fn after(
             encode(&name)
         ))
         .into_response()),
-        Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
+        Err(e) if answered_on_form(&e) => {
             let feedback = Feedback {
                 notice: None,
                 error: Some((e.status(), e.message().to_string())),

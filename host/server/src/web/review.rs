@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use workway_engine::platform::Platform;
 
 use super::developer::submission_page;
-use super::error::WebError;
+use super::error::{WebError, answered_on_form};
 use super::layout::{Nav, encode, render, when};
 use super::session::{Member, WebForm};
 use crate::api::body::ApiJson;
@@ -100,7 +100,7 @@ async fn after(
         Ok(done) => {
             Ok(Redirect::to(&format!("/submissions/{}?done={done}", encode(&id))).into_response())
         }
-        Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
+        Err(e) if answered_on_form(&e) => {
             let status = e.status();
             let message = e.message().to_string();
             submission_page(platform, member, id, None, Some((status, message))).await

@@ -25,7 +25,7 @@ use workway_engine::platform::Platform;
 use workway_workflow::definition::Trigger;
 use workway_workflow::webhook::WebhookFormat;
 
-use super::error::WebError;
+use super::error::{WebError, answered_on_form};
 use super::layout::{Nav, encode, render, when};
 use super::runs::RunLine;
 use super::session::{Member, WebForm};
@@ -424,7 +424,7 @@ pub async fn start(
         Ok((_, started)) => {
             Ok(Redirect::to(&format!("/runs/{}", encode(&started.0.run_id))).into_response())
         }
-        Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
+        Err(e) if answered_on_form(&e) => {
             let (message, problems) = problems_of(&e);
             let message = problems
                 .iter()

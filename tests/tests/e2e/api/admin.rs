@@ -8,8 +8,7 @@ use serde_json::{Value, json};
 use workway_engine::accounts::Role;
 use workway_store::testing::test_stores;
 
-use super::client::{Api, Auth, account, sign_in, with_roles};
-use crate::workflows::Deployment;
+use super::client::{Auth, account, busy_api, sign_in, with_roles};
 
 /// The emails of a page of accounts.
 fn emails(page: &Value) -> Vec<String> {
@@ -25,11 +24,7 @@ fn emails(page: &Value) -> Vec<String> {
 async fn admins_list_accounts_give_roles_and_disable_them() {
     for t in test_stores().await {
         let l = t.label;
-        let d = Deployment::start_with(&t, crate::support::shared_runtime(), |c| {
-            c.accounts.api_requests_per_window = 1_000;
-        })
-        .await;
-        let api = Api::start(d.platform.clone()).await;
+        let (d, api) = busy_api(&t).await;
         let (ada, ada_token) = with_roles(
             &api,
             &d.platform.store,

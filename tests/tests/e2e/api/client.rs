@@ -331,6 +331,18 @@ pub async fn account(api: &Api, name: &str) -> Account {
     }
 }
 
+/// A deployment on `t` whose API takes 1,000 requests a window per
+/// credential (for tests that make many as one account), and its API
+/// served on 127.0.0.1.
+pub async fn busy_api(t: &workway_store::testing::TestStore) -> (Deployment, Api) {
+    let d = Deployment::start_with(t, crate::support::shared_runtime(), |c| {
+        c.accounts.api_requests_per_window = 1_000;
+    })
+    .await;
+    let api = Api::start(d.platform.clone()).await;
+    (d, api)
+}
+
 /// Sign up `name`, give it `roles` (as an operator would), and make an
 /// API token with `scopes` in its session.
 pub async fn with_roles(

@@ -15,7 +15,7 @@ use workway_fixtures::CHANNEL;
 use workway_store::clock::now_ms;
 use workway_store::testing::test_stores;
 
-use super::client::{Account, Api, Auth, account, connect_slack, with_roles};
+use super::client::{Account, Api, Auth, account, busy_api, connect_slack, with_roles};
 use crate::workflows::Deployment;
 
 const LISTING: &str = "/v1/integrations/slack/listing";
@@ -67,11 +67,7 @@ async fn install(api: &Api, who: &Account) -> u16 {
 #[tokio::test]
 async fn a_listing_shows_installs_executions_and_ratings() {
     for t in test_stores().await {
-        let d = Deployment::start_with(&t, crate::support::shared_runtime(), |c| {
-            c.accounts.api_requests_per_window = 1_000;
-        })
-        .await;
-        let api = Api::start(d.platform.clone()).await;
+        let (d, api) = busy_api(&t).await;
         let ann = account(&api, "ann").await;
         let bob = account(&api, "bob").await;
         let carl = account(&api, "carl").await;

@@ -11,8 +11,7 @@ use serde_json::{Value, json};
 use workway_fixtures::{CHANNEL, USER, first_party_scopes};
 use workway_store::testing::test_stores;
 
-use super::client::{Api, Auth, Response, account};
-use crate::workflows::Deployment;
+use super::client::{Auth, Response, account, busy_api};
 
 /// A manual workflow that posts its input's text to Slack.
 fn tell() -> String {
@@ -51,11 +50,7 @@ fn ids(list: &Value) -> Vec<&str> {
 #[tokio::test]
 async fn a_pasted_key_is_checked_sealed_listed_and_used_by_its_owner_only() {
     for t in test_stores().await {
-        let d = Deployment::start_with(&t, crate::support::shared_runtime(), |c| {
-            c.accounts.api_requests_per_window = 1_000;
-        })
-        .await;
-        let api = Api::start(d.platform.clone()).await;
+        let (d, api) = busy_api(&t).await;
         let ann = account(&api, "ann").await;
         let bob = account(&api, "bob").await;
         let post =

@@ -12,7 +12,7 @@ use workway_engine::accounts::Role;
 use workway_fixtures::CHANNEL;
 use workway_store::testing::test_stores;
 
-use super::client::{Account, Api, Auth, Response, account, connect_slack, with_roles};
+use super::client::{Account, Api, Auth, Response, account, busy_api, connect_slack, with_roles};
 use crate::workflows::Deployment;
 
 /// A manual workflow that posts to Slack.
@@ -89,11 +89,7 @@ fn ids(page: &Value) -> Vec<String> {
 #[tokio::test]
 async fn users_who_ran_an_integration_rate_it_and_its_publisher_and_admins_answer() {
     for t in test_stores().await {
-        let d = Deployment::start_with(&t, crate::support::shared_runtime(), |c| {
-            c.accounts.api_requests_per_window = 1_000;
-        })
-        .await;
-        let api = Api::start(d.platform.clone()).await;
+        let (d, api) = busy_api(&t).await;
         let ann = account(&api, "ann").await;
         let bob = account(&api, "bob").await;
         let carl = account(&api, "carl").await;

@@ -16,8 +16,7 @@ use workway_fixtures::{CHANNEL, USER, first_party_scopes};
 use workway_store::testing::test_stores;
 use workway_store::workflows::TriggerKind;
 
-use super::client::{Api, Auth, Response, account};
-use crate::workflows::Deployment;
+use super::client::{Api, Auth, Response, account, busy_api};
 
 /// A workflow called `name` started by `trigger` (YAML flow mapping) that
 /// posts to Slack.
@@ -94,11 +93,7 @@ fn listed(page: &Value) -> Vec<(String, String)> {
 #[tokio::test]
 async fn a_deleted_workflow_stops_keeps_its_runs_readable_and_frees_its_name() {
     for t in test_stores().await {
-        let d = Deployment::start_with(&t, crate::support::shared_runtime(), |c| {
-            c.accounts.api_requests_per_window = 1_000;
-        })
-        .await;
-        let api = Api::start(d.platform.clone()).await;
+        let (d, api) = busy_api(&t).await;
         let ann = account(&api, "ann").await;
         let bob = account(&api, "bob").await;
         let r = api

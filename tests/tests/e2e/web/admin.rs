@@ -14,8 +14,9 @@ use workway_engine::accounts::Role;
 use workway_store::testing::test_stores;
 
 use super::pages::{csrf_field, post_form};
-use crate::api::client::{Account, Api, Response, account, approve, evolving, submit, with_roles};
-use crate::workflows::Deployment;
+use crate::api::client::{
+    Account, Api, Response, account, approve, busy_api, evolving, submit, with_roles,
+};
 
 /// Where a redirect sends the browser.
 fn location(r: &Response) -> &str {
@@ -33,11 +34,7 @@ async fn csrf_of(api: &Api, who: &Account) -> String {
 async fn admins_manage_accounts_and_read_revocations_and_the_ledger_from_their_pages() {
     for t in test_stores().await {
         let l = t.label;
-        let d = Deployment::start_with(&t, crate::support::shared_runtime(), |c| {
-            c.accounts.api_requests_per_window = 1_000;
-        })
-        .await;
-        let api = Api::start(d.platform.clone()).await;
+        let (_deployment, api) = busy_api(&t).await;
         let (ada, _) = with_roles(&api, &t.store, "ada", &[Role::Admin], &["read"]).await;
         let (olga, _) = with_roles(&api, &t.store, "olga", &[Role::Developer], &["read"]).await;
         let (rita, _) = with_roles(&api, &t.store, "rita", &[Role::Reviewer], &["read"]).await;
@@ -220,11 +217,7 @@ async fn admins_manage_accounts_and_read_revocations_and_the_ledger_from_their_p
 async fn a_user_reviews_an_integration_its_publisher_replies_and_an_admin_hides_it() {
     for t in test_stores().await {
         let l = t.label;
-        let d = Deployment::start_with(&t, crate::support::shared_runtime(), |c| {
-            c.accounts.api_requests_per_window = 1_000;
-        })
-        .await;
-        let api = Api::start(d.platform.clone()).await;
+        let (d, api) = busy_api(&t).await;
         let (ada, _) = with_roles(&api, &t.store, "ada", &[Role::Admin], &["read"]).await;
         let (olga, _) = with_roles(&api, &t.store, "olga", &[Role::Developer], &["read"]).await;
         let (rita, _) = with_roles(&api, &t.store, "rita", &[Role::Reviewer], &["read"]).await;

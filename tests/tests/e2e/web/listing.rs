@@ -9,8 +9,9 @@ use workway_engine::accounts::Role;
 use workway_store::testing::test_stores;
 
 use super::pages::{csrf_field, post_form};
-use crate::api::client::{Api, Auth, Response, account, approve, evolving, submit, with_roles};
-use crate::workflows::Deployment;
+use crate::api::client::{
+    Api, Auth, Response, account, approve, busy_api, evolving, submit, with_roles,
+};
 
 const PAGE: &str = "/developer/integrations/evolving";
 
@@ -58,11 +59,7 @@ async fn upload_icon(
 async fn a_publisher_writes_its_listing_uploads_an_icon_and_shares_the_integration() {
     for t in test_stores().await {
         let l = t.label;
-        let d = Deployment::start_with(&t, crate::support::shared_runtime(), |c| {
-            c.accounts.api_requests_per_window = 1_000;
-        })
-        .await;
-        let api = Api::start(d.platform.clone()).await;
+        let (_deployment, api) = busy_api(&t).await;
         let (olga, _) = with_roles(&api, &t.store, "olga", &[Role::Developer], &["read"]).await;
         let (dan, _) = with_roles(&api, &t.store, "dan", &[Role::Developer], &["read"]).await;
         let (rita, _) = with_roles(&api, &t.store, "rita", &[Role::Reviewer], &["read"]).await;

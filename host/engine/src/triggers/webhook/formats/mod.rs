@@ -286,31 +286,60 @@ fn parse_timestamp(value: &str) -> Option<i64> {
     value.parse().ok()
 }
 
-/// The refusal of a `t=...,v1=...` header (`header`, in `format`) that
-/// [`crate::signing::verify`] did not verify.
-fn from_signing(
-    format: WebhookFormat,
-    header: &'static str,
-    expected: &'static str,
-    error: SignatureError,
-) -> FormatError {
-    let malformed = |why| FormatError::Malformed {
-        format,
-        header,
-        expected,
-        why,
-    };
-    match error {
-        SignatureError::TooLong => malformed("longer than 4096 bytes"),
-        SignatureError::TooMany => malformed("more than 16 signatures"),
-        SignatureError::NoTimestamp => malformed("no t=<unix seconds>"),
-        SignatureError::NoTag => malformed("no v1=<hex HMAC-SHA256>"),
-        SignatureError::Stale { away, tolerance } => FormatError::Stale {
-            header,
-            away,
+/// A sender that signs `"<t>.<body>"` in a `t=...,v1=...` header, the
+/// scheme [`crate::signing`] implements: Workway's own format and
+/// Stripe's differ only in the header's name and what a refusal says.
+pub(super) struct TimestampedHmac {
+    /// The format, for refusals.
+    pub(super) format: WebhookFormat,
+    /// The header carrying the signature.
+    pub(super) header: &'static str,
+    /// What a well-formed header looks like, for refusals.
+    pub(super) expected: &'static str,
+}
+
+impl TimestampedHmac {
+    /// Check one header `value` for `body` at `now`, within `tolerance`
+    /// seconds.
+    pub(super) fn verify(
+        &self,
+        secret: &str,
+        value: &str,
+        body: &[u8],
+        now: i64,
+        tolerance: u64,
+    ) -> Result<Verified, FormatError> {
+        let signed = crate::signing::verify(secret, value, body, now, tolerance)
+            .map_err(|e| self.refusal(e))?;
+        Ok(Verified {
+            timestamp: Some(signed.timestamp),
             tolerance,
-        },
-        SignatureError::Mismatch => FormatError::Mismatch { header, what: "v1" },
+            signature: signed.tag,
+            delivery_id: None,
+        })
+    }
+
+    /// The refusal of a header [`crate::signing::verify`] did not verify.
+    fn refusal(&self, error: SignatureError) -> FormatError {
+        let (format, header, expected) = (self.format, self.header, self.expected);
+        let malformed = |why| FormatError::Malformed {
+            format,
+            header,
+            expected,
+            why,
+        };
+        match error {
+            SignatureError::TooLong => malformed("longer than 4096 bytes"),
+            SignatureError::TooMany => malformed("more than 16 signatures"),
+            SignatureError::NoTimestamp => malformed("no t=<unix seconds>"),
+            SignatureError::NoTag => malformed("no v1=<hex HMAC-SHA256>"),
+            SignatureError::Stale { away, tolerance } => FormatError::Stale {
+                header,
+                away,
+                tolerance,
+            },
+            SignatureError::Mismatch => FormatError::Mismatch { header, what: "v1" },
+        }
     }
 }
 

@@ -11,7 +11,7 @@
 
 use workway_workflow::webhook::WebhookFormat;
 
-use super::{FormatError, Headers, SecretProblem, Verified, from_signing};
+use super::{FormatError, Headers, SecretProblem, TimestampedHmac, Verified};
 use crate::signing;
 
 /// The header carrying the signature.
@@ -20,7 +20,11 @@ pub const SIGNATURE: &str = "Stripe-Signature";
 /// The JSON pointer to the idempotency key in the body: the event's id.
 pub const EVENT_ID: &str = "/id";
 
-const EXPECTED: &str = "`Stripe-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">` under the endpoint's signing secret";
+const SCHEME: TimestampedHmac = TimestampedHmac {
+    format: WebhookFormat::Stripe,
+    header: SIGNATURE,
+    expected: "`Stripe-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">` under the endpoint's signing secret",
+};
 
 /// The `Stripe-Signature` value for `body` sent at `timestamp` under
 /// `secret`, as Stripe computes it.
@@ -36,15 +40,8 @@ pub fn verify(
     now: i64,
     tolerance: u64,
 ) -> Result<Verified, FormatError> {
-    let header = headers.require(WebhookFormat::Stripe, SIGNATURE, EXPECTED)?;
-    let signed = signing::verify(secret, header, body, now, tolerance)
-        .map_err(|e| from_signing(WebhookFormat::Stripe, SIGNATURE, EXPECTED, e))?;
-    Ok(Verified {
-        timestamp: Some(signed.timestamp),
-        tolerance,
-        signature: signed.tag,
-        delivery_id: None,
-    })
+    let header = headers.require(SCHEME.format, SIGNATURE, SCHEME.expected)?;
+    SCHEME.verify(secret, header, body, now, tolerance)
 }
 
 /// A Stripe endpoint secret starts with `whsec_`.

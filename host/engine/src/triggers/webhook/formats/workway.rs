@@ -7,13 +7,17 @@
 
 use workway_workflow::webhook::WebhookFormat;
 
-use super::{FormatError, Headers, Verified, from_signing};
+use super::{FormatError, Headers, TimestampedHmac, Verified};
 use crate::signing;
 
 /// The header carrying the signature.
 pub const SIGNATURE: &str = "Workway-Signature";
 
-const EXPECTED: &str = "`Workway-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">` under the workflow's signing secret";
+const SCHEME: TimestampedHmac = TimestampedHmac {
+    format: WebhookFormat::Workway,
+    header: SIGNATURE,
+    expected: "`Workway-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">` under the workflow's signing secret",
+};
 
 /// The `Workway-Signature` value for `body` sent at `timestamp` (Unix
 /// seconds) under `secret`: what a sender computes.
@@ -29,24 +33,6 @@ pub fn verify(
     now: i64,
     tolerance: u64,
 ) -> Result<Verified, FormatError> {
-    let header = headers.require(WebhookFormat::Workway, SIGNATURE, EXPECTED)?;
-    verify_header(secret, header, body, now, tolerance)
-}
-
-/// Check one `Workway-Signature` value.
-pub fn verify_header(
-    secret: &str,
-    header: &str,
-    body: &[u8],
-    now: i64,
-    tolerance: u64,
-) -> Result<Verified, FormatError> {
-    let signed = signing::verify(secret, header, body, now, tolerance)
-        .map_err(|e| from_signing(WebhookFormat::Workway, SIGNATURE, EXPECTED, e))?;
-    Ok(Verified {
-        timestamp: Some(signed.timestamp),
-        tolerance,
-        signature: signed.tag,
-        delivery_id: None,
-    })
+    let header = headers.require(SCHEME.format, SIGNATURE, SCHEME.expected)?;
+    SCHEME.verify(secret, header, body, now, tolerance)
 }
