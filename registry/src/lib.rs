@@ -23,5 +23,5 @@ pub use artifacts::{ArtifactError, ArtifactStore};
 pub use crosscheck::{ActionDescription, IntegrationDescription, crosscheck};
 pub use digest::{Digest, DigestParseError};
 pub use hosts::{HostPattern, HostPatternError, host_matches, is_host_name};
-pub use manifest::{Manifest, ManifestError};
+pub use manifest::{Manifest, ManifestError, SandboxLimits};
 pub use review::{ExampleRun, Inspection, ReviewReport, Reviewed, Sandbox, Submission};

@@ -19,6 +19,9 @@
 //!
 //! [pricing]
 //! upfront_cents = 1900
+//!
+//! [limits]
+//! instances = 64
 //! ```
 
 use std::collections::BTreeMap;
@@ -65,6 +68,64 @@ pub struct Manifest {
     /// Its price.
     #[serde(default)]
     pub pricing: Pricing,
+    /// The sandbox limits it needs beyond the platform's defaults.
+    #[serde(default, skip_serializing_if = "SandboxLimits::is_default")]
+    pub limits: SandboxLimits,
+}
+
+/// Most instances (core and component) one execution may ask for.
+pub const MAX_INSTANCES: u32 = 200;
+/// Largest linear memory one execution may ask for, in MiB.
+pub const MAX_MEMORY_MB: u32 = 1024;
+/// Largest table one execution may ask for, in elements.
+pub const MAX_TABLE_ELEMENTS: u32 = 100_000;
+
+/// Sandbox limits an integration asks for (`[limits]` in its manifest),
+/// each within the platform's maximum. A field left out takes the host's
+/// default; toolchains that embed an interpreter (CPython, a JS engine)
+/// create many core instances and big tables, and ask for them here.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxLimits {
+    /// Core and component instances one execution may create (at most [`MAX_INSTANCES`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instances: Option<u32>,
+    /// Largest linear memory, in MiB (at most [`MAX_MEMORY_MB`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_mb: Option<u32>,
+    /// Largest table, in elements (at most [`MAX_TABLE_ELEMENTS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_elements: Option<u32>,
+}
+
+impl SandboxLimits {
+    /// Whether nothing is asked for.
+    pub fn is_default(&self) -> bool {
+        *self == SandboxLimits::default()
+    }
+
+    /// Every limit asked beyond its maximum (or of zero), as sentences.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut check = |field: &str, value: Option<u32>, max: u32, unit: &str| {
+            if let Some(value) = value
+                && !(1..=max).contains(&value)
+            {
+                problems.push(format!(
+                    "limits.{field} is {value}: it must be from 1 to {max}{unit}, or left out for the platform's default"
+                ));
+            }
+        };
+        check("instances", self.instances, MAX_INSTANCES, "");
+        check("memory_mb", self.memory_mb, MAX_MEMORY_MB, " MiB");
+        check(
+            "table_elements",
+            self.table_elements,
+            MAX_TABLE_ELEMENTS,
+            " elements",
+        );
+        problems
+    }
 }
 
 /// One action as the manifest declares it.
@@ -233,6 +294,7 @@ impl Manifest {
                 "pricing.upfront_cents is {cents}: an upfront price must be from {MIN_UPFRONT_CENTS} to {MAX_UPFRONT_CENTS} cents ($19 to $249), or left out"
             ));
         }
+        problems.extend(self.limits.problems());
         problems
     }
 }
@@ -278,6 +340,48 @@ hosts = ["https://slack.com"]
 [pricing]
 upfront_cents = 1900
 "#;
+
+    #[test]
+    fn sandbox_limits_are_asked_within_the_platform_maxima() {
+        let asked = Manifest::from_toml(&format!(
+            "{GOOD}\n[limits]\ninstances = 64\nmemory_mb = 256\ntable_elements = 40000\n"
+        ))
+        .expect("within the maxima");
+        assert_eq!(
+            asked.limits,
+            SandboxLimits {
+                instances: Some(64),
+                memory_mb: Some(256),
+                table_elements: Some(40_000),
+            }
+        );
+        let Err(ManifestError::Invalid(problems)) = Manifest::from_toml(&format!(
+            "{GOOD}\n[limits]\ninstances = 0\nmemory_mb = 4096\ntable_elements = 100001\n"
+        )) else {
+            panic!("out of range limits must be refused");
+        };
+        assert_eq!(problems.len(), 3, "{problems:#?}");
+        assert!(
+            problems[0].contains("limits.instances is 0"),
+            "{problems:#?}"
+        );
+        assert!(
+            problems[1].contains("at most") || problems[1].contains("1 to 1024"),
+            "{problems:#?}"
+        );
+        let Err(ManifestError::Parse(unknown)) =
+            Manifest::from_toml(&format!("{GOOD}\n[limits]\nthreads = 4\n"))
+        else {
+            panic!("an unknown limit must be refused");
+        };
+        assert!(unknown.contains("threads"), "{unknown}");
+        assert!(
+            Manifest::from_toml(GOOD)
+                .expect("valid")
+                .limits
+                .is_default()
+        );
+    }
 
     #[test]
     fn a_good_manifest_parses() {

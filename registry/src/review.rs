@@ -26,13 +26,22 @@ use sha2::{Digest as _, Sha256};
 use crate::approval::manifest_sha256;
 use crate::crosscheck::{ActionDescription, IntegrationDescription};
 use crate::digest::Digest;
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, SandboxLimits};
 
 /// What a sandbox learned by loading a component.
 #[derive(Debug, Clone)]
 pub struct Inspection {
     /// Every import, as the component spells it.
     pub imports: Vec<String>,
+    /// The imports linked to nothing (a filesystem with no directories, a
+    /// network with no addresses): present so a toolchain's runtime starts,
+    /// granting nothing.
+    pub inert_imports: Vec<String>,
+    /// The toolchain that built it, as far as the component says
+    /// (`workway-sdk 0.1.0`, `componentize-py 0.25.1`).
+    pub toolkit: String,
+    /// The sandbox limits its executions run under, every field set.
+    pub limits: SandboxLimits,
     /// The `workway:plugin` contract version it targets.
     pub contract_version: String,
     /// What `describe()` returned.
@@ -53,15 +62,21 @@ pub struct ExampleRun {
 /// The runtime the registry validates components with.
 #[async_trait]
 pub trait Sandbox: Send + Sync {
-    /// Load `component`: compile it, check its imports and contract
-    /// version, and run `describe()`. The reasons it is refused otherwise.
-    async fn inspect(&self, component: &[u8]) -> Result<Inspection, Vec<String>>;
+    /// Load `component` under the sandbox `limits` its manifest asks for:
+    /// check its imports and contract version, compile it, and run
+    /// `describe()`. The reasons it is refused otherwise.
+    async fn inspect(
+        &self,
+        component: &[u8],
+        limits: &SandboxLimits,
+    ) -> Result<Inspection, Vec<String>>;
 
     /// Run `action` on `input` with no network: every request is refused,
     /// or answered from `replay` (a replay file's JSON) when given.
     async fn run_example(
         &self,
         component: &[u8],
+        limits: &SandboxLimits,
         action: &str,
         input: &serde_json::Value,
         replay: Option<&str>,
@@ -204,6 +219,20 @@ pub struct ReviewReport {
     pub contract_version: String,
     /// Everything it imports.
     pub imports: Vec<String>,
+    /// The imports linked but inert: a filesystem with no directories, a
+    /// network with no addresses (empty in reports stored before it was
+    /// recorded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inert_imports: Vec<String>,
+    /// The toolchain that built the component, as far as it says (empty in
+    /// reports stored before it was recorded).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub toolkit: String,
+    /// The sandbox limits its executions run under: the platform's defaults
+    /// raised where the manifest's `[limits]` asks (all unset in reports
+    /// stored before they were recorded).
+    #[serde(default, skip_serializing_if = "SandboxLimits::is_default")]
+    pub limits: SandboxLimits,
     /// The outbound hosts it declares.
     pub hosts: Vec<String>,
     /// The OAuth scopes it asks for, by provider.

@@ -212,6 +212,7 @@ fn manifest() -> impl Strategy<Value = Manifest> {
                 pricing: Pricing {
                     upfront_cents: upfront,
                 },
+                limits: Default::default(),
             },
         )
 }

@@ -329,12 +329,36 @@ pub fn details_text(details: &Submission) -> String {
         "contract",
         &format!("workway:plugin@{}", report.contract_version),
     );
-    let imports = grouped_imports(&report.imports);
+    if !report.toolkit.is_empty() {
+        line("built with", &report.toolkit);
+    }
+    let (inert, linked): (Vec<String>, Vec<String>) = report
+        .imports
+        .iter()
+        .cloned()
+        .partition(|i| report.inert_imports.contains(i));
+    let imports = grouped_imports(&linked);
     if imports.is_empty() {
         line("imports", "(nothing)");
     }
     for (i, group) in imports.iter().enumerate() {
         line(if i == 0 { "imports" } else { "" }, group);
+    }
+    for (i, group) in grouped_imports(&inert).iter().enumerate() {
+        line(
+            if i == 0 { "linked, inert" } else { "" },
+            &format!("{group}  (nothing granted)"),
+        );
+    }
+    if let (Some(instances), Some(memory), Some(tables)) = (
+        report.limits.instances,
+        report.limits.memory_mb,
+        report.limits.table_elements,
+    ) {
+        line(
+            "limits",
+            &format!("{instances} instances, {memory} MiB memory, {tables} table elements"),
+        );
     }
     line("hosts", list_or_none(&report.hosts.join(", ")));
     let scopes: Vec<String> = report

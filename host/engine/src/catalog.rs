@@ -428,7 +428,7 @@ impl Catalog {
             })?;
         let component = self
             .runtime
-            .load(&approved.component)
+            .load_with(&approved.component, &manifest.limits)
             .await
             .map_err(|reason| CatalogError::Load {
                 integration: name.to_string(),

@@ -290,7 +290,8 @@ impl Registry {
                 self.artifacts.max_size()
             ));
         }
-        let inspection = match self.sandbox.inspect(&submission.component).await {
+        let limits = manifest.as_ref().map(|m| m.limits).unwrap_or_default();
+        let inspection = match self.sandbox.inspect(&submission.component, &limits).await {
             Ok(i) => Some(i),
             Err(mut refused) => {
                 reasons.append(&mut refused);
@@ -337,6 +338,7 @@ impl Registry {
                     .sandbox
                     .run_example(
                         &submission.component,
+                        &manifest.limits,
                         action,
                         input,
                         submission.replay.as_deref(),
@@ -353,6 +355,9 @@ impl Registry {
             size,
             contract_version: inspection.contract_version,
             imports: inspection.imports,
+            inert_imports: inspection.inert_imports,
+            toolkit: inspection.toolkit,
+            limits: inspection.limits,
             hosts: manifest.http.hosts.clone(),
             scopes: scopes_of(&manifest),
             since_previous: previous.map(|p| diff(&p, &manifest)),
@@ -606,7 +611,7 @@ impl Registry {
                 row.integration, row.version, now.integration, now.version
             ));
         }
-        let inspection = match self.sandbox.inspect(&component).await {
+        let inspection = match self.sandbox.inspect(&component, &manifest.limits).await {
             Ok(inspection) => {
                 differences.extend(crosscheck(&manifest, &inspection.description));
                 Some(inspection)

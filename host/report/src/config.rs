@@ -19,7 +19,8 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// Largest table, in elements.
     pub table_elements: usize,
-    /// Core and component instances one execution may create.
+    /// Core instances one execution may create; also its most linear
+    /// memories and tables.
     pub instances: usize,
     /// Largest action output (JSON data plus metadata), in bytes.
     pub output_bytes: usize,
@@ -54,7 +55,8 @@ impl Default for Limits {
             timeout_ms: 10_000,
             memory_bytes: 64 << 20,
             table_elements: 20_000,
-            instances: 20,
+            // CPython built with componentize-py starts 38 core instances.
+            instances: 64,
             output_bytes: 1 << 20,
             input_bytes: 1 << 20,
             log_bytes: 64 << 10,

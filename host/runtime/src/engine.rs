@@ -25,7 +25,10 @@ pub fn build_engine(config: &RuntimeConfig) -> wasmtime::Result<Engine> {
     let slots = config.max_concurrent_instances.max(1);
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(slots)
-        .total_core_instances(slots.saturating_mul(4))
+        // A core instance costs the pool only a count; an interpreter's
+        // component starts dozens (CPython: 38), so the count allows each
+        // slot the default per-execution limit.
+        .total_core_instances(slots.saturating_mul(64))
         .total_memories(slots.saturating_mul(2))
         .total_tables(slots.saturating_mul(4))
         .total_stacks(slots)
@@ -33,7 +36,14 @@ pub fn build_engine(config: &RuntimeConfig) -> wasmtime::Result<Engine> {
         // execution's own (smaller) limit is enforced by its store's limiter,
         // so per-plan and per-run limits can be raised without a new engine.
         .max_memory_size(1 << 32)
-        .table_elements(config.limits.table_elements)
+        // Tables are sized for the largest an integration may ask for in its
+        // manifest; each execution's own limit is its store's limiter's.
+        .table_elements(
+            config
+                .limits
+                .table_elements
+                .max(workway_registry::manifest::MAX_TABLE_ELEMENTS as usize),
+        )
         // Reset a returned slot's dirty pages in place (found with Linux's
         // PAGEMAP_SCAN where available) instead of `madvise`-ing them away:
         // madvise on a multi-threaded host flushes every core's TLB and the

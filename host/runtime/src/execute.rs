@@ -152,6 +152,9 @@ fn classify(
     if let Some(ResourceTableError::Full) = err.downcast_ref::<ResourceTableError>() {
         return HostError::MemoryLimit(resource_limit_message(limits.resources));
     }
+    if let Some(message) = count_limit(err, limits) {
+        return HostError::MemoryLimit(message);
+    }
     if let Some(denied) = err.downcast_ref::<CapabilityDenied>() {
         return HostError::CapabilityDenied(denied.0.clone());
     }
@@ -179,6 +182,26 @@ fn classify(
         };
     }
     HostError::Trap(format!("{err:#}"))
+}
+
+/// The store's count of core instances, memories or tables went past the
+/// limiter's: wasmtime says so only in words ("resource limit exceeded:
+/// instance count too high at 39"), so those words are the signal. The
+/// answer names the limit and how an integration asks for more.
+fn count_limit(err: &wasmtime::Error, limits: &Limits) -> Option<String> {
+    let text = err.chain().find_map(|cause| {
+        cause
+            .to_string()
+            .strip_prefix("resource limit exceeded: ")
+            .map(str::to_string)
+    })?;
+    let what = text.split(" count too high").next().unwrap_or("instance");
+    Some(format!(
+        "starting the component needs more core {what}s than the {} this integration may create \
+         ({text}); raise `instances` under `[limits]` in workway.toml (at most {})",
+        limits.instances,
+        workway_registry::manifest::MAX_INSTANCES
+    ))
 }
 
 fn panic_message(log: &ExecutionLog) -> Option<String> {
@@ -418,7 +441,7 @@ pub(super) async fn execute(
     let limits = request
         .limits
         .take()
-        .unwrap_or_else(|| runtime.config.limits.clone());
+        .unwrap_or_else(|| component.limits.clone());
     let execution_id = request
         .execution_id
         .take()

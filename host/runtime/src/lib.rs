@@ -21,10 +21,11 @@ use wasmtime::Engine;
 use wasmtime::component::{Component, HasSelf, Linker};
 use workway_registry::{ActionDescription, IntegrationDescription};
 
+use workway_registry::SandboxLimits;
 use workway_registry::schema::Schema;
 
 pub use execute::ExecutionRequest;
-pub use imports::ImportSummary;
+pub use imports::{ImportSummary, Toolkit};
 pub use warm::{WarmCallError, WarmInstance};
 pub use workway_registry::Digest;
 pub use workway_report::{
@@ -50,6 +51,11 @@ pub enum LoadError {
     /// `describe()` failed or returned something unusable.
     #[error("describe() failed: {0}")]
     Describe(String),
+    /// Starting the component needs more than its sandbox limits allow
+    /// (instances, memory, tables); the message says which and how to ask
+    /// for more.
+    #[error("the component does not fit its sandbox limits: {0}")]
+    Limit(String),
 }
 
 /// A component ready to run: compiled, linked, described.
@@ -64,6 +70,11 @@ pub struct LoadedComponent {
     pub imports: ImportSummary,
     /// The SDK stamp, if it was built with workway-sdk.
     pub sdk_stamp: Option<String>,
+    /// The toolchain that built it, as far as it says.
+    pub toolkit: Toolkit,
+    /// The limits its executions run under: the runtime's defaults, raised
+    /// where the manifest asked.
+    pub limits: Limits,
     /// What `describe()` said.
     pub description: IntegrationDescription,
     /// Fuel `describe()` used.
@@ -96,7 +107,7 @@ pub struct Runtime {
     linker: Linker<HostState>,
     config: RuntimeConfig,
     cache: Option<cache::ComponentCache>,
-    loaded: Mutex<HashMap<Digest, Arc<LoadedComponent>>>,
+    loaded: Mutex<HashMap<(Digest, SandboxLimits), Arc<LoadedComponent>>>,
     _ticker: engine::EpochTicker,
 }
 
@@ -133,23 +144,41 @@ impl Runtime {
         &self.config
     }
 
-    /// Compile (or load from cache), check and describe a component.
-    /// Loading the same bytes again returns the already-loaded component.
+    /// Check, compile (or load from cache) and describe a component under
+    /// the runtime's default limits. Loading the same bytes again returns
+    /// the already-loaded component.
     pub async fn load(&self, bytes: &[u8]) -> Result<Arc<LoadedComponent>, LoadError> {
+        self.load_with(bytes, &SandboxLimits::default()).await
+    }
+
+    /// [`Runtime::load`] under the sandbox limits a manifest asks for
+    /// (`[limits]`), which every execution of the loaded component keeps.
+    /// The imports are checked from the bytes before anything is compiled,
+    /// so a refused component costs milliseconds.
+    pub async fn load_with(
+        &self,
+        bytes: &[u8],
+        asked: &SandboxLimits,
+    ) -> Result<Arc<LoadedComponent>, LoadError> {
         let digest = Digest::of(bytes);
-        if let Some(found) = self.lock_loaded().get(&digest) {
+        let key = (digest, *asked);
+        if let Some(found) = self.lock_loaded().get(&key) {
             return Ok(found.clone());
         }
+        let scan = imports::scan(bytes).map_err(LoadError::Invalid)?;
+        imports::check_names(scan.imports.iter().map(String::as_str), &scan.toolkit)
+            .map_err(LoadError::Refused)?;
+        let limits = self.limits_for(asked);
         let (component, from_cache) = self.compile(&digest, bytes)?;
-        let imports =
-            imports::check_imports(&self.engine, &component).map_err(LoadError::Refused)?;
+        let imports = imports::check_imports(&self.engine, &component, &scan.toolkit)
+            .map_err(LoadError::Refused)?;
         let instance_pre = self
             .linker
             .instantiate_pre(&component)
             .map_err(|e| LoadError::Refused(vec![format!("{e:#}")]))?;
         let pre = IntegrationPre::new(instance_pre)
             .map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
-        let (description, describe_fuel) = self.describe(&pre).await?;
+        let (description, describe_fuel) = self.describe(&pre, &limits).await?;
         let mut schemas = HashMap::new();
         for action in &description.actions {
             let input = Schema::compile(&action.input_schema).map_err(|e| {
@@ -171,18 +200,34 @@ impl Runtime {
             digest_text: digest.to_string(),
             size: bytes.len(),
             imports,
-            sdk_stamp: imports::sdk_stamp(bytes),
+            sdk_stamp: scan.sdk_stamp,
+            toolkit: scan.toolkit,
+            limits,
             description,
             describe_fuel,
             from_cache,
             pre,
             schemas,
         });
-        self.lock_loaded().insert(digest, loaded.clone());
+        self.lock_loaded().insert(key, loaded.clone());
         Ok(loaded)
     }
 
-    fn lock_loaded(&self) -> std::sync::MutexGuard<'_, HashMap<Digest, Arc<LoadedComponent>>> {
+    /// The runtime's default limits, raised where `asked` says.
+    pub fn limits_for(&self, asked: &SandboxLimits) -> Limits {
+        let base = &self.config.limits;
+        let widen = |value: Option<u32>| value.map(|v| v as usize);
+        Limits {
+            instances: widen(asked.instances).unwrap_or(base.instances),
+            memory_bytes: widen(asked.memory_mb).map_or(base.memory_bytes, |mb| mb << 20),
+            table_elements: widen(asked.table_elements).unwrap_or(base.table_elements),
+            ..base.clone()
+        }
+    }
+
+    fn lock_loaded(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<(Digest, SandboxLimits), Arc<LoadedComponent>>> {
         self.loaded.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -208,10 +253,13 @@ impl Runtime {
     async fn describe(
         &self,
         pre: &IntegrationPre<HostState>,
+        limits: &Limits,
     ) -> Result<(IntegrationDescription, u64), LoadError> {
-        let limits = self.config.limits.clone();
-        let (result, usage) = execute::run_describe(&self.engine, pre, &limits, &self.config).await;
-        let info = result.map_err(|e| LoadError::Describe(e.to_string()))?;
+        let (result, usage) = execute::run_describe(&self.engine, pre, limits, &self.config).await;
+        let info = result.map_err(|e| match e {
+            HostError::MemoryLimit(message) => LoadError::Limit(message),
+            other => LoadError::Describe(other.to_string()),
+        })?;
         let mut actions = Vec::with_capacity(info.actions.len());
         for a in info.actions {
             let parse = |what: &str, text: &str| {
@@ -251,14 +299,18 @@ impl Runtime {
     }
 }
 
-/// Link only the WASI interfaces a plain `std` guest needs: I/O streams,
-/// clocks, random, stdio, environment (empty) and exit. No filesystem, no
-/// sockets, no wasi:http.
+/// Link the WASI interfaces a `std` guest or an embedded interpreter needs:
+/// I/O streams, clocks, random, stdio, environment (empty) and exit; and
+/// the filesystem and sockets inert (the context has no preopened
+/// directory, allows no address and resolves no name, so every call fails).
+/// No wasi:http.
 fn add_wasi_subset(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     use wasmtime_wasi::cli::{WasiCli, WasiCliView as _};
     use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView as _};
-    use wasmtime_wasi::p2::bindings::{cli, clocks, random};
+    use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView as _};
+    use wasmtime_wasi::p2::bindings::{cli, clocks, filesystem, random, sockets};
     use wasmtime_wasi::random::WasiRandom;
+    use wasmtime_wasi::sockets::{WasiSockets, WasiSocketsView as _};
 
     wasmtime_wasi_io::add_to_linker_async(linker)?;
     let l = linker;
@@ -277,6 +329,16 @@ fn add_wasi_subset(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     cli::terminal_stdin::add_to_linker::<HostState, WasiCli>(l, HostState::cli)?;
     cli::terminal_stdout::add_to_linker::<HostState, WasiCli>(l, HostState::cli)?;
     cli::terminal_stderr::add_to_linker::<HostState, WasiCli>(l, HostState::cli)?;
+    filesystem::types::add_to_linker::<HostState, WasiFilesystem>(l, HostState::filesystem)?;
+    filesystem::preopens::add_to_linker::<HostState, WasiFilesystem>(l, HostState::filesystem)?;
+    let network = sockets::network::LinkOptions::default();
+    sockets::network::add_to_linker::<HostState, WasiSockets>(l, &network, HostState::sockets)?;
+    sockets::instance_network::add_to_linker::<HostState, WasiSockets>(l, HostState::sockets)?;
+    sockets::tcp::add_to_linker::<HostState, WasiSockets>(l, HostState::sockets)?;
+    sockets::tcp_create_socket::add_to_linker::<HostState, WasiSockets>(l, HostState::sockets)?;
+    sockets::udp::add_to_linker::<HostState, WasiSockets>(l, HostState::sockets)?;
+    sockets::udp_create_socket::add_to_linker::<HostState, WasiSockets>(l, HostState::sockets)?;
+    sockets::ip_name_lookup::add_to_linker::<HostState, WasiSockets>(l, HostState::sockets)?;
     Ok(())
 }
 

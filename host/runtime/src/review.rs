@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use workway_registry::SandboxLimits;
 use workway_registry::review::{ExampleRun, Inspection, Sandbox};
 
 use super::{ExecutionRequest, LoadError, Runtime};
@@ -16,10 +17,21 @@ use workway_report::Outcome;
 
 #[async_trait]
 impl Sandbox for Runtime {
-    async fn inspect(&self, component: &[u8]) -> Result<Inspection, Vec<String>> {
-        match self.load(component).await {
+    async fn inspect(
+        &self,
+        component: &[u8],
+        limits: &SandboxLimits,
+    ) -> Result<Inspection, Vec<String>> {
+        match self.load_with(component, limits).await {
             Ok(loaded) => Ok(Inspection {
                 imports: loaded.imports.imports.clone(),
+                inert_imports: loaded.imports.inert.clone(),
+                toolkit: loaded.toolkit.describe(),
+                limits: SandboxLimits {
+                    instances: Some(to_u32(loaded.limits.instances)),
+                    memory_mb: Some(to_u32(loaded.limits.memory_bytes >> 20)),
+                    table_elements: Some(to_u32(loaded.limits.table_elements)),
+                },
                 contract_version: loaded.imports.contract_version.clone(),
                 description: loaded.description.clone(),
                 describe_fuel: loaded.describe_fuel,
@@ -32,12 +44,13 @@ impl Sandbox for Runtime {
     async fn run_example(
         &self,
         component: &[u8],
+        limits: &SandboxLimits,
         action: &str,
         input: &serde_json::Value,
         replay: Option<&str>,
     ) -> ExampleRun {
         let failed = |outcome: String| ExampleRun { fuel: 0, outcome };
-        let loaded = match self.load(component).await {
+        let loaded = match self.load_with(component, limits).await {
             Ok(loaded) => loaded,
             Err(e) => return failed(e.to_string()),
         };
@@ -72,4 +85,9 @@ impl Sandbox for Runtime {
             },
         }
     }
+}
+
+/// A limit as the report shows it (limits are far below `u32::MAX`).
+fn to_u32(value: usize) -> u32 {
+    u32::try_from(value).unwrap_or(u32::MAX)
 }

@@ -14,7 +14,7 @@ use workway_capabilities::{
 };
 use workway_report::config::LOG_ENTRY_BYTES;
 use workway_report::{HostError, IntegrationError, Outcome};
-use workway_runtime::{Limits, LoadError, LoadedComponent, MeteringConfig};
+use workway_runtime::{ExecutionReport, Limits, LoadError, LoadedComponent, MeteringConfig};
 
 use crate::support::{
     adversarial, assert_host_still_serves, data, host_error, run, runtime, with_config,
@@ -219,6 +219,76 @@ pub(crate) async fn assert_no_state_survives(component: &LoadedComponent) {
     }
 }
 
+/// Load the test plugin at `path`: linked inert imports load.
+async fn loads(path: &str) -> std::sync::Arc<LoadedComponent> {
+    let bytes = std::fs::read(path).expect("test plugin built");
+    match runtime().load(&bytes).await {
+        Ok(component) => component,
+        Err(e) => panic!("{path} must load with its imports linked inert: {e}"),
+    }
+}
+
+/// The message of an `internal` integration error, or a panic showing the report.
+fn internal_error(report: &ExecutionReport) -> &str {
+    match &report.outcome {
+        Outcome::IntegrationError {
+            error: IntegrationError::Internal { message },
+        } => message,
+        other => panic!("expected the plugin's own internal error, got {other:#?}"),
+    }
+}
+
+/// `wasi:filesystem` is linked to a context with no preopened directory:
+/// the component loads (CPython and JS runtimes always import it), and a
+/// read fails inside the guest, which reports it; nothing of the host's
+/// files comes back.
+#[tokio::test]
+async fn filesystem_imports_are_linked_inert_and_a_read_fails_cleanly() {
+    let component = loads(workway_test_artifacts::IMPORTS_FILESYSTEM).await;
+    assert!(
+        component
+            .imports
+            .inert
+            .iter()
+            .any(|i| i.starts_with("wasi:filesystem/")),
+        "{:?}",
+        component.imports
+    );
+    for _ in 0..2 {
+        let report = run(&component, "read-passwd", "{}", None, Capabilities::none()).await;
+        let message = internal_error(&report);
+        assert!(!message.contains("root:"), "{message}");
+        assert!(!format!("{:?}", report.log).contains("root:"));
+    }
+    assert_host_still_serves().await;
+}
+
+/// `wasi:sockets` is linked to a context that allows no address and
+/// resolves no name: connecting to the cloud metadata address fails inside
+/// the guest, and the host keeps serving.
+#[tokio::test]
+async fn socket_imports_are_linked_inert_and_a_connect_fails_cleanly() {
+    let component = loads(workway_test_artifacts::IMPORTS_SOCKETS).await;
+    assert!(
+        component
+            .imports
+            .inert
+            .iter()
+            .any(|i| i.starts_with("wasi:sockets/")),
+        "{:?}",
+        component.imports
+    );
+    let report = run(&component, "connect", "{}", None, Capabilities::none()).await;
+    let message = internal_error(&report);
+    assert!(
+        message.to_lowercase().contains("denied")
+            || message.to_lowercase().contains("not permitted"),
+        "{message}"
+    );
+    assert_eq!(report.http_requests, 0);
+    assert_host_still_serves().await;
+}
+
 async fn refused(path: &str) -> Vec<String> {
     let bytes = std::fs::read(path).expect("test plugin built");
     match runtime().load(&bytes).await {
@@ -226,30 +296,6 @@ async fn refused(path: &str) -> Vec<String> {
         Err(other) => panic!("expected a refusal, got {other}"),
         Ok(_) => panic!("{path} loaded but must be refused"),
     }
-}
-
-#[tokio::test]
-async fn filesystem_imports_are_refused_at_load() {
-    let reasons = refused(workway_test_artifacts::IMPORTS_FILESYSTEM).await;
-    assert!(
-        reasons
-            .iter()
-            .any(|r| r.contains("wasi:filesystem/") && r.contains("std::fs")),
-        "{reasons:#?}"
-    );
-    assert_host_still_serves().await;
-}
-
-#[tokio::test]
-async fn socket_imports_are_refused_at_load() {
-    let reasons = refused(workway_test_artifacts::IMPORTS_SOCKETS).await;
-    assert!(
-        reasons
-            .iter()
-            .any(|r| r.contains("wasi:sockets/") && r.contains("workway_sdk::http")),
-        "{reasons:#?}"
-    );
-    assert_host_still_serves().await;
 }
 
 /// The host's peak resident memory so far, in KiB (Linux `VmHWM`).
@@ -567,9 +613,34 @@ fn busy_guests_yield_their_workers() {
     drop(tokio);
 }
 
+/// The compile cache entries (one per engine) for `path`'s bytes under the
+/// tests' cache folder.
+fn cache_entries(path: &str) -> Vec<std::path::PathBuf> {
+    let bytes = std::fs::read(path).expect("test plugin built");
+    let entry = format!("{}.cwasm", workway_runtime::Digest::of(&bytes).to_hex());
+    let root = std::env::temp_dir().join("workway-test-component-cache");
+    std::fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|engine| engine.path().join(&entry))
+        .filter(|entry| entry.exists())
+        .collect()
+}
+
+/// Refused imports are found in the bytes before compiling: the refusal
+/// leaves nothing in the compile cache.
 #[tokio::test]
 async fn wasi_http_and_unknown_imports_are_refused_at_load() {
+    // An entry an older host compiled before refusing is no evidence.
+    for stale in cache_entries(workway_test_artifacts::IMPORTS_FORBIDDEN) {
+        let _ = std::fs::remove_file(stale);
+    }
     let reasons = refused(workway_test_artifacts::IMPORTS_FORBIDDEN).await;
+    assert!(
+        cache_entries(workway_test_artifacts::IMPORTS_FORBIDDEN).is_empty(),
+        "a refused component was compiled"
+    );
     assert!(
         reasons
             .iter()
@@ -583,5 +654,53 @@ async fn wasi_http_and_unknown_imports_are_refused_at_load() {
                 && r.contains("not part of the Workway contract")),
         "{reasons:#?}"
     );
+    assert_host_still_serves().await;
+}
+
+/// A component whose start needs more than its sandbox allows is refused
+/// as a limit, naming the limit and how a manifest asks for more, not as
+/// a crash of `describe()`; the same bytes under the defaults load.
+#[tokio::test]
+async fn a_component_over_its_sandbox_limits_is_refused_as_a_limit() {
+    let bytes = std::fs::read(workway_test_artifacts::WELL_BEHAVED).expect("built");
+    let tight = workway_registry::SandboxLimits {
+        instances: Some(1),
+        ..Default::default()
+    };
+    match runtime().load_with(&bytes, &tight).await {
+        Err(LoadError::Limit(message)) => {
+            assert!(message.contains("[limits]"), "{message}");
+            assert!(message.contains("instances"), "{message}");
+        }
+        Err(other) => panic!("expected a limit, got {other}"),
+        Ok(_) => panic!("one core instance cannot start a wasip2 component"),
+    }
+    let small = workway_registry::SandboxLimits {
+        memory_mb: Some(1),
+        ..Default::default()
+    };
+    match runtime().load_with(&bytes, &small).await {
+        Err(LoadError::Limit(message)) => assert!(message.contains("bytes"), "{message}"),
+        Err(other) => panic!("expected a limit, got {other}"),
+        Ok(_) => panic!("the component starts with 2 MiB of memory"),
+    }
+    let roomy = workway_registry::SandboxLimits {
+        instances: Some(100),
+        memory_mb: Some(256),
+        table_elements: Some(50_000),
+    };
+    let loaded = runtime().load_with(&bytes, &roomy).await.expect("loads");
+    assert_eq!(loaded.limits.instances, 100);
+    assert_eq!(loaded.limits.memory_bytes, 256 << 20);
+    assert_eq!(loaded.limits.table_elements, 50_000);
+    let report = run(
+        &loaded,
+        "greet",
+        r#"{"name": "Ada", "times": 1}"#,
+        None,
+        Capabilities::none(),
+    )
+    .await;
+    data(&report);
     assert_host_still_serves().await;
 }

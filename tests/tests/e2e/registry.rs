@@ -118,14 +118,14 @@ async fn bad_submissions_are_refused_with_clear_reasons_and_nothing_is_stored() 
         let f = registry(t.store.clone());
         let slack = first_party_submission("slack");
 
-        // A component importing wasi:filesystem.
-        let filesystem = Submission {
-            component: std::fs::read(workway_test_artifacts::IMPORTS_FILESYSTEM).expect("built"),
+        // A component importing wasi:http.
+        let forbidden = Submission {
+            component: std::fs::read(workway_test_artifacts::IMPORTS_FORBIDDEN).expect("built"),
             ..slack.clone()
         };
-        let reasons = refused(f.registry.submit(filesystem).await);
+        let reasons = refused(f.registry.submit(forbidden).await);
         assert!(
-            reasons.iter().any(|r| r.contains("wasi:filesystem")),
+            reasons.iter().any(|r| r.contains("wasi:http")),
             "{reasons:#?}"
         );
 

@@ -39,8 +39,18 @@ pub async fn run(args: CheckArgs, runtime: std::sync::Arc<Runtime>) -> anyhow::R
     println!("component    {}", args.component.display());
     println!("digest       {}", Digest::of(&bytes));
     println!("size         {}", human_size(bytes.len()));
+    let manifest_path = args
+        .manifest
+        .clone()
+        .or_else(|| args.component.parent().and_then(find_manifest));
+    let manifest = manifest_path.as_deref().map(Manifest::from_file);
+    // The sandbox limits the manifest asks for apply to `describe()` too.
+    let limits = match &manifest {
+        Some(Ok(m)) => m.limits,
+        _ => Default::default(),
+    };
     let started = std::time::Instant::now();
-    let loaded = match runtime.load(&bytes).await {
+    let loaded = match runtime.load_with(&bytes, &limits).await {
         Ok(loaded) => {
             println!(
                 "loaded       in {:.1} ms ({})",
@@ -61,12 +71,28 @@ pub async fn run(args: CheckArgs, runtime: std::sync::Arc<Runtime>) -> anyhow::R
     };
     let d = &loaded.description;
     println!(
-        "contract     workway:plugin@{} (built with workway-sdk {})",
-        loaded.imports.contract_version, d.sdk_version
+        "contract     workway:plugin@{} (built with {})",
+        loaded.imports.contract_version,
+        loaded.toolkit.describe()
     );
+    let imports: Vec<String> = loaded
+        .imports
+        .imports
+        .iter()
+        .map(|name| {
+            if loaded.imports.inert.contains(name) {
+                format!("{name} (linked, inert: grants nothing)")
+            } else {
+                name.clone()
+            }
+        })
+        .collect();
+    println!("imports      {}", imports.join("\n             "));
     println!(
-        "imports      {}",
-        loaded.imports.imports.join("\n             ")
+        "limits       {} instances, {} MiB memory, {} table elements",
+        loaded.limits.instances,
+        loaded.limits.memory_bytes >> 20,
+        loaded.limits.table_elements
     );
     println!("integration  {} {}", d.name, d.version);
     println!("describe     {} fuel", loaded.describe_fuel);
@@ -76,17 +102,13 @@ pub async fn run(args: CheckArgs, runtime: std::sync::Arc<Runtime>) -> anyhow::R
         println!("  {:width$}  {}", action.name, action.description);
     }
 
-    let manifest_path = args
-        .manifest
-        .clone()
-        .or_else(|| args.component.parent().and_then(find_manifest));
-    let Some(manifest_path) = manifest_path else {
+    let (Some(manifest_path), Some(manifest)) = (manifest_path, manifest) else {
         println!("manifest     none found (pass --manifest); skipped the cross-check");
         println!("check        OK (component only)");
         return Ok(ExitCode::SUCCESS);
     };
     println!("manifest     {}", manifest_path.display());
-    let manifest = match Manifest::from_file(&manifest_path) {
+    let manifest = match manifest {
         Ok(m) => m,
         Err(e) => {
             println!("check        FAILED");

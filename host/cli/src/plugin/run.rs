@@ -189,19 +189,21 @@ async fn target(args: &RunArgs, runtime: Arc<Runtime>) -> anyhow::Result<Target>
     }
     let bytes = std::fs::read(&args.component)
         .with_context(|| format!("cannot read {}", args.component.display()))?;
-    let component = runtime.load(&bytes).await?;
-    let manifest = if args.example {
-        let path = args
-            .manifest
-            .clone()
-            .or_else(|| args.component.parent().and_then(find_manifest))
-            .context(
-                "--example needs the manifest: none was found above the component; pass --manifest",
-            )?;
-        Some((path.display().to_string(), Manifest::from_file(&path)?))
-    } else {
-        None
+    // The manifest's `[limits]` apply to every run of its component, so it
+    // is read whenever there is one; `--example` cannot do without it.
+    let found = args
+        .manifest
+        .clone()
+        .or_else(|| args.component.parent().and_then(find_manifest));
+    let manifest = match found {
+        Some(path) => Some((path.display().to_string(), Manifest::from_file(&path)?)),
+        None if args.example => anyhow::bail!(
+            "--example needs the manifest: none was found above the component; pass --manifest"
+        ),
+        None => None,
     };
+    let limits = manifest.as_ref().map(|(_, m)| m.limits).unwrap_or_default();
+    let component = runtime.load_with(&bytes, &limits).await?;
     Ok(Target {
         component,
         manifest,
@@ -285,7 +287,7 @@ pub async fn run(args: RunArgs, runtime: Arc<Runtime>) -> anyhow::Result<ExitCod
     }
     let component = target.component;
     let limits = limits_with(
-        &runtime.config().limits,
+        &component.limits,
         args.fuel,
         args.timeout_ms,
         args.memory_mb,

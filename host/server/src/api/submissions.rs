@@ -117,7 +117,8 @@ pub struct SubmissionView {
     #[serde(flatten)]
     pub summary: SubmissionSummary,
     /// The review report: the integration, version and digest, the size,
-    /// the contract version, its imports, hosts and OAuth scopes, the
+    /// the contract version, the toolchain that built it, its imports (and
+    /// which are linked inert), the sandbox limits, hosts and OAuth scopes, the
     /// change since the previous approved version, the fuel `describe()`
     /// used and each action's example run.
     #[schema(value_type = Object)]

@@ -1,5 +1,6 @@
 //! An integration that reads a file: it imports `wasi:filesystem`, which
-//! the host must refuse at load.
+//! the host links inert (no preopened directory), so the read must fail
+//! inside the guest and return nothing of the host's files.
 
 use workway_sdk::prelude::*;
 

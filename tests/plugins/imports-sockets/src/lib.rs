@@ -1,5 +1,6 @@
 //! An integration that opens a TCP socket: it imports `wasi:sockets`,
-//! which the host must refuse at load.
+//! which the host links inert (no address allowed, no name lookup), so the
+//! connection must fail inside the guest.
 
 use std::io::Write;
 

@@ -86,6 +86,15 @@ async fn a_developer_publishes_a_reviewer_approves_and_a_user_runs_the_quickstar
     b.click("a[href='/review']").await;
     b.click("#queue tr[data-submission] a").await;
     assert!(b.text("#capability-diff").await.contains("A first version"));
+    assert!(
+        b.text("#toolkit").await.contains("workway-sdk"),
+        "the report names the toolchain"
+    );
+    let limits = b.text("#sandbox-limits").await;
+    assert!(
+        limits.contains("64 core instances") && limits.contains("64 MiB"),
+        "{limits}"
+    );
     b.click("#approve").await;
     b.text_with("#notice", "Approved and signed").await;
     assert_eq!(b.text("#submission-state").await, "approved");
