@@ -8,28 +8,19 @@
 set -uo pipefail
 
 say() { echo "install-browser: $*" >&2; }
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then
-        "$@"
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo -n "$@"
-    else
-        say "not root and no sudo: cannot run $*"
-        return 1
-    fi
-}
+# The folder of this script, without dirname (tests run it on a bare PATH).
+here=${0%/*}
+[ "$here" = "$0" ] && here=.
+# shellcheck source=lib/root.sh
+. "$here/lib/root.sh"
 
 if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
     exit 0
 fi
 say "installing chromium and chromium-driver with apt-get"
-if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >&2; then
-    # An old package list may name versions the mirror no longer has.
-    if ! as_root apt-get update -q >&2 ||
-        ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >&2; then
-        say "apt-get could not install them; install the packages \`chromium\` and \`chromium-driver\` and run again"
-        exit 3
-    fi
+if ! apt_install chromium chromium-driver; then
+    say "apt-get could not install them; install the packages \`chromium\` and \`chromium-driver\` and run again"
+    exit 3
 fi
 if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
     say "ready: $(/usr/bin/chromedriver --version 2>/dev/null | head -1)"

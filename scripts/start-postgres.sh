@@ -34,16 +34,11 @@ ready() { pg_isready -q -h "$HOST" -p "$PORT" 2>/dev/null; }
 # it succeeds only when 127.0.0.1 is trusted, as the tests need.
 query() { psql -X -w -q -t -A -h "$HOST" -p "$PORT" -U postgres -d "$1" -c "$2" 2>&1; }
 clusters() { ls /etc/postgresql 2>/dev/null | sort -V; }
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then
-        "$@"
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo -n "$@"
-    else
-        say "root is needed to run: $*"
-        return 1
-    fi
-}
+# The folder of this script, without dirname (tests run it on a bare PATH).
+here=${0%/*}
+[ "$here" = "$0" ] && here=.
+# shellcheck source=lib/root.sh
+. "$here/lib/root.sh"
 
 # 1. Installed? (CI installs it; a developer is told how.)
 if ! command -v pg_isready >/dev/null 2>&1 || [ -z "$(clusters)" ]; then

@@ -3,7 +3,8 @@
 # the capability brokers against local mock servers, the runtime against
 # real components (including the adversarial ones), the first-party
 # integrations against their service mocks, the SDK's macro errors, the
-# CLI, and the web UI in a headless Chromium. (The benchmark crate has no tests; it runs with
+# CLI (Python and JavaScript integrations included), and the web UI in a
+# headless Chromium. (The benchmark crate has no tests; it runs with
 # scripts/bench.sh.) The PostgreSQL half of the store tests needs a server
 # at 127.0.0.1:5432. In CI (CI=true) or with WORKWAY_REQUIRE_POSTGRES=1 it
 # is installed and started here and its absence fails the run; a developer
@@ -37,6 +38,17 @@ if [ "${CI:-}" = true ] || [ "${WORKWAY_REQUIRE_BROWSER:-}" = 1 ]; then
     export WORKWAY_REQUIRE_BROWSER=1
 elif ! scripts/install-browser.sh; then
     echo "!! chromium/chromedriver missing: the browser tests will skip (run scripts/install-browser.sh as root)" >&2
+fi
+# Python and JavaScript integrations build with componentize-py and
+# componentize-js, which `workway plugin build` installs into
+# target/tmp/workway-tools (the CLI's tests share it) and which need
+# python3 with venv, npm and node. In CI their absence fails the run;
+# elsewhere the tests say they skipped.
+if [ "${CI:-}" = true ] || [ "${WORKWAY_REQUIRE_TOOLCHAINS:-}" = 1 ]; then
+    scripts/install-toolchains.sh
+    export WORKWAY_REQUIRE_TOOLCHAINS=1
+elif ! scripts/install-toolchains.sh; then
+    echo "!! python3-venv or npm missing: the Python and JavaScript integration tests will skip (run scripts/install-toolchains.sh as root)" >&2
 fi
 cargo test --workspace --exclude workway-bench "$@"
 # The first-party integrations' own unit tests (MIME encoding, error

@@ -1,7 +1,9 @@
-//! `workway plugin build [<dir>] [--lean]`: compile an integration crate to
-//! a component: wasm32-wasip2 by default, or a lean component (a
-//! wasm32-unknown-unknown core module wrapped by wit-component) that imports
-//! only the Workway contract and starts faster.
+//! `workway plugin build [<dir>] [--lean] [--lang rust|python|js]`: compile
+//! an integration to a component. A Rust crate builds for wasm32-wasip2 by
+//! default, or as a lean component (a wasm32-unknown-unknown core module
+//! wrapped by wit-component) that imports only the Workway contract and
+//! starts faster; a Python or JavaScript project builds with its pinned
+//! toolkit (`toolchain.rs`).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -12,12 +14,22 @@ use clap::Args;
 
 use workway_registry::Digest;
 
+use super::toolchain::{self, Lang};
+
 /// Arguments of `workway plugin build`.
 #[derive(Debug, Args)]
 pub struct BuildArgs {
-    /// The integration crate's directory.
+    /// The integration's directory.
     #[arg(default_value = ".")]
     pub dir: PathBuf,
+
+    /// The integration's language [default: from its files: Cargo.toml
+    /// for Rust, app.py or pyproject.toml for Python, package.json or
+    /// app.js for JavaScript]. Python and JavaScript are built with
+    /// componentize-py and componentize-js, installed on first use into
+    /// the project's `.workway/tools/` (or $WORKWAY_TOOLS_DIR).
+    #[arg(long, value_enum)]
+    pub lang: Option<Lang>,
 
     /// Build a lean component: no WASI imports, so a fresh instance is
     /// cheaper (about a fifth fewer host instructions per execution), but
@@ -122,7 +134,7 @@ fn locate(manifest: &Path) -> anyhow::Result<(String, PathBuf)> {
 
 /// Build the crate and print the component's path and digest.
 pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
-    let (wasm, bytes) = build_component(&args.dir, Flavor::from_lean_flag(args.lean))?;
+    let (wasm, bytes) = build_component(&args.dir, args.lang, Flavor::from_lean_flag(args.lean))?;
     // Scripts often keep only the first line (`| head -n 1`): a closed
     // stdout is not an error here.
     let mut out = std::io::stdout().lock();
@@ -131,9 +143,29 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Build the integration crate in `dir` (release, as `flavor` says): the
-/// component's path and bytes.
-pub(super) fn build_component(dir: &Path, flavor: Flavor) -> anyhow::Result<(PathBuf, Vec<u8>)> {
+/// Build the integration in `dir`, in `lang` (or the language its files
+/// say), a Rust crate in release as `flavor` says: the component's path
+/// and bytes.
+pub(super) fn build_component(
+    dir: &Path,
+    lang: Option<Lang>,
+    flavor: Flavor,
+) -> anyhow::Result<(PathBuf, Vec<u8>)> {
+    let lang = match lang.or_else(|| Lang::detect(dir)) {
+        Some(lang) => lang,
+        None if !dir.is_dir() => bail!("{} is not a directory", dir.display()),
+        None => bail!(
+            "{} has no Cargo.toml, app.py or app.js; pass the directory of an integration \
+             (create one with `workway plugin new`), or say its language with --lang",
+            dir.display()
+        ),
+    };
+    if lang != Lang::Rust {
+        if flavor == Flavor::Lean {
+            bail!("--lean is for Rust crates; a {lang} integration is built one way");
+        }
+        return toolchain::build(dir, lang);
+    }
     let manifest = dir.join("Cargo.toml");
     if !manifest.exists() {
         bail!(

@@ -5,6 +5,7 @@ mod check;
 mod new;
 mod publish;
 mod run;
+mod toolchain;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,12 +23,18 @@ use workway_runtime::Runtime;
   workway plugin build hello            # prints the .wasm path and its sha256
   workway plugin check hello/target/wasm32-wasip2/release/hello.wasm
   workway plugin run hello/target/wasm32-wasip2/release/hello.wasm echo --input '{\"message\": \"hi\"}'
-  workway plugin publish hello          # submit it for review (see `workway review --help`)")]
+  workway plugin publish hello          # submit it for review (see `workway review --help`)
+
+In Python or JavaScript: `workway plugin new hello --lang python` (or `--lang js`);
+`build` installs componentize-py or componentize-js on first use and writes
+the component to the same place.")]
 pub enum PluginCommand {
-    /// Create a new integration crate with one example action and its manifest.
+    /// Create a new integration (a Rust crate, or a Python or JavaScript
+    /// project) with one example action and its manifest.
     New(new::NewArgs),
-    /// Build an integration crate into a component (release):
-    /// wasm32-wasip2, or a lean component with `--lean`.
+    /// Build an integration into a component: a Rust crate in release for
+    /// wasm32-wasip2 (or lean with `--lean`), Python with componentize-py,
+    /// JavaScript with componentize-js.
     Build(build::BuildArgs),
     /// Validate a component and cross-check it with its manifest.
     Check(check::CheckArgs),

@@ -16,14 +16,16 @@ use serde_json::json;
 
 use super::build::{Flavor, build_component};
 use super::check::find_manifest;
+use super::toolchain::Lang;
 use crate::client::{ApiClient, ClientError, ServerOptions, when};
 use crate::review::{Submission, Summary, details_text};
 
 /// Arguments of `workway plugin publish`.
 #[derive(Debug, Args)]
 pub struct PublishArgs {
-    /// The integration crate's directory (built first, in release) or its
-    /// component (`.wasm`).
+    /// The integration's directory (built first: a crate in release, a
+    /// Python or JavaScript project with its toolkit) or its component
+    /// (`.wasm`).
     pub path: PathBuf,
 
     /// The integration's manifest [default: workway.toml in the crate, or
@@ -39,13 +41,18 @@ pub struct PublishArgs {
     /// Build the crate as a lean component (see `workway plugin build --lean`).
     #[arg(long)]
     pub lean: bool,
+
+    /// The integration's language, when a directory is built first (see
+    /// `workway plugin build --lang`) [default: from its files].
+    #[arg(long, value_enum)]
+    pub lang: Option<Lang>,
 }
 
 /// Submit the integration and print its review report.
 pub async fn run(args: PublishArgs, server: &ServerOptions) -> anyhow::Result<ExitCode> {
     let client = ApiClient::from_options(server)?;
     let (component_path, component) = if args.path.is_dir() {
-        build_component(&args.path, Flavor::from_lean_flag(args.lean))?
+        build_component(&args.path, args.lang, Flavor::from_lean_flag(args.lean))?
     } else {
         let bytes = std::fs::read(&args.path)
             .with_context(|| format!("cannot read {}", args.path.display()))?;

@@ -9,7 +9,9 @@
 //! store, resumes it after the lease expires and finishes it. Completed
 //! steps are never executed again, and the interrupted one is delivered
 //! again under the same idempotency key. Two worker processes on one store
-//! fire each tick of a cron schedule exactly once.
+//! fire each tick of a cron schedule exactly once. Integrations written in
+//! Python and JavaScript, built from `workway plugin new`'s templates, are
+//! published, installed and run as two steps of one workflow.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -29,6 +31,7 @@ use workway_store::testing::test_stores;
 use workway_test_artifacts::first_party;
 use workway_vault::Keyring;
 
+use super::languages::{self, Lang};
 use super::served::{Served, User};
 
 const DATABASE: &str = "5c6a2821-6bb1-4a7e-b6e1-c50111515c3d";
@@ -196,34 +199,36 @@ impl Env {
                 continue;
             }
             let manifest: PathBuf = Path::new(first_party::DIR).join(name).join("workway.toml");
-            let published = self.dev.ok(&[
-                "plugin",
-                "publish",
-                wasm,
-                "--manifest",
-                manifest.to_str().expect("utf-8"),
-            ]);
-            let id = published
-                .lines()
-                .next()
-                .and_then(|l| l.split_whitespace().nth(1))
-                .expect("the submission id")
-                .to_string();
-            // The reviewer approves what `publish` showed: its fingerprint.
-            let fingerprint = published
-                .lines()
-                .find_map(|l| l.trim_start().strip_prefix("fingerprint"))
-                .map(str::trim)
-                .expect("publish shows the submission's fingerprint")
-                .to_string();
-            self.rita
-                .ok(&["review", "approve", &id, "--reviewed", &fingerprint]);
-            let installed = self.ok(&["install", name, "--yes"]);
-            assert!(
-                installed.contains(&format!("installed {name} 0.1.0")),
-                "{installed}"
-            );
+            self.publish_approve_install(name, wasm, manifest.to_str().expect("utf-8"));
         }
+    }
+
+    /// Publish the component `wasm` with `manifest` as the developer,
+    /// approve it as the reviewer, install it as alice.
+    fn publish_approve_install(&self, name: &str, wasm: &str, manifest: &str) {
+        let published = self
+            .dev
+            .ok(&["plugin", "publish", wasm, "--manifest", manifest]);
+        let id = published
+            .lines()
+            .next()
+            .and_then(|l| l.split_whitespace().nth(1))
+            .expect("the submission id")
+            .to_string();
+        // The reviewer approves what `publish` showed: its fingerprint.
+        let fingerprint = published
+            .lines()
+            .find_map(|l| l.trim_start().strip_prefix("fingerprint"))
+            .map(str::trim)
+            .expect("publish shows the submission's fingerprint")
+            .to_string();
+        self.rita
+            .ok(&["review", "approve", &id, "--reviewed", &fingerprint]);
+        let installed = self.ok(&["install", name, "--yes"]);
+        assert!(
+            installed.contains(&format!("installed {name} 0.1.0")),
+            "{installed}"
+        );
     }
 
     /// Connect alice's accounts by pasting the tokens the mocks accept
@@ -652,5 +657,74 @@ async fn two_worker_processes_fire_each_cron_tick_exactly_once() {
         }
         drop(env);
         t.cleanup().await;
+    }
+}
+
+#[test]
+fn a_workflow_runs_a_python_step_and_a_javascript_step_reading_it() {
+    // Built once per run of the test binary (shared with `languages`);
+    // `None` when this machine cannot build them (the tests skip).
+    let (Some(python), Some(js)) = (
+        languages::template(Lang::Python),
+        languages::template(Lang::Js),
+    ) else {
+        return;
+    };
+    let ca = TestCa::new();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let s = rt.block_on(services(&ca));
+    let db = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", db.path().join("w.db").display());
+    let env = deployment(&url, &ca, &s);
+    for (lang, built) in [(Lang::Python, python), (Lang::Js, js)] {
+        env.publish_approve_install(lang.name(), &built.wasm, &built.manifest());
+    }
+    let yaml = format!(
+        r#"name: two-languages
+trigger:
+  kind: manual
+steps:
+  - id: shout
+    action: {python}.echo
+    input: {{ message: "hello", shout: true }}
+  - id: repeat
+    action: {js}.echo
+    input:
+      message: "python said {{{{ /steps/shout/output/message }}}}"
+"#,
+        python = Lang::Python.name(),
+        js = Lang::Js.name(),
+    );
+    env.create_workflow("two-languages", &yaml, "manual", 2);
+
+    let mut worker = env.worker("languages");
+    let ran = env.run(&["run", "two-languages"]);
+    terminate(&mut worker);
+    let progress = String::from_utf8_lossy(&ran.stderr);
+    assert!(ran.status.success(), "{progress}\n{}", env.log("languages"));
+    let run_id = progress
+        .lines()
+        .find_map(|l| l.strip_prefix("run ")?.split_whitespace().next())
+        .expect("the run's id")
+        .to_string();
+    let shown = env.ok(&["runs", "show", &run_id, "--verbose"]);
+    let outputs: Vec<serde_json::Value> = shown
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("output: "))
+        .map(|o| {
+            let envelope: serde_json::Value = serde_json::from_str(o).expect("JSON output");
+            envelope["data"].clone()
+        })
+        .collect();
+    assert_eq!(
+        outputs,
+        [
+            json!({"message": "HELLO", "length": 5}),
+            json!({"message": "python said HELLO", "length": 17}),
+        ],
+        "{shown}"
+    );
+    for expected in ["hello-python.echo", "hello-js.echo", "succeeded"] {
+        assert!(shown.contains(expected), "{expected}: {shown}");
     }
 }
