@@ -18,9 +18,35 @@ scripts/start-postgres.sh || true
 if [ "$#" -eq 0 ]; then
     set -- isolation brokers workflows scaleout api marketplace billing pages
 fi
+# The isolation benchmark's languages table runs the same echo written in
+# Python and JavaScript (bench/plugins/), built here as a developer would:
+# `workway plugin new --lang`, the echo source, `workway plugin build`
+# (which installs componentize-py and componentize-js on first use).
+build_echo_plugins() {
+    cargo build --release -p workway-cli --bin workway
+    export WORKWAY_TOOLS_DIR="$PWD/target/tmp/workway-tools"
+    local lang ext dir wasm
+    for lang in python js; do
+        ext=$([ "$lang" = python ] && echo py || echo js)
+        dir="target/bench-plugins/echo-$lang"
+        rm -rf "$dir"
+        target/release/workway plugin new "$dir" --lang "$lang" --name "echo-$lang" >/dev/null
+        cp "bench/plugins/echo.$ext" "$dir/app.$ext"
+        wasm=$(target/release/workway plugin build "$dir" | head -n 1)
+        case "$wasm" in /*) ;; *) wasm="$PWD/$wasm" ;; esac
+        if [ "$lang" = python ]; then
+            export BENCH_ECHO_PY="$wasm"
+        else
+            export BENCH_ECHO_JS="$wasm"
+        fi
+    done
+}
 for bench in "$@"; do
     if [ "$bench" = scaleout ]; then
         cargo build --release -p workway-cli --bin workway
+    fi
+    if [ "$bench" = isolation ] && [ -z "${BENCH_ECHO_PY:-}${BENCH_ECHO_JS:-}" ]; then
+        build_echo_plugins
     fi
     cargo bench -p workway-bench --features extism --bench "$bench"
 done

@@ -6,8 +6,12 @@
 //!
 //! Run with `cargo bench -p workway-bench` (or `scripts/bench.sh`).
 //! `BENCH_ITERATIONS` sets the samples per row (default 5000);
-//! `BENCH_SECTIONS` picks sections (comma-separated: latency, throughput,
-//! fuel, cache, concurrency; default all).
+//! `BENCH_SECTIONS` picks sections (comma-separated: latency, languages,
+//! throughput, fuel, cache, concurrency; default all). The languages
+//! section runs the same echo written in Python and JavaScript, built by
+//! `workway plugin build` from `bench/plugins/`; `scripts/bench.sh
+//! isolation` builds them and passes their paths in `BENCH_ECHO_PY` and
+//! `BENCH_ECHO_JS`.
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
@@ -182,6 +186,99 @@ async fn latency_table(iterations: usize) {
             s.median,
             s.p99,
             s.median / isolated_median
+        );
+    }
+}
+
+/// The echo in each language a plugin can be written in: isolated
+/// execution time and fuel, the component's size, and what loading it
+/// costs cold (compile) and from the compile cache.
+async fn languages_table(iterations: usize) {
+    let mut builds = vec![(
+        "Rust (workway-sdk, wasm32-wasip2)",
+        Some(workway_test_artifacts::WELL_BEHAVED.to_string()),
+    )];
+    builds.push((
+        "JavaScript (componentize-js)",
+        std::env::var("BENCH_ECHO_JS").ok(),
+    ));
+    builds.push((
+        "Python (componentize-py)",
+        std::env::var("BENCH_ECHO_PY").ok(),
+    ));
+    let dir = std::env::temp_dir().join(format!("workway-bench-languages-{}", std::process::id()));
+    let config = RuntimeConfig {
+        cache_dir: Some(dir.clone()),
+        ..RuntimeConfig::default()
+    };
+    let mut rows = Vec::new();
+    for (label, path) in builds {
+        let Some(path) = path else {
+            println!(
+                "{label}: skipped (its component's path is not set; scripts/bench.sh isolation builds it)"
+            );
+            continue;
+        };
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+        let runtime = Runtime::new(config.clone()).expect("runtime");
+        let started = Instant::now();
+        let component = runtime.load(&bytes).await.expect("the echo loads");
+        let cold = started.elapsed();
+        let mut cached_times = Vec::new();
+        for _ in 0..5 {
+            let fresh = Runtime::new(config.clone()).expect("runtime");
+            let started = Instant::now();
+            let cached = fresh.load(&bytes).await.expect("loads");
+            cached_times.push(started.elapsed());
+            assert!(cached.from_cache);
+        }
+        let report = runtime
+            .execute(&component, ExecutionRequest::new("echo", ECHO_INPUT))
+            .await;
+        let Outcome::Ok { data, .. } = &report.outcome else {
+            panic!("{label}: echo failed: {:?}", report.outcome);
+        };
+        let echoed: serde_json::Value = data.clone();
+        let sent: serde_json::Value = serde_json::from_str(ECHO_INPUT).expect("JSON");
+        assert_eq!(echoed, sent, "{label} echoes its input");
+        let samples = if bytes.len() > 4 << 20 {
+            iterations / 5
+        } else {
+            iterations
+        };
+        let latency = time_async(samples, async || {
+            isolated(&runtime, &component, "echo", ECHO_INPUT).await;
+        })
+        .await;
+        rows.push((
+            label,
+            bytes.len(),
+            latency,
+            report.fuel_used,
+            cold,
+            spread(cached_times),
+        ));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let Some(rust) = rows.first().map(|row| row.2.median) else {
+        return;
+    };
+    println!(
+        "\n## The echo in each plugin language (isolated execution; fewer samples for the big components)\n"
+    );
+    println!(
+        "| language | size MiB | median µs | p99 µs | vs Rust | fuel | cold load ms | cached load ms |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (label, size, latency, fuel, cold, cached) in &rows {
+        println!(
+            "| {label} | {:.1} | {:.1} | {:.1} | {:.1}x | {fuel} | {:.0} | {:.1} |",
+            *size as f64 / (1 << 20) as f64,
+            latency.median,
+            latency.p99,
+            latency.median / rust,
+            cold.as_secs_f64() * 1e3,
+            cached.median / 1e3
         );
     }
 }
@@ -367,6 +464,9 @@ fn main() {
     rt.block_on(async {
         if wanted("latency") {
             latency_table(iterations).await;
+        }
+        if wanted("languages") {
+            languages_table(iterations).await;
         }
         if wanted("throughput") {
             println!("\n## Throughput\n");
