@@ -152,9 +152,6 @@ fn classify(
     if let Some(ResourceTableError::Full) = err.downcast_ref::<ResourceTableError>() {
         return HostError::MemoryLimit(resource_limit_message(limits.resources));
     }
-    if let Some(message) = count_limit(err, limits) {
-        return HostError::MemoryLimit(message);
-    }
     if let Some(denied) = err.downcast_ref::<CapabilityDenied>() {
         return HostError::CapabilityDenied(denied.0.clone());
     }
@@ -180,6 +177,9 @@ fn classify(
             },
             other => HostError::Trap(format!("the guest trapped: {other}")),
         };
+    }
+    if let Some(message) = count_limit(err, limits) {
+        return HostError::MemoryLimit(message);
     }
     HostError::Trap(format!("{err:#}"))
 }

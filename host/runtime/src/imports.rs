@@ -12,11 +12,9 @@
 //! way out besides the brokered `workway:plugin/http`.
 //!
 //! The imports are read from the component's bytes before it is compiled
-//! ([`scan`]), so a refusal costs milliseconds, not a compilation; after
-//! compiling, [`check_imports`] checks the component's own type again.
-
-use wasmtime::Engine;
-use wasmtime::component::Component;
+//! ([`scan`]), so a refusal costs milliseconds, not a compilation; the
+//! linker holds nothing else, so linking the compiled component enforces
+//! the same rule again.
 
 /// Contract versions of `workway:plugin` this host runs.
 pub const SUPPORTED_CONTRACTS: &[&str] = &["0.1.0"];
@@ -319,28 +317,6 @@ pub fn check_names<'a>(
     } else {
         Err(problems)
     }
-}
-
-/// Check every import of the compiled `component`; `Err` lists each refused
-/// import.
-pub fn check_imports(
-    engine: &Engine,
-    component: &Component,
-    toolkit: &Toolkit,
-) -> Result<ImportSummary, Vec<String>> {
-    let names: Vec<String> = component
-        .component_type()
-        .imports(engine)
-        .filter(|(_, item)| !matches!(item.ty, wasmtime::component::types::ComponentItem::Type(_)))
-        .map(|(name, _)| name.to_string())
-        .collect();
-    check_names(names.iter().map(String::as_str), toolkit)
-}
-
-/// The `workway-sdk` stamp (`workway-sdk=0.1.0;contract=0.1.0`) the SDK's
-/// macro leaves in a custom section of the component's core module, if any.
-pub fn sdk_stamp(bytes: &[u8]) -> Option<String> {
-    scan(bytes).ok().and_then(|scan| scan.sdk_stamp)
 }
 
 #[cfg(test)]

@@ -166,12 +166,12 @@ impl Runtime {
             return Ok(found.clone());
         }
         let scan = imports::scan(bytes).map_err(LoadError::Invalid)?;
-        imports::check_names(scan.imports.iter().map(String::as_str), &scan.toolkit)
+        let imports = imports::check_names(scan.imports.iter().map(String::as_str), &scan.toolkit)
             .map_err(LoadError::Refused)?;
         let limits = self.limits_for(asked);
+        // The linker holds only what the check allows, so linking below is
+        // the same rule enforced on the compiled component's own imports.
         let (component, from_cache) = self.compile(&digest, bytes)?;
-        let imports = imports::check_imports(&self.engine, &component, &scan.toolkit)
-            .map_err(LoadError::Refused)?;
         let instance_pre = self
             .linker
             .instantiate_pre(&component)
