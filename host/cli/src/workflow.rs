@@ -37,8 +37,9 @@ pub enum WorkflowCommand {
     RotateSecret(NameArgs),
     /// Set a webhook workflow's signing secret to the one its sender gave
     /// (Stripe's endpoint secret, Slack's signing secret, the secret typed
-    /// into GitHub), read from standard input so it stays out of the
-    /// shell's history and the process list:
+    /// into GitHub, a Standard Webhooks sender's public key `whpk_...`,
+    /// never its private `whsk_...`), read from standard input so it stays
+    /// out of the shell's history and the process list:
     /// `printf '%s' "$SECRET" | workway workflow set-secret <name>`.
     SetSecret(NameArgs),
     /// Delete a workflow: its triggers stop; its runs stay readable.

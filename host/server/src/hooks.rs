@@ -75,8 +75,10 @@ pub struct HookRefused {
 ///   HMAC-SHA256 of "<t>.<body>">` under the workflow's signing secret;
 /// - `standard-webhooks`: `webhook-id`, `webhook-timestamp` and
 ///   `webhook-signature: v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`
-///   under the key of the `whsec_<base64>` secret; `webhook-id` is the
-///   idempotency key;
+///   under the key of the `whsec_<base64>` secret, or, when the secret set
+///   is the sender's ed25519 public key `whpk_<base64>`, `v1a,<base64
+///   ed25519 signature of "<id>.<timestamp>.<body>">` (only `v1a` entries
+///   are read then); `webhook-id` is the idempotency key;
 /// - `stripe`: `Stripe-Signature: t=<unix seconds>,v1=<hex>` under the
 ///   endpoint's secret; the event's `id` is the idempotency key;
 /// - `github`: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>`
@@ -98,7 +100,7 @@ pub struct HookRefused {
         ("Workway-Signature" = Option<String>, Header, description = "Format `workway`: `t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">` under the workflow's signing secret."),
         ("webhook-id" = Option<String>, Header, description = "Format `standard-webhooks`: the message id, signed, and the idempotency key."),
         ("webhook-timestamp" = Option<String>, Header, description = "Format `standard-webhooks`: the Unix seconds the message was signed at."),
-        ("webhook-signature" = Option<String>, Header, description = "Format `standard-webhooks`: space-separated `v1,<base64 HMAC-SHA256 of \"<id>.<timestamp>.<body>\">` entries; one must match."),
+        ("webhook-signature" = Option<String>, Header, description = "Format `standard-webhooks`: space-separated `v1,<base64 HMAC-SHA256 of \"<id>.<timestamp>.<body>\">` entries under a `whsec_` secret, or `v1a,<base64 ed25519 signature of \"<id>.<timestamp>.<body>\">` entries under the sender's `whpk_` public key; one must match."),
         ("Stripe-Signature" = Option<String>, Header, description = "Format `stripe`: `t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">` under the endpoint's signing secret."),
         ("X-Hub-Signature-256" = Option<String>, Header, description = "Format `github`: `sha256=<hex HMAC-SHA256 of the body>` under the webhook's secret."),
         ("X-GitHub-Delivery" = Option<String>, Header, description = "Format `github`: the delivery's id, the idempotency key."),

@@ -22,8 +22,9 @@ pub enum WebhookFormat {
     Workway,
     /// The Standard Webhooks specification (standardwebhooks.com):
     /// `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>`
-    /// over `"<id>.<timestamp>.<body>"`, with a `whsec_<base64>` secret;
-    /// `webhook-id` is the idempotency key.
+    /// over `"<id>.<timestamp>.<body>"`, with a `whsec_<base64>` secret, or
+    /// `v1a,<base64>` (ed25519) with the sender's `whpk_<base64>` public
+    /// key; `webhook-id` is the idempotency key.
     StandardWebhooks,
     /// Stripe: `Stripe-Signature: t=<unix>,v1=<hex>` over `"<t>.<body>"`
     /// under the endpoint's `whsec_...` secret; the event's `id` is the

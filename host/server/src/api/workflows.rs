@@ -18,8 +18,9 @@
 //!   when its sender makes the secret: Stripe, Slack);
 //! - `POST /v1/workflows/{name}/secret` (`{"secret": "..."}`) → the
 //!   sender's secret (Stripe's endpoint secret, Slack's signing secret,
-//!   the one typed into GitHub) becomes the signing secret, once checked
-//!   against the trigger's format (400 when it cannot be one);
+//!   the one typed into GitHub, a Standard Webhooks sender's `whpk_`
+//!   public key) becomes the signing secret, once checked against the
+//!   trigger's format (400 when it cannot be one);
 //! - `DELETE /v1/workflows/{name}` → 204: the workflow is deleted (see
 //!   [`delete`]; its runs stay readable, its active runs are cancelled,
 //!   its name is free again).
@@ -171,7 +172,8 @@ pub struct RotatedView {
 pub struct SetSecret {
     /// The signing secret the sender gave (Stripe's `whsec_...`, Slack's
     /// signing secret, the secret typed into GitHub, a Standard Webhooks
-    /// `whsec_<base64>`); never shown back.
+    /// `whsec_<base64>` or a Standard Webhooks sender's ed25519 public key
+    /// `whpk_<base64>`, never its private `whsk_` key); never shown back.
     pub(crate) secret: String,
 }
 
@@ -522,9 +524,12 @@ pub async fn rotate_secret(
 /// For senders that make their own secret (Stripe's endpoint secret,
 /// Slack's signing secret) or take one typed in (GitHub). The secret is
 /// checked against the trigger's format (a Standard Webhooks secret is
-/// `whsec_` and the base64 of 24 to 64 bytes, Stripe's starts with
-/// `whsec_`, a chosen one has at least 16 characters), sealed, and never
-/// shown back; the old one stops verifying at once.
+/// `whsec_` and the base64 of 24 to 64 bytes, or the sender's ed25519
+/// public key, `whpk_` and the base64 of 32 bytes, whose `v1a` signatures
+/// are then verified instead of `v1`; a private `whsk_` key is refused;
+/// Stripe's starts with `whsec_`, a chosen one has at least 16
+/// characters), sealed, and never shown back; the old one stops verifying
+/// at once.
 #[utoipa::path(
     post,
     path = "/v1/workflows/{name}/secret",

@@ -225,7 +225,9 @@ fn signed_how(format: &str) -> &'static str {
     match format {
         "standard-webhooks" => {
             "The Standard Webhooks way: webhook-id, webhook-timestamp and webhook-signature headers, \
-             with the secret below (whsec_...)."
+             v1 (HMAC-SHA256) signatures with the secret made here (whsec_...); or set the sender's \
+             public key (whpk_...) below to verify its asymmetric v1a (ed25519) signatures instead. \
+             Never paste the sender's private key (whsk_...)."
         }
         "stripe" => {
             "Stripe's Stripe-Signature header: set the endpoint's signing secret (whsec_...) from \

@@ -9,8 +9,13 @@
 //! with a message naming the header and the format, starting nothing.
 //! GitHub's `ping` and Slack's `url_verification` are answered without a
 //! run; Slack's form-encoded slash commands become fields. The sender's
-//! own secret is set through the API, checked against the format.
+//! own secret is set through the API, checked against the format. A
+//! Standard Webhooks sender that signs asymmetrically (`v1a`, ed25519) is
+//! verified under the public key (`whpk_`) it gives, its private key
+//! (`whsk_`) refused as a secret.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use workway_engine::platform::Platform;
 use workway_engine::triggers::webhook::{self, Delivered, WebhookError, formats};
@@ -59,6 +64,53 @@ fn standard_sign(secret: &str, id: &str, at: i64, body: &str) -> Vec<(String, St
         ("webhook-signature", signature),
         ("content-type", "application/json".into()),
     ])
+}
+
+/// The seed of the key pair of the Standard Webhooks sender that signs
+/// asymmetrically. The specification publishes no `v1a` test vectors
+/// (see `formats::standard`'s tests), so the pair is made here from a
+/// fixed seed with ed25519-dalek, as a sender would make it.
+const V1A_SEED: [u8; 32] = [7; 32];
+
+/// The public key that sender gives its receivers: `whpk_` and the
+/// standard base64 of the seed's ed25519 public key.
+const V1A_PUBLIC: &str = "whpk_6kpsY+KcUgq+9VB7Ey7F+ZVHdq6+vnuSQh7qaRRG0iw=";
+
+/// How a Standard Webhooks sender signs asymmetrically: `v1a,<base64
+/// ed25519 signature of "<id>.<at>.<body>">` with the private key paired
+/// with `secret`, the public key the workflow holds; any other secret
+/// (the tests' wrong one) stands for another sender's key.
+fn standard_v1a_sign(secret: &str, id: &str, at: i64, body: &str) -> Vec<(String, String)> {
+    use ed25519_dalek::Signer as _;
+    let seed = if secret == V1A_PUBLIC {
+        V1A_SEED
+    } else {
+        [9; 32]
+    };
+    let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+    let signature = key.sign(format!("{id}.{at}.{body}").as_bytes());
+    pairs(&[
+        ("webhook-id", id.to_string()),
+        ("webhook-timestamp", at.to_string()),
+        (
+            "webhook-signature",
+            format!("v1a,{}", STANDARD.encode(signature.to_bytes())),
+        ),
+        ("content-type", "application/json".into()),
+    ])
+}
+
+/// The Standard Webhooks sender that signs asymmetrically, its public key
+/// set as the workflow's secret by the owner.
+fn v1a_sender() -> Sender {
+    Sender {
+        format: WebhookFormat::StandardWebhooks,
+        secret: Some(V1A_PUBLIC),
+        sign: standard_v1a_sign,
+        body: |id| json!({"type": "invoice.paid", "data": {"invoice": id}}).to_string(),
+        signature_header: "webhook-signature",
+        timestamp_header: Some("webhook-timestamp"),
+    }
 }
 
 fn stripe_sign(secret: &str, _id: &str, at: i64, body: &str) -> Vec<(String, String)> {
@@ -657,6 +709,164 @@ async fn a_senders_secret_is_set_through_the_api_and_checked() {
             )
             .await;
         assert_eq!(r.status, 202, "{}: {}", t.label, r.body);
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn standard_webhooks_v1a_deliveries_verify_under_the_senders_public_key() {
+    for t in test_stores().await {
+        let d = deployment(&t).await;
+        let at = t.label;
+        // The public key is the seed's.
+        let public = ed25519_dalek::SigningKey::from_bytes(&V1A_SEED)
+            .verifying_key()
+            .to_bytes();
+        assert_eq!(formats::standard::encode_public_key(&public), V1A_PUBLIC);
+
+        // Good, replayed, retried, wrongly signed, tampered, stale and
+        // unsigned `v1a` deliveries, through the engine then over HTTP.
+        exercise(&d, &v1a_sender(), at).await;
+
+        // As an owner does it through the API: a standard-webhooks
+        // workflow, made with a `whsec_` secret.
+        let api = Api::start(d.platform.clone()).await;
+        let ann = account(&api, "ann").await;
+        let r = api
+            .install(ann.token(), &json!({"integration": "slack"}))
+            .await;
+        assert!(r.status < 300, "{at}: {}", r.body);
+        let yaml = "name: billing\ntrigger:\n  kind: webhook\n  format: standard-webhooks\n\
+                    steps:\n  - id: tell\n    action: slack.send-message\n    input:\n      \
+                    channel: C1\n      text: paid\n";
+        let r = api
+            .raw(
+                "POST",
+                "/v1/workflows",
+                ann.token(),
+                &[("content-type", "application/yaml")],
+                yaml.as_bytes(),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{at}: {}", r.body);
+        let token = r.json["webhook"]["path"]
+            .as_str()
+            .and_then(|p| p.strip_prefix("/v1/hooks/"))
+            .expect("a webhook path")
+            .to_string();
+        let made = r.json["webhook"]["secret"]
+            .as_str()
+            .expect("the secret made")
+            .to_string();
+        assert!(made.starts_with("whsec_"), "{made}");
+        let set = async |secret: &str| {
+            api.post(
+                "/v1/workflows/billing/secret",
+                ann.token(),
+                &json!({ "secret": secret }),
+            )
+            .await
+        };
+
+        // The sender's private key is refused, saying to give the public
+        // one, and never echoed.
+        let private = format!("whsk_{}", STANDARD.encode([V1A_SEED, public].concat()));
+        let r = set(&private).await;
+        assert_eq!(
+            (r.status, r.code()),
+            (400, "invalid_input"),
+            "{at}: {}",
+            r.body
+        );
+        assert_eq!(r.json["error"]["details"]["field"], "secret", "{}", r.body);
+        assert!(
+            r.body.contains("private key (`whsk_...`)")
+                && r.body.contains("never stored here")
+                && r.body.contains("(`whpk_...`)"),
+            "{at}: {}",
+            r.body
+        );
+        assert!(!r.body.contains(&private[5..]), "never echoed: {}", r.body);
+        // A public key of the wrong length says so.
+        let short = format!("whpk_{}", STANDARD.encode(&public[..31]));
+        let r = set(&short).await;
+        assert_eq!(
+            (r.status, r.code()),
+            (400, "invalid_input"),
+            "{at}: {}",
+            r.body
+        );
+        assert!(
+            r.body
+                .contains("is the standard base64 of 32 bytes; this one decodes to 31 bytes"),
+            "{at}: {}",
+            r.body
+        );
+
+        // The `whsec_` secret's `v1` deliveries verify until the public
+        // key is set.
+        let body = json!({"type": "invoice.paid", "data": {"invoice": "v1"}}).to_string();
+        let v1 = standard_sign(&made, "msg_v1", now_secs(), &body);
+        let r = post(&api, &token, &v1, &body).await;
+        assert_eq!(r.status, 202, "{at}: {}", r.body);
+        let r = set(V1A_PUBLIC).await;
+        assert_eq!(r.status, 200, "{at}: {}", r.body);
+        assert_eq!(r.json["format"], "standard-webhooks", "{}", r.body);
+
+        // Now a `v1a` delivery starts a run, and again is the same run.
+        let body = json!({"type": "invoice.paid", "data": {"invoice": "v1a"}}).to_string();
+        let v1a = standard_v1a_sign(V1A_PUBLIC, "msg_v1a", now_secs(), &body);
+        let r = post(&api, &token, &v1a, &body).await;
+        assert_eq!(r.status, 202, "{at}: {}", r.body);
+        let run = r.json["run_id"].clone();
+        let again = post(&api, &token, &v1a, &body).await;
+        assert_eq!(
+            (
+                again.status,
+                again.json["run_id"].clone(),
+                again.json["duplicate"].clone()
+            ),
+            (200, run, json!(true)),
+            "{at}: {}",
+            again.body
+        );
+        // A `v1` HMAC entry alone is no longer read, and the refusal says
+        // which scheme is expected.
+        let body = json!({"type": "invoice.paid", "data": {"invoice": "v1-again"}}).to_string();
+        let v1 = standard_sign(&made, "msg_v1_again", now_secs(), &body);
+        let r = post(&api, &token, &v1, &body).await;
+        assert_eq!(r.status, 401, "{at}: {}", r.body);
+        let error = r.json["error"].as_str().expect("an error");
+        assert!(
+            error.contains("no v1a,<base64 of a 64-byte ed25519 signature> entry")
+                && error.contains("under the sender's `whpk_` public key"),
+            "{at}: {error}"
+        );
+        // Both entries, as a sender signing both ways sends them: the
+        // `v1a` one matches.
+        let mut both = standard_v1a_sign(V1A_PUBLIC, "msg_v1_again", now_secs(), &body);
+        for (name, value) in &mut both {
+            if name == "webhook-signature" {
+                let hmac = v1
+                    .iter()
+                    .find(|(n, _)| n == "webhook-signature")
+                    .map(|(_, v)| v.clone())
+                    .expect("the v1 entry");
+                *value = format!("{hmac} {value}");
+            }
+        }
+        let r = post(&api, &token, &both, &body).await;
+        assert_eq!(r.status, 202, "{at}: {}", r.body);
+        // A bad signature, under the key: 401 naming the scheme and key.
+        let forged = standard_v1a_sign(WRONG_SECRET, "msg_forged", now_secs(), &body);
+        let r = post(&api, &token, &forged, &body).await;
+        assert_eq!(r.status, 401, "{at}: {}", r.body);
+        assert_eq!(
+            r.json["error"],
+            "signature refused: no v1a (ed25519) signature matches the body under this \
+             workflow's `whpk_` public key (in `webhook-signature`)",
+            "{at}"
+        );
         t.cleanup().await;
     }
 }

@@ -4,7 +4,9 @@
 //!
 //! - [`workway`]: `Workway-Signature: t=<unix>,v1=<hex>` (the default);
 //! - [`standard`]: Standard Webhooks (`webhook-id`, `webhook-timestamp`,
-//!   `webhook-signature: v1,<base64>`);
+//!   `webhook-signature: v1,<base64>` under a `whsec_` secret, or
+//!   `v1a,<base64>` ed25519 signatures under the sender's `whpk_` public
+//!   key);
 //! - [`stripe`]: `Stripe-Signature: t=<unix>,v1=<hex>`;
 //! - [`github`]: `X-Hub-Signature-256: sha256=<hex>`;
 //! - [`slack`]: `X-Slack-Signature: v0=<hex>` with
@@ -14,7 +16,8 @@
 //! refused), its length and its number of signatures are capped, a value
 //! that does not parse is refused naming the header and the format it
 //! should have, and signatures are compared in constant time
-//! (`hmac`'s `verify_slice`). No error shows the secret.
+//! (`hmac`'s `verify_slice`) or, for ed25519, verified strictly
+//! (`ed25519-dalek`'s `verify_strict`). No error shows the secret.
 
 pub mod github;
 pub mod slack;
@@ -170,6 +173,17 @@ pub enum FormatError {
         /// Which signatures were compared (`v1`, `sha256`, `v0`).
         what: &'static str,
     },
+    /// No signature verifies under the workflow's public key (Standard
+    /// Webhooks' `v1a` under a `whpk_` key).
+    #[error("no {what} signature matches the body under this workflow's {key} (in `{header}`)")]
+    KeyMismatch {
+        /// The header.
+        header: &'static str,
+        /// Which signatures were verified (`v1a (ed25519)`).
+        what: &'static str,
+        /// The key they were verified with (`` `whpk_` public key ``).
+        key: &'static str,
+    },
     /// The workflow's secret cannot sign this format (a secret made for
     /// another format, or damaged).
     #[error(
@@ -223,6 +237,16 @@ pub enum SecretProblem {
     /// Not of the shape the sender gives.
     #[error("{0}")]
     Shape(&'static str),
+    /// A key that decodes to the wrong number of bytes.
+    #[error("{what} is the standard base64 of {expected} bytes; this one decodes to {got} bytes")]
+    KeyLength {
+        /// Which key (`` a Standard Webhooks public key (`whpk_`) ``).
+        what: &'static str,
+        /// How many bytes it has.
+        expected: usize,
+        /// How many bytes it decodes to.
+        got: usize,
+    },
 }
 
 /// The longest secret taken, in bytes.
@@ -234,7 +258,8 @@ pub const MIN_CHOSEN_SECRET: usize = 16;
 
 /// Whether `secret` can be the signing secret of a `format` webhook, as
 /// its sender gives or takes it: Standard Webhooks' `whsec_<base64 of 24
-/// to 64 bytes>`, Stripe's `whsec_...`, Slack's signing secret, or a
+/// to 64 bytes>` or the sender's ed25519 public key `whpk_<base64 of 32
+/// bytes>` (never its private `whsk_` key), Stripe's `whsec_...`, Slack's signing secret, or a
 /// secret of at least [`MIN_CHOSEN_SECRET`] characters for `workway` and
 /// `github` (where the owner chooses it).
 pub fn check_secret(format: WebhookFormat, secret: &str) -> Result<(), SecretProblem> {
@@ -433,7 +458,7 @@ mod tests {
         #[test]
         fn hostile_headers_are_refused_never_panicked_on(
             values in proptest::collection::vec(
-                (0usize..10, "[ -~]{0,80}|v1,[A-Za-z0-9+/=]{0,60}|t=[0-9]{1,12},v1=[0-9a-f]{0,64}"),
+                (0usize..10, "[ -~]{0,80}|v1,[A-Za-z0-9+/=]{0,60}|v1a,[A-Za-z0-9+/=]{0,100}|t=[0-9]{1,12},v1=[0-9a-f]{0,64}"),
                 0..8,
             ),
             body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
@@ -456,12 +481,18 @@ mod tests {
                 .into_iter()
                 .map(|(name, value)| (NAMES[name].to_string(), value))
                 .collect();
-            let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-            for format in WebhookFormat::ALL {
-                if let Err(e) = verify(format, secret, Headers::new(&list), &body, now, tolerance) {
-                    let message = e.to_string();
-                    proptest::prop_assert!(!message.is_empty());
-                    proptest::prop_assert!(!message.contains("MfKQ9r8G"), "{}", message);
+            // A symmetric secret and a Standard Webhooks public key (RFC
+            // 8032's TEST 1), each handed to every format.
+            for secret in [
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                "whpk_11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+            ] {
+                for format in WebhookFormat::ALL {
+                    if let Err(e) = verify(format, secret, Headers::new(&list), &body, now, tolerance) {
+                        let message = e.to_string();
+                        proptest::prop_assert!(!message.is_empty());
+                        proptest::prop_assert!(!message.contains(&secret[6..14]), "{}", message);
+                    }
                 }
             }
         }
