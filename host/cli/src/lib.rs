@@ -39,6 +39,18 @@ pub struct Cli {
     #[arg(long, global = true, env = "WORKWAY_CACHE_DIR", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
 
+    /// How much room compiled components may take in the cache, in MiB (at
+    /// least 1); past it the least recently used are removed.
+    #[arg(
+        long,
+        global = true,
+        env = "WORKWAY_CACHE_MAX_MB",
+        value_name = "MIB",
+        default_value_t = workway_report::config::RuntimeConfig::default().cache_max_mb,
+        value_parser = parse_cache_max_mb
+    )]
+    pub cache_max_mb: u64,
+
     /// The server the API commands talk to, and the token they act with.
     #[command(flatten)]
     pub server: client::ServerOptions,
@@ -109,7 +121,33 @@ pub enum Command {
     Vault(vault::VaultCommand),
 }
 
+/// Where compiled components are cached and how much room they may take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileCache {
+    /// The cache directory; `None` keeps compiled components in memory only.
+    pub dir: Option<PathBuf>,
+    /// The room, in MiB, past which the least recently used are removed.
+    pub max_mb: u64,
+}
+
+/// `--cache-max-mb`: a whole number of MiB, at least 1.
+fn parse_cache_max_mb(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(0) => Err("0 leaves the compile cache no room; give at least 1 (MiB)".into()),
+        Ok(mb) => Ok(mb),
+        Err(_) => Err(format!("`{text}` is not a whole number of MiB")),
+    }
+}
+
 impl Cli {
+    /// The compile cache to use: [`Cli::cache_dir`] and `--cache-max-mb`.
+    pub fn compile_cache(&self) -> CompileCache {
+        CompileCache {
+            dir: self.cache_dir(),
+            max_mb: self.cache_max_mb,
+        }
+    }
+
     /// The component cache directory to use.
     pub fn cache_dir(&self) -> Option<PathBuf> {
         if let Some(dir) = &self.cache_dir {
@@ -124,13 +162,13 @@ impl Cli {
 
 /// Run the parsed command line; the exit code says how it went.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let cache_dir = cli.cache_dir();
+    let cache = cli.compile_cache();
     let server = &cli.server;
     match cli.command {
         Command::Login(args) => login::login(args, server).await,
         Command::Logout => login::logout(server).await,
         Command::Whoami => login::whoami(server).await,
-        Command::Plugin(command) => plugin::run(command, cache_dir, server).await,
+        Command::Plugin(command) => plugin::run(command, cache, server).await,
         Command::Review(command) => review::run(command, server).await,
         Command::Search(args) => search::search(args, server).await,
         Command::Install(args) => install::install(args, server).await,
@@ -146,9 +184,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Buy(args) => billing::buy(args, server).await,
         Command::Billing(command) => billing::run(command, server).await,
         Command::Earnings => billing::earnings(server).await,
-        Command::Serve(args) => serve::serve(args, cache_dir).await,
-        Command::Worker(args) => serve::worker(args, cache_dir).await,
+        Command::Serve(args) => serve::serve(args, cache).await,
+        Command::Worker(args) => serve::worker(args, cache).await,
         Command::Admin(command) => admin::run(command).await,
         Command::Vault(command) => vault::run(command).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_budget_is_a_whole_number_of_mib_at_least_one() {
+        let parse = |budget: &str| {
+            Cli::try_parse_from(["workway", "--cache-max-mb", budget, "installations"])
+                .map(|cli| cli.compile_cache().max_mb)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(parse("1"), Ok(1));
+        assert_eq!(parse("4096"), Ok(4096));
+        let zero = parse("0").expect_err("no room");
+        assert!(zero.contains("--cache-max-mb"), "{zero}");
+        assert!(zero.contains("at least 1 (MiB)"), "{zero}");
+        let words = parse("2G").expect_err("not a number");
+        assert!(words.contains("not a whole number of MiB"), "{words}");
+        if std::env::var_os("WORKWAY_CACHE_MAX_MB").is_none() {
+            let cli = Cli::try_parse_from(["workway", "installations"]).expect("parses");
+            assert_eq!(cli.cache_max_mb, 2048);
+        }
     }
 }

@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use clap::Args;
 
 use super::registry::{RegistryOptions, TrustOptions};
+use crate::CompileCache;
 use workway_engine::catalog::Catalog;
 use workway_engine::platform::{HostConfig, Platform};
 use workway_vault::Keyring;
@@ -64,13 +65,12 @@ impl PlatformOptions {
     }
 
     /// Assemble the platform: store, registry, catalog, vault, egress.
-    pub async fn platform(&self, cache_dir: Option<PathBuf>) -> anyhow::Result<Arc<Platform>> {
+    pub async fn platform(&self, cache: CompileCache) -> anyhow::Result<Arc<Platform>> {
         let config = self.host_config()?;
         // Every run in flight executes at most one step at a time; the
         // rest are for the host's own executions (review, foreground runs).
         let in_flight = u32::try_from(config.executor.max_in_flight).unwrap_or(u32::MAX);
-        let runtime =
-            super::plugin::runtime_with_slots(cache_dir, in_flight.saturating_add(8).max(8))?;
+        let runtime = super::plugin::runtime_with_slots(cache, in_flight.saturating_add(8).max(8))?;
         let store = self.registry.store().await?;
         let registry = Arc::new(
             self.registry

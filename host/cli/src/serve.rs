@@ -7,7 +7,6 @@
 //! when given.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +16,7 @@ use clap::Args;
 use tokio::sync::watch;
 
 use super::platform::PlatformOptions;
+use crate::CompileCache;
 use workway_engine::accounts;
 use workway_engine::billing::{settlement, statements};
 use workway_engine::executor::{Executor, ExecutorConfig};
@@ -86,9 +86,9 @@ pub struct WorkerArgs {
 }
 
 /// Run `workway serve`.
-pub async fn serve(args: ServeArgs, cache_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+pub async fn serve(args: ServeArgs, cache: CompileCache) -> anyhow::Result<ExitCode> {
     workway_engine::metrics::install()?;
-    let platform = args.platform.platform(cache_dir).await?;
+    let platform = args.platform.platform(cache).await?;
     let host_config = args.platform.host_config()?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -118,9 +118,9 @@ pub async fn serve(args: ServeArgs, cache_dir: Option<PathBuf>) -> anyhow::Resul
 }
 
 /// Run `workway worker`.
-pub async fn worker(args: WorkerArgs, cache_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+pub async fn worker(args: WorkerArgs, cache: CompileCache) -> anyhow::Result<ExitCode> {
     workway_engine::metrics::install()?;
-    let platform = args.platform.platform(cache_dir).await?;
+    let platform = args.platform.platform(cache).await?;
     let host_config = args.platform.host_config()?;
     let metrics_listener = match args.metrics_listen {
         Some(address) => Some(

@@ -111,6 +111,12 @@ pub struct RuntimeConfig {
     pub metering: MeteringConfig,
     /// Where compiled components are cached; `None` keeps them in memory only.
     pub cache_dir: Option<PathBuf>,
+    /// How much room, in MiB, this engine's compiled components may take
+    /// under `cache_dir` (2048 by default): past it, after each write, the
+    /// least recently used entries are removed (the one just written is
+    /// always kept). 0 is refused by `Runtime::new`: leave `cache_dir`
+    /// unset to keep compiled components in memory only.
+    pub cache_max_mb: u64,
     /// How often the epoch advances, in milliseconds: the granularity of deadlines.
     pub epoch_tick_ms: u64,
     /// Instances the pooling allocator keeps slots for: the most executions
@@ -132,6 +138,7 @@ impl Default for RuntimeConfig {
             limits: Limits::default(),
             metering: MeteringConfig::default(),
             cache_dir: None,
+            cache_max_mb: 2048,
             epoch_tick_ms: 5,
             max_concurrent_instances: 1_000,
             consume_fuel: true,

@@ -21,11 +21,38 @@
 //! <root>/cache.key                      the host's cache key
 //! <root>/wasmtime-<hash>/<hex>.cwasm    the compiled component, the 32-byte tag, "WWCACHE3"
 //! ```
+//!
+//! Entries are evicted least recently used first, by modification time: a
+//! hit sets its entry's time to now, and after each [`put`] the engine's
+//! directory is trimmed to the budget (`RuntimeConfig::cache_max_mb`) by
+//! removing the oldest entries, never the one just written (which may
+//! alone exceed the budget). The same pass removes whole `wasmtime-<hash>`
+//! directories of other engines (another wasmtime version or engine
+//! configuration, whose entries this engine can never load) once nothing
+//! in them has been written or loaded for [`FOREIGN_IDLE`], so hosts of two
+//! versions sharing a root during an upgrade do not wipe each other's
+//! entries; and temporary files older than [`STALE_TMP`], left by a write
+//! that died. Nothing else under the root is touched: not `cache.key`, not
+//! a file or directory of another name. The budget therefore bounds each
+//! engine's directory; the root exceeds it only while engines of other
+//! versions or configurations are in use beside this one.
+//!
+//! Removing an entry is safe while another process (or this one) has it
+//! mapped: on Unix the name goes, the inode and its pages live on until
+//! the last mapping is dropped, exactly as when [`put`] renames a new file
+//! over an old one (where a mapped file cannot be removed, the removal
+//! fails, is logged, and the entry stays until a later trim). Hosts
+//! trimming the same directory at once only race to remove the same
+//! files; a file already gone counts as removed. Eviction never fails a
+//! load or a write: what it cannot do is logged and skipped.
+//!
+//! [`put`]: ComponentCache::put
 
 use std::fs::File;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use wasmtime::Engine;
 use wasmtime::component::Component;
@@ -43,24 +70,54 @@ const TRAILER_LEN: usize = TAG_LEN + MAGIC.len();
 const CHUNK: usize = 64 * 1024;
 /// The name of the key file under the cache root.
 const KEY_FILE: &str = "cache.key";
+/// What every engine directory's name starts with, before 16 hex digits.
+const ENGINE_DIR_PREFIX: &str = "wasmtime-";
+/// What a cached component's file name ends with.
+const ENTRY_SUFFIX: &str = ".cwasm";
+/// What the name of a temporary file made by `tempfile` starts with.
+const TMP_PREFIX: &str = ".tmp";
+/// Another engine's directory in which nothing has been written or loaded
+/// for this long is removed whole.
+const FOREIGN_IDLE: Duration = Duration::from_secs(24 * 60 * 60);
+/// A temporary file this old is left from a write that died: removed.
+const STALE_TMP: Duration = Duration::from_secs(60 * 60);
 
 /// A directory of serialized components for one engine configuration.
 pub struct ComponentCache {
+    /// The cache root, holding the key and one directory per engine.
+    root: PathBuf,
     dir: PathBuf,
     /// The directory's name: part of what each tag covers.
     engine_id: String,
     /// The host's cache key; without one the cache is off.
     key: Option<[u8; 32]>,
+    /// The bytes this engine's entries may take; past it, after a write,
+    /// the least recently used are removed.
+    max_bytes: u64,
+}
+
+/// The cache budget in bytes for `cache_max_mb` MiB, or why it is refused.
+pub(crate) fn budget_bytes(cache_max_mb: u64) -> Result<u64, String> {
+    if cache_max_mb == 0 {
+        return Err(
+            "cache_max_mb = 0 leaves the compile cache no room: set it to at least 1 \
+             (MiB; the default is 2048), or leave cache_dir unset to keep compiled \
+             components in memory only"
+                .into(),
+        );
+    }
+    Ok(cache_max_mb.saturating_mul(1 << 20))
 }
 
 impl ComponentCache {
-    /// The cache under `root` for `engine`'s configuration and version. If
-    /// the host's cache key can be neither read nor made, the cache is off
+    /// The cache under `root` for `engine`'s configuration and version,
+    /// whose entries may take `max_bytes` (see [`budget_bytes`]). If the
+    /// host's cache key can be neither read nor made, the cache is off
     /// (components are compiled every time) and a warning says why.
-    pub fn new(root: &Path, engine: &Engine) -> Self {
+    pub fn new(root: &Path, engine: &Engine, max_bytes: u64) -> Self {
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
-        let engine_id = format!("wasmtime-{:016x}", hasher.finish());
+        let engine_id = format!("{ENGINE_DIR_PREFIX}{:016x}", hasher.finish());
         let key = match load_or_make_key(root) {
             Ok(key) => Some(key),
             Err(e) => {
@@ -72,14 +129,16 @@ impl ComponentCache {
             }
         };
         ComponentCache {
+            root: root.to_path_buf(),
             dir: root.join(&engine_id),
             engine_id,
             key,
+            max_bytes,
         }
     }
 
     fn path(&self, digest: &Digest) -> PathBuf {
-        self.dir.join(format!("{}.cwasm", digest.to_hex()))
+        self.dir.join(format!("{}{ENTRY_SUFFIX}", digest.to_hex()))
     }
 
     /// The MAC of an entry for `digest` whose compiled bytes are
@@ -112,6 +171,11 @@ impl ComponentCache {
     /// the host user's own rights, which also read the key. Where the open
     /// inode cannot be named, the checked file is read into memory instead.
     ///
+    /// An authentic entry's modification time is set to now (through the
+    /// open file, a metadata change only), so eviction keeps the entries
+    /// in use; if that fails (a file of another owner), the entry merely
+    /// ages as if unused.
+    ///
     /// [`put`]: ComponentCache::put
     pub fn get(&self, engine: &Engine, digest: &Digest) -> Option<Component> {
         let key = self.key.as_ref()?;
@@ -125,12 +189,14 @@ impl ComponentCache {
                 );
                 return None;
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) if e.kind() == ErrorKind::NotFound => return None,
             Err(e) => {
                 tracing::warn!(path = %path.display(), "cannot read a cache entry: {e}");
                 return None;
             }
         };
+        // Most recently used: the last to be evicted.
+        let _ = entry.file.set_modified(SystemTime::now());
         match entry.load(engine) {
             Ok(component) => Some(component),
             Err(e) => {
@@ -161,7 +227,7 @@ impl ComponentCache {
             let read = match compiled.read(&mut buf) {
                 Ok(0) => break,
                 Ok(read) => read,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
             mac.update(&buf[..read]);
@@ -182,7 +248,9 @@ impl ComponentCache {
     }
 
     /// Store `component` under `digest`, tagged, atomically (write a new
-    /// file, then rename it over any old one).
+    /// file, then rename it over any old one), then trim the cache to its
+    /// budget (see the module's documentation); trimming never fails the
+    /// write.
     pub fn put(&self, digest: &Digest, component: &Component) -> std::io::Result<()> {
         let Some(key) = self.key.as_ref() else {
             return Ok(());
@@ -199,8 +267,188 @@ impl ComponentCache {
         tmp.write_all(&compiled)?;
         tmp.write_all(&tag)?;
         tmp.write_all(MAGIC)?;
-        tmp.persist(self.path(digest)).map_err(|e| e.error)?;
+        let path = self.path(digest);
+        tmp.persist(&path).map_err(|e| e.error)?;
+        self.trim(&path);
         Ok(())
+    }
+
+    /// Remove the least recently used entries of this engine until its
+    /// entries fit the budget, keeping `written`; stale temporary files;
+    /// and other engines' idle directories. Failures are logged, never
+    /// returned; a file another process removed first counts as removed.
+    fn trim(&self, written: &Path) {
+        let now = SystemTime::now();
+        if let Err(e) = self.trim_entries(written, now) {
+            tracing::warn!(
+                dir = %self.dir.display(),
+                "cannot list the compile cache to trim it: {e}"
+            );
+        }
+        if let Err(e) = self.remove_idle_engines(now) {
+            tracing::warn!(
+                dir = %self.root.display(),
+                "cannot list the compile cache's root: {e}"
+            );
+        }
+    }
+
+    /// This engine's part of [`ComponentCache::trim`]: its entries over
+    /// the budget and its stale temporary files. Only listing the
+    /// directory can fail it; a file that cannot be removed is logged and
+    /// skipped.
+    fn trim_entries(&self, written: &Path, now: SystemTime) -> std::io::Result<()> {
+        let mut entries = Vec::new();
+        let mut total = 0u64;
+        for item in std::fs::read_dir(&self.dir)? {
+            let item = item?;
+            let name = item.file_name();
+            let name = name.to_string_lossy();
+            let is_entry = name.ends_with(ENTRY_SUFFIX);
+            let is_tmp = name.starts_with(TMP_PREFIX);
+            if !is_entry && !is_tmp {
+                continue;
+            }
+            // `DirEntry::metadata` does not follow a symbolic link.
+            let metadata = match item.metadata() {
+                Ok(metadata) if metadata.is_file() => metadata,
+                Ok(_) => continue,
+                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) => {
+                    tracing::warn!(
+                        path = %item.path().display(),
+                        "cannot read a cache entry's size and age: {e}"
+                    );
+                    continue;
+                }
+            };
+            let modified = metadata.modified().unwrap_or(now);
+            if is_tmp {
+                if age(now, modified) > STALE_TMP {
+                    remove(&item.path(), "a stale temporary file");
+                }
+                continue;
+            }
+            total = total.saturating_add(metadata.len());
+            entries.push((modified, item.path(), metadata.len()));
+        }
+        if total <= self.max_bytes {
+            return Ok(());
+        }
+        // Oldest first; among equal times, by name, so hosts trimming at
+        // once pick the same ones.
+        entries.sort();
+        for (_, path, len) in entries {
+            if total <= self.max_bytes {
+                break;
+            }
+            if path != written && remove(&path, "a least recently used entry") {
+                total = total.saturating_sub(len);
+            }
+        }
+        Ok(())
+    }
+
+    /// Remove the directories of other engines (named `wasmtime-` and 16
+    /// hex digits, like this engine's) in which nothing has been written
+    /// or loaded for [`FOREIGN_IDLE`]. Nothing else under the root is
+    /// touched. Only listing the root can fail it; a directory that cannot
+    /// be read or removed is logged and skipped.
+    fn remove_idle_engines(&self, now: SystemTime) -> std::io::Result<()> {
+        for item in std::fs::read_dir(&self.root)? {
+            let item = item?;
+            let name = item.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if name == self.engine_id || !is_engine_dir_name(name) {
+                continue;
+            }
+            // `DirEntry::file_type` does not follow a symbolic link.
+            if !item.file_type().is_ok_and(|kind| kind.is_dir()) {
+                continue;
+            }
+            let path = item.path();
+            let removed = match last_used(&path) {
+                Ok(used) if age(now, used) > FOREIGN_IDLE => std::fs::remove_dir_all(&path),
+                Ok(_) => continue,
+                Err(e) => Err(e),
+            };
+            match removed {
+                Ok(()) => tracing::debug!(
+                    dir = %path.display(),
+                    "removed another engine's idle compile cache"
+                ),
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => tracing::warn!(
+                    dir = %path.display(),
+                    "cannot remove another engine's idle compile cache: {e}"
+                ),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `name` is an engine directory's: `wasmtime-` and 16 lowercase
+/// hex digits.
+fn is_engine_dir_name(name: &str) -> bool {
+    name.strip_prefix(ENGINE_DIR_PREFIX).is_some_and(|hash| {
+        hash.len() == 16
+            && hash
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+/// When something in the engine directory `dir` was last written or
+/// loaded: the newest modification time of its files (a hit sets its
+/// entry's), or the directory's own if it holds none. The directory's own
+/// time is not otherwise used: removing an entry changes it.
+fn last_used(dir: &Path) -> std::io::Result<SystemTime> {
+    let mut newest = None;
+    for item in std::fs::read_dir(dir)? {
+        let item = item?;
+        match item.metadata() {
+            Ok(metadata) if metadata.is_file() => {
+                let modified = metadata.modified()?;
+                newest = Some(newest.map_or(modified, |n: SystemTime| n.max(modified)));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    match newest {
+        Some(newest) => Ok(newest),
+        None => std::fs::symlink_metadata(dir)?.modified(),
+    }
+}
+
+/// How long before `now` `then` was; zero if it is in the future.
+fn age(now: SystemTime, then: SystemTime) -> Duration {
+    now.duration_since(then).unwrap_or(Duration::ZERO)
+}
+
+/// Remove the cache file at `path` (`what` says which, for the log):
+/// `true` if it is gone, whoever removed it. On Unix a process that has
+/// the file mapped keeps its pages: only the name goes (elsewhere the
+/// removal of a mapped file fails, is logged, and the file is kept).
+fn remove(path: &Path, what: &str) -> bool {
+    match std::fs::remove_file(path) {
+        Ok(()) => {
+            tracing::debug!(
+                path = %path.display(),
+                "removed {what} from the compile cache"
+            );
+            true
+        }
+        Err(e) if e.kind() == ErrorKind::NotFound => true,
+        Err(e) => {
+            tracing::warn!(
+                path = %path.display(),
+                "cannot remove {what} from the compile cache: {e}"
+            );
+            false
+        }
     }
 }
 
@@ -264,7 +512,7 @@ fn load_or_make_key(root: &Path) -> std::io::Result<[u8; 32]> {
     };
     match read(&path) {
         Ok(key) => return Ok(key),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
     std::fs::create_dir_all(root)?;
@@ -281,7 +529,7 @@ fn load_or_make_key(root: &Path) -> std::io::Result<[u8; 32]> {
     tmp.as_file().sync_all()?;
     match tmp.persist_noclobber(&path) {
         Ok(_) => Ok(key),
-        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => read(&path),
+        Err(e) if e.error.kind() == ErrorKind::AlreadyExists => read(&path),
         Err(e) => Err(e.error),
     }
 }
@@ -305,6 +553,208 @@ mod tests {
         (Digest::of(&bytes), component)
     }
 
+    /// Four distinct components, compiled.
+    fn four(engine: &Engine) -> [(Digest, Component); 4] {
+        [
+            workway_test_artifacts::WELL_BEHAVED,
+            workway_test_artifacts::ADVERSARIAL,
+            workway_test_artifacts::EVOLVING_V1,
+            workway_test_artifacts::EVOLVING_V2,
+        ]
+        .map(|path| compile(engine, path))
+    }
+
+    /// A cache under `root` with no budget to speak of until a test sets one.
+    fn unbounded(root: &Path, engine: &Engine) -> ComponentCache {
+        ComponentCache::new(root, engine, u64::MAX)
+    }
+
+    fn set_modified(path: &Path, time: SystemTime) {
+        File::open(path)
+            .expect("open")
+            .set_modified(time)
+            .expect("set the modification time");
+    }
+
+    fn modified(path: &Path) -> SystemTime {
+        std::fs::metadata(path)
+            .expect("metadata")
+            .modified()
+            .expect("modification time")
+    }
+
+    fn hours_ago(hours: u64) -> SystemTime {
+        SystemTime::now() - Duration::from_secs(hours * 3600)
+    }
+
+    fn size(path: &Path) -> u64 {
+        std::fs::metadata(path).expect("metadata").len()
+    }
+
+    /// The entries in the cache's engine directory, by name.
+    fn entries(cache: &ComponentCache) -> Vec<PathBuf> {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(&cache.dir)
+            .expect("engine dir")
+            .map(|item| item.expect("listed").path())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn past_its_budget_the_cache_drops_the_least_recently_used_entry() {
+        let engine = Engine::default();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut cache = unbounded(dir.path(), &engine);
+        let [a, b, c, d] = four(&engine);
+        for (hours, (digest, component)) in [(3, &a), (2, &b), (1, &c)] {
+            cache.put(digest, component).expect("cached");
+            set_modified(&cache.path(digest), hours_ago(hours));
+        }
+        // Room for every entry but `a`, the oldest, once `d` is in.
+        cache.put(&d.0, &d.1).expect("cached");
+        let [pa, pb, pc, pd] = [&a, &b, &c, &d].map(|(digest, _)| cache.path(digest));
+        cache.max_bytes = size(&pb) + size(&pc) + size(&pd);
+        std::fs::remove_file(&pd).expect("removed");
+        cache.put(&d.0, &d.1).expect("cached");
+
+        let mut kept = vec![pb, pc, pd];
+        kept.sort();
+        assert_eq!(entries(&cache), kept, "only the oldest entry, {pa:?}, goes");
+        assert!(cache.get(&engine, &a.0).is_none());
+        assert!(cache.get(&engine, &b.0).is_some());
+    }
+
+    #[test]
+    fn a_hit_keeps_an_entry_from_eviction() {
+        let engine = Engine::default();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut cache = unbounded(dir.path(), &engine);
+        let [a, b, c, d] = four(&engine);
+        for (hours, (digest, component)) in [(3, &a), (2, &b), (1, &c)] {
+            cache.put(digest, component).expect("cached");
+            set_modified(&cache.path(digest), hours_ago(hours));
+        }
+        let [pa, pb, pc] = [&a, &b, &c].map(|(digest, _)| cache.path(digest));
+
+        // `a` was written first but is used now: `b` is the least recently used.
+        assert!(cache.get(&engine, &a.0).is_some(), "a hit");
+        assert!(modified(&pa) > modified(&pc), "the hit refreshed its entry");
+        // Room for `a`, `c` and `d` (whose size a first put tells).
+        let pd = cache.path(&d.0);
+        cache.put(&d.0, &d.1).expect("cached");
+        cache.max_bytes = size(&pa) + size(&pc) + size(&pd);
+        std::fs::remove_file(&pd).expect("removed");
+        cache.put(&d.0, &d.1).expect("cached");
+
+        let mut kept = vec![pa, pc, pd];
+        kept.sort();
+        assert_eq!(entries(&cache), kept, "{pb:?} is evicted, not the hit");
+        assert!(cache.get(&engine, &a.0).is_some());
+    }
+
+    #[test]
+    fn the_entry_just_written_stays_even_alone_over_the_budget() {
+        let engine = Engine::default();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cache = ComponentCache::new(dir.path(), &engine, 1);
+        let [a, b, ..] = four(&engine);
+        cache.put(&a.0, &a.1).expect("cached");
+        assert_eq!(entries(&cache), vec![cache.path(&a.0)]);
+        assert!(
+            cache.get(&engine, &a.0).is_some(),
+            "loads though over budget"
+        );
+        // Newer than `b` will be, so age alone would keep `a`, not `b`.
+        set_modified(
+            &cache.path(&a.0),
+            SystemTime::now() + Duration::from_secs(3600),
+        );
+        cache.put(&b.0, &b.1).expect("cached");
+        assert_eq!(entries(&cache), vec![cache.path(&b.0)]);
+        assert!(cache.get(&engine, &b.0).is_some());
+    }
+
+    #[test]
+    fn trimming_removes_idle_engines_and_stale_temporary_files_and_nothing_else() {
+        let engine = Engine::default();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        let cache = unbounded(root, &engine);
+        let [a, b, ..] = four(&engine);
+        cache.put(&a.0, &a.1).expect("cached");
+        let key = std::fs::read(root.join(KEY_FILE)).expect("the key");
+
+        // Another engine's directory, unused for two days.
+        let idle = root.join("wasmtime-0123456789abcdef");
+        std::fs::create_dir(&idle).expect("made");
+        std::fs::write(idle.join("old.cwasm"), b"old code").expect("written");
+        std::fs::create_dir(idle.join("nested")).expect("made");
+        set_modified(&idle.join("old.cwasm"), hours_ago(48));
+        // Another engine's directory, one of whose entries was used an hour ago.
+        let busy = root.join("wasmtime-fedcba9876543210");
+        std::fs::create_dir(&busy).expect("made");
+        std::fs::write(busy.join("old.cwasm"), b"old code").expect("written");
+        std::fs::write(busy.join("used.cwasm"), b"used code").expect("written");
+        set_modified(&busy.join("old.cwasm"), hours_ago(48));
+        set_modified(&busy.join("used.cwasm"), hours_ago(1));
+        // Not engine directories, however old.
+        let unrelated = [
+            root.join("wasmtime-backup"),
+            root.join("wasmtime-0123456789ABCDEF"),
+            root.join("wasmtime-0123456789abcdef0"),
+            root.join("notes"),
+        ];
+        for path in &unrelated {
+            std::fs::create_dir(path).expect("made");
+            std::fs::write(path.join("old.cwasm"), b"kept").expect("written");
+            set_modified(&path.join("old.cwasm"), hours_ago(48));
+        }
+        let plain = root.join("wasmtime-00000000000000aa");
+        std::fs::write(&plain, b"a file, not a directory").expect("written");
+        set_modified(&plain, hours_ago(48));
+        // Temporary files in this engine's directory: one left by a write
+        // that died, one being written now.
+        let stale = cache.dir.join(".tmpSTALE1");
+        let fresh = cache.dir.join(".tmpFRESH1");
+        std::fs::write(&stale, b"partial").expect("written");
+        std::fs::write(&fresh, b"partial").expect("written");
+        set_modified(&stale, hours_ago(2));
+
+        cache.put(&b.0, &b.1).expect("cached");
+
+        assert!(!idle.exists(), "the idle engine's directory is removed");
+        assert!(
+            busy.join("old.cwasm").exists(),
+            "a busy engine's is kept whole"
+        );
+        for path in &unrelated {
+            assert!(path.join("old.cwasm").exists(), "{path:?} is kept");
+        }
+        assert!(plain.exists());
+        assert!(!stale.exists(), "the stale temporary file is removed");
+        assert!(fresh.exists(), "the fresh one is kept");
+        assert_eq!(std::fs::read(root.join(KEY_FILE)).expect("the key"), key);
+        assert!(cache.get(&engine, &a.0).is_some());
+        assert!(cache.get(&engine, &b.0).is_some());
+    }
+
+    #[test]
+    fn a_budget_of_zero_is_refused_with_what_to_write() {
+        let refused = crate::Runtime::new(crate::RuntimeConfig {
+            cache_max_mb: 0,
+            ..Default::default()
+        })
+        .err()
+        .expect("refused")
+        .to_string();
+        assert!(refused.contains("cache_max_mb = 0"), "{refused}");
+        assert!(refused.contains("at least 1"), "{refused}");
+        assert!(refused.contains("cache_dir unset"), "{refused}");
+        assert_eq!(budget_bytes(1), Ok(1 << 20));
+        assert_eq!(budget_bytes(u64::MAX), Ok(u64::MAX));
+    }
+
     /// The tag is checked on one open file and wasmtime maps a file: the
     /// mapped file must be the checked one, not whatever the entry's name
     /// points to by then.
@@ -312,7 +762,7 @@ mod tests {
     fn an_entry_swapped_by_rename_after_its_check_is_not_what_loads() {
         let engine = Engine::default();
         let dir = tempfile::tempdir().expect("temp dir");
-        let cache = ComponentCache::new(dir.path(), &engine);
+        let cache = unbounded(dir.path(), &engine);
         let key = cache.key.expect("the cache has a key");
         let (digest, checked) = compile(&engine, workway_test_artifacts::WELL_BEHAVED);
         let (_, planted) = compile(&engine, workway_test_artifacts::IMPORTS_FILESYSTEM);
@@ -340,7 +790,7 @@ mod tests {
     fn an_entry_altered_in_its_compiled_bytes_is_not_loaded() {
         let engine = Engine::default();
         let dir = tempfile::tempdir().expect("temp dir");
-        let cache = ComponentCache::new(dir.path(), &engine);
+        let cache = unbounded(dir.path(), &engine);
         let (digest, component) = compile(&engine, workway_test_artifacts::WELL_BEHAVED);
         cache.put(&digest, &component).expect("cached");
         assert!(cache.get(&engine, &digest).is_some());

@@ -7,7 +7,6 @@ mod publish;
 mod run;
 mod toolchain;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -15,6 +14,8 @@ use clap::Subcommand;
 
 use workway_report::config::RuntimeConfig;
 use workway_runtime::Runtime;
+
+use crate::CompileCache;
 
 /// The plugin author's commands.
 #[derive(Debug, Subcommand)]
@@ -51,14 +52,14 @@ pub enum PluginCommand {
 /// Run a plugin command.
 pub async fn run(
     command: PluginCommand,
-    cache_dir: Option<PathBuf>,
+    cache: CompileCache,
     server: &crate::client::ServerOptions,
 ) -> anyhow::Result<ExitCode> {
     match command {
         PluginCommand::New(args) => new::run(args),
         PluginCommand::Build(args) => build::run(args),
-        PluginCommand::Check(args) => check::run(args, runtime(cache_dir)?).await,
-        PluginCommand::Run(args) => run::run(*args, runtime(cache_dir)?).await,
+        PluginCommand::Check(args) => check::run(args, runtime(cache)?).await,
+        PluginCommand::Run(args) => run::run(*args, runtime(cache)?).await,
         PluginCommand::Publish(args) => publish::run(*args, server).await,
         PluginCommand::Submissions => publish::list(server).await,
     }
@@ -66,18 +67,19 @@ pub async fn run(
 
 /// The runtime the CLI's own commands run components in: they run one
 /// execution at a time, so a few instance slots do.
-pub(crate) fn runtime(cache_dir: Option<PathBuf>) -> anyhow::Result<Arc<Runtime>> {
-    runtime_with_slots(cache_dir, 8)
+pub(crate) fn runtime(cache: CompileCache) -> anyhow::Result<Arc<Runtime>> {
+    runtime_with_slots(cache, 8)
 }
 
 /// A runtime with `instances` instance slots: the most executions that
 /// can run at once (the pooling allocator reserves each slot up front).
 pub(crate) fn runtime_with_slots(
-    cache_dir: Option<PathBuf>,
+    cache: CompileCache,
     instances: u32,
 ) -> anyhow::Result<Arc<Runtime>> {
     Ok(Arc::new(Runtime::new(RuntimeConfig {
-        cache_dir,
+        cache_dir: cache.dir,
+        cache_max_mb: cache.max_mb,
         max_concurrent_instances: instances,
         ..RuntimeConfig::default()
     })?))
