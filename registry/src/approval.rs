@@ -28,7 +28,7 @@ use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, Verifying
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use crate::digest::Digest;
+use crate::digest::{Digest, Digested};
 use crate::manifest::Manifest;
 
 /// Domain separation: these bytes start every signed message, so a review
@@ -481,15 +481,16 @@ impl TrustedKeys {
     }
 
     /// Verify `approval` and that it covers exactly `component` and
-    /// `manifest_text`: what a host checks before loading.
+    /// `manifest_text`: what a host checks before loading. The component
+    /// comes with its digest, computed once when it was read.
     pub fn verify_for<'a>(
         &self,
         approval: &'a SignedApproval,
-        component: &[u8],
+        component: &Digested,
         manifest_text: &str,
     ) -> Result<&'a ApprovalClaims, ApprovalError> {
         let claims = self.verify(approval)?;
-        let actual = Digest::of(component);
+        let actual = component.digest();
         if claims.digest != actual {
             return Err(ApprovalError::WrongComponent {
                 approved: claims.digest,
@@ -548,16 +549,16 @@ hosts = ["https://slack.com"]
         let (key, approval) = signed();
         let trusted = TrustedKeys::parse(&key.public()).expect("valid");
         let claims = trusted
-            .verify_for(&approval, b"component", MANIFEST)
+            .verify_for(&approval, &Digested::new(b"component".to_vec()), MANIFEST)
             .expect("verifies");
         assert_eq!(claims.hosts, ["https://slack.com"]);
         assert!(matches!(
-            trusted.verify_for(&approval, b"componenT", MANIFEST),
+            trusted.verify_for(&approval, &Digested::new(b"componenT".to_vec()), MANIFEST),
             Err(ApprovalError::WrongComponent { .. })
         ));
         let widened = MANIFEST.replace("https://slack.com", "https://*");
         assert!(matches!(
-            trusted.verify_for(&approval, b"component", &widened),
+            trusted.verify_for(&approval, &Digested::new(b"component".to_vec()), &widened),
             Err(ApprovalError::WrongManifest { .. })
         ));
     }

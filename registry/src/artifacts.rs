@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use cap_std::ambient_authority;
 use cap_std::fs::{Dir, OpenOptions};
 
-use crate::digest::Digest;
+use crate::digest::{Digest, Digested};
 
 /// The largest component the store accepts by default (32 MiB).
 pub const DEFAULT_MAX_SIZE: u64 = 32 << 20;
@@ -150,8 +150,9 @@ impl ArtifactStore {
         Ok(digest)
     }
 
-    /// The bytes stored under `digest`, verified against it.
-    pub fn get(&self, digest: &Digest) -> Result<Vec<u8>, ArtifactError> {
+    /// The bytes stored under `digest`, verified against it (and carrying
+    /// it, so nobody downstream hashes them again).
+    pub fn get(&self, digest: &Digest) -> Result<Digested, ArtifactError> {
         let mut file = match self.dir.open(artifact_path(digest)) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -170,14 +171,10 @@ impl ArtifactStore {
                 digest: *digest,
                 cause,
             })?;
-        let actual = Digest::of(&bytes);
-        if actual != *digest {
-            return Err(ArtifactError::Corrupt {
-                expected: *digest,
-                actual,
-            });
-        }
-        Ok(bytes)
+        Digested::expecting(bytes, digest).map_err(|actual| ArtifactError::Corrupt {
+            expected: *digest,
+            actual,
+        })
     }
 
     /// Whether a file is stored under `digest` (not verified; use [`get`](Self::get)).
@@ -218,7 +215,7 @@ mod tests {
         let (_dir, store) = store();
         let digest = store.put(b"a component").expect("stored");
         assert_eq!(digest, Digest::of(b"a component"));
-        assert_eq!(store.get(&digest).expect("read"), b"a component");
+        assert_eq!(store.get(&digest).expect("read").bytes(), b"a component");
         assert_eq!(store.put(b"a component").expect("again"), digest);
         assert!(matches!(
             store.get(&Digest::of(b"other")),
@@ -242,7 +239,7 @@ mod tests {
         ));
         // Submitting the real bytes again repairs the entry.
         store.put(b"0123456789").expect("stored again");
-        assert_eq!(store.get(&digest).expect("repaired"), b"0123456789");
+        assert_eq!(store.get(&digest).expect("repaired").bytes(), b"0123456789");
     }
 
     #[test]

@@ -22,6 +22,55 @@ impl Digest {
     }
 }
 
+/// A component's bytes with their digest, computed once: whoever holds one
+/// (the artifact store's verified read, the approval check, the runtime's
+/// load) uses the digest instead of hashing tens of MiB again. The fields
+/// are private, so the digest is always the one of these bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Digested {
+    bytes: Vec<u8>,
+    digest: Digest,
+}
+
+impl Digested {
+    /// `bytes` and their digest.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        let digest = Digest::of(&bytes);
+        Digested { bytes, digest }
+    }
+
+    /// `bytes` if their digest is `expected`; otherwise the digest they have.
+    pub fn expecting(bytes: Vec<u8>, expected: &Digest) -> Result<Self, Digest> {
+        let digested = Digested::new(bytes);
+        if digested.digest == *expected {
+            Ok(digested)
+        } else {
+            Err(digested.digest)
+        }
+    }
+
+    /// The bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Their digest.
+    pub fn digest(&self) -> Digest {
+        self.digest
+    }
+
+    /// The bytes, owned.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+}
+
+impl fmt::Debug for Digested {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({} bytes)", self.digest, self.bytes.len())
+    }
+}
+
 impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "sha256:{}", self.to_hex())
@@ -78,5 +127,22 @@ mod tests {
         assert_eq!(d.to_hex().parse::<Digest>(), Ok(d));
         assert!("sha256:xyz".parse::<Digest>().is_err());
         assert!("sha256:".parse::<Digest>().is_err());
+    }
+
+    #[test]
+    fn digested_bytes_carry_their_own_digest_and_nothing_else() {
+        let component = Digested::new(b"component".to_vec());
+        assert_eq!(component.digest(), Digest::of(b"component"));
+        assert_eq!(component.bytes(), b"component");
+        assert_eq!(
+            Digested::expecting(b"component".to_vec(), &Digest::of(b"component")),
+            Ok(component.clone())
+        );
+        assert_eq!(
+            Digested::expecting(b"componenT".to_vec(), &Digest::of(b"component")),
+            Err(Digest::of(b"componenT")),
+            "other bytes are refused with the digest they have"
+        );
+        assert_eq!(component.into_bytes(), b"component".to_vec());
     }
 }

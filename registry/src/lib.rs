@@ -21,7 +21,7 @@ pub mod scopes;
 pub use approval::{ApprovalClaims, ApprovalError, ReviewKey, SignedApproval, TrustedKeys};
 pub use artifacts::{ArtifactError, ArtifactStore};
 pub use crosscheck::{ActionDescription, IntegrationDescription, crosscheck};
-pub use digest::{Digest, DigestParseError};
+pub use digest::{Digest, DigestParseError, Digested};
 pub use hosts::{HostPattern, HostPatternError, host_matches, is_host_name};
 pub use manifest::{Manifest, ManifestError, SandboxLimits};
 pub use review::{ExampleRun, Inspection, ReviewReport, Reviewed, Sandbox, Submission};

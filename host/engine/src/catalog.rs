@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 use crate::review::{ApprovedComponent, Registry, RegistryError, StoredRevocation};
 use tokio::sync::Mutex;
 use workway_registry::approval::{ApprovalClaims, ApprovalError, SignedApproval, TrustedKeys};
-use workway_registry::{Digest, HostPattern, Manifest, ManifestError};
+use workway_registry::{Digest, Digested, HostPattern, Manifest, ManifestError};
 
 use workway_runtime::{LoadError, LoadedComponent, Runtime};
 
@@ -378,7 +378,7 @@ impl Catalog {
     async fn verify(
         &self,
         approval: &SignedApproval,
-        component: &[u8],
+        component: &Digested,
         manifest: &str,
     ) -> Result<ApprovalClaims, Verification> {
         match self.trust().verify_for(approval, component, manifest) {
@@ -428,7 +428,7 @@ impl Catalog {
             })?;
         let component = self
             .runtime
-            .load_with(&approved.component, &manifest.limits)
+            .load_digested(&approved.component, &manifest.limits)
             .await
             .map_err(|reason| CatalogError::Load {
                 integration: name.to_string(),

@@ -28,7 +28,7 @@ use workway_registry::artifacts::{ArtifactError, ArtifactStore};
 use workway_registry::crosscheck::crosscheck;
 use workway_registry::names;
 use workway_registry::review::{ReviewReport, Reviewed, Sandbox, Submission, diff, scopes_of};
-use workway_registry::{Digest, Manifest};
+use workway_registry::{Digest, Digested, Manifest};
 use workway_store::clock::now_ms;
 use workway_store::submissions::{
     ApproveOutcome, NewSubmission, RecordOutcome, ReviewEvent, RevocationRow, SubmissionRow,
@@ -56,8 +56,9 @@ pub struct ApprovedComponent {
     pub integration: String,
     /// The version the registry's record gives it.
     pub version: String,
-    /// The component's bytes (checked against the digest as they were read).
-    pub component: Vec<u8>,
+    /// The component's bytes, checked against the digest as they were read
+    /// and carrying it.
+    pub component: Digested,
     /// The manifest's text.
     pub manifest: String,
     /// The signed approval.
@@ -603,7 +604,7 @@ impl Registry {
             .parse()
             .map_err(|e: workway_registry::DigestParseError| damaged(e.to_string()))?;
         let component = self.artifacts.get(&digest)?;
-        let now = Reviewed::derive(&manifest, &row.manifest, Digest::of(&component));
+        let now = Reviewed::derive(&manifest, &row.manifest, component.digest());
         let mut differences = seen.differences(&now);
         if row.integration != now.integration || row.version != now.version {
             differences.push(format!(
@@ -611,7 +612,11 @@ impl Registry {
                 row.integration, row.version, now.integration, now.version
             ));
         }
-        let inspection = match self.sandbox.inspect(&component, &manifest.limits).await {
+        let inspection = match self
+            .sandbox
+            .inspect(component.bytes(), &manifest.limits)
+            .await
+        {
             Ok(inspection) => {
                 differences.extend(crosscheck(&manifest, &inspection.description));
                 Some(inspection)

@@ -27,7 +27,7 @@ use workway_registry::schema::Schema;
 pub use execute::ExecutionRequest;
 pub use imports::{ImportSummary, Toolkit};
 pub use warm::{WarmCallError, WarmInstance};
-pub use workway_registry::Digest;
+pub use workway_registry::{Digest, Digested};
 pub use workway_report::{
     ExecutionReport, HostError, Limits, MeteringConfig, Outcome, RuntimeConfig,
 };
@@ -113,8 +113,10 @@ pub struct Runtime {
 
 impl Runtime {
     /// A runtime with `config`: builds the engine, links the allowed
-    /// imports, starts the epoch ticker.
+    /// imports, starts the epoch ticker. A `cache_max_mb` of 0 is refused,
+    /// with what to write instead.
     pub fn new(config: RuntimeConfig) -> anyhow::Result<Self> {
+        let cache_budget = cache::budget_bytes(config.cache_max_mb).map_err(anyhow::Error::msg)?;
         let engine = engine::build_engine(&config)
             .map_err(|e| anyhow::anyhow!("cannot configure the wasm engine: {e}"))?;
         let mut linker: Linker<HostState> = Linker::new(&engine);
@@ -128,7 +130,7 @@ impl Runtime {
         let cache = config
             .cache_dir
             .as_deref()
-            .map(|dir| cache::ComponentCache::new(dir, &engine));
+            .map(|dir| cache::ComponentCache::new(dir, &engine, cache_budget));
         Ok(Runtime {
             engine,
             linker,
@@ -160,7 +162,28 @@ impl Runtime {
         bytes: &[u8],
         asked: &SandboxLimits,
     ) -> Result<Arc<LoadedComponent>, LoadError> {
-        let digest = Digest::of(bytes);
+        self.load_bytes(bytes, Digest::of(bytes), asked).await
+    }
+
+    /// [`Runtime::load_with`] for bytes whose digest is already known (read
+    /// from the artifact store, checked against an approval), so an 18 MiB
+    /// component is not hashed a second time on its way in.
+    pub async fn load_digested(
+        &self,
+        component: &Digested,
+        asked: &SandboxLimits,
+    ) -> Result<Arc<LoadedComponent>, LoadError> {
+        self.load_bytes(component.bytes(), component.digest(), asked)
+            .await
+    }
+
+    /// Load `bytes`, whose digest `digest` is (the callers above make sure).
+    async fn load_bytes(
+        &self,
+        bytes: &[u8],
+        digest: Digest,
+        asked: &SandboxLimits,
+    ) -> Result<Arc<LoadedComponent>, LoadError> {
         let key = (digest, *asked);
         if let Some(found) = self.lock_loaded().get(&key) {
             return Ok(found.clone());

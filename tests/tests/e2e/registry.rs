@@ -275,7 +275,7 @@ async fn review_signs_approvals_records_who_and_why_and_serves_only_approved_byt
         let trusted = TrustedKeys::parse(&f.key_public).expect("public key");
         let served = f.registry.approved("evolving", None).await.expect("serves");
         assert_eq!(served.submission_id, v1.id);
-        assert_eq!(served.component, v1_bytes);
+        assert_eq!(served.component.bytes(), v1_bytes);
         let claims = trusted
             .verify_for(&served.approval, &served.component, &served.manifest)
             .expect("the approval verifies");

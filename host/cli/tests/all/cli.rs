@@ -681,18 +681,8 @@ fn publish_review_approve_then_run_by_name_until_revoked() {
     ] {
         assert!(report.contains(expected), "{expected}: {report}");
     }
-    let id = report
-        .lines()
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .expect("the submission id")
-        .to_string();
-    let fingerprint = report
-        .lines()
-        .find_map(|l| l.strip_prefix("fingerprint"))
-        .map(str::trim)
-        .expect("the fingerprint a reviewer approves with")
-        .to_string();
+    let id = crate::submission_id(&report);
+    let fingerprint = crate::fingerprint(&report);
     assert!(stdout(&dev.run(&["plugin", "submissions"])).contains(&id));
 
     let listed = rita.ok(&["review", "list"]);
@@ -748,17 +738,9 @@ fn publish_review_approve_then_run_by_name_until_revoked() {
         "--manifest",
         notion.to_str().expect("utf-8 path"),
     ]);
-    let own_id = own
-        .lines()
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .expect("the submission id");
-    let own_fingerprint = own
-        .lines()
-        .find_map(|l| l.strip_prefix("fingerprint"))
-        .map(str::trim)
-        .expect("a fingerprint");
-    let self_approval = both.run(&["review", "approve", own_id, "--reviewed", own_fingerprint]);
+    let own_id = crate::submission_id(&own);
+    let own_fingerprint = crate::fingerprint(&own);
+    let self_approval = both.run(&["review", "approve", &own_id, "--reviewed", &own_fingerprint]);
     assert!(!self_approval.status.success());
     assert!(
         stderr(&self_approval).contains("you submitted this submission"),
@@ -766,7 +748,7 @@ fn publish_review_approve_then_run_by_name_until_revoked() {
         stderr(&self_approval)
     );
     // A fingerprint of something else is refused.
-    let stale = rita.run(&["review", "approve", &id, "--reviewed", own_fingerprint]);
+    let stale = rita.run(&["review", "approve", &id, "--reviewed", &own_fingerprint]);
     assert!(!stale.status.success(), "{}", stdout(&stale));
 
     // A claim keeps other reviewers off until it is released or lapses.
@@ -889,19 +871,9 @@ fn workflow_commands_show_the_secret_once_and_scope_reads_by_owner() {
         "--manifest",
         manifest,
     ]);
-    let id = published
-        .lines()
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .expect("the submission id")
-        .to_string();
+    let id = crate::submission_id(&published);
     let shown = rita.ok(&["review", "show", &id]);
-    let fingerprint = shown
-        .lines()
-        .find(|l| l.trim_start().starts_with("fingerprint"))
-        .and_then(|l| l.split_whitespace().last())
-        .unwrap_or_else(|| panic!("a fingerprint in {shown}"))
-        .to_string();
+    let fingerprint = crate::fingerprint(&shown);
     rita.ok(&["review", "approve", &id, "--reviewed", &fingerprint]);
     // Installing shows what it may do; with no terminal to ask on, it
     // needs --yes.

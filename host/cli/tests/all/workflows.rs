@@ -209,19 +209,9 @@ impl Env {
         let published = self
             .dev
             .ok(&["plugin", "publish", wasm, "--manifest", manifest]);
-        let id = published
-            .lines()
-            .next()
-            .and_then(|l| l.split_whitespace().nth(1))
-            .expect("the submission id")
-            .to_string();
+        let id = crate::submission_id(&published);
         // The reviewer approves what `publish` showed: its fingerprint.
-        let fingerprint = published
-            .lines()
-            .find_map(|l| l.trim_start().strip_prefix("fingerprint"))
-            .map(str::trim)
-            .expect("publish shows the submission's fingerprint")
-            .to_string();
+        let fingerprint = crate::fingerprint(&published);
         self.rita
             .ok(&["review", "approve", &id, "--reviewed", &fingerprint]);
         let installed = self.ok(&["install", name, "--yes"]);

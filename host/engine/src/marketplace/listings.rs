@@ -585,7 +585,7 @@ pub async fn icon(
     let digest: Digest = digest
         .parse()
         .map_err(|e| ListingError::Damaged(name.to_string(), format!("icon digest: {e}")))?;
-    Ok((artifacts.get(&digest)?, kind.media_type()))
+    Ok((artifacts.get(&digest)?.into_bytes(), kind.media_type()))
 }
 
 /// The upfront price of `name` in cents (`None` when free): its listing's,
