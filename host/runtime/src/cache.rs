@@ -583,6 +583,14 @@ mod tests {
             .expect("modification time")
     }
 
+    /// Put each entry in the cache, last used `hours` ago.
+    fn put_aged<const N: usize>(cache: &ComponentCache, aged: [(u64, &(Digest, Component)); N]) {
+        for (hours, (digest, component)) in aged {
+            cache.put(digest, component).expect("cached");
+            set_modified(&cache.path(digest), hours_ago(hours));
+        }
+    }
+
     fn hours_ago(hours: u64) -> SystemTime {
         SystemTime::now() - Duration::from_secs(hours * 3600)
     }
@@ -607,10 +615,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut cache = unbounded(dir.path(), &engine);
         let [a, b, c, d] = four(&engine);
-        for (hours, (digest, component)) in [(3, &a), (2, &b), (1, &c)] {
-            cache.put(digest, component).expect("cached");
-            set_modified(&cache.path(digest), hours_ago(hours));
-        }
+        put_aged(&cache, [(3, &a), (2, &b), (1, &c)]);
         // Room for every entry but `a`, the oldest, once `d` is in.
         cache.put(&d.0, &d.1).expect("cached");
         let [pa, pb, pc, pd] = [&a, &b, &c, &d].map(|(digest, _)| cache.path(digest));
@@ -631,10 +636,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut cache = unbounded(dir.path(), &engine);
         let [a, b, c, d] = four(&engine);
-        for (hours, (digest, component)) in [(3, &a), (2, &b), (1, &c)] {
-            cache.put(digest, component).expect("cached");
-            set_modified(&cache.path(digest), hours_ago(hours));
-        }
+        put_aged(&cache, [(3, &a), (2, &b), (1, &c)]);
         let [pa, pb, pc] = [&a, &b, &c].map(|(digest, _)| cache.path(digest));
 
         // `a` was written first but is used now: `b` is the least recently used.
