@@ -259,9 +259,10 @@ pub const MIN_CHOSEN_SECRET: usize = 16;
 /// Whether `secret` can be the signing secret of a `format` webhook, as
 /// its sender gives or takes it: Standard Webhooks' `whsec_<base64 of 24
 /// to 64 bytes>` or the sender's ed25519 public key `whpk_<base64 of 32
-/// bytes>` (never its private `whsk_` key), Stripe's `whsec_...`, Slack's signing secret, or a
-/// secret of at least [`MIN_CHOSEN_SECRET`] characters for `workway` and
-/// `github` (where the owner chooses it).
+/// bytes>`, Stripe's `whsec_...`, Slack's signing secret, or a secret of
+/// at least [`MIN_CHOSEN_SECRET`] characters for `workway` and `github`
+/// (where the owner chooses it). A Standard Webhooks private key
+/// (`whsk_...`) is refused for every format.
 pub fn check_secret(format: WebhookFormat, secret: &str) -> Result<(), SecretProblem> {
     if secret.len() > MAX_SECRET {
         return Err(SecretProblem::TooLong);
@@ -269,6 +270,7 @@ pub fn check_secret(format: WebhookFormat, secret: &str) -> Result<(), SecretPro
     if secret.trim() != secret || secret.chars().any(char::is_control) {
         return Err(SecretProblem::Spaces);
     }
+    standard::refuse_private_key(secret)?;
     match format {
         WebhookFormat::StandardWebhooks => standard::check_secret(secret),
         WebhookFormat::Stripe => stripe::check_secret(secret),
@@ -417,6 +419,20 @@ mod tests {
             Err(SecretProblem::TooShort { min: 16 })
         );
         assert!(check_secret(F::Github, "It's a Secret to Everybody").is_ok());
+        // A Standard Webhooks private key is no one's chosen secret.
+        let private = "whsk_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwMfKQ9r8GKYo=";
+        for format in [
+            F::Github,
+            F::Workway,
+            F::StandardWebhooks,
+            F::Slack,
+            F::Stripe,
+        ] {
+            assert!(
+                matches!(check_secret(format, private), Err(SecretProblem::Shape(why)) if why.contains("private key")),
+                "{format:?}"
+            );
+        }
         assert_eq!(
             check_secret(F::Github, " It's a Secret to Everybody"),
             Err(SecretProblem::Spaces)

@@ -312,16 +312,23 @@ pub fn verify(
     })
 }
 
-/// A Standard Webhooks secret: `whsec_` (optional) and the base64 of 24
-/// to 64 bytes, or the sender's public key, `whpk_` and the base64 of an
-/// ed25519 public key's 32 bytes. The sender's private key (`whsk_`) is
-/// refused, saying to give the public one.
-pub(super) fn check_secret(secret: &str) -> Result<(), SecretProblem> {
+/// Refuse a Standard Webhooks private key (`whsk_...`) as any trigger's
+/// secret: it belongs with the sender alone, whatever format it is given
+/// for.
+pub(super) fn refuse_private_key(secret: &str) -> Result<(), SecretProblem> {
     if secret.starts_with(PRIVATE_KEY_PREFIX) {
         return Err(SecretProblem::Shape(
             "this is the sender's private key (`whsk_...`), which must stay with the sender and is never stored here: give the public key it pairs with (`whpk_...`)",
         ));
     }
+    Ok(())
+}
+
+/// A Standard Webhooks secret: `whsec_` (optional) and the base64 of 24
+/// to 64 bytes, or the sender's public key, `whpk_` and the base64 of an
+/// ed25519 public key's 32 bytes (the sender's private key, `whsk_`, is
+/// refused before any format's check: [`refuse_private_key`]).
+pub(super) fn check_secret(secret: &str) -> Result<(), SecretProblem> {
     if secret.starts_with(PUBLIC_KEY_PREFIX) {
         return decode_public_key(secret)
             .map(|_| ())
