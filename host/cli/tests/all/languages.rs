@@ -50,7 +50,7 @@ impl Lang {
     fn toolkit(self) -> &'static str {
         match self {
             Lang::Python => "componentize-py 0.25.1",
-            Lang::Js => "componentize-js 0.23.0",
+            Lang::Js => "componentize-js 0.20.0",
         }
     }
 
