@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use workway_bench::timing::spread;
 use workway_store::Store;
 use workway_store::runs::{AttemptStatus, FinishAttempt, Metered, Price, RunUpdate};
-use workway_store::testing::{claimed_run, start_first_step, test_stores};
+use workway_store::testing::{claimed_run, first_attempt, start_first_step, test_stores};
 
 /// Commits timed per variant and store.
 const COMMITS: usize = 2_000;
@@ -30,10 +30,9 @@ async fn one_commit(store: &Store, id: &str, metered: bool, now: i64) -> Duratio
         now,
     )
     .await;
+    let key = format!("{id}:0:1");
     let finish = FinishAttempt {
-        run_id: id,
-        step_index: 0,
-        attempt: 1,
+        start: first_attempt(id, &key, "slack.send-message", "{\"text\":\"hi\"}", now),
         status: AttemptStatus::Succeeded,
         output: Some("{\"data\":{\"ts\":\"1.2\"},\"metadata\":{}}"),
         error: None,

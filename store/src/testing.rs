@@ -378,10 +378,30 @@ pub async fn claimed_run(
         .expect("claimed");
 }
 
-/// Start attempt 1 of step 0 (`post`, calling `action` with `input`,
-/// idempotency key `<run_id>:0:1`) of run `run_id` under `host`'s lease at
-/// `now`, as the executor does before running it. Panics unless it
-/// started.
+/// Attempt 1 of step 0 (`post`, calling `action` with `input`, under
+/// idempotency key `key`) of run `run_id`, starting at `now`.
+pub fn first_attempt<'a>(
+    run_id: &'a str,
+    key: &'a str,
+    action: &'a str,
+    input: &'a str,
+    now: i64,
+) -> NewAttempt<'a> {
+    NewAttempt {
+        run_id,
+        step_index: 0,
+        attempt: 1,
+        step_id: "post",
+        action,
+        input: Some(input),
+        idempotency_key: key,
+        now,
+    }
+}
+
+/// Record [`first_attempt`] of run `run_id` (key `<run_id>:0:1`) as
+/// started under `host`'s lease at `now`, as the executor does for an
+/// attempt that runs long. Panics unless it started.
 pub async fn start_first_step(
     store: &Store,
     run_id: &str,
@@ -393,19 +413,7 @@ pub async fn start_first_step(
     let key = format!("{run_id}:0:1");
     let started = store
         .runs()
-        .start_attempt(
-            &NewAttempt {
-                run_id,
-                step_index: 0,
-                attempt: 1,
-                step_id: "post",
-                action,
-                input: Some(input),
-                idempotency_key: &key,
-                now,
-            },
-            host,
-        )
+        .start_attempt(&first_attempt(run_id, &key, action, input, now), host)
         .await
         .expect("start");
     assert!(started, "the attempt starts under the lease");

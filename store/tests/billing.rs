@@ -13,7 +13,9 @@ use workway_store::billing::{
     NewPurchase, PayoutClaim, PurchaseState, StatementKind, StatementRow, developer_account,
 };
 use workway_store::runs::{AttemptStatus, FinishAttempt, Metered, Price, RunUpdate};
-use workway_store::testing::{TestStore, claimed_run, start_first_step, test_stores};
+use workway_store::testing::{
+    TestStore, claimed_run, first_attempt, start_first_step, test_stores,
+};
 
 /// The standard tariff, as the engine gives it to the store.
 fn price(class: &str) -> Price {
@@ -70,7 +72,18 @@ async fn execute(
     // A lease long enough for a commit days later (late usage).
     claimed_run(store, run_id, owner, &host, 100 * 86_400_000, start).await;
     start_first_step(store, run_id, &host, ACTION, "{}", start).await;
-    finish_step(store, run_id, &host, owner, integration, class, status, end).await
+    finish_step(
+        store,
+        run_id,
+        &host,
+        owner,
+        integration,
+        class,
+        status,
+        start,
+        end,
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -82,15 +95,15 @@ async fn finish_step(
     integration: &str,
     class: &str,
     status: AttemptStatus,
+    started: i64,
     now: i64,
 ) -> bool {
+    let key = format!("{run_id}:0:1");
     store
         .runs()
         .finish_attempt(
             &FinishAttempt {
-                run_id,
-                step_index: 0,
-                attempt: 1,
+                start: first_attempt(run_id, &key, ACTION, "{}", started),
                 status,
                 output: (status == AttemptStatus::Succeeded).then_some("{}"),
                 error: (status == AttemptStatus::Failed).then_some("{\"kind\":\"network\"}"),
@@ -279,6 +292,44 @@ async fn an_execution_belongs_to_the_month_it_started_in() {
             .expect("record");
         assert_eq!(record.month, "2026-03", "{}", t.label);
         assert_eq!(record.started_at, last_ms_of_march);
+
+        // A fast execution's start is written only with its result: it
+        // still belongs to the month it started in.
+        claimed_run(
+            s,
+            "r2",
+            "ann",
+            "host-r2",
+            100 * 86_400_000,
+            last_ms_of_march,
+        )
+        .await;
+        assert!(
+            finish_step(
+                s,
+                "r2",
+                "host-r2",
+                "ann",
+                "slack",
+                "light",
+                AttemptStatus::Succeeded,
+                last_ms_of_march,
+                at(4, 1) + 10
+            )
+            .await
+        );
+        let record = s
+            .billing()
+            .usage_record("r2", 0, 1)
+            .await
+            .expect("read")
+            .expect("record");
+        assert_eq!(
+            (record.month.as_str(), record.started_at, record.seq),
+            ("2026-03", last_ms_of_march, Some(2)),
+            "{}",
+            t.label
+        );
         t.cleanup().await;
     }
 }
@@ -307,6 +358,7 @@ async fn a_resumed_attempt_is_counted_once_and_a_lost_lease_counts_nothing() {
                 "slack",
                 "light",
                 AttemptStatus::Succeeded,
+                later,
                 later + 10
             )
             .await
@@ -321,6 +373,7 @@ async fn a_resumed_attempt_is_counted_once_and_a_lost_lease_counts_nothing() {
                 "slack",
                 "light",
                 AttemptStatus::Succeeded,
+                at(5, 1),
                 later + 20
             )
             .await
@@ -385,6 +438,7 @@ async fn two_hosts_at_the_allowance_boundary_count_exactly_twenty_free() {
                     "slack",
                     "light",
                     AttemptStatus::Succeeded,
+                    at(6, 4),
                     at(6, 4) + 1,
                 )
                 .await

@@ -511,17 +511,10 @@ fn attempt<'a>(run_id: &'a str, step_index: i64, attempt: i64, now: i64) -> NewA
     }
 }
 
-fn finish<'a>(
-    run_id: &'a str,
-    step_index: i64,
-    attempt: i64,
-    status: AttemptStatus,
-    now: i64,
-) -> FinishAttempt<'a> {
+/// The attempt that `start`ed, finished with `status` at `now`.
+fn finish(start: NewAttempt<'_>, status: AttemptStatus, now: i64) -> FinishAttempt<'_> {
     FinishAttempt {
-        run_id,
-        step_index,
-        attempt,
+        start,
         status,
         output: None,
         error: None,
@@ -608,7 +601,7 @@ async fn runs_are_leased_fenced_and_finished() {
         );
         assert!(
             !a.finish_attempt(
-                &finish("r1", 0, 1, AttemptStatus::Succeeded, 1_602),
+                &finish(attempt("r1", 0, 1, 1_602), AttemptStatus::Succeeded, 1_602),
                 RunUpdate::Succeed,
                 "host-a"
             )
@@ -651,7 +644,7 @@ async fn runs_are_leased_fenced_and_finished() {
             error: Some("{\"kind\":\"unavailable\"}"),
             report: Some("{\"fuel\":12}"),
             retry_at: Some(5_000),
-            ..finish("r1", 0, 1, AttemptStatus::Failed, 1_800)
+            ..finish(resumed.clone(), AttemptStatus::Failed, 1_800)
         };
         assert!(
             b.finish_attempt(
@@ -700,7 +693,7 @@ async fn runs_are_leased_fenced_and_finished() {
         );
         let done = FinishAttempt {
             output: Some("{\"ts\":\"1.2\"}"),
-            ..finish("r1", 0, 2, AttemptStatus::Succeeded, 5_020)
+            ..finish(attempt("r1", 0, 2, 5_010), AttemptStatus::Succeeded, 5_020)
         };
         assert!(
             a.finish_attempt(&done, RunUpdate::Continue { next_step: 1 }, "host-a")
@@ -746,7 +739,7 @@ async fn runs_are_leased_fenced_and_finished() {
         );
         assert!(
             a.finish_attempt(
-                &finish("r1", 2, 1, AttemptStatus::Succeeded, 5_060),
+                &finish(attempt("r1", 2, 1, 5_050), AttemptStatus::Succeeded, 5_060),
                 RunUpdate::Succeed,
                 "host-a"
             )
@@ -794,6 +787,92 @@ async fn runs_are_leased_fenced_and_finished() {
         assert_eq!(first.retry_at, Some(5_000));
 
         other.close().await;
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn an_attempt_finished_without_a_recorded_start_is_recorded_whole() {
+    for t in test_stores().await {
+        let r = t.store.runs();
+        r.insert(&new_run("r1", "alice", 1_000))
+            .await
+            .expect("insert");
+        assert!(
+            r.claim_run("r1", "h", 500, 1_000)
+                .await
+                .expect("claim")
+                .is_some()
+        );
+        // A fast step: its start is never written, its result is the one
+        // write, and the row holds the start's values.
+        let done = FinishAttempt {
+            output: Some("{\"ts\":\"1.2\"}"),
+            ..finish(attempt("r1", 0, 1, 1_010), AttemptStatus::Succeeded, 1_020)
+        };
+        assert!(
+            r.finish_attempt(&done, RunUpdate::Continue { next_step: 1 }, "h")
+                .await
+                .expect("finish"),
+            "{}",
+            t.label
+        );
+        let rows = r.attempts("r1").await.expect("attempts");
+        assert_eq!(rows.len(), 1, "{}", t.label);
+        let row = &rows[0];
+        assert_eq!(
+            (row.step_index, row.attempt, row.status),
+            (0, 1, AttemptStatus::Succeeded)
+        );
+        assert_eq!(
+            (row.step_id.as_str(), row.action.as_str()),
+            ("post", "slack.post_message")
+        );
+        assert_eq!(row.input.as_deref(), Some("{\"text\":\"hi\"}"));
+        assert_eq!(row.output.as_deref(), Some("{\"ts\":\"1.2\"}"));
+        assert_eq!(row.idempotency_key, "r1:0");
+        assert_eq!((row.started_at, row.finished_at), (1_010, Some(1_020)));
+        let run = r.get("r1").await.expect("get").expect("exists");
+        assert_eq!(run.next_step, 1, "{}", t.label);
+
+        // Recording it again, or its start, is a bug and writes nothing.
+        let again = FinishAttempt {
+            output: Some("{\"ts\":\"9.9\"}"),
+            ..done.clone()
+        };
+        assert!(
+            r.finish_attempt(&again, RunUpdate::Continue { next_step: 1 }, "h")
+                .await
+                .is_err()
+        );
+        assert!(
+            r.start_attempt(&attempt("r1", 0, 1, 1_030), "h")
+                .await
+                .is_err()
+        );
+        let rows = r.attempts("r1").await.expect("attempts");
+        assert_eq!(rows.len(), 1, "{}", t.label);
+        assert_eq!(rows[0].output.as_deref(), Some("{\"ts\":\"1.2\"}"));
+        assert_eq!(rows[0].started_at, 1_010);
+
+        // Past the lease, the next step's result is fenced off: no row,
+        // and the run stays where it was.
+        let late = finish(attempt("r1", 1, 1, 1_600), AttemptStatus::Succeeded, 1_610);
+        assert!(
+            !r.finish_attempt(&late, RunUpdate::Succeed, "h")
+                .await
+                .expect("finish"),
+            "{}",
+            t.label
+        );
+        assert_eq!(r.attempts("r1").await.expect("attempts").len(), 1);
+        let run = r.get("r1").await.expect("get").expect("exists");
+        assert_eq!(
+            (run.status, run.next_step),
+            (RunStatus::Running, 1),
+            "{}",
+            t.label
+        );
         t.cleanup().await;
     }
 }
@@ -888,7 +967,7 @@ async fn runs_fail_release_cancel_and_list() {
         );
         let failed = FinishAttempt {
             error: Some("{\"kind\":\"bad_input\"}"),
-            ..finish("r1", 0, 1, AttemptStatus::Failed, 1_400)
+            ..finish(attempt("r1", 0, 1, 1_300), AttemptStatus::Failed, 1_400)
         };
         assert!(
             r.finish_attempt(
@@ -1438,7 +1517,7 @@ async fn the_queue_depth_counts_queued_and_waiting_runs_of_every_owner() {
         let failed = FinishAttempt {
             error: Some("{\"kind\":\"network\"}"),
             retry_at: Some(900_000),
-            ..finish("r1", 0, 1, AttemptStatus::Failed, 1_200)
+            ..finish(attempt("r1", 0, 1, 1_100), AttemptStatus::Failed, 1_200)
         };
         let wait = RunUpdate::Wait {
             next_step: 0,

@@ -25,6 +25,13 @@ pub struct ExecutorConfig {
     pub max_runs_per_owner: usize,
     /// Executions of one user's installation at once in one process.
     pub max_executions_per_installation: usize,
+    /// An attempt still executing after this many milliseconds is
+    /// recorded as `running` (users see it in its run) before its result;
+    /// a faster one is recorded once, with its result, which saves a
+    /// write per step. 0 records every attempt's start. A crash loses
+    /// nothing either way: a resumed run makes the attempt again under
+    /// the same number and idempotency key.
+    pub record_running_after_ms: u64,
 }
 
 impl Default for ExecutorConfig {
@@ -35,6 +42,7 @@ impl Default for ExecutorConfig {
             max_in_flight: 64,
             max_runs_per_owner: 16,
             max_executions_per_installation: 8,
+            record_running_after_ms: 50,
         }
     }
 }
@@ -43,6 +51,11 @@ impl ExecutorConfig {
     /// The lease a claim takes (at least 100 ms).
     pub fn lease(&self) -> Duration {
         Duration::from_millis(self.lease_ms.max(100))
+    }
+
+    /// How long an attempt executes before it is recorded as running.
+    pub fn record_running_after(&self) -> Duration {
+        Duration::from_millis(self.record_running_after_ms)
     }
 }
 

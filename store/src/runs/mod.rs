@@ -196,15 +196,14 @@ pub struct NewAttempt<'a> {
     pub now: i64,
 }
 
-/// The result of a step attempt.
+/// The result of a step attempt, with the attempt as it started: an
+/// attempt whose start was never recorded (a fast step, see
+/// [`Runs::finish_attempt`]) is recorded whole with its result.
 #[derive(Debug, Clone)]
 pub struct FinishAttempt<'a> {
-    /// The run.
-    pub run_id: &'a str,
-    /// The step's index.
-    pub step_index: i64,
-    /// The attempt's number.
-    pub attempt: i64,
+    /// The attempt as it started: its run, step, number, input and key,
+    /// and when it started (`now`).
+    pub start: NewAttempt<'a>,
     /// How it ended (not [`AttemptStatus::Running`]).
     pub status: AttemptStatus,
     /// The action's output, JSON.

@@ -146,9 +146,9 @@ fn start_sql(backend: Backend) -> &'static str {
 
 /// The placeholders of [`Runs::finish_attempt`]'s statement after the
 /// run's (`$1` the run, `$2` the lease owner, `$3` now, then the update's
-/// own values): the attempt's result, then its usage record's (the
-/// [`Metered`](super::Metered) values). The one place that numbers them:
-/// [`bind_result`] binds them in this order.
+/// own values): the attempt's result, the attempt as it started, then its
+/// usage record's (the [`Metered`](super::Metered) values). The one place
+/// that numbers them: [`bind_result`] binds them in this order.
 #[derive(Debug, Clone, Copy)]
 struct ResultPlaceholders {
     status: usize,
@@ -158,6 +158,11 @@ struct ResultPlaceholders {
     retry_at: usize,
     step: usize,
     attempt: usize,
+    step_id: usize,
+    action: usize,
+    input: usize,
+    key: usize,
+    started: usize,
     /// The usage record's: the owner, integration, class, compute units,
     /// billable (1 or 0), free executions per month, the charge and the
     /// developer's share of it (mills).
@@ -183,40 +188,61 @@ impl ResultPlaceholders {
             retry_at: k + 4,
             step: k + 5,
             attempt: k + 6,
-            owner: k + 7,
-            integration: k + 8,
-            class: k + 9,
-            units: k + 10,
-            billable: k + 11,
-            free: k + 12,
-            charge: k + 13,
-            developer: k + 14,
+            step_id: k + 7,
+            action: k + 8,
+            input: k + 9,
+            key: k + 10,
+            started: k + 11,
+            owner: k + 12,
+            integration: k + 13,
+            class: k + 14,
+            units: k + 15,
+            billable: k + 16,
+            free: k + 17,
+            charge: k + 18,
+            developer: k + 19,
         }
     }
 
-    /// The condition on `step_attempts` that selects the attempt while it
-    /// is running.
-    fn this_attempt(&self) -> String {
+    /// The condition on `step_attempts` that selects the attempt once it
+    /// is finished (a result recorded).
+    fn attempt_finished(&self) -> String {
         format!(
-            "run_id = $1 AND step_index = ${step} AND attempt = ${attempt} AND status = 'running'",
+            "run_id = $1 AND step_index = ${step} AND attempt = ${attempt} AND status <> 'running'",
             step = self.step,
             attempt = self.attempt,
         )
     }
 
-    /// The `UPDATE` that records the running attempt's result, finished
-    /// now (`$3`); the caller adds its fence with `AND`.
-    fn record_result(&self) -> String {
+    /// The upsert that records the attempt with its result, finished now
+    /// (`$3`): inserted whole when its start was never recorded, or its
+    /// row updated while it is still running (a start recorded by this
+    /// process, or left by one that died: `started_at` and `input` become
+    /// this start's). Its values are selected `source` (the fence, a `FROM`
+    /// or a `WHERE` clause); a finished row is left as it is.
+    fn record_result(&self, source: &str) -> String {
         format!(
-            "UPDATE step_attempts SET status = ${status}, output = ${output}, \
-             error = ${error}, report = ${report}, retry_at = ${retry_at}, finished_at = $3 \
-             WHERE {this_attempt}",
+            "INSERT INTO step_attempts ({ATTEMPT_COLUMNS}) \
+             SELECT $1, ${step}, ${attempt}, ${step_id}, ${action}, ${status}, ${input}, \
+             ${output}, ${error}, ${report}, ${key}, ${started}, $3, ${retry_at} {source} \
+             ON CONFLICT (run_id, step_index, attempt) DO UPDATE SET \
+             status = excluded.status, input = excluded.input, output = excluded.output, \
+             error = excluded.error, report = excluded.report, \
+             started_at = excluded.started_at, finished_at = excluded.finished_at, \
+             retry_at = excluded.retry_at \
+             WHERE step_attempts.status = 'running'",
+            step = self.step,
+            attempt = self.attempt,
+            step_id = self.step_id,
+            action = self.action,
             status = self.status,
+            input = self.input,
             output = self.output,
             error = self.error,
             report = self.report,
+            key = self.key,
+            started = self.started,
             retry_at = self.retry_at,
-            this_attempt = self.this_attempt(),
         )
     }
 
@@ -245,14 +271,20 @@ impl ResultPlaceholders {
 /// (whose run and update values are bound), in the order
 /// [`ResultPlaceholders`] numbers them.
 fn bind_result<'q>(query: AnyQuery<'q>, f: &FinishAttempt<'q>) -> AnyQuery<'q> {
+    let start = &f.start;
     let query = query
         .bind(f.status.as_str())
         .bind(f.output)
         .bind(f.error)
         .bind(f.report)
         .bind(f.retry_at)
-        .bind(f.step_index)
-        .bind(f.attempt);
+        .bind(start.step_index)
+        .bind(start.attempt)
+        .bind(start.step_id)
+        .bind(start.action)
+        .bind(start.input)
+        .bind(start.idempotency_key)
+        .bind(start.now);
     match &f.usage {
         Some(usage) => query
             .bind(usage.owner)
@@ -287,11 +319,11 @@ fn finish_sql(backend: Backend, how: Move, metered: bool) -> &'static str {
     })
 }
 
-/// Record attempt `f`'s result and move the run per `update` in one call
-/// to SQLite (one round trip to its connection's thread instead of four):
-/// a transaction that holds the write lock from its start, finishes the
-/// attempt only if it is running and the lease holds, moves the run only
-/// if the attempt was finished (`changes()`), and reports whether it did
+/// Record attempt `f` with its result and move the run per `update` in
+/// one call to SQLite (one round trip to its connection's thread instead
+/// of four): a transaction that holds the write lock from its start,
+/// records the attempt only if it is not finished and the lease holds,
+/// moves the run only if it did (`changes()`), and reports whether it did
 /// (`finished`, 1 or 0; nothing was written when 0). With `metered`, the
 /// execution's usage record (see [`usage_sql_sqlite`]) in the same
 /// transaction. Placeholders `p` (see [`ResultPlaceholders`]).
@@ -303,13 +335,15 @@ fn finish_sql_sqlite(set: &str, p: &ResultPlaceholders, metered: bool) -> String
     };
     format!(
         "BEGIN IMMEDIATE; \
-         {record} AND EXISTS (SELECT 1 FROM runs WHERE runs.id = $1 \
-         AND runs.status = 'running' AND runs.lease_owner = $2 AND runs.lease_until >= $3); \
+         {record}; \
          UPDATE runs SET {set} WHERE {FENCE} AND changes() = 1; \
          SELECT changes() AS finished; \
          {usage}\
          COMMIT;",
-        record = p.record_result(),
+        record = p.record_result(
+            "WHERE EXISTS (SELECT 1 FROM runs WHERE runs.id = $1 \
+             AND runs.status = 'running' AND runs.lease_owner = $2 AND runs.lease_until >= $3)"
+        ),
     )
 }
 
@@ -357,10 +391,10 @@ const USAGE_COLUMNS: &str = "run_id, step_index, attempt, owner, integration, de
      month, started_at, committed_at, outcome, class, compute_units, seq, charge_mills, \
      developer_mills, platform_mills";
 
-/// Record attempt `f`'s result and move the run per `update` in one
-/// PostgreSQL statement (one round trip instead of four): the run moves
-/// only when the lease holds and the attempt is running, and the attempt
-/// is finished only when the run moved. How many attempts it finished
+/// Record attempt `f` with its result and move the run per `update` in
+/// one PostgreSQL statement (one round trip instead of four): the run
+/// moves only when the lease holds and the attempt is not finished, and
+/// the attempt is recorded only when the run moved. How many attempts it finished
 /// (`finished`, 0 or 1). With `metered`, the execution's usage record in
 /// the same statement: a billable one adds one to its user's month with
 /// an upsert, whose row lock orders concurrent commits of one user across
@@ -383,12 +417,12 @@ fn finish_sql_postgres(set: &str, p: &ResultPlaceholders, metered: bool) -> Stri
     };
     format!(
         "WITH moved AS (UPDATE runs SET {set} WHERE {FENCE} \
-         AND EXISTS (SELECT 1 FROM step_attempts WHERE {this_attempt}) RETURNING id), \
-         done AS ({record} AND EXISTS (SELECT 1 FROM moved) \
+         AND NOT EXISTS (SELECT 1 FROM step_attempts WHERE {finished}) RETURNING id), \
+         done AS ({record} \
          RETURNING run_id, started_at, status){usage} \
          SELECT COUNT(*) AS finished FROM done",
-        this_attempt = p.this_attempt(),
-        record = p.record_result(),
+        finished = p.attempt_finished(),
+        record = p.record_result("FROM moved"),
     )
 }
 
@@ -497,11 +531,14 @@ impl Runs<'_> {
         Ok(false)
     }
 
-    /// Record an attempt's result and move the run per `update`, in one
-    /// transaction fenced by the lease (`lease_until >= f.now`): false,
-    /// with nothing written, when the lease is lost. `Continue` leaves
-    /// `lease_until` as it is. An error when the attempt is not running
-    /// (never started, or finished already) or `f.status` is `Running`.
+    /// Record an attempt with its result and move the run per `update`,
+    /// in one transaction fenced by the lease (`lease_until >= f.now`):
+    /// false, with nothing written, when the lease is lost. The attempt's
+    /// row is updated when its start was recorded ([`Runs::start_attempt`],
+    /// by this process or one that died during it), else inserted whole
+    /// from `f.start`: a step that needs no visible `running` row costs
+    /// one commit. `Continue` leaves `lease_until` as it is. An error when
+    /// the attempt is finished already or `f.status` is `Running`.
     /// It returns once the result is on disk, in the group commit (see
     /// [`crate::Store`]): a result acted on survives a power cut.
     pub async fn finish_attempt(
@@ -510,16 +547,17 @@ impl Runs<'_> {
         update: RunUpdate<'_>,
         lease_owner: &str,
     ) -> Result<bool, StoreError> {
+        let start = &f.start;
         if f.status == AttemptStatus::Running {
             return Err(StoreError::Conflict(format!(
                 "attempt {} of step {} of run {} cannot finish as `running`",
-                f.attempt, f.step_index, f.run_id
+                start.attempt, start.step_index, start.run_id
             )));
         }
         let (how, args) = update_set(update);
         let sql = finish_sql(self.store.backend(), how, f.usage.is_some());
         let mut query = sqlx::query(sql)
-            .bind(f.run_id)
+            .bind(start.run_id)
             .bind(lease_owner)
             .bind(f.now);
         for arg in args.into_iter().flatten() {
@@ -548,10 +586,10 @@ impl Runs<'_> {
             self.store.group_commit().await?;
             return Ok(true);
         }
-        self.nothing_written(f.run_id, lease_owner, f.now, || {
+        self.nothing_written(start.run_id, lease_owner, f.now, || {
             format!(
-                "attempt {} of step {} of run {} is not running",
-                f.attempt, f.step_index, f.run_id
+                "attempt {} of step {} of run {} is finished already",
+                start.attempt, start.step_index, start.run_id
             )
         })
         .await

@@ -344,17 +344,25 @@ async fn a_worker_killed_mid_run_leaves_a_run_another_worker_finishes() {
             MockResponse::json(200, json!({"object": "customer"})).delay(Duration::from_secs(60)),
         );
         let mut first = env.worker("first");
+        let runs = t.store.runs();
+        // Past `record_running_after_ms`, the held step shows as running.
         eventually(
             Duration::from_secs(60),
-            "step three to reach Stripe",
-            || async { !posts(s.stripe.requests(), "/v1/customers").is_empty() },
+            "step three to reach Stripe and show as running",
+            || async {
+                !posts(s.stripe.requests(), "/v1/customers").is_empty()
+                    && runs.attempts(&run_id).await.is_ok_and(|attempts| {
+                        attempts
+                            .iter()
+                            .any(|a| a.step_id == "customer" && a.status == AttemptStatus::Running)
+                    })
+            },
         )
         .await;
         first.kill().expect("SIGKILL");
         let _ = first.wait();
         let gmail_seen = s.gmail.requests().len();
 
-        let runs = t.store.runs();
         let run = runs.get(&run_id).await.expect("read").expect("the run");
         assert_eq!(
             run.status,

@@ -3,19 +3,22 @@
 //!
 //! Per step: the condition (`when`) is evaluated against the run's
 //! context; a false one records the step as skipped. Otherwise the input
-//! template is rendered, the attempt is recorded as running (fenced by the
-//! lease), the integration runs, and its result and the run's next state
-//! are committed in one transaction before anything else happens. A run
-//! resumed after a crash finds an attempt still marked running: it runs
-//! that attempt again under the same idempotency key, so a service that
-//! honours the key (Stripe) applies it once.
+//! template is rendered, the integration runs, and the attempt with its
+//! result and the run's next state are committed in one transaction
+//! (fenced by the lease) before anything else happens. An attempt still
+//! executing after `record_running_after_ms` is recorded as running first,
+//! so users see it; a fast one costs that one commit. A run resumed after
+//! a crash makes the interrupted attempt again under the same number and
+//! idempotency key (the number follows the committed attempts, and a row
+//! left running is taken over), so a service that honours the key
+//! (Stripe) applies it once.
 //!
 //! The drive goes in phases, each a function below: [`load`] the run's
 //! workflow version, pins and trigger data (a run whose version cannot be
 //! read or whose row is damaged fails there, before any step); then per
 //! step [`Claimed::run_step`]: pick the attempt, skip it or render its
-//! input, record it as started, execute it, and commit its result with
-//! what the run does next.
+//! input, execute it (recording it as started if it runs long), and commit
+//! it with its result and what the run does next.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -305,9 +308,9 @@ impl Claimed<'_> {
     }
 
     /// Step `index`, phase by phase: pick its attempt; skip it when its
-    /// condition is false, or render its input; record the attempt as
-    /// started; execute it within its installation's bound; commit the
-    /// result with what the run does next.
+    /// condition is false, or render its input; execute it within its
+    /// installation's bound (recorded as started if it runs long); commit
+    /// it with its result and what the run does next.
     async fn run_step(
         &self,
         index: usize,
@@ -346,9 +349,11 @@ impl Claimed<'_> {
             let Ok(_permit) = slots.acquire_owned().await else {
                 return Err(DriveError::LeaseLost);
             };
-            self.record_start(&at, &input).await?;
-            let outcome = self.execute(step, &input, &key).await;
-            self.commit(&at, index, step, outcome, progress).await
+            let input_text = input.to_string();
+            let start = at.starting(Some(&input_text));
+            let outcome = self.execute_recorded(step, &input, &start).await?;
+            self.commit(&at, &start, index, step, outcome, progress)
+                .await
         }
         .instrument(span)
         .await
@@ -379,7 +384,7 @@ impl Claimed<'_> {
     }
 
     /// The step's input cannot be built: the attempt is recorded as
-    /// started and failed with `error`, and the run fails (a retry would
+    /// failed with `error` (in one write), and the run fails (a retry would
     /// build the same input).
     async fn fail_unbuildable(
         &self,
@@ -387,20 +392,13 @@ impl Claimed<'_> {
         step: &Step,
         error: &StepError,
     ) -> Result<Then, DriveError> {
-        if !self
-            .runs()
-            .start_attempt(&at.starting(None), self.holder)
-            .await?
-        {
-            return Err(DriveError::LeaseLost);
-        }
         let why = "the step's input cannot be built; fix the workflow and run it again";
         let error_json = to_json(error);
         let run_err = run_error(at.step_index, &step.id, at.attempt, error, why);
         let finished = self
             .runs()
             .finish_attempt(
-                &at.failed(&error_json, None, None, None),
+                &at.failed(at.starting(None), &error_json, None, None, None),
                 RunUpdate::Fail { error: &run_err },
                 self.holder,
             )
@@ -412,15 +410,43 @@ impl Claimed<'_> {
         }
     }
 
-    /// Record phase: the attempt is recorded as started with its input,
-    /// fenced by the lease.
-    async fn record_start(&self, at: &AttemptAt<'_>, input: &Value) -> Result<(), DriveError> {
-        let input_text = input.to_string();
-        if self
-            .runs()
-            .start_attempt(&at.starting(Some(&input_text)), self.holder)
-            .await?
-        {
+    /// Execute phase, for an attempt that `start`s now: [`Self::execute`],
+    /// and once it has run for `record_running_after_ms`, the attempt
+    /// recorded as started (fenced by the lease) while it goes on. A lost
+    /// lease stops the execution there; a start being written is waited
+    /// for before the result, so the two never race.
+    async fn execute_recorded(
+        &self,
+        step: &Step,
+        input: &Value,
+        start: &NewAttempt<'_>,
+    ) -> Result<AttemptOutcome, DriveError> {
+        let execution = self.execute(step, input, start.idempotency_key);
+        tokio::pin!(execution);
+        let after = self.executor.config.record_running_after();
+        tokio::select! {
+            biased;
+            outcome = &mut execution => return Ok(outcome),
+            () = tokio::time::sleep(after) => {}
+        }
+        let recorded = self.record_start(start);
+        tokio::pin!(recorded);
+        tokio::select! {
+            outcome = &mut execution => {
+                recorded.await?;
+                Ok(outcome)
+            }
+            held = &mut recorded => {
+                held?;
+                Ok(execution.await)
+            }
+        }
+    }
+
+    /// Record phase: the attempt `start` is recorded as started with its
+    /// input, fenced by the lease.
+    async fn record_start(&self, start: &NewAttempt<'_>) -> Result<(), DriveError> {
+        if self.runs().start_attempt(start, self.holder).await? {
             Ok(())
         } else {
             Err(DriveError::LeaseLost)
@@ -451,11 +477,13 @@ impl Claimed<'_> {
         outcome
     }
 
-    /// Commit phase: the attempt's result, with the run's next state, in
-    /// one fenced transaction; then what the drive does next.
+    /// Commit phase: the attempt that `start`ed with its result, and the
+    /// run's next state, in one fenced transaction; then what the drive
+    /// does next.
     async fn commit(
         &self,
         at: &AttemptAt<'_>,
+        start: &NewAttempt<'_>,
         index: usize,
         step: &Step,
         outcome: AttemptOutcome,
@@ -467,6 +495,7 @@ impl Claimed<'_> {
             .as_ref()
             .map(|r| crate::billing::metered(&self.run.owner, step.integration(), r));
         let recorded = Recorded {
+            start: start.clone(),
             report: report.as_deref(),
             usage,
         };
@@ -593,7 +622,13 @@ impl Claimed<'_> {
         let committed = self
             .runs()
             .finish_attempt(
-                &at.failed(&error_json, recorded.report, retry_at, recorded.usage),
+                &at.failed(
+                    recorded.start,
+                    &error_json,
+                    recorded.report,
+                    retry_at,
+                    recorded.usage,
+                ),
                 update,
                 self.holder,
             )
@@ -649,10 +684,11 @@ async fn refresh(
     }
 }
 
-/// What an execution's report adds to its attempt's result: the report
-/// (JSON) and the usage record, when the plugin ran.
-#[derive(Clone, Copy)]
+/// What an execution adds to its attempt's result: the attempt as it
+/// started, the report (JSON) and the usage record, when the plugin ran.
+#[derive(Clone)]
 struct Recorded<'a> {
+    start: NewAttempt<'a>,
     report: Option<&'a str>,
     usage: Option<Metered<'a>>,
 }
@@ -685,9 +721,7 @@ impl<'a> AttemptAt<'a> {
     /// The attempt's result when it succeeded with `output`.
     fn succeeded(&self, output: &'a str, recorded: Recorded<'a>) -> FinishAttempt<'a> {
         FinishAttempt {
-            run_id: self.run_id,
-            step_index: self.step_index,
-            attempt: self.attempt,
+            start: recorded.start,
             status: AttemptStatus::Succeeded,
             output: Some(output),
             error: None,
@@ -698,18 +732,17 @@ impl<'a> AttemptAt<'a> {
         }
     }
 
-    /// The attempt's result when it failed with `error`.
+    /// The attempt that `start`ed, when it failed with `error`.
     fn failed(
         &self,
+        start: NewAttempt<'a>,
         error: &'a str,
         report: Option<&'a str>,
         retry_at: Option<i64>,
         usage: Option<Metered<'a>>,
     ) -> FinishAttempt<'a> {
         FinishAttempt {
-            run_id: self.run_id,
-            step_index: self.step_index,
-            attempt: self.attempt,
+            start,
             status: AttemptStatus::Failed,
             output: None,
             error: Some(error),

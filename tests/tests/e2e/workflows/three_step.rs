@@ -129,6 +129,61 @@ async fn a_run_keeps_the_workflow_version_it_started_with() {
     }
 }
 
+#[tokio::test]
+async fn a_step_still_executing_past_the_threshold_shows_as_running_then_finishes_in_place() {
+    for t in test_stores().await {
+        let d = deployment(&t).await;
+        d.seed_invoice();
+        d.save(&inbox_to_notion("  kind: manual")).await;
+        // Slack holds the third step's message well past
+        // `record_running_after_ms` (50 ms by default).
+        d.slack.faults().push(
+            workway_mocks::MockResponse::json(
+                200,
+                json!({"ok": true, "channel": CHANNEL, "ts": "1712345678.000100", "message": {"text": "slow"}}),
+            )
+            .delay(Duration::from_millis(1500)),
+        );
+        let id = d.start_run("inbox-to-notion", json!({})).await;
+        let runs = d.platform.store.runs();
+        let watched = async {
+            loop {
+                let attempts = runs.attempts(&id).await.expect("readable");
+                if let Some(tell) = attempts.iter().find(|a| a.step_id == "tell") {
+                    return tell.clone();
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        let (running, (run, attempts)) =
+            tokio::join!(watched, d.finish(&id, Duration::from_secs(30)));
+        // Seen while Slack held it: running, with its input and key.
+        assert_eq!(running.status, AttemptStatus::Running, "{}", t.label);
+        assert_eq!(running.idempotency_key, format!("{id}:2:1"));
+        assert!(
+            running
+                .input
+                .as_deref()
+                .is_some_and(|i| i.contains(CHANNEL)),
+            "{:?}",
+            running.input
+        );
+        assert_eq!(running.finished_at, None);
+        // Then finished in the same row: one attempt per step.
+        assert_succeeded(&run, &attempts);
+        assert_eq!(attempts.len(), 3, "{}", t.label);
+        let tell = &attempts[2];
+        assert_eq!((tell.step_id.as_str(), tell.attempt), ("tell", 1));
+        assert_eq!(tell.started_at, running.started_at, "{}", t.label);
+        assert!(
+            tell.finished_at
+                .is_some_and(|f| f >= tell.started_at + 1_400),
+            "{tell:?}"
+        );
+        t.cleanup().await;
+    }
+}
+
 /// The sample lines of `metric` in the Prometheus text `body` whose
 /// labels include every one of `labels`, with their values.
 fn samples(body: &str, metric: &str, labels: &[&str]) -> Vec<f64> {
