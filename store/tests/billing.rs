@@ -271,65 +271,41 @@ async fn an_execution_belongs_to_the_month_it_started_in() {
     for t in test_stores().await {
         let s = &t.store;
         let last_ms_of_march = at(4, 1) - 1;
-        assert!(
-            execute(
-                s,
-                "r1",
-                "ann",
-                "slack",
-                "light",
-                AttemptStatus::Succeeded,
-                last_ms_of_march,
-                at(4, 1) + 10
-            )
-            .await
-        );
-        let record = s
-            .billing()
-            .usage_record("r1", 0, 1)
-            .await
-            .expect("read")
-            .expect("record");
-        assert_eq!(record.month, "2026-03", "{}", t.label);
-        assert_eq!(record.started_at, last_ms_of_march);
-
-        // A fast execution's start is written only with its result: it
-        // still belongs to the month it started in.
-        claimed_run(
-            s,
-            "r2",
-            "ann",
-            "host-r2",
-            100 * 86_400_000,
-            last_ms_of_march,
-        )
-        .await;
-        assert!(
-            finish_step(
-                s,
-                "r2",
-                "host-r2",
-                "ann",
-                "slack",
-                "light",
-                AttemptStatus::Succeeded,
-                last_ms_of_march,
-                at(4, 1) + 10
-            )
-            .await
-        );
-        let record = s
-            .billing()
-            .usage_record("r2", 0, 1)
-            .await
-            .expect("read")
-            .expect("record");
-        assert_eq!(
-            (record.month.as_str(), record.started_at, record.seq),
-            ("2026-03", last_ms_of_march, Some(2)),
-            "{}",
-            t.label
-        );
+        // r1's start is written before its result (a long step); r2's only
+        // with it (a fast one): both belong to the month they started in.
+        for (run, start_written, seq) in [("r1", true, 1), ("r2", false, 2)] {
+            let host = format!("host-{run}");
+            claimed_run(s, run, "ann", &host, 100 * 86_400_000, last_ms_of_march).await;
+            if start_written {
+                start_first_step(s, run, &host, ACTION, "{}", last_ms_of_march).await;
+            }
+            assert!(
+                finish_step(
+                    s,
+                    run,
+                    &host,
+                    "ann",
+                    "slack",
+                    "light",
+                    AttemptStatus::Succeeded,
+                    last_ms_of_march,
+                    at(4, 1) + 10
+                )
+                .await
+            );
+            let record = s
+                .billing()
+                .usage_record(run, 0, 1)
+                .await
+                .expect("read")
+                .expect("record");
+            assert_eq!(
+                (record.month.as_str(), record.started_at, record.seq),
+                ("2026-03", last_ms_of_march, Some(seq)),
+                "{run}: {}",
+                t.label
+            );
+        }
         t.cleanup().await;
     }
 }
