@@ -36,6 +36,18 @@ fn pick(limit: &str) -> String {
     )
 }
 
+/// Extend the lease of run `$2` to `$1` if `$3` holds it. The status
+/// check is written as in the fence, so that only the primary key serves
+/// it (see `progress::FENCE`).
+pub(super) const RENEW: &str = "UPDATE runs SET lease_until = $1 \
+     WHERE id = $2 AND (status = 'running') IS TRUE AND lease_owner = $3";
+
+/// Give run `$2` back to the queue at `$1` if `$3` holds it (the status
+/// check as in [`RENEW`]).
+pub(super) const RELEASE: &str = "UPDATE runs SET status = 'queued', lease_owner = NULL, \
+     lease_until = NULL, updated_at = $1 \
+     WHERE id = $2 AND (status = 'running') IS TRUE AND lease_owner = $3";
+
 impl Runs<'_> {
     /// Claim up to `limit` runs that are due at `now`: queued or waiting
     /// with `not_before <= now`, or running under a lease that expired
@@ -134,15 +146,12 @@ impl Runs<'_> {
         lease_owner: &str,
         lease_until: i64,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE runs SET lease_until = $1 \
-             WHERE id = $2 AND status = 'running' AND lease_owner = $3",
-        )
-        .bind(lease_until)
-        .bind(run_id)
-        .bind(lease_owner)
-        .execute(self.store.pool())
-        .await?;
+        let done = sqlx::query(RENEW)
+            .bind(lease_until)
+            .bind(run_id)
+            .bind(lease_owner)
+            .execute(self.store.pool())
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -154,15 +163,12 @@ impl Runs<'_> {
         lease_owner: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE runs SET status = 'queued', lease_owner = NULL, lease_until = NULL, \
-             updated_at = $1 WHERE id = $2 AND status = 'running' AND lease_owner = $3",
-        )
-        .bind(now)
-        .bind(run_id)
-        .bind(lease_owner)
-        .execute(self.store.pool())
-        .await?;
+        let done = sqlx::query(RELEASE)
+            .bind(now)
+            .bind(run_id)
+            .bind(lease_owner)
+            .execute(self.store.pool())
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -27,6 +27,8 @@
 
 mod claim;
 mod insert;
+#[cfg(test)]
+mod plans;
 mod progress;
 mod read;
 

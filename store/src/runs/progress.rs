@@ -90,7 +90,17 @@ fn update_set(update: RunUpdate<'_>) -> (Move, [Option<Arg<'_>>; 2]) {
 
 /// The fence of every write of a lease holder, for `runs`: the run (`$1`)
 /// is running under the lease of `$2`, unexpired at `$3` (now).
-const FENCE: &str = "id = $1 AND status = 'running' AND lease_owner = $2 AND lease_until >= $3";
+///
+/// Every statement that finds a run by its id and checks that it is
+/// running writes the check as `(status = 'running') IS TRUE`, which no
+/// index can serve, so the primary key is the only way in. Written as
+/// `status = 'running'`, PostgreSQL picks `runs_due` (which leads with
+/// `status`) whenever its statistics say few runs are running (taken while
+/// the queue was idle, or never taken, as in a new database), and then
+/// reads every running run to find the one: 1.07 ms instead of 0.05 ms
+/// per fenced write with 3,000 runs running (`EXPLAIN ANALYZE`).
+pub(super) const FENCE: &str =
+    "id = $1 AND (status = 'running') IS TRUE AND lease_owner = $2 AND lease_until >= $3";
 
 /// Move the run per `update`, fenced by `lease_owner`'s lease at `now`.
 /// The first statement of every fenced transaction: a write, so on SQLite
@@ -118,12 +128,13 @@ async fn apply_update(
 /// runs under the database's write lock, so its check of the lease and
 /// its insert are one step. Taking over a row left running by a process
 /// that died updates its `started_at` and `input`.
-fn start_sql(backend: Backend) -> &'static str {
+pub(super) fn start_sql(backend: Backend) -> &'static str {
     match backend {
         Backend::Postgres => {
+            // The status check as in `FENCE`, for the same reason.
             "WITH fence AS (UPDATE runs SET updated_at = $8 \
-             WHERE id = $1 AND status = 'running' AND lease_owner = $9 AND lease_until >= $8 \
-             RETURNING id) \
+             WHERE id = $1 AND (status = 'running') IS TRUE AND lease_owner = $9 \
+             AND lease_until >= $8 RETURNING id) \
              INSERT INTO step_attempts (run_id, step_index, attempt, step_id, action, status, \
              input, idempotency_key, started_at) \
              SELECT $1, $2, $3, $4, $5, 'running', $6, $7, $8 FROM fence \

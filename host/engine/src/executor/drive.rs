@@ -42,12 +42,35 @@ use workway_workflow::retry::{Decision, decide};
 use workway_workflow::template;
 
 /// Where a drive left its run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) enum Handed {
+    /// Finished in a commit under the lease (every step done, or a step
+    /// failed for good): the run as committed, so its events need no read.
+    Finished(Box<Ended>),
+    /// Finished outside the lease (it could not start, or its definition
+    /// lost steps): what it became is read back for its events.
+    Closed,
+    /// Back in the queue until a retry is due.
+    Waiting,
+}
+
+/// A run finished under the lease, as its events need it.
+#[derive(Debug)]
+pub(crate) struct Ended {
+    /// The run as claimed, with the status and error it was committed
+    /// with.
+    pub(crate) run: RunRow,
+    /// Its workflow's name: the one every version of a workflow carries,
+    /// since a workflow is saved by its definition's name.
+    pub(crate) workflow: String,
+}
+
+/// Why a drive stopped stepping.
+enum Stop {
     /// Every step done.
     Succeeded,
-    /// A step failed for good.
-    Failed,
+    /// A step failed for good, with the run's error as committed.
+    Failed(String),
     /// Back in the queue until a retry is due.
     Waiting,
 }
@@ -131,7 +154,7 @@ pub(super) async fn drive(
 ) -> Result<Handed, DriveError> {
     let Some((claimed, mut progress)) = load(executor, run, first_claim, lease.holder()).await?
     else {
-        return Ok(Handed::Failed);
+        return Ok(Handed::Closed);
     };
     let mut index = usize::try_from(claimed.run.next_step).unwrap_or(usize::MAX);
     loop {
@@ -144,7 +167,7 @@ pub(super) async fn drive(
         match claimed.run_step(index, step, &mut progress).await? {
             Then::NextStep => index += 1,
             Then::SameStep => {}
-            Then::Stop(handed) => return Ok(handed),
+            Then::Stop(stop) => return Ok(claimed.handed(stop)),
         }
     }
 }
@@ -174,7 +197,7 @@ enum Then {
     /// Run the same step again now (its connection was refreshed).
     SameStep,
     /// Stop: the run is handed back.
-    Stop(Handed),
+    Stop(Stop),
 }
 
 impl Then {
@@ -182,7 +205,7 @@ impl Then {
     /// it was the last (the run succeeded), else go on.
     fn after_done(update: RunUpdate<'_>) -> Then {
         if matches!(update, RunUpdate::Succeed) {
-            Then::Stop(Handed::Succeeded)
+            Then::Stop(Stop::Succeeded)
         } else {
             Then::NextStep
         }
@@ -298,13 +321,30 @@ impl Claimed<'_> {
         }
     }
 
+    /// The drive's outcome once it `stop`s: a finished run as committed.
+    fn handed(self, stop: Stop) -> Handed {
+        let (status, error) = match stop {
+            Stop::Waiting => return Handed::Waiting,
+            Stop::Succeeded => (RunStatus::Succeeded, self.run.error),
+            Stop::Failed(error) => (RunStatus::Failed, Some(error)),
+        };
+        Handed::Finished(Box::new(Ended {
+            run: RunRow {
+                status,
+                error,
+                ..self.run
+            },
+            workflow: self.def.name.clone(),
+        }))
+    }
+
     /// Past the last step with the run still open: only a run whose
     /// definition lost steps can get here. Close it as succeeded.
     async fn close_past_the_last_step(&self) -> Result<Handed, DriveError> {
         self.runs()
             .finish_unleased(&self.run.id, RunStatus::Succeeded, None, now())
             .await?;
-        Ok(Handed::Succeeded)
+        Ok(Handed::Closed)
     }
 
     /// Step `index`, phase by phase: pick its attempt; skip it when its
@@ -352,7 +392,7 @@ impl Claimed<'_> {
             let input_text = input.to_string();
             let start = at.starting(Some(&input_text));
             let outcome = self.execute_recorded(step, &input, &start).await?;
-            self.commit(&at, &start, index, step, outcome, progress)
+            self.commit(&at, start, index, step, outcome, progress)
                 .await
         }
         .instrument(span)
@@ -404,7 +444,7 @@ impl Claimed<'_> {
             )
             .await?;
         if finished {
-            Ok(Then::Stop(Handed::Failed))
+            Ok(Then::Stop(Stop::Failed(run_err)))
         } else {
             Err(DriveError::LeaseLost)
         }
@@ -483,7 +523,7 @@ impl Claimed<'_> {
     async fn commit(
         &self,
         at: &AttemptAt<'_>,
-        start: &NewAttempt<'_>,
+        start: NewAttempt<'_>,
         index: usize,
         step: &Step,
         outcome: AttemptOutcome,
@@ -495,7 +535,7 @@ impl Claimed<'_> {
             .as_ref()
             .map(|r| crate::billing::metered(&self.run.owner, step.integration(), r));
         let recorded = Recorded {
-            start: start.clone(),
+            start,
             report: report.as_deref(),
             usage,
         };
@@ -611,12 +651,12 @@ impl Claimed<'_> {
                     next_step: at.step_index,
                     not_before: due,
                 };
-                (Some(due), update, Then::Stop(Handed::Waiting))
+                (Some(due), update, Then::Stop(Stop::Waiting))
             }
             Decision::GiveUp { .. } => (
                 None,
                 RunUpdate::Fail { error: &run_err },
-                Then::Stop(Handed::Failed),
+                Then::Stop(Stop::Failed(run_err.clone())),
             ),
         };
         let committed = self
@@ -639,7 +679,7 @@ impl Claimed<'_> {
         progress
             .attempts
             .push(at.recorded(AttemptStatus::Failed, None, Some(error_json)));
-        if matches!(then, Then::Stop(Handed::Waiting)) {
+        if matches!(then, Then::Stop(Stop::Waiting)) {
             // Wake whoever polls: the retry may be due before the next poll.
             self.executor.platform.queued.notify_waiters();
         }

@@ -29,7 +29,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tracing::Instrument as _;
 use workway_store::runs::RunRow;
@@ -81,6 +81,9 @@ pub struct Executor {
     /// This process's name as a lease holder.
     holder: String,
     slots: Arc<Semaphore>,
+    /// Told when a run gives its slot back, so the loop claims again
+    /// without waiting for the run's events to be published.
+    slot_freed: Notify,
     /// Claim only this run, when set.
     only: Option<String>,
     installations: Mutex<HashMap<(String, String), Arc<Semaphore>>>,
@@ -92,6 +95,7 @@ impl Executor {
     pub fn new(platform: Arc<Platform>, config: ExecutorConfig) -> Executor {
         Executor {
             slots: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
+            slot_freed: Notify::new(),
             holder: format!("executor-{}", uuid::Uuid::new_v4().simple()),
             platform,
             config,
@@ -119,9 +123,10 @@ impl Executor {
     pub async fn work(self: &Arc<Self>, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
         let mut tasks = JoinSet::new();
-        // A run that ends frees one slot; claiming again only once a batch
-        // of slots is free keeps a busy executor from reading the queue
-        // once per finished run. A queued run or the poll claims at once.
+        // A run handed back frees one slot (before its events are
+        // published); claiming again only once a batch of slots is free
+        // keeps a busy executor from reading the queue once per finished
+        // run. A queued run or the poll claims at once.
         let batch = (self.config.max_in_flight / 8).max(1);
         let mut claim_now = true;
         loop {
@@ -134,6 +139,7 @@ impl Executor {
             claim_now = tokio::select! {
                 () = &mut stop => break,
                 () = self.platform.queued.notified() => true,
+                () = self.slot_freed.notified() => false,
                 () = tokio::time::sleep(Duration::from_millis(self.config.poll_ms.max(1))) => true,
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => false,
             };
@@ -179,11 +185,13 @@ impl Executor {
         Ok(())
     }
 
+    /// Drive `run` in the slot `permit` holds; the slot is free again once
+    /// the run is handed back, before its events are published.
     async fn drive_claimed(
         self: Arc<Self>,
         run: RunRow,
         first_claim: bool,
-        _permit: OwnedSemaphorePermit,
+        permit: OwnedSemaphorePermit,
     ) {
         let lease = lease::Lease::hold(
             self.platform.store.clone(),
@@ -194,9 +202,14 @@ impl Executor {
         let id = run.id.clone();
         let outcome = drive::drive(&self, run, first_claim, &lease).await;
         lease.stop();
+        drop(permit);
+        self.slot_freed.notify_one();
         match outcome {
             Ok(drive::Handed::Waiting) => tracing::debug!(run = %id, "waiting to retry"),
-            Ok(_) => self.finished(&id).await,
+            Ok(drive::Handed::Finished(ended)) => {
+                self.publish_finished(&ended.run, &ended.workflow).await;
+            }
+            Ok(drive::Handed::Closed) => self.read_back_finished(&id).await,
             Err(e) => tracing::warn!(run = %id, "run stopped: {e}"),
         }
     }
@@ -223,9 +236,9 @@ impl Executor {
             .await
     }
 
-    /// Emit the events of the finished run `id` (a sweep re-emits them if
-    /// this fails or the process dies first).
-    async fn finished(&self, id: &str) {
+    /// Emit the events of the finished run `id`, read back first (a sweep
+    /// re-emits them if this fails or the process dies first).
+    async fn read_back_finished(&self, id: &str) {
         let run = match self.platform.store.runs().get(id).await {
             Ok(Some(run)) => run,
             Ok(None) => return,
@@ -234,7 +247,6 @@ impl Executor {
                 return;
             }
         };
-        tracing::info!(run = %id, status = %run.status, "run finished");
         let workflow = match self.platform.store.workflows().get(&run.workflow_id).await {
             Ok(Some(workflow)) => workflow,
             Ok(None) => return,
@@ -243,12 +255,16 @@ impl Executor {
                 return;
             }
         };
-        if let Err(e) = self
-            .platform
-            .publish(&Event::of_run(&run, &workflow.name))
-            .await
-        {
-            tracing::warn!(run = %id, "cannot publish the run's events: {e}");
+        self.publish_finished(&run, &workflow.name).await;
+    }
+
+    /// Emit the events of `run`, finished, of the workflow called
+    /// `workflow` (a sweep re-emits them if this fails or the process
+    /// dies first).
+    async fn publish_finished(&self, run: &RunRow, workflow: &str) {
+        tracing::info!(run = %run.id, status = %run.status, "run finished");
+        if let Err(e) = self.platform.publish(&Event::of_run(run, workflow)).await {
+            tracing::warn!(run = %run.id, "cannot publish the run's events: {e}");
         }
     }
 

@@ -6,18 +6,25 @@
 //! sees it; chains stop at `MAX_CHAIN` links; a user reads only their own
 //! runs.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use async_trait::async_trait;
+use tokio::sync::Semaphore;
+
 use serde_json::{Value, json};
+use workway_engine::executor::{Executor, ExecutorConfig};
 use workway_engine::installations;
-use workway_engine::platform::{HostConfig, Platform};
+use workway_engine::platform::{EventSubscriber, HostConfig, Platform, PublishError};
+use workway_engine::triggers::events::{Event, EventTrigger};
 use workway_engine::triggers::{self, TriggerError, TriggerLimits, events};
 use workway_store::runs::{RunRow, RunStatus, TriggerKind};
 use workway_store::testing::test_stores;
 use workway_vault::Keyring;
 
-use super::{CHANNEL, DATABASE, Deployment, USER, assert_succeeded, deployment, inbox_to_notion};
+use super::{
+    CHANNEL, DATABASE, Deployment, USER, assert_succeeded, deployment, fast, inbox_to_notion,
+};
 
 /// A one-step manual workflow that says hello in Slack.
 fn hello() -> String {
@@ -105,6 +112,129 @@ async fn a_failed_run_starts_only_the_workflows_watching_failures() {
             .expect("read")
             .expect("saved");
         assert_eq!(started, [on_failure.id], "{}", t.label);
+        t.cleanup().await;
+    }
+}
+
+/// A subscriber that records what it is given and holds each delivery
+/// until `gate` lets it through, then hands it to the event trigger.
+struct Held {
+    gate: Semaphore,
+    seen: Mutex<Vec<Event>>,
+}
+
+#[async_trait]
+impl EventSubscriber for Held {
+    async fn deliver(&self, platform: &Platform, events: &[Event]) -> Result<(), PublishError> {
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(events.iter().cloned());
+        let _through = self.gate.acquire().await;
+        EventTrigger.deliver(platform, events).await
+    }
+}
+
+#[tokio::test]
+async fn a_finished_run_gives_its_slot_back_before_its_events_and_they_carry_what_was_committed() {
+    for t in test_stores().await {
+        let d = deployment(&t).await;
+        d.save(&hello()).await;
+        let held = Arc::new(Held {
+            gate: Semaphore::new(0),
+            seen: Mutex::new(Vec::new()),
+        });
+        let host = d.host_with_subscriber(held.clone());
+        // Whichever run is claimed first fails (Slack refuses its
+        // message), the other succeeds; runs queued in the same
+        // millisecond are claimed in id order.
+        d.slack.faults().push(workway_mocks::MockResponse::json(
+            200,
+            json!({"ok": false, "error": "channel_not_found"}),
+        ));
+        let ids = [
+            d.start_run("hello", json!({})).await,
+            d.start_run("hello", json!({})).await,
+        ];
+        // One slot: the run claimed second can only run once the first gave
+        // its slot back, and the first's events are held until both finished.
+        let executor = Arc::new(Executor::new(
+            host.clone(),
+            ExecutorConfig {
+                max_in_flight: 1,
+                ..fast()
+            },
+        ));
+        let runs = host.store.runs();
+        let both_finished = async {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+            loop {
+                let mut finished = 0;
+                for id in &ids {
+                    let run = runs.get(id).await.expect("read").expect("exists");
+                    finished += usize::from(run.status.is_finished());
+                }
+                if finished == 2 {
+                    break;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "{}: the second run never ran while the first's events were held",
+                    t.label
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            held.gate.add_permits(2);
+        };
+        executor.work(both_finished).await;
+
+        let seen = held
+            .seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let mut statuses = Vec::new();
+        for id in &ids {
+            let run = runs.get(id).await.expect("read").expect("exists");
+            let kind = match run.status {
+                RunStatus::Failed => "run_failed",
+                RunStatus::Succeeded => "run_succeeded",
+                other => panic!("{}: run {id} is {other}", t.label),
+            };
+            statuses.push(run.status);
+            let error: Value = run
+                .error
+                .as_deref()
+                .map(|e| serde_json::from_str(e).expect("JSON"))
+                .unwrap_or(Value::Null);
+            let events: Vec<&Event> = seen
+                .iter()
+                .filter(|e| e.data["run"]["id"] == id.as_str())
+                .collect();
+            let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+            assert_eq!(kinds, [kind, "run_finished"], "{}", t.label);
+            for event in events {
+                assert_eq!(event.owner, USER);
+                assert_eq!(event.workflow.as_deref(), Some("hello"));
+                let about = &event.data["run"];
+                assert_eq!(about["status"], run.status.as_str(), "{}", t.label);
+                assert_eq!(about["error"], error, "{}", t.label);
+                assert_eq!(about["workflow"], "hello");
+                assert_eq!(about["version"], 1);
+            }
+        }
+        statuses.sort_by_key(|s| s.as_str());
+        assert_eq!(
+            statuses,
+            [RunStatus::Failed, RunStatus::Succeeded],
+            "{}",
+            t.label
+        );
+        // Each run's events came in one delivery, the first's before the
+        // second's.
+        assert_eq!(seen.len(), 4, "{}: {seen:?}", t.label);
+        assert_eq!(seen[0].data["run"]["id"], seen[1].data["run"]["id"]);
+        assert_eq!(seen[2].data["run"]["id"], seen[3].data["run"]["id"]);
         t.cleanup().await;
     }
 }
