@@ -66,8 +66,9 @@ async fn a_user_writes_a_workflow_runs_it_and_watches_it_finish() {
     assert!(problems.contains("send-telegram"), "{problems}");
     b.fill("#definition", "name: greet\nsteps: [").await;
     b.click("#save-workflow").await;
-    let error = b.text("#form-error").await;
-    assert!(error.contains("line"), "a YAML error says where: {error}");
+    // The page before had a form error too: wait for the new one, which
+    // says where the YAML is broken.
+    b.text_with("#form-error", "line").await;
 
     // Saved, started, watched until it succeeds; what the plugin logged
     // (Slack's warning) is on its step.
@@ -105,7 +106,7 @@ async fn a_user_writes_a_workflow_runs_it_and_watches_it_finish() {
     assert_eq!(b.text("#workflow-name").await, "shout");
     b.fill("#run-input", "{not json").await;
     b.click("#start-run").await;
-    assert!(b.text("#form-error").await.contains("not JSON"));
+    b.text_with("#form-error", "not JSON").await;
     b.fill("#run-input", "{}").await;
     b.click("#start-run").await;
     b.text_with("#run-status", "failed").await;
