@@ -91,9 +91,11 @@ fn update_set(update: RunUpdate<'_>) -> (Move, [Option<Arg<'_>>; 2]) {
 /// The fence of every write of a lease holder, for `runs`: the run (`$1`)
 /// is running under the lease of `$2`, unexpired at `$3` (now).
 ///
-/// Every statement that finds a run by its id and checks that it is
-/// running writes the check as `(status = 'running') IS TRUE`, which no
-/// index can serve, so the primary key is the only way in. Written as
+/// This fence, PostgreSQL's start of an attempt and the lease's renewal
+/// and release find a run by its id and write the check that it is
+/// running as `(status = 'running') IS TRUE`, which no index can serve,
+/// so the primary key is the only way in (SQLite's planner takes the
+/// primary key for `id = ?` either way; `plans.rs` checks both). Written as
 /// `status = 'running'`, PostgreSQL picks `runs_due` (which leads with
 /// `status`) whenever its statistics say few runs are running (taken while
 /// the queue was idle, or never taken, as in a new database), and then
