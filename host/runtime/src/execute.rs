@@ -81,14 +81,32 @@ impl Stop {
 /// Take the fuel the host call that just returned costs (see
 /// [`HostState::count_host_call`]) from the store's fuel; a call the fuel
 /// left cannot pay for ends the execution as out of fuel.
+///
+/// Only when the outermost host call returns to the guest: the hooks also
+/// run around wasmtime's own calls out of guest code (the epoch's deadline
+/// check, `memory.grow`), and those happen inside a host call too, in the
+/// guest's `cabi_realloc` that the host calls to lower a result. Guest code
+/// keeps its fuel counter in a register and writes it back only around
+/// its calls to other functions, not around those checks, so fuel set
+/// there would be overwritten and the host call's fuel never taken.
 fn charge_host_fuel(
     mut store: StoreContextMut<'_, HostState>,
     hook: CallHook,
 ) -> wasmtime::Result<()> {
-    if !matches!(hook, CallHook::ReturningFromHost) {
-        return Ok(());
-    }
     let state = store.data_mut();
+    match hook {
+        CallHook::CallingHost => {
+            state.host_call_depth += 1;
+            return Ok(());
+        }
+        CallHook::ReturningFromHost => {
+            state.host_call_depth = state.host_call_depth.saturating_sub(1);
+            if state.host_call_depth > 0 {
+                return Ok(());
+            }
+        }
+        CallHook::CallingWasm | CallHook::ReturningFromWasm => return Ok(()),
+    }
     state.charge_stream_writes();
     let debt = std::mem::take(&mut state.fuel_debt);
     if debt == 0 {
@@ -549,3 +567,6 @@ async fn execute_in_span(
     }
     report
 }
+
+#[cfg(test)]
+mod tests;

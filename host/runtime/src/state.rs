@@ -105,6 +105,10 @@ pub struct HostState {
     /// Fuel host calls cost that is not yet taken from the store's fuel;
     /// the store's call hook takes it when the call returns to the guest.
     pub(crate) fuel_debt: u64,
+    /// Host calls (brokered imports, WASI, wasmtime's own calls out of guest
+    /// code) in progress: the call hook takes the debt only when the
+    /// outermost one returns.
+    pub(crate) host_call_depth: u32,
     /// Fuel taken for host calls so far (part of the fuel the store lost,
     /// but not guest instructions).
     pub(crate) host_fuel: u64,
@@ -140,6 +144,7 @@ impl HostState {
             log,
             deadline: tokio::time::Instant::now() + limits.timeout(),
             fuel_debt: 0,
+            host_call_depth: 0,
             host_fuel: 0,
             host_call_fuel: pricing.host_call_units,
             kib_fuel: pricing.units_per_kib,
