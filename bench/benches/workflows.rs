@@ -4,7 +4,11 @@
 //! PostgreSQL.
 //!
 //! - Runs per second: `BENCH_RUNS` runs (default 200) queued at once and
-//!   driven by one executor with 64 in flight.
+//!   driven by one executor with 64 in flight. `BENCH_OWNERS` (default 1)
+//!   spreads them round-robin over that many users, each with the same
+//!   installations, connections and workflow: one user's runs share that
+//!   user's queue bound (`max_queued_runs_per_owner`, 1,000) and, on
+//!   PostgreSQL, the lock on the user's month of billing.
 //! - Per-step overhead: the same runs one at a time, each claimed as the
 //!   one before ends; the phase's wall time per run minus the plugins' own
 //!   execution wall times, divided by its three steps (the mean, timed with
@@ -24,7 +28,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use workway_bench::timing::spread;
 use workway_engine::executor::{Executor, ExecutorConfig};
-use workway_fixtures::{Deployment, inbox_to_notion};
+use workway_fixtures::{Deployment, USER, inbox_to_notion};
 use workway_report::ExecutionReport;
 use workway_runtime::{Runtime, RuntimeConfig};
 use workway_store::runs::RunStatus;
@@ -37,11 +41,33 @@ fn runs() -> usize {
         .unwrap_or(200)
 }
 
-/// Queue `n` runs and drive them with `in_flight` at once; the wall time.
-async fn drive(d: &Deployment, n: usize, in_flight: usize) -> (Duration, Vec<String>) {
+/// How many users the throughput phase's runs are spread over.
+fn owners() -> usize {
+    std::env::var("BENCH_OWNERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// The benchmark's users: [`USER`] and `owners() - 1` more.
+fn owner_names() -> Vec<String> {
+    std::iter::once(USER.to_string())
+        .chain((1..owners()).map(|i| format!("bench-owner-{i}")))
+        .collect()
+}
+
+/// Queue `n` runs, round-robin over `owners`, and drive them with
+/// `in_flight` at once; the wall time.
+async fn drive(
+    d: &Deployment,
+    owners: &[String],
+    n: usize,
+    in_flight: usize,
+) -> (Duration, Vec<String>) {
     let mut ids = Vec::with_capacity(n);
-    for _ in 0..n {
-        ids.push(d.start_run("inbox-to-notion", json!({})).await);
+    for owner in owners.iter().cycle().take(n) {
+        ids.push(d.start_run_as(owner, "inbox-to-notion", json!({})).await);
     }
     let executor = Arc::new(Executor::new(
         d.platform.clone(),
@@ -89,16 +115,24 @@ async fn drive(d: &Deployment, n: usize, in_flight: usize) -> (Duration, Vec<Str
 async fn measure(t: &TestStore, runtime: Arc<Runtime>) {
     let d = Deployment::start(t, runtime).await;
     d.seed_invoice();
-    d.save(&inbox_to_notion("  kind: manual")).await;
+    let owners = owner_names();
+    for owner in &owners {
+        if owner != USER {
+            d.add_user(owner).await;
+        }
+        d.save_as(owner, &inbox_to_notion("  kind: manual")).await;
+    }
     let n = runs();
     // Warm up: components loaded, connections pooled, statements prepared.
-    drive(&d, 8, 8).await;
+    drive(&d, &owners, 8, 8).await;
 
-    let (wall, _) = drive(&d, n, 64).await;
+    let (wall, _) = drive(&d, &owners, n, 64).await;
     let per_second = n as f64 / wall.as_secs_f64();
 
-    let serial = (n / 2).max(20);
-    let (serial_wall, ids) = drive(&d, serial, 1).await;
+    // The per-step overhead is one run at a time, so one user is enough
+    // (and at most 500 runs, within that user's queue bound).
+    let serial = (n / 2).clamp(20, 500);
+    let (serial_wall, ids) = drive(&d, &owners[..1], serial, 1).await;
     let store = d.platform.store.runs();
     let mut run_walls = Vec::new();
     let mut overheads = Vec::new();
@@ -178,11 +212,12 @@ fn main() {
             t.cleanup().await;
         }
         println!(
-            "\nruns/s: {} runs queued at once, 64 in flight, one process. run ms: one at a time, \
-             claimed to finished. overhead µs/step: run wall minus the plugins' own execution; \
-             the mean timed over the one-at-a-time phase, the median and p99 from the runs' \
-             millisecond timestamps.",
-            runs()
+            "\nruns/s: {} runs queued at once over {} user(s), 64 in flight, one process. run ms: \
+             one at a time, claimed to finished. overhead µs/step: run wall minus the plugins' \
+             own execution; the mean timed over the one-at-a-time phase, the median and p99 \
+             from the runs' millisecond timestamps.",
+            runs(),
+            owners()
         );
     });
 }
