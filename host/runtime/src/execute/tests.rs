@@ -24,12 +24,8 @@ fn greet() -> ExecutionRequest {
 }
 
 /// A guest's fuel is the same number for the same input however often the
-/// epoch interrupts it. The epoch's deadline check is a host call of its
-/// own (call hooks run around it), and it also runs inside guest code the
-/// host calls back into during a host call (the `cabi_realloc` that lowers
-/// a result): host-call fuel taken there was overwritten by the guest's own
-/// fuel counter, which that check does not save or reload, so the fuel was
-/// counted as the host's but never taken from the store, and a light
+/// epoch interrupts it, including inside a host call's `cabi_realloc` (see
+/// `charge_host_fuel`): taking host-call fuel there was lost, and a light
 /// execution under load reported 0 guest fuel.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn guest_fuel_does_not_depend_on_epoch_interruptions() {
