@@ -4,8 +4,10 @@
 # `scripts/bench.sh brokers`, `scripts/bench.sh workflows`,
 # `scripts/bench.sh scaleout`, `scripts/bench.sh api` (authenticated
 # API requests per second), `scripts/bench.sh billing` (what the usage
-# record adds to a step commit) or `scripts/bench.sh marketplace` (search and
-# listing pages with 10,000 listings and 1,000,000 executions) or
+# record adds to a step commit), `scripts/bench.sh claims` (a claim's time
+# as one owner's backlog grows to 10,000 runs) or `scripts/bench.sh
+# marketplace` (search and listing pages with 10,000 listings and
+# 1,000,000 executions) or
 # `scripts/bench.sh pages` (the web UI's pages with seeded data) one of them.
 # The `extism` feature adds the Extism comparison (a second wasmtime, left
 # out of the default build so CI compiles one). `scaleout` starts
@@ -16,7 +18,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/start-postgres.sh || true
 if [ "$#" -eq 0 ]; then
-    set -- isolation brokers workflows scaleout api marketplace billing pages
+    set -- isolation brokers workflows scaleout api marketplace billing claims pages
 fi
 # The isolation benchmark's languages table runs the same echo written in
 # Python and JavaScript (bench/plugins/), built here as a developer would:

@@ -152,6 +152,11 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
         "0020_submissions_by_time",
         Sql::Portable(include_str!("../migrations/0020_submissions_by_time.sql")),
     ),
+    (
+        21,
+        "0021_runs_queue",
+        Sql::Portable(include_str!("../migrations/0021_runs_queue.sql")),
+    ),
 ];
 
 /// The migrations compiled into this binary numbered up to `last`, for one

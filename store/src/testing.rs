@@ -112,6 +112,14 @@ impl TestStore {
             .rows_affected()
     }
 
+    /// Refresh the planner's statistics, as autovacuum (PostgreSQL) or an
+    /// operator's `ANALYZE` (SQLite) would after a bulk load, so a benchmark
+    /// that loads thousands of rows at once measures the plans a database
+    /// in use has, not those planned for the empty tables it started with.
+    pub async fn analyze(&self) {
+        self.tamper("ANALYZE", &[]).await;
+    }
+
     /// Make `owner` the account owning integration `integration`'s name,
     /// as if they had published it (replacing any owner it had).
     pub async fn own(&self, integration: &str, owner: &str) {
@@ -359,23 +367,32 @@ pub async fn claimed_run(
     lease_ms: i64,
     now: i64,
 ) {
-    let runs = store.runs();
-    runs.insert(&NewRun {
-        id: run_id,
-        workflow_id: "w1",
-        workflow_version: 1,
-        owner,
-        trigger_kind: TriggerKind::Manual,
-        trigger_data: "{}",
-        pins: "{}",
-        now,
-    })
-    .await
-    .expect("insert the run");
-    runs.claim_run(run_id, host, lease_ms, now)
+    queued_run(store, run_id, owner, now).await;
+    store
+        .runs()
+        .claim_run(run_id, host, lease_ms, now)
         .await
         .expect("claim")
         .expect("claimed");
+}
+
+/// Queue run `run_id` of `owner` (workflow `w1` v1, started by hand, no
+/// pins) at `now`. Panics when the insert fails.
+pub async fn queued_run(store: &Store, run_id: &str, owner: &str, now: i64) {
+    store
+        .runs()
+        .insert(&NewRun {
+            id: run_id,
+            workflow_id: "w1",
+            workflow_version: 1,
+            owner,
+            trigger_kind: TriggerKind::Manual,
+            trigger_data: "{}",
+            pins: "{}",
+            now,
+        })
+        .await
+        .expect("insert the run");
 }
 
 /// Attempt 1 of step 0 (`post`, calling `action` with `input`, under

@@ -26,6 +26,8 @@
 //!   triggers and users.
 
 mod claim;
+#[cfg(test)]
+mod claim_order;
 mod insert;
 #[cfg(test)]
 mod plans;

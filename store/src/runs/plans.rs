@@ -4,7 +4,7 @@
 
 use sqlx::Row as _;
 
-use super::claim::{RELEASE, RENEW};
+use super::claim::{RELEASE, RENEW, claim_sql};
 use super::progress::{FENCE, start_sql};
 use crate::Backend;
 use crate::testing::{TestStore, test_stores};
@@ -140,4 +140,78 @@ async fn a_run_found_by_id_is_read_through_the_primary_key_whatever_the_statisti
         }
         t.cleanup().await;
     }
+}
+
+/// A claim reads the queue through `runs_queue`, a few runs per owner, and
+/// the runs it takes by their key, never the whole table: its cost does
+/// not grow with the backlog. On SQLite also under statistics taken when
+/// the queue was short, which it keeps until someone runs `ANALYZE` again
+/// (PostgreSQL's autovacuum takes them anew as the table grows, and a
+/// 100-row table is rightly read whole).
+#[tokio::test]
+async fn a_claim_reads_each_owners_oldest_runs_not_the_whole_queue() {
+    for t in test_stores().await {
+        queue(&t, "ann", 1).await;
+        queue(&t, "bob", 1).await;
+        queue(&t, "bea", 100).await;
+        if t.store.backend() == Backend::Sqlite {
+            assert_claim_reads_no_whole_table(&t, "a short queue").await;
+        }
+        idle_statistics_then_busy(&t).await;
+        queue(&t, "cy", 3_000).await;
+        assert_claim_reads_no_whole_table(&t, "a long queue").await;
+        t.cleanup().await;
+    }
+}
+
+/// `n` queued runs of `owner`.
+async fn queue(t: &TestStore, owner: &str, n: usize) {
+    let series = match t.store.backend() {
+        Backend::Postgres => format!("SELECT g AS n FROM generate_series(1, {n}) g"),
+        Backend::Sqlite => format!(
+            "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {n}) \
+             SELECT n FROM s"
+        ),
+    };
+    let queued = format!(
+        "INSERT INTO runs (id, workflow_id, workflow_version, owner, trigger_kind, \
+         trigger_data, pins, status, next_step, not_before, created_at, updated_at) \
+         SELECT '{owner}-' || n, 'w1', 1, '{owner}', 'manual', '{{}}', '{{}}', 'queued', 0, \
+         n, n, n FROM ({series}) AS series"
+    );
+    sqlx::query(&queued)
+        .execute(t.store.pool())
+        .await
+        .expect("queued runs");
+}
+
+/// With fresh statistics, the claim's plan reads `runs_queue` and scans no
+/// table (only its own CTEs).
+async fn assert_claim_reads_no_whole_table(t: &TestStore, when: &str) {
+    use Arg::{Int, Text};
+    let analyze = match t.store.backend() {
+        Backend::Postgres => "ANALYZE runs",
+        Backend::Sqlite => "ANALYZE",
+    };
+    sqlx::query(analyze)
+        .execute(t.store.pool())
+        .await
+        .expect("statistics");
+    let sql = claim_sql(t.store.backend(), 8, Some(64));
+    let args = [Text("host"), Int(70_000), Int(10_000), Int(8), Int(64)];
+    let plan = plan(t, &sql, &args).await;
+    assert!(plan.contains("runs_queue"), "{} {when}: {plan}", t.label);
+    let ctes = ["q", "due", "live", "candidates", "pick", "queued_owners"];
+    let scans_a_table = plan.split(" / ").any(|line| match t.store.backend() {
+        Backend::Postgres => line.contains("Seq Scan on runs"),
+        Backend::Sqlite => line.strip_prefix("SCAN ").is_some_and(|rest| {
+            let name = rest.split_whitespace().next().unwrap_or_default();
+            !name.starts_with('(') && !ctes.contains(&name)
+        }),
+    });
+    assert!(
+        !scans_a_table,
+        "{} {when}: reads every run: {plan}",
+        t.label
+    );
 }
